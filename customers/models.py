@@ -1,0 +1,237 @@
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.utils import timezone
+
+from rooftops.models import DealerGroup, Rooftop
+from rooftops.tenancy import RooftopQuerySet, RooftopScopedManager
+
+
+class CustomerQuerySet(RooftopQuerySet):
+    def scope_filter(self, rooftop_ids):
+        # A customer is shared by the dealer group, but a store sees only customers it knows.
+        return models.Q(
+            models.Exists(
+                CustomerRooftop.objects.filter(customer_id=models.OuterRef("pk"), rooftop_id__in=list(rooftop_ids))
+            )
+        )
+
+
+class Customer(models.Model):
+    """One person across sales, BDC, finance and service of a dealer group."""
+
+    class ContactMethod(models.TextChoices):
+        PHONE = "phone", "Phone call"
+        TEXT = "text", "Text message"
+        EMAIL = "email", "Email"
+
+    dealer_group = models.ForeignKey(DealerGroup, on_delete=models.PROTECT, related_name="customers")
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    street = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=50, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, default="US")
+    # For quiet hours; empty means the time zone of the rooftop that contacts them.
+    time_zone = models.CharField(max_length=64, blank=True)
+    preferred_contact = models.CharField(max_length=10, choices=ContactMethod.choices, blank=True)
+    # Opaque token put in email/text links so a click identifies the shopper on the website.
+    link_token = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    # Set when merged into another record; the row stays so the merge can be undone.
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager.from_queryset(CustomerQuerySet)()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        indexes = [
+            GinIndex(fields=["last_name"], name="customer_last_trgm", opclasses=["gin_trgm_ops"]),
+            GinIndex(fields=["first_name"], name="customer_first_trgm", opclasses=["gin_trgm_ops"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or f"Customer {self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class CustomerRooftop(models.Model):
+    """Where a shared customer is known; decides which stores' staff may open the record."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="known_at")
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "rooftop"], name="customer_known_once_per_rooftop")]
+
+
+class CustomerEmail(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="emails")
+    email = models.EmailField()
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["email"])]
+
+
+class CustomerPhone(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones")
+    e164 = models.CharField(max_length=20)  # normalized with phonenumbers; the only form stored
+    label = models.CharField(max_length=20, blank=True)  # mobile, home, work ...
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["e164"])]
+
+
+class ConsentRecord(models.Model):
+    """Append-only: what the customer agreed to or revoked, the exact words shown, when and how."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "Text message"
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone call"
+
+    class Purpose(models.TextChoices):
+        TRANSACTIONAL = "transactional", "About their inquiry or service"
+        MARKETING = "marketing", "Marketing"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
+    dealer_group = models.ForeignKey(DealerGroup, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    granted = models.BooleanField()
+    text_shown = models.TextField(blank=True)
+    source = models.CharField(max_length=100)  # "web form", "inbound text STOP", "service write-up" ...
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "channel", "purpose", "-recorded_at"])]
+
+
+class OwnedVehicle(models.Model):
+    """A vehicle the customer owns (bought here, serviced here or traded in); equity where known."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="vehicles")
+    vin = models.CharField(max_length=17, blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    make = models.CharField(max_length=50, blank=True)
+    model = models.CharField(max_length=80, blank=True)
+    trim = models.CharField(max_length=80, blank=True)
+    mileage = models.PositiveIntegerField(null=True, blank=True)
+    trade_value_cents = models.BigIntegerField(null=True, blank=True)
+    payoff_cents = models.BigIntegerField(null=True, blank=True)
+    valued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["vin"])]
+
+    @property
+    def equity_cents(self) -> int | None:
+        if self.trade_value_cents is None or self.payoff_cents is None:
+            return None
+        return self.trade_value_cents - self.payoff_cents
+
+    def __str__(self) -> str:
+        return " ".join(str(p) for p in (self.year, self.make, self.model, self.trim) if p)
+
+
+class Appointment(models.Model):
+    class Department(models.TextChoices):
+        SALES = "sales", "Sales"
+        SERVICE = "service", "Service"
+
+    class Kind(models.TextChoices):
+        TEST_DRIVE = "test_drive", "Test drive"
+        SALES_VISIT = "sales_visit", "Sales visit"
+        DELIVERY = "delivery", "Delivery"
+        SERVICE = "service", "Service visit"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        SHOWN = "shown", "Shown"
+        NO_SHOW = "no_show", "No-show"
+        CANCELLED = "cancelled", "Cancelled"
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="appointments")
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments")
+    department = models.CharField(max_length=10, choices=Department.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    scheduled_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        indexes = [models.Index(fields=["rooftop", "scheduled_at"]), models.Index(fields=["customer", "-scheduled_at"])]
+
+
+class TimelineEntry(models.Model):
+    """The one customer story: every department writes here, the customer page reads it in time order."""
+
+    class Department(models.TextChoices):
+        SALES = "sales", "Sales"
+        BDC = "bdc", "BDC"
+        FINANCE = "finance", "Finance"
+        SERVICE = "service", "Service"
+        WEB = "web", "Website"
+        SYSTEM = "system", "System"
+
+    class Kind(models.TextChoices):
+        WEB_SESSION = "web_session", "Website visit"
+        LEAD = "lead", "Lead"
+        LEAD_STATUS = "lead_status", "Lead status"
+        CALL = "call", "Call"
+        TEXT = "text", "Text"
+        EMAIL = "email", "Email"
+        NOTE = "note", "Note"
+        APPOINTMENT = "appointment", "Appointment"
+        TEST_DRIVE = "test_drive", "Test drive"
+        CHAT = "chat", "Chat"
+        SERVICE_VISIT = "service_visit", "Service visit"
+        PURCHASE = "purchase", "Purchase"
+        CONSENT = "consent", "Consent"
+        ALERT = "alert", "Alert"
+        ROUTING = "routing", "Routing"
+        MERGE = "merge", "Merge"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="timeline")
+    rooftop = models.ForeignKey(Rooftop, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    department = models.CharField(max_length=10, choices=Department.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    summary = models.CharField(max_length=500)
+    body = models.TextField(blank=True)
+    direction = models.CharField(max_length=8, blank=True)  # "in" / "out" for calls, texts, emails
+    detail = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="timeline")
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at", "-id"], name="timeline_customer_time"),
+            models.Index(fields=["customer", "kind", "-occurred_at"], name="timeline_customer_kind"),
+        ]

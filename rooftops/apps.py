@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RooftopsConfig(AppConfig):
+    name = "rooftops"
+    verbose_name = "Dealer groups, rooftops and staff"

@@ -1,0 +1,124 @@
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class DealerGroup(models.Model):
+    """Several rooftops under one owner; customers and consent are shared across it."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _new_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Rooftop(models.Model):
+    """One store. Its time zone decides business hours, quiet hours and how times are shown."""
+
+    dealer_group = models.ForeignKey(DealerGroup, on_delete=models.PROTECT, related_name="rooftops")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    time_zone = models.CharField(max_length=64, default="America/New_York")
+    # {"mon": [["09:00", "20:00"]], ..., "closed_dates": ["2026-12-25"]}; read by leads.routing.BusinessHours
+    business_hours = models.JSONField(default=dict, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    website_url = models.URLField(blank=True)
+    # Public: pasted into the dealer's website; identifies the rooftop to the collector.
+    tracking_write_key = models.CharField(max_length=64, unique=True, default=_new_key)
+    # Secret-ish: part of the ADF intake URL given to lead providers.
+    lead_intake_token = models.CharField(max_length=64, unique=True, default=_new_key)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(models.Model):
+    class Kind(models.TextChoices):
+        SALES = "sales", "Sales"
+        BDC = "bdc", "BDC"
+        FINANCE = "finance", "Finance"
+        SERVICE = "service", "Service"
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="departments")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=100)
+    phone = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rooftop", "kind"], name="one_department_kind_per_rooftop")]
+
+    def __str__(self) -> str:
+        return f"{self.rooftop} {self.name}"
+
+
+class Role(models.TextChoices):
+    SALESPERSON = "salesperson", "Salesperson"
+    BDC_AGENT = "bdc_agent", "BDC agent"
+    SERVICE_ADVISOR = "service_advisor", "Service advisor"
+    MANAGER = "manager", "Manager"
+
+
+class StaffRole(models.Model):
+    """A person holds roles per rooftop; a role at one store grants nothing at another."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_roles")
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="staff_roles")
+    role = models.CharField(max_length=32, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "rooftop", "role"], name="unique_staff_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} at {self.rooftop}"
+
+
+class Availability(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    WITH_CUSTOMER = "with_customer", "With a customer"
+    LUNCH = "lunch", "At lunch"
+    OFF = "off", "Off"
+
+
+class StaffProfile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    dealer_group = models.ForeignKey(DealerGroup, on_delete=models.PROTECT, related_name="staff")
+    display_name = models.CharField(max_length=120)
+    phone = models.CharField(max_length=20, blank=True)
+    availability = models.CharField(max_length=20, choices=Availability.choices, default=Availability.AVAILABLE)
+    availability_changed_at = models.DateTimeField(default=timezone.now)
+    # Granted explicitly: a manager sees every rooftop of the group only when this is on.
+    sees_whole_group = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+def hash_token(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A personal API token; only its hash is stored, the key is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, default="API token")
+    prefix = models.CharField(max_length=8)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,0 +1,83 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
+
+from rooftops.models import Availability, Role
+from rooftops.selectors import accessible_rooftops, staff_access
+from rooftops.services import api_token_create, api_token_revoke, staff_set_availability
+
+# Where each role starts its day; the first page that exists wins (apps add their pages over time).
+LANDING_BY_ROLE = {
+    Role.BDC_AGENT: ["alert-feed"],
+    Role.SALESPERSON: ["my-day", "alert-feed"],
+    Role.SERVICE_ADVISOR: ["service-lane"],
+    Role.MANAGER: ["kpi-dashboard", "alert-feed"],
+}
+
+
+@login_required
+def home(request):
+    access = staff_access(request.user)
+    for role, url_names in LANDING_BY_ROLE.items():
+        if access.any_role(role):
+            for name in url_names:
+                try:
+                    return redirect(reverse(name))
+                except NoReverseMatch:
+                    continue
+    return render(request, "rooftops/home.html", {"rooftops": accessible_rooftops(access)})
+
+
+@login_required
+def profile(request):
+    access = staff_access(request.user)
+    return render(
+        request,
+        "rooftops/profile.html",
+        {
+            "rooftops": [
+                (r, [Role(role).label for role in sorted(access.roles[r.id])]) for r in accessible_rooftops(access)
+            ],
+            "tokens": request.user.api_tokens.order_by("-created_at"),
+            "availability_choices": Availability.choices,
+            "new_token_key": request.session.pop("new_token_key", None),
+        },
+    )
+
+
+@login_required
+@require_POST
+def set_availability(request):
+    profile = getattr(request.user, "staff_profile", None)
+    if profile is None:
+        return HttpResponseBadRequest("Only staff members have an availability.")
+    try:
+        staff_set_availability(profile=profile, availability=request.POST.get("availability", ""))
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    if request.headers.get("HX-Request"):
+        return render(request, "rooftops/_availability.html", {"staff_profile": profile,
+                                                              "availability_choices": Availability.choices})
+    messages.success(request, f"You are now {profile.get_availability_display().lower()}.")
+    return redirect("profile")
+
+
+@login_required
+@require_POST
+def token_create(request):
+    name = (request.POST.get("name") or "API token").strip()[:100]
+    _, key = api_token_create(user=request.user, name=name)
+    # Shown once, on the next page load only.
+    request.session["new_token_key"] = key
+    return redirect("profile")
+
+
+@login_required
+@require_POST
+def token_revoke(request, token_id: int):
+    if api_token_revoke(user=request.user, token_id=token_id):
+        messages.success(request, "Token revoked. Scripts using it will get 401 from now on.")
+    return redirect("profile")

@@ -1,0 +1,135 @@
+"""`make run` and `make test`: start (or reuse) the services, then the CRM's processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import devservices  # noqa: E402
+
+PY = sys.executable
+
+
+def base_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(devservices.service_env())
+    env.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def manage(env: dict[str, str], *args: str, capture: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, env=env, check=True, text=True,
+        stdout=subprocess.PIPE if capture else None,
+    )
+
+
+def run() -> int:
+    env = base_env()
+    env.setdefault("DEBUG", "true")
+    port = env.setdefault("PORT", "8000")
+    env.setdefault("SITE_URL", f"http://localhost:{port}")
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "seed_demo", "--if-empty")
+    processes = {
+        "web": [PY, "-m", "uvicorn", "crm.asgi:application", "--host", env.get("HOST", "127.0.0.1"),
+                "--port", port, "--ws", "websockets", "--no-access-log"],
+        "worker": [PY, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency", "2",
+                   "-Q", "celery,scoring,messages"],
+        "beat": [PY, "-m", "celery", "-A", "crm", "beat", "-l", "warning",
+                 "-s", str(devservices.DATA / "celerybeat-schedule")],
+    }
+    children: dict[str, subprocess.Popen] = {}
+    for name, command in processes.items():
+        children[name] = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    print(
+        f"\n  Dealership CRM is running on http://localhost:{port}/\n"
+        f"  Demo logins (password: {os.environ.get('DEMO_PASSWORD', 'demo-password-1')}): "
+        "manager@demo.test, bdc@demo.test, sales1@demo.test, service@demo.test\n"
+        "  (all logins, keys and tokens: make demo-keys)\n"
+        "  Press Ctrl-C to stop web, worker and beat.\n",
+        flush=True,
+    )
+
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"{name} exited with {child.returncode}; stopping the rest", file=sys.stderr)
+                exit_code = child.returncode or 1
+                stopping = True
+        time.sleep(0.3)
+    for child in children.values():
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+    print("stopped web, worker and beat", flush=True)
+    return exit_code
+
+
+def test(pytest_args: list[str]) -> int:
+    env = base_env()
+    # Separate Redis databases: a developer's running worker must never take a test's tasks.
+    env["REDIS_DB_OFFSET"] = env.get("TEST_REDIS_DB_OFFSET", "16")
+    env.setdefault("SECRET_KEY", "test-secret-key")
+    if pytest_args:
+        return subprocess.call([PY, "-m", "pytest", *pytest_args], cwd=ROOT, env=env)
+    # Playwright's sync API and pytest-asyncio cannot share one session: browser tests run on their own.
+    first = subprocess.call([PY, "-m", "pytest", "-m", "not browser"], cwd=ROOT, env=env)
+    second = subprocess.call([PY, "-m", "pytest", "-m", "browser", "-p", "no:asyncio"], cwd=ROOT, env=env)
+    return first or second
+
+
+def bench(args: list[str]) -> int:
+    env = base_env()
+    env["REDIS_DB_OFFSET"] = env.get("BENCH_REDIS_DB_OFFSET", "24")
+    env.setdefault("SECRET_KEY", "bench-secret-key")
+    scripts = sorted((ROOT / "bench").glob("bench_*.py"))
+    if args:
+        scripts = [s for s in scripts if any(a in s.name for a in args)]
+    status = 0
+    for script in scripts:
+        print(f"\n=== {script.name}", flush=True)
+        status |= subprocess.call([PY, str(script)], cwd=ROOT, env=env)
+    return status
+
+
+if __name__ == "__main__":
+    command, rest = sys.argv[1], sys.argv[2:]
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    if command == "run":
+        sys.exit(run())
+    if command == "test":
+        sys.exit(test(rest))
+    if command == "bench":
+        sys.exit(bench(rest))
+    if command == "env":
+        for key, value in base_env().items():
+            if key in ("DATABASE_URL", "REDIS_URL"):
+                print(f"export {key}='{value}'")
+        sys.exit(0)
+    sys.exit("usage: dev.py run|test|bench|env")

@@ -1,0 +1,132 @@
+"""Shared fixtures. Tests talk to the real PostgreSQL and Redis; the `celery_worker` and `live_server_url`
+fixtures start a real Celery worker and a real ASGI server (uvicorn) against the test database."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from factories import RooftopFactory, make_staff
+from rooftops.models import Role
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs inside an event loop
+
+
+@dataclass
+class World:
+    """Two stores of one group, and the staff a view test needs: owner, teammate, outsider."""
+
+    rooftop: object
+    other_rooftop: object
+    manager: object
+    bdc: object
+    salesperson: object
+    teammate: object
+    advisor: object
+    outsider: object  # a salesperson at the other rooftop: must see nothing of `rooftop`
+
+
+@pytest.fixture
+def world(db) -> World:
+    rooftop = RooftopFactory(name="Lakeside Test Toyota")
+    other = RooftopFactory(dealer_group=rooftop.dealer_group, name="Summit Test Honda", time_zone="America/Denver")
+    return World(
+        rooftop=rooftop,
+        other_rooftop=other,
+        manager=make_staff(rooftop, Role.MANAGER, display_name="Morgan Manager"),
+        bdc=make_staff(rooftop, Role.BDC_AGENT, display_name="Bea BDC"),
+        salesperson=make_staff(rooftop, Role.SALESPERSON, display_name="Sam Sales"),
+        teammate=make_staff(rooftop, Role.SALESPERSON, display_name="Tia Teammate"),
+        advisor=make_staff(rooftop, Role.SERVICE_ADVISOR, display_name="Sid Service"),
+        outsider=make_staff(other, Role.SALESPERSON, display_name="Olly Outsider"),
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _subprocess_env() -> dict[str, str]:
+    """The environment of a child process that must use this test run's database and Redis numbers."""
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    host = db["HOST"] or ""
+    from urllib.parse import quote
+
+    netloc = f"{db['USER']}@{quote(host, safe='') if host.startswith('/') else host}"
+    if db.get("PORT"):
+        netloc += f":{db['PORT']}"
+    env["DATABASE_URL"] = f"postgres://{netloc}/{db['NAME']}"
+    env["REDIS_DB_OFFSET"] = str(settings.REDIS_DB_OFFSET)
+    env.setdefault("SECRET_KEY", "test-secret-key")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker process on the test database; tests using it need django_db(transaction=True)."""
+    from crm.celery import app
+
+    app.control.purge()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency", "2",
+         "-Q", "celery,scoring,messages", "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
+        cwd=ROOT, env=_subprocess_env(),
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=0.5):
+            break
+        if process.poll() is not None:
+            raise RuntimeError("the Celery worker exited during start-up")
+    else:
+        _stop(process)
+        raise RuntimeError("the Celery worker did not answer a ping within 30 s")
+    yield process
+    _stop(process)
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup, django_db_blocker):
+    """The real ASGI app (HTTP and websockets) under uvicorn on a free loopback port."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "crm.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--ws", "websockets", "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT, env=_subprocess_env(),
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError("uvicorn exited during start-up") from None
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    _stop(process)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium: Playwright's own browser download cannot work on this machine."""
+    return {**browser_type_launch_args, "executable_path": os.environ.get("CHROMIUM", "/usr/bin/chromium")}

@@ -1,0 +1,64 @@
+from django.db import models
+from django.utils import timezone
+
+from customers.models import Customer
+from rooftops.models import Rooftop
+from rooftops.tenancy import RooftopScopedManager
+
+
+class Visitor(models.Model):
+    """A browser on the dealer's website (first-party anonymous id); joined to a customer once known."""
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
+    anonymous_id = models.CharField(max_length=100)
+    user_id = models.CharField(max_length=100, blank=True)  # Segment userId, when the site knows one
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors")
+    identified_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        constraints = [
+            models.UniqueConstraint(fields=["rooftop", "anonymous_id"], name="visitor_once_per_rooftop")
+        ]
+        indexes = [models.Index(fields=["customer"])]
+
+
+class TrackedEvent(models.Model):
+    """One message from the collector. The table is partitioned by month of received_at (see migration 0001).
+
+    Not managed by Django: PostgreSQL declarative partitioning needs the partition key in the primary key,
+    and rows are inserted in bulk by `tracking.services`.
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    received_at = models.DateTimeField()
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    visitor = models.ForeignKey(Visitor, on_delete=models.DO_NOTHING, db_constraint=False, related_name="events")
+    customer = models.ForeignKey(
+        Customer, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="web_events"
+    )
+    message_id = models.CharField(max_length=100)
+    type = models.CharField(max_length=10)  # track, page, identify, alias, screen, group
+    event = models.CharField(max_length=200, blank=True)  # track: event name; page: page name
+    occurred_at = models.DateTimeField()  # skew-corrected: receivedAt - sentAt + timestamp
+    sent_at = models.DateTimeField(null=True)
+    vin = models.CharField(max_length=17, blank=True)
+    properties = models.JSONField(default=dict)
+    traits = models.JSONField(default=dict)
+    context = models.JSONField(default=dict)
+    scored_at = models.DateTimeField(null=True)
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager()
+
+    class Meta:
+        managed = False
+        db_table = "tracking_event"
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
