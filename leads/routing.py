@@ -138,7 +138,9 @@ class BusinessHours:
             intervals: list[Interval] = []
             for index, pair in enumerate(raw):
                 if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-                    raise ValueError(f"{key}[{index}]: expected [open, close] like [\"09:00\", \"20:00\"], got {pair!r}")
+                    raise ValueError(
+                        f"{key}[{index}]: expected [open, close] like [\"09:00\", \"20:00\"], got {pair!r}"
+                    )
                 opens, closes = (_parse_hhmm(value, f"{key}[{index}]") for value in pair)
                 intervals.append((opens, closes))
             weekly.append(tuple(intervals))

@@ -62,3 +62,15 @@ class TrackedEvent(models.Model):
         db_table = "tracking_event"
         base_manager_name = "unscoped"
         default_manager_name = "unscoped"
+
+
+class ReceivedMessage(models.Model):
+    """messageId seen per rooftop: a retried batch stores each event once. Swept after the retention period."""
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
+    message_id = models.CharField(max_length=100)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rooftop", "message_id"], name="message_once_per_rooftop")]
+        indexes = [models.Index(fields=["received_at"])]

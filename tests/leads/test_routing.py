@@ -539,21 +539,22 @@ def test_invalid_routing_values_are_refused(build: object, message: str) -> None
 # --------------------------------------------------------------------------- next_step
 
 DEADLINE = utc(2026, 6, 10, 14, 15)
+MARIAS_CLOCK = ClockState(DEADLINE, owner_name="Maria")
 RULE = rule(response_minutes=15, warn_before_minutes=5, max_hops=2)
 
 
 @pytest.mark.parametrize(
     ("clock", "now", "action", "reason"),
     [
-        (ClockState(DEADLINE, owner_name="Maria"), utc(2026, 6, 10, 14, 0), "none", "Waiting for Maria: 15 minutes left"),
-        (ClockState(DEADLINE, owner_name="Maria"), utc(2026, 6, 10, 14, 9, 59), "none", "Waiting for Maria: 6 minutes"),
+        (MARIAS_CLOCK, utc(2026, 6, 10, 14, 0), "none", "Waiting for Maria: 15 minutes left"),
+        (MARIAS_CLOCK, utc(2026, 6, 10, 14, 9, 59), "none", "Waiting for Maria: 6 minutes"),
         # Warn exactly warn_before_minutes before the deadline...
-        (ClockState(DEADLINE, owner_name="Maria"), utc(2026, 6, 10, 14, 10), "warn", "5 minutes left for Maria to respond"),
-        (ClockState(DEADLINE, owner_name="Maria"), utc(2026, 6, 10, 14, 14), "warn", "1 minute left for Maria"),
+        (MARIAS_CLOCK, utc(2026, 6, 10, 14, 10), "warn", "5 minutes left for Maria to respond"),
+        (MARIAS_CLOCK, utc(2026, 6, 10, 14, 14), "warn", "1 minute left for Maria"),
         # ...and only once.
-        (ClockState(DEADLINE, warned=True, owner_name="Maria"), utc(2026, 6, 10, 14, 12), "none", "Waiting for Maria"),
+        (MARIAS_CLOCK.after_warning(), utc(2026, 6, 10, 14, 12), "none", "Waiting for Maria"),
         # Deadline reached: reroute, even if the warning was never sent.
-        (ClockState(DEADLINE, owner_name="Maria"), DEADLINE, "reroute", "No response in 15 minutes: rerouted from Maria"),
+        (MARIAS_CLOCK, DEADLINE, "reroute", "No response in 15 minutes: rerouted from Maria"),
         (ClockState(DEADLINE, warned=True, hops=1), utc(2026, 6, 10, 15), "reroute", "No response in 15 minutes"),
         # After max_hops reroutes a manager decides.
         (ClockState(DEADLINE, hops=2), DEADLINE, "escalate", "No response in 15 minutes after 2 reroutes: escalated"),
@@ -582,12 +583,12 @@ def test_a_rule_with_no_hops_escalates_at_the_first_missed_deadline() -> None:
 
 
 def test_a_missed_hot_lead_says_no_immediate_response() -> None:
-    step = next_step(ClockState(DEADLINE, owner_name="Maria"), rule(response_minutes=0), DEADLINE)
+    step = next_step(MARIAS_CLOCK, rule(response_minutes=0), DEADLINE)
     assert step.reason == "No immediate response: rerouted from Maria"
 
 
 def test_a_reroute_reason_names_who_the_lead_went_to() -> None:
-    step = next_step(ClockState(DEADLINE, owner_name="Maria"), RULE, DEADLINE)
+    step = next_step(MARIAS_CLOCK, RULE, DEADLINE)
     assert step.rerouted_to("Dev").reason == "No response in 15 minutes: rerouted from Maria to Dev"
     assert step.rerouted_to(None).reason == "No response in 15 minutes: rerouted from Maria to the pool"
 
@@ -600,7 +601,7 @@ def test_the_clock_compares_instants_across_time_zones() -> None:
 
 def test_following_the_clock_from_lead_to_manager() -> None:
     # Walk one lead through warn, reroute, reroute, escalate the way the task will.
-    clock = ClockState(DEADLINE, owner_name="Maria")
+    clock = MARIAS_CLOCK
     actions = []
     now = utc(2026, 6, 10, 14, 0)
     while len(actions) < 20:

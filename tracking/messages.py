@@ -1,0 +1,138 @@
+"""Segment HTTP Tracking API messages: validate and normalize. Pure: no database, `received_at` passed in.
+
+The same shapes arrive from Segment's and RudderStack's clients and from our own track.js; RudderStack puts
+identify traits under `context.traits`, and either may send `originalTimestamp` instead of `timestamp`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+MESSAGE_TYPES = frozenset({"track", "page", "screen", "identify", "alias", "group"})
+MAX_EVENT_BYTES = 32 * 1024  # Segment's limits
+MAX_BATCH_BYTES = 500 * 1024
+# A client clock may be wrong; a corrected time further out than this is not believed.
+MAX_FUTURE = timedelta(hours=1)
+VIN_PROPERTIES = ("item_id", "vin", "item_vin", "vehicle_vin")
+
+
+class MessageError(ValueError):
+    """One message cannot be stored; `reason` is what the sender is told."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Message:
+    type: str
+    event: str
+    anonymous_id: str
+    user_id: str
+    previous_id: str
+    message_id: str
+    occurred_at: datetime
+    sent_at: datetime | None
+    vin: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    traits: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def visitor_key(self) -> str:
+        """The browser this came from: its anonymous id, else the site's own user id."""
+        return self.anonymous_id or f"user:{self.user_id}"
+
+
+def parse_time(value: Any, what: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise MessageError(f"{what} must be an ISO-8601 string")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MessageError(f"{what} is not an ISO-8601 date-time: {value[:40]!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _text(raw: Mapping[str, Any], key: str, limit: int) -> str:
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise MessageError(f"{key} must be a string")
+    if len(value) > limit:
+        raise MessageError(f"{key} is longer than {limit} characters")
+    return value
+
+
+def _object(raw: Mapping[str, Any], key: str) -> dict:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MessageError(f"{key} must be a JSON object")
+    return value
+
+
+def normalize(raw: Any, *, received_at: datetime, batch_sent_at: datetime | None = None,
+              default_type: str | None = None) -> Message:
+    """One Segment message → Message, or MessageError with a reason."""
+    if not isinstance(raw, dict):
+        raise MessageError("each message must be a JSON object")
+    kind = raw.get("type", default_type)
+    if kind not in MESSAGE_TYPES:
+        raise MessageError(f"type must be one of {', '.join(sorted(MESSAGE_TYPES))}; got {str(kind)[:20]!r}")
+    anonymous_id = _text(raw, "anonymousId", 100)
+    user_id = _text(raw, "userId", 100)
+    previous_id = _text(raw, "previousId", 100)
+    if not anonymous_id and not user_id:
+        raise MessageError("anonymousId or userId is required")
+    if kind == "alias" and not previous_id:
+        raise MessageError("alias needs previousId")
+    event = _text(raw, "event", 200) if kind == "track" else _text(raw, "name", 200)
+    if kind == "track" and not event:
+        raise MessageError("track needs an event name")
+    properties = _object(raw, "properties")
+    context = _object(raw, "context")
+    traits = _object(raw, "traits") or (context.get("traits") if isinstance(context.get("traits"), dict) else {})
+    encoded = json.dumps(raw, separators=(",", ":"), default=str)
+    if len(encoded.encode()) > MAX_EVENT_BYTES:
+        raise MessageError(f"message is larger than {MAX_EVENT_BYTES // 1024} KB")
+    message_id = _text(raw, "messageId", 100) or "auto-" + hashlib.sha256(encoded.encode()).hexdigest()[:40]
+
+    timestamp = parse_time(raw.get("timestamp") or raw.get("originalTimestamp"), "timestamp")
+    sent_at = parse_time(raw.get("sentAt"), "sentAt") or batch_sent_at
+    occurred_at = correct_clock_skew(timestamp=timestamp, sent_at=sent_at, received_at=received_at)
+
+    vin = ""
+    for key in VIN_PROPERTIES:
+        candidate = properties.get(key)
+        if isinstance(candidate, str) and len(candidate.strip()) == 17:
+            vin = candidate.strip().upper()
+            break
+    return Message(
+        type=kind, event=event, anonymous_id=anonymous_id, user_id=user_id, previous_id=previous_id,
+        message_id=message_id, occurred_at=occurred_at, sent_at=sent_at, vin=vin, properties=properties,
+        traits=traits, context=context,
+    )
+
+
+def correct_clock_skew(*, timestamp: datetime | None, sent_at: datetime | None, received_at: datetime) -> datetime:
+    """Segment's rule: the device clock is off by (sentAt - receivedAt), so timestamp is shifted by it."""
+    if timestamp is None:
+        return received_at
+    if sent_at is None:
+        corrected = timestamp
+    else:
+        corrected = received_at - sent_at + timestamp
+    return min(corrected, received_at + MAX_FUTURE)
