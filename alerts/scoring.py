@@ -918,7 +918,7 @@ def _price_drop_candidates(work: ShopperState, context: ShopperContext, ref: dat
             reason=f"Price dropped {_dollars(drop)} (from {_dollars(old)} to {_dollars(new)}) on "
             f"{_vehicle_phrase(label, track.stock, track.vin)} they viewed{views}",
             next_step=f"Call or text now: let them know {_short(track.model)} just dropped to {_dollars(new)}",
-            page_text=f"{_page_vehicle_phrase(label, track.stock, track.vin)} they viewed dropped to {_dollars(new)}",
+            page_text=f"price dropped to {_dollars(new)} on {_vehicle_phrase(label, track.stock, track.vin)} they viewed",
             anchor=ref, vin=track.vin, stock=track.stock,
         ))
     return found
