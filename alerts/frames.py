@@ -11,7 +11,7 @@ from rooftops.tenancy import StaffAccess
 
 
 def row_html(row) -> str:
-    return render_to_string("alerts/_alert_row.html", {"row": row})
+    return render_to_string("alerts/_alert_row.html", {"row": row}).strip()
 
 
 def _frame(kind: str, alert: Alert, row) -> dict:

@@ -21,3 +21,15 @@ def shopper(world) -> Shopper:
     visitor = identify(world.rooftop, "anon-jordan", customer)
     return Shopper(customer=customer, visitor=visitor, vehicle=vehicle, lead=lead, anonymous_id="anon-jordan")
 
+
+
+@pytest.fixture
+def alert(world, shopper):
+    """The classic alert, raised through the real path: four VDP views stored, then scored."""
+    from alerts.models import Alert
+    from alerts.services import visitor_score_events
+    from shopper_events import send, views
+
+    send(world.rooftop, views(shopper, 4))
+    [alert_id] = visitor_score_events(visitor_id=shopper.visitor.id).alert_ids
+    return Alert.unscoped.get(pk=alert_id)
