@@ -199,3 +199,14 @@ def test_a_malformed_resume_is_answered_with_a_reason(world, live_server_url):
         assert "after" in json.loads(ws.recv(timeout=5))["error"]
         ws.send("[]")
         assert json.loads(ws.recv(timeout=5))["type"] == "error"
+
+
+def test_an_idle_feed_stays_connected_and_still_receives(world, live_server_url):
+    # The channel layer blocks up to 5 s per Redis read; a client socket timeout of 5 s would drop every
+    # feed that went quiet for a few seconds (found with redis-py 8, whose default socket_timeout is 5 s).
+    with connect(ws_url(live_server_url, token(world.salesperson))) as ws:
+        ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(ws.recv(timeout=5)) == {"type": "pong"}
+        time.sleep(12)
+        async_to_sync(get_channel_layer().group_send)(f"user-{world.salesperson.id}", {"type": "notify", "text": "still here"})
+        assert json.loads(ws.recv(timeout=5)) == {"type": "notification", "text": "still here"}
