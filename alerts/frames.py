@@ -37,8 +37,7 @@ def replay_frames(*, access: StaffAccess, after: int, limit: int = 100) -> tuple
 
 def update_frame(*, access: StaffAccess, alert_id: int) -> dict | None:
     """A root alert's row as it is now (claimed, snoozed, dismissed ...), if this person may see it."""
-    alert = alerts_visible(access).select_related("rooftop", "customer", "vehicle", "claimed_by__staff_profile").filter(
-        pk=alert_id).first()
+    alert = alerts_visible(access).select_related("rooftop", "customer", "vehicle").filter(pk=alert_id).first()
     if alert is None:
         return None
     row = alert_rows([alert], viewer_id=access.user_id)[0]

@@ -14,8 +14,8 @@ from alerts.facts import ActivityLine, condense_activity
 from alerts.labels import DISMISS_REASONS
 from alerts.models import Alert, ScoringSettings, ShopperIntent
 from alerts.scoring import ScoringRules, ShopperState, current_score, describe_reasons
-from customers.models import Customer
-from rooftops.models import Role
+from customers.models import Customer, CustomerEmail, CustomerPhone
+from rooftops.models import Role, StaffProfile
 from rooftops.tenancy import StaffAccess
 from tracking.models import TrackedEvent, Visitor
 
@@ -74,9 +74,8 @@ def feed_alerts(*, access: StaffAccess, before: int | None = None, upto: int | N
 
 
 def _with_row_relations(qs: QuerySet[Alert]) -> QuerySet[Alert]:
-    return qs.select_related(
-        "rooftop", "customer", "vehicle", "claimed_by__staff_profile", "for_user__staff_profile", "parent",
-    )
+    # Few joins on purpose: a wide join costs more to plan than to run, and this is read on every push.
+    return qs.select_related("rooftop", "customer", "vehicle")
 
 
 # --- rows as the feed shows them ----------------------------------------------------------------
@@ -90,6 +89,8 @@ class AlertRow:
     email: str = ""
     time_zone: str = "UTC"
     viewer_id: int = 0
+    claimed_by_name: str = ""
+    for_user_name: str = ""
 
     @property
     def claimed_by_viewer(self) -> bool:
@@ -114,37 +115,51 @@ class AlertRow:
 
 def alert_rows(alerts: list[Alert], *, viewer_id: int) -> list[AlertRow]:
     """Everything a row shows: grouped follow-ups, the shopper's condensed recent activity, contact points."""
-    roots = [a.parent if a.parent_id else a for a in alerts]
-    root_ids = sorted({a.id for a in roots})
+    parent_ids = sorted({a.parent_id for a in alerts if a.parent_id})
+    parents = {p.id: p for p in _with_row_relations(Alert.unscoped.filter(id__in=parent_ids))} if parent_ids else {}
+    roots: list[Alert] = []
+    for a in alerts:
+        roots.append(parents.get(a.parent_id, a) if a.parent_id else a)
+    with_follow_ups = sorted({a.id for a in roots if a.follow_up_count})
     follow_ups: dict[int, list[Alert]] = {}
-    for f in Alert.unscoped.filter(parent_id__in=root_ids).order_by("-id")[: 20 * max(1, len(root_ids))]:
-        follow_ups.setdefault(f.parent_id, []).append(f)
+    if with_follow_ups:
+        for f in Alert.unscoped.filter(parent_id__in=with_follow_ups).order_by("-id")[: 20 * len(with_follow_ups)]:
+            follow_ups.setdefault(f.parent_id, []).append(f)
     customer_ids = sorted({a.customer_id for a in roots if a.customer_id})
-    customers = {
-        c.id: c for c in Customer.unscoped.filter(id__in=customer_ids).prefetch_related("phones", "emails")
-    }
-    rows = []
-    for root in roots:
-        customer = customers.get(root.customer_id)
-        phone = next((p.e164 for p in sorted(customer.phones.all(), key=lambda p: not p.is_primary)), "") if customer else ""
-        email = next((e.email for e in sorted(customer.emails.all(), key=lambda e: not e.is_primary)), "") if customer else ""
-        rows.append(AlertRow(
+    phones: dict[int, str] = {}
+    emails: dict[int, str] = {}
+    if customer_ids:
+        for customer_id, e164 in CustomerPhone.objects.filter(customer_id__in=customer_ids).order_by(
+                "customer_id", "-is_primary", "id").values_list("customer_id", "e164"):
+            phones.setdefault(customer_id, e164)
+        for customer_id, email in CustomerEmail.objects.filter(customer_id__in=customer_ids).order_by(
+                "customer_id", "-is_primary", "id").values_list("customer_id", "email"):
+            emails.setdefault(customer_id, email)
+    user_ids = {uid for a in roots for uid in (a.claimed_by_id, a.for_user_id) if uid}
+    names = dict(StaffProfile.objects.filter(user_id__in=sorted(user_ids)).values_list("user_id", "display_name")) \
+        if user_ids else {}
+    return [
+        AlertRow(
             alert=root, follow_ups=follow_ups.get(root.id, [])[:20], activity=recent_activity(root),
-            phone=phone, email=email, time_zone=root.rooftop.time_zone, viewer_id=viewer_id,
-        ))
-    return rows
+            phone=phones.get(root.customer_id, ""), email=emails.get(root.customer_id, ""),
+            time_zone=root.rooftop.time_zone, viewer_id=viewer_id,
+            claimed_by_name=names.get(root.claimed_by_id, "a colleague") if root.claimed_by_id else "",
+            for_user_name=names.get(root.for_user_id, "") if root.for_user_id else "",
+        )
+        for root in roots
+    ]
 
 
 def recent_activity(alert: Alert, *, limit: int = 5) -> list[ActivityLine]:
-    """The shopper's last few website actions, newest first, repeats folded."""
-    visitor_ids = set(Visitor.unscoped.filter(customer_id=alert.customer_id).values_list("id", flat=True)[:20]) \
-        if alert.customer_id else set()
-    if alert.visitor_id:
-        visitor_ids.add(alert.visitor_id)
-    if not visitor_ids:
+    """The shopper's last few website actions (every browser of the customer), newest first, repeats folded."""
+    if alert.customer_id:
+        browsers = Q(visitor_id__in=Visitor.unscoped.filter(customer_id=alert.customer_id).values("id"))
+    elif alert.visitor_id:
+        browsers = Q(visitor_id=alert.visitor_id)
+    else:
         return []
     events = (
-        TrackedEvent.unscoped.filter(visitor_id__in=sorted(visitor_ids), type="track")
+        TrackedEvent.unscoped.filter(browsers, type="track")
         .order_by("-occurred_at")
         .values_list("type", "event", "occurred_at", "properties")[:ACTIVITY_EVENTS]
     )
@@ -163,7 +178,10 @@ class ScoringConfig:
 
 def scoring_config(*, rooftop_id: int) -> ScoringConfig:
     """The rooftop's rules; the shipped defaults when it has not tuned them (or the stored JSON no longer loads)."""
-    row = ScoringSettings.unscoped.filter(rooftop_id=rooftop_id).first()
+    return scoring_config_from_row(ScoringSettings.unscoped.filter(rooftop_id=rooftop_id).first())
+
+
+def scoring_config_from_row(row: ScoringSettings | None) -> ScoringConfig:
     if row is None:
         return ScoringConfig(rules=ScoringRules())
     try:

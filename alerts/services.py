@@ -8,14 +8,13 @@ skip a row that commits later with a smaller id.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import F
@@ -28,12 +27,12 @@ from alerts.models import Alert, AlertAction, ScoringSettings, ShopperIntent
 from alerts.scoring import (
     ScoringRules, ScoreUpdate, ShopperContext, ShopperState, Signal, apply_event, check_idle, describe_reasons,
 )
-from alerts.selectors import ScoringConfig, scoring_config
-from customers.models import OwnedVehicle, TimelineEntry
-from leads.models import InventoryVehicle, Lead, PriceChange
-from rooftops.models import Role, Rooftop, StaffRole
-from service.models import RepairOrder
-from tracking.models import TrackedEvent, Visitor
+from alerts.push import group_send_many
+from alerts.selectors import ScoringConfig, scoring_config, scoring_config_from_row
+from customers.models import TimelineEntry
+from leads.models import Lead, PriceChange
+from rooftops.models import Role, Rooftop
+from tracking.models import TrackedEvent
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +82,7 @@ def visitor_score_events(*, visitor_id: int, now: datetime | None = None, batch_
         )
         if not rows:
             return ScoringOutcome(visitor_id, 0, intent.score, (), False)
-        config = scoring_config(rooftop_id=intent.rooftop_id)
+        config = _config_of(intent)
         state = _load_state(intent)
         facts = [
             f for f in (event_fact(type=r[2], event=r[3], occurred_at=r[4], vin=r[5], properties=r[6]) for r in rows)
@@ -112,12 +111,12 @@ def intent_check_idle(*, intent_id: int, now: datetime | None = None, only_vins:
     now = now or timezone.now()
     with transaction.atomic():
         intent = (
-            ShopperIntent.unscoped.select_for_update(of=("self",)).select_related("visitor", "rooftop")
-            .filter(pk=intent_id).first()
+            ShopperIntent.unscoped.select_for_update(of=("self",))
+            .select_related("visitor", "rooftop", "rooftop__scoring_settings").filter(pk=intent_id).first()
         )
         if intent is None:
             return ()
-        config = scoring_config(rooftop_id=intent.rooftop_id)
+        config = _config_of(intent)
         state = _load_state(intent)
         context = shopper_context(
             rooftop_id=intent.rooftop_id, customer_id=intent.visitor.customer_id, state=state, batch_views={},
@@ -128,20 +127,26 @@ def intent_check_idle(*, intent_id: int, now: datetime | None = None, only_vins:
         return _raise_all(intent, list(update.fired), config=config, score=intent.score, now=now)
 
 
+CONTEXT_SQL = """
+SELECT
+    (SELECT max(trade_value_cents - payoff_cents) FROM customers_ownedvehicle
+      WHERE customer_id = %(customer)s AND trade_value_cents IS NOT NULL AND payoff_cents IS NOT NULL),
+    EXISTS (SELECT 1 FROM service_repairorder WHERE customer_id = %(customer)s AND rooftop_id = %(rooftop)s),
+    (SELECT coalesce(json_agg(json_build_array(vin, old_price_cents, new_price_cents, changed_at)), '[]'::json)
+       FROM (SELECT DISTINCT ON (pc.vehicle_id) v.vin, pc.old_price_cents, pc.new_price_cents, pc.changed_at
+               FROM leads_pricechange pc JOIN leads_inventoryvehicle v ON v.id = pc.vehicle_id
+              WHERE v.rooftop_id = %(rooftop)s AND v.vin = ANY(%(vins)s) AND pc.changed_at >= %(since)s
+              ORDER BY pc.vehicle_id, pc.changed_at DESC, pc.id DESC) AS latest)
+"""
+
+
 def shopper_context(*, rooftop_id: int, customer_id: int | None, state: ShopperState,
                     batch_views: dict[str, datetime], now: datetime,
                     only_vins: Iterable[str] | None = None) -> ShopperContext:
-    """What the CRM knows beyond the clickstream: equity in their car, service history, price drops they saw."""
-    equity_cents = None
-    is_service = False
-    if customer_id:
-        values = [
-            trade - payoff for trade, payoff in OwnedVehicle.objects.filter(
-                customer_id=customer_id, trade_value_cents__isnull=False, payoff_cents__isnull=False,
-            ).values_list("trade_value_cents", "payoff_cents")
-        ]
-        equity_cents = max(values) if values else None
-        is_service = RepairOrder.objects.for_rooftops([rooftop_id]).filter(customer_id=customer_id).exists()
+    """What the CRM knows beyond the clickstream: equity in their car, service history, price drops they saw.
+
+    One round trip: this runs for every scored batch, so it is kept to a single query.
+    """
     # A drop counts only if it happened after the shopper first looked: a car that was already cheaper
     # when they found it has no news for them.
     first_seen: dict[str, datetime] = {}
@@ -154,37 +159,54 @@ def shopper_context(*, rooftop_id: int, customer_id: int | None, state: ShopperS
         if vin and (vin not in first_seen or at < first_seen[vin]):
             first_seen[vin] = at
     vins = set(first_seen) if only_vins is None else set(first_seen) & {v.upper() for v in only_vins}
+    if not customer_id and not vins:
+        return ShopperContext()
+    with connection.cursor() as cursor:
+        cursor.execute(CONTEXT_SQL, {"customer": customer_id, "rooftop": rooftop_id, "vins": sorted(vins),
+                                     "since": now - PRICE_DROP_LOOKBACK})
+        equity_cents, is_service, latest = cursor.fetchone()
+    if isinstance(latest, str):
+        latest = json.loads(latest)
     drops: dict[str, tuple[int, int]] = {}
-    if vins:
-        latest = (
-            PriceChange.objects.filter(
-                vehicle__rooftop_id=rooftop_id, vehicle__vin__in=sorted(vins), changed_at__gte=now - PRICE_DROP_LOOKBACK,
-            ).order_by("vehicle_id", "-changed_at", "-id").distinct("vehicle_id")
-            .values_list("vehicle__vin", "old_price_cents", "new_price_cents", "changed_at")
-        )
-        for vin, old, new, changed_at in latest:
-            if 0 < new < old and changed_at > first_seen.get(vin.upper(), now):
-                drops[vin.upper()] = (old, new)
+    for vin, old, new, changed_at in latest or ():
+        changed = datetime.fromisoformat(changed_at) if isinstance(changed_at, str) else changed_at
+        if 0 < new < old and changed > first_seen.get(vin.upper(), now):
+            drops[vin.upper()] = (int(old), int(new))
     return ShopperContext(
         has_positive_equity=bool(equity_cents and equity_cents > 0), equity_cents=equity_cents,
-        is_service_customer=is_service, price_drops=drops,
+        is_service_customer=bool(is_service), price_drops=drops,
     )
 
 
 def _intent_for_update(visitor_id: int) -> ShopperIntent | None:
-    locked = ShopperIntent.unscoped.select_for_update(of=("self",)).select_related("visitor", "rooftop")
+    # The rooftop's scoring settings ride along: one round trip for the lock, the shopper and the rules.
+    locked = ShopperIntent.unscoped.select_for_update(of=("self",)).select_related(
+        "visitor", "rooftop", "rooftop__scoring_settings")
     intent = locked.filter(visitor_id=visitor_id).first()
     if intent is not None:
         return intent
-    visitor = Visitor.unscoped.filter(pk=visitor_id).values("rooftop_id", "customer_id").first()
-    if visitor is None:
-        return None
-    # Two workers may meet the new shopper at once: one insert wins, both then wait on the same row lock.
-    ShopperIntent.unscoped.bulk_create(
-        [ShopperIntent(visitor_id=visitor_id, rooftop_id=visitor["rooftop_id"], customer_id=visitor["customer_id"])],
-        ignore_conflicts=True,
-    )
-    return locked.get(visitor_id=visitor_id)
+    # A shopper seen for the first time. Two workers may meet them at once: one insert wins, both then wait
+    # on the same row lock. One statement reads the visitor and inserts, so a new shopper costs two more trips.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO alerts_shopperintent (rooftop_id, visitor_id, customer_id, state, score, trend, level, reasons,
+                                              viewed_vins, event_count, updated_at)
+            SELECT rooftop_id, id, customer_id, '{}', 0, 'steady', 'cold', '[]', '{}', 0, now()
+            FROM tracking_visitor WHERE id = %s
+            ON CONFLICT (visitor_id) DO NOTHING
+            """,
+            [visitor_id],
+        )
+    return locked.filter(visitor_id=visitor_id).first()
+
+
+def _config_of(intent: ShopperIntent) -> ScoringConfig:
+    try:
+        row = intent.rooftop.scoring_settings
+    except ScoringSettings.DoesNotExist:
+        row = None
+    return scoring_config_from_row(row)
 
 
 def _load_state(intent: ShopperIntent) -> ShopperState:
@@ -262,7 +284,8 @@ def alert_raise(*, rooftop: Rooftop, signal: Signal, customer_id: int | None, vi
     One customer (or anonymous visitor) raises one alert per kind within the cooldown unless the priority
     rises; what fires inside the cooldown becomes a follow-up row under that alert and refreshes it.
     """
-    with transaction.atomic():
+    # No savepoint: the caller's transaction (if any) is the unit; a failure here fails the whole scoring batch.
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ALERT_SEQUENCE_LOCK])
         cooldown = timedelta(minutes=float(config.rules.cooldown_minutes.get(signal.kind, 0)))
@@ -274,25 +297,60 @@ def alert_raise(*, rooftop: Rooftop, signal: Signal, customer_id: int | None, vi
             if cooldown
             else None
         )
-        vehicle_id = _vehicle_id(rooftop.id, signal)
+        facts = _alert_facts(rooftop_id=rooftop.id, customer_id=customer_id, signal=signal)
         if root is not None and signal.rank <= root.priority:
-            alert = _follow_up_create(root, signal, vehicle_id=vehicle_id, score=score, now=now)
+            alert = _follow_up_create(root, signal, vehicle_id=facts.vehicle_id, score=score, now=now)
             groups = audience.groups_for_alert(rooftop_id=rooftop.id, team=root.for_team, for_user_id=root.for_user_id)
         else:
-            lead = _open_lead(rooftop.id, customer_id)
-            team = audience.choose_team(kind=signal.kind, form_type=signal.form_type,
-                                        rooftop_has_bdc=_has_role(rooftop.id, Role.BDC_AGENT))
+            team = audience.choose_team(kind=signal.kind, form_type=signal.form_type, rooftop_has_bdc=facts.has_bdc)
             alert = Alert.unscoped.create(
-                rooftop=rooftop, customer_id=customer_id, visitor_id=visitor_id, lead=lead, kind=signal.kind,
-                priority=signal.rank, reasons=[signal.reason], vehicle_id=vehicle_id,
+                rooftop=rooftop, customer_id=customer_id, visitor_id=visitor_id, lead_id=facts.lead_id,
+                kind=signal.kind, priority=signal.rank, reasons=[signal.reason], vehicle_id=facts.vehicle_id,
                 suggested_next_step=signal.suggested_next_step[:300], score=score,
-                for_user_id=lead.assigned_to_id if lead else None, for_team=team, created_at=now,
+                for_user_id=facts.salesperson_id, for_team=team, created_at=now,
                 last_signal_at=now, expires_at=now + timedelta(hours=config.alert_expiry_hours),
             )
             groups = audience.groups_for_alert(rooftop_id=rooftop.id, team=team, for_user_id=alert.for_user_id)
         alert_id = alert.id
         transaction.on_commit(lambda: alert_push(alert_id=alert_id, groups=groups, message_type="alert.hint"))
     return alert
+
+
+@dataclass(frozen=True)
+class _AlertFacts:
+    vehicle_id: int | None
+    lead_id: int | None
+    salesperson_id: int | None
+    has_bdc: bool
+
+
+ALERT_FACTS_SQL = """
+SELECT
+    (SELECT id FROM leads_inventoryvehicle
+      WHERE rooftop_id = %(rooftop)s AND (vin = %(vin)s OR stock_number = %(stock)s)
+      ORDER BY (vin = %(vin)s) DESC LIMIT 1),
+    lead.id, lead.assigned_to_id,
+    EXISTS (SELECT 1 FROM rooftops_staffrole sr JOIN auth_user u ON u.id = sr.user_id
+             WHERE sr.rooftop_id = %(rooftop)s AND sr.role = %(bdc)s AND u.is_active)
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+    SELECT id, assigned_to_id FROM leads_lead
+     WHERE customer_id = %(customer)s AND rooftop_id = %(rooftop)s AND status = ANY(%(open)s)
+       AND assigned_to_id IS NOT NULL
+     ORDER BY created_at DESC LIMIT 1
+) AS lead ON true
+"""
+
+
+def _alert_facts(*, rooftop_id: int, customer_id: int | None, signal: Signal) -> _AlertFacts:
+    """The vehicle the signal names, the customer's open lead and its salesperson, and whether a BDC exists."""
+    with connection.cursor() as cursor:
+        cursor.execute(ALERT_FACTS_SQL, {
+            "rooftop": rooftop_id, "customer": customer_id, "vin": (signal.vehicle_vin or "").upper(),
+            "stock": signal.vehicle_stock or "", "bdc": Role.BDC_AGENT, "open": list(Lead.OPEN_STATUSES),
+        })
+        vehicle_id, lead_id, salesperson_id, has_bdc = cursor.fetchone()
+    return _AlertFacts(vehicle_id=vehicle_id, lead_id=lead_id, salesperson_id=salesperson_id, has_bdc=bool(has_bdc))
 
 
 def _follow_up_create(root: Alert, signal: Signal, *, vehicle_id: int | None, score: float, now: datetime) -> Alert:
@@ -315,49 +373,18 @@ def _follow_up_create(root: Alert, signal: Signal, *, vehicle_id: int | None, sc
     return follow_up
 
 
-def _vehicle_id(rooftop_id: int, signal: Signal) -> int | None:
-    if signal.vehicle_vin:
-        found = InventoryVehicle.objects.for_rooftops([rooftop_id]).filter(vin=signal.vehicle_vin.upper()).values_list("id", flat=True).first()
-        if found:
-            return found
-    if signal.vehicle_stock:
-        return InventoryVehicle.objects.for_rooftops([rooftop_id]).filter(stock_number=signal.vehicle_stock).values_list("id", flat=True).first()
-    return None
-
-
-def _open_lead(rooftop_id: int, customer_id: int | None) -> Lead | None:
-    if not customer_id:
-        return None
-    return (
-        Lead.objects.for_rooftops([rooftop_id])
-        .filter(customer_id=customer_id, status__in=Lead.OPEN_STATUSES, assigned_to__isnull=False)
-        .order_by("-created_at").first()
-    )
-
-
-def _has_role(rooftop_id: int, role: str) -> bool:
-    return StaffRole.objects.filter(rooftop_id=rooftop_id, role=role, user__is_active=True).exists()
-
-
 # --- pushing (after commit only) ----------------------------------------------------------------------
 
 def alert_push(*, alert_id: int, groups: Sequence[str], message_type: str = "alert.hint") -> bool:
     """Hand a hint to the channel layer. Failure is logged, not raised: the replay and the sweep recover it."""
     try:
-        _group_send_many(list(groups), {"type": message_type, "id": alert_id})
+        group_send_many(list(groups), {"type": message_type, "id": alert_id})
     except Exception:  # noqa: BLE001 - Redis down: the browser's replay by id still delivers the row
         logger.warning("could not push alert %s; the sweep will push it again", alert_id, exc_info=True)
         return False
     if message_type == "alert.hint":
         Alert.unscoped.filter(pk=alert_id).update(last_pushed_at=timezone.now())
     return True
-
-
-@async_to_sync
-async def _group_send_many(groups: list[str], message: dict) -> None:
-    layer = get_channel_layer()
-    for group in groups:
-        await layer.group_send(group, dict(message))
 
 
 def _push_changed(alert: Alert) -> None:

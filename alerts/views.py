@@ -78,8 +78,7 @@ def _row_response(request: HttpRequest, alert: Alert, *, error: str = "", status
         if error:
             messages.error(request, error)
         return redirect("alert-feed")
-    alert = Alert.unscoped.select_related("rooftop", "customer", "vehicle", "claimed_by__staff_profile",
-                                          "for_user__staff_profile").get(pk=alert.pk)
+    alert = Alert.unscoped.select_related("rooftop", "customer", "vehicle").get(pk=alert.pk)
     row = alert_rows([alert], viewer_id=request.user.pk)[0]
     return render(request, "alerts/_alert_row.html", {"row": row, "error": error}, status=status)
 
