@@ -8,7 +8,7 @@ shopper's alert arriving at a client authenticated as the store's BDC agent.
 
 The floor, measured in the same run and under the same load: a raw Redis PUBLISH → subscriber round trip.
 
-Run: make bench ARGS=alerts   (options: --alerts N --rate R --background EPS --keep)
+Run: make bench ARGS=alerts   (script options: --alerts N --rate R --background EPS --configs prefork:2,threads:4 --keep)
 Writes bench/results/bench_alerts-<time>.json. Not a test.
 """
 
@@ -35,13 +35,24 @@ sys.path.insert(0, str(ROOT))
 BENCH_DB = "crm_bench_alerts"
 
 
+def _configs(text: str) -> list[tuple[str, int]]:
+    configs = []
+    for part in text.split(","):
+        pool, _, size = part.partition(":")
+        if pool not in ("prefork", "threads") or not size.isdigit():
+            raise argparse.ArgumentTypeError(f"expected pool:size with pool prefork or threads, got {part!r}")
+        configs.append((pool, int(size)))
+    return configs
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--alerts", type=int, default=600, help="alerts to measure (at least 500 for the report)")
     parser.add_argument("--rate", type=float, default=10.0, help="alerts raised per second")
     parser.add_argument("--background", type=float, default=220.0, help="background events per second")
     parser.add_argument("--batch", type=int, default=10, help="events per background batch (one browser each)")
-    parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--configs", default="prefork:2,threads:4", type=_configs,
+                        help="worker pools to measure, e.g. prefork:2,threads:4 (prefork:2 is how make run starts it)")
     parser.add_argument("--prefetch", type=int, default=1,
                         help="tasks a worker process reserves ahead (1: an alert never waits behind another's backlog)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
@@ -145,46 +156,54 @@ def summary(values_ms: list[float]) -> dict:
 def main() -> int:
     args = parse_args()
     url, params = bench_database_url()
-    print(f"creating database {BENCH_DB}", flush=True)
-    recreate_database(params)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("SECRET_KEY", "bench-secret-key")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 
+    recreate_database(params)
     django.setup()
+    results = []
+    for pool, concurrency in args.configs:
+        print(f"\n--- worker pool: {pool} x {concurrency}", flush=True)
+        results.append(run_config(args, params, pool, concurrency))
+    write(results)
+    return 0 if all(r["alerts"]["missing"] == 0 for r in results) else 1
+
+
+def run_config(args, params: dict, pool: str, concurrency: int) -> dict:
+    """One measurement on a fresh database: the same shoppers, the same traffic, one worker configuration."""
+    import redis
     from django.conf import settings
     from django.core.management import call_command
+    from django.db import connections
 
+    connections.close_all()
+    recreate_database(params)
     call_command("migrate", verbosity=0)
-    import redis
-
     for offset in range(3):
         redis.Redis.from_url(settings.REDIS_URL, db=settings.REDIS_DB_OFFSET + offset).flushdb()
-
     world = seed(args.alerts)
     env = dict(os.environ, PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING")
     port = free_port()
     web = start([sys.executable, "-m", "uvicorn", "crm.asgi:application", "--host", "127.0.0.1", "--port", str(port),
                  "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning"], env)
-    worker = start([sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency",
-                    str(args.concurrency), "--prefetch-multiplier", str(args.prefetch), "-Q", "celery,scoring,messages",
-                    "--without-gossip", "--without-mingle",
+    worker = start([sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--pool", pool,
+                    "--concurrency", str(concurrency), "--prefetch-multiplier", str(args.prefetch),
+                    "-Q", "celery,scoring,messages", "--without-gossip", "--without-mingle",
                     "-n", f"bench-{os.getpid()}@%h"], env)
     try:
         wait_ready(port)
-        result = run(args, world, port, worker)
+        result = run(args, world, port, worker, pool, concurrency)
     finally:
         stop(web)
         stop(worker)
-        from django.db import connections
-
         connections.close_all()
         if not args.keep:
             drop_database(params)
-    write(result)
-    return 0 if result["alerts"]["missing"] == 0 else 1
+    report(result)
+    return result
 
 
 def wait_ready(port: int) -> None:
@@ -366,7 +385,7 @@ class FeedClient(threading.Thread):
                         self.arrivals_wall.setdefault(customer, time.time())
 
 
-def run(args, world, port: int, worker: subprocess.Popen) -> dict:
+def run(args, world, port: int, worker: subprocess.Popen, pool: str, concurrency: int) -> dict:
     from django.conf import settings
     from django.db import connection
 
@@ -447,7 +466,7 @@ def run(args, world, port: int, worker: subprocess.Popen) -> dict:
         "clock_stop": "alert frame received by a websocket client (uvicorn, Channels, channels-redis)",
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "settings": {"alerts": args.alerts, "alert_rate_per_s": args.rate, "background_target_eps": args.background,
-                     "background_batch": args.batch, "worker_concurrency": args.concurrency,
+                     "background_batch": args.batch, "worker_concurrency": concurrency, "worker_pool": pool,
                      "worker_prefetch_multiplier": args.prefetch},
         "background_events_per_second": round(background.rate, 1),
         "background_events": background.sent,
@@ -458,29 +477,35 @@ def run(args, world, port: int, worker: subprocess.Popen) -> dict:
         "ratio_p99_to_floor_p99": round(alerts["p99_ms"] / floor_stats["p99_ms"], 1) if floor.samples_ms else None,
         "worker_rss_mb": {"max": round(max(rss_samples), 1) if rss_samples else None,
                           "end": round(rss_samples[-1], 1) if rss_samples else None,
-                          "processes": 1 + args.concurrency},
+                          "processes": 1 + (concurrency if pool == "prefork" else 0)},
         "goal_p99_under_250ms": alerts["p99_ms"] < 250,
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
     return result
 
 
-def write(result: dict) -> None:
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"bench_alerts-{datetime.now(dt_timezone.utc):%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(result, indent=2))
+def report(result: dict) -> None:
     a, f, b = result["alerts"], result["redis_publish_subscribe_floor"], result["breakdown"]
+    w = result["worker_rss_mb"]
     print(f"""
 alerts end to end (events_record commit -> websocket frame), {a['n']} alerts, {a['missing']} missing,
-  background {result['background_events_per_second']} events/s:
+  worker {result['settings']['worker_pool']} x {result['settings']['worker_concurrency']}, background {result['background_events_per_second']} events/s:
   p50 {a['p50_ms']} ms   p90 {a['p90_ms']} ms   p99 {a['p99_ms']} ms   max {a['max_ms']} ms
   frames in id order, each once: {a['frames_in_id_order_once']}
 breakdown p50/p99 ms: queued {b['queued_before_worker']['p50_ms']}/{b['queued_before_worker']['p99_ms']}  worker {b['worker_scoring_to_push']['p50_ms']}/{b['worker_scoring_to_push']['p99_ms']}  push->frame {b['push_to_client_frame']['p50_ms']}/{b['push_to_client_frame']['p99_ms']}
 redis publish -> subscriber floor ({f['n']} samples): p50 {f['p50_ms']} ms   p99 {f['p99_ms']} ms
   ratio to floor: p50 x{result['ratio_p50_to_floor_p50']}   p99 x{result['ratio_p99_to_floor_p99']}
-worker RSS (main + {result['worker_rss_mb']['processes'] - 1} pool processes): max {result['worker_rss_mb']['max']} MB, end {result['worker_rss_mb']['end']} MB
-p99 under 250 ms: {result['goal_p99_under_250ms']}
-results: {path.relative_to(ROOT)}""", flush=True)
+worker RSS ({w['processes']} process(es)): max {w['max']} MB, end {w['end']} MB
+machine load average (1 min) at the end: {result['load_average_1m']}
+p99 under 250 ms: {result['goal_p99_under_250ms']}""", flush=True)
+
+
+def write(results: list[dict]) -> None:
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"bench_alerts-{datetime.now(dt_timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(results, indent=2))
+    print(f"\nresults: {path.relative_to(ROOT)}", flush=True)
 
 
 if __name__ == "__main__":
