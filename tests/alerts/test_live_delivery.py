@@ -210,3 +210,18 @@ def test_an_idle_feed_stays_connected_and_still_receives(world, live_server_url)
         time.sleep(12)
         async_to_sync(get_channel_layer().group_send)(f"user-{world.salesperson.id}", {"type": "notify", "text": "still here"})
         assert json.loads(ws.recv(timeout=5)) == {"type": "notification", "text": "still here"}
+
+
+def test_alerts_on_screen_are_marked_seen_for_everyone(world, celery_worker, live_server_url):
+    [shopper] = make_shoppers(world, 1)
+    with connect(ws_url(live_server_url, token(world.bdc))) as bdc, \
+            connect(ws_url(live_server_url, token(world.manager))) as manager:
+        for ws in (bdc, manager):
+            ws.send(json.dumps({"type": "resume", "after": 0}))
+        fire(world, shopper)
+        [frame] = frames_until(bdc, lambda got: len(got) >= 1)
+        frames_until(manager, lambda got: len(got) >= 1)
+        bdc.send(json.dumps({"type": "seen", "ids": [frame["id"], 999999]}))
+        [update] = frames_until(manager, lambda got: len(got) >= 1)
+        assert (update["type"], update["alert"]["state"]) == ("update", "seen")
+    assert Alert.unscoped.get(pk=frame["id"]).actions.get().action == "seen"

@@ -115,6 +115,12 @@ def test_a_service_customer_with_equity_browsing_inventory_goes_to_the_service_l
     alert = Alert.unscoped.get(pk=score(shopper).alert_ids[0])
     assert alert.kind == "equity_shopper" and alert.for_team == "service"
     assert "about $6,000 in positive equity" in alert.reasons[0]
+    from alerts.selectors import alerts_visible
+    from rooftops.selectors import staff_access
+
+    assert list(alerts_visible(staff_access(world.advisor))) == [alert]
+    assert list(alerts_visible(staff_access(world.bdc))) == []
+    assert list(alerts_visible(staff_access(world.salesperson))) == [alert]  # their lead's customer
 
 
 def test_negative_equity_or_no_service_history_is_not_an_equity_shopper(world, shopper):
@@ -268,3 +274,18 @@ def test_a_staff_member_added_later_still_gets_the_store_team_alerts(world, shop
     from rooftops.selectors import staff_access
 
     assert alerts_visible(staff_access(late_bdc)).count() == 1
+
+
+def test_the_hottest_shoppers_of_a_store_come_first(world, shopper):
+    from alerts.selectors import hottest_shoppers
+    from rooftops.selectors import staff_access
+
+    warm = make_customer(world.rooftop, first_name="Warm")
+    identify(world.rooftop, "warm-one", warm)
+    send(world.rooftop, views(shopper, 4) + [vdp(shopper.vehicle, anonymous_id="warm-one")])
+    score(shopper)
+    visitor_score_events(visitor_id=TrackedEvent.unscoped.filter(visitor__anonymous_id="warm-one").values_list(
+        "visitor_id", flat=True)[0])
+    ranked = [i.customer for i in hottest_shoppers(access=staff_access(world.bdc), rooftop_id=world.rooftop.id)]
+    assert ranked == [shopper.customer, warm]
+    assert list(hottest_shoppers(access=staff_access(world.outsider), rooftop_id=world.rooftop.id)) == []
