@@ -289,3 +289,24 @@ def test_the_hottest_shoppers_of_a_store_come_first(world, shopper):
     ranked = [i.customer for i in hottest_shoppers(access=staff_access(world.bdc), rooftop_id=world.rooftop.id)]
     assert ranked == [shopper.customer, warm]
     assert list(hottest_shoppers(access=staff_access(world.outsider), rooftop_id=world.rooftop.id)) == []
+
+
+def test_the_beat_sweep_task_runs_every_part_and_one_sweep_at_a_time(world, shopper):
+    from alerts.tasks import SWEEP_LOCK, sweep
+    from django.conf import settings
+
+    assert settings.CELERY_BEAT_SCHEDULE["alerts-sweep"]["task"] == "alerts.tasks.sweep"
+    send(world.rooftop, views(shopper, 4), received_at=timezone.now() - timedelta(seconds=30))
+    report = sweep()
+    assert report["visitors_scored"] == 1 and set(report) >= {"idle_checked", "expired", "woken", "repushed"}
+    # The advisory lock is per session: held from a second connection, it looks like a sweep still running.
+    from django.db import connections
+
+    second = connections.create_connection("default")
+    try:
+        with second.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [SWEEP_LOCK])
+            assert sweep() == {"skipped": "another sweep is running"}
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])
+    finally:
+        second.close()
