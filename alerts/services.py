@@ -28,7 +28,7 @@ from alerts.scoring import (
     ScoringRules, ScoreUpdate, ShopperContext, ShopperState, Signal, apply_event, check_idle, describe_reasons,
 )
 from alerts.push import group_send_many
-from alerts.selectors import ScoringConfig, scoring_config, scoring_config_from_row
+from alerts.selectors import ScoringConfig, scoring_config_from_row
 from customers.models import TimelineEntry
 from leads.models import Lead, PriceChange
 from rooftops.models import Role, Rooftop

@@ -1,6 +1,5 @@
 """The live feed page and its one-click actions (htmx partials), and the manager's scoring settings page."""
 
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone
