@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from alerts.models import Alert
@@ -48,6 +48,7 @@ def seed(ctx: DemoContext) -> None:
     with transaction.atomic():
         for slug, rooftop in sorted(ctx.rooftops.items()):
             _seed_rooftop(ctx, slug, rooftop, now)
+            _seed_outcome_history(ctx, slug, rooftop, now)
 
 
 def _seed_rooftop(ctx: DemoContext, slug: str, rooftop, now) -> None:
@@ -120,6 +121,8 @@ def _browse(rooftop, anonymous_id: str, customer_id: int, end, clicks) -> Visito
                 "item_price": vehicle.price_cents / 100, "page_type": "item"}
         elif kind == "srp":
             event, properties = "asc_itemlist_pageview", {"item_results": 24, "page_type": "itemlist"}
+        elif kind == "asc_pageview":
+            event, properties = kind, {"page_type": "home"}
         else:
             event, properties = kind, {"item_id": vehicle.vin, **props}
         raws.append({"type": "track", "event": event, "anonymousId": anonymous_id, "messageId": f"{anonymous_id}-{i}",
@@ -151,3 +154,49 @@ def _staff_actions(ctx: DemoContext, slug: str, alerts: dict[str, Alert], now) -
         elif action == "snooze":
             alert_snooze(alert=alert, user=bdc, until=now + timedelta(hours=2), now=now)
 
+
+
+HISTORY_SHOPPERS = 220  # per rooftop: enough for the managers' "fit the weights to our sales" to have data
+
+
+def _seed_outcome_history(ctx: DemoContext, slug: str, rooftop, now) -> None:
+    """Website history before past leads, so fitting the weights to outcomes has something to learn from.
+
+    It is imported history, not live traffic: the events are marked scored so they raise no alerts today.
+    """
+    rng = ctx.rng(f"alerts-history:{slug}")
+    leads = list(
+        Lead.objects.for_rooftops([rooftop.id])
+        .filter(created_at__lte=now - timedelta(days=35), created_at__gte=now - timedelta(days=175))
+        .order_by("customer_id", "created_at").distinct("customer_id")
+        .values_list("customer_id", "created_at", "sold_at", "vehicle_id")
+    )
+    leads = rng.sample(leads, k=min(HISTORY_SHOPPERS, len(leads)))
+    vehicles = {v.id: v for v in InventoryVehicle.objects.for_rooftops([rooftop.id])}
+    pool = list(vehicles.values())
+    visitor_ids = []
+    for n, (customer_id, created_at, sold_at, vehicle_id) in enumerate(sorted(leads)):
+        bought = sold_at is not None and sold_at <= created_at + timedelta(days=30)
+        wanted = vehicles.get(vehicle_id) or rng.choice(pool)
+
+        def before(hours_max: float):
+            return created_at - timedelta(hours=rng.uniform(0.2, hours_max))
+
+        clicks = [(before(600), "asc_pageview", {}, wanted) for _ in range(rng.randint(1, 6))]
+        clicks += [(before(400), "srp", {}, wanted) for _ in range(rng.randint(0, 3))]
+        clicks += [(before(300), "vdp", {}, rng.choice(pool)) for _ in range(rng.randint(0, 2))]
+        # Buyers in this made-up store come back to one car and work out the money; others mostly look.
+        if rng.random() < (0.7 if bought else 0.2):
+            clicks += [(before(60), "vdp", {}, wanted) for _ in range(rng.randint(2, 5))]
+        if rng.random() < (0.55 if bought else 0.12):
+            clicks.append((before(48), "trade_in_calculator_completed", {
+                "trade_year": 2016, "trade_make": "Honda", "trade_model": "Civic", "estimated_value": 9800}, wanted))
+        if rng.random() < (0.45 if bought else 0.15):
+            clicks.append((before(48), "payment_calculator_used", {"monthly_payment": 459, "term_months": 72}, wanted))
+        if rng.random() < (0.2 if bought else 0.35):
+            clicks.append((before(100), "chat_started", {}, wanted))
+        visitor = _browse(rooftop, f"{PREFIX}{slug}-hist-{n}", customer_id, created_at, clicks)
+        visitor_ids.append(visitor.id)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE tracking_event SET scored_at = %s WHERE visitor_id = ANY(%s) AND scored_at IS NULL",
+                       [now, visitor_ids])

@@ -169,6 +169,9 @@ class ScoringSettings(models.Model):
     # An anonymous shopper cannot be called; by default their signals are scored but raise no alert.
     alert_anonymous_shoppers = models.BooleanField(default=False)
     alert_expiry_hours = models.PositiveIntegerField(default=24)
+    # Where the event weights came from, and the last fit to this store's outcomes (alerts.outcomes).
+    weights_source = models.CharField(max_length=10, default="hand-set")
+    fit_result = models.JSONField(null=True, blank=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -258,3 +258,56 @@ __all__ = [
     "AlertRow", "IntentView", "ScoringConfig", "alert_rows", "alert_visibility_q", "alerts_replay", "alerts_visible",
     "feed_alerts", "feed_high_water", "hottest_shoppers", "intent_for_customer", "recent_activity", "scoring_config",
 ]
+
+
+# --- outcomes for fitting the weights ----------------------------------------------------------------
+
+OUTCOME_EVENTS_SQL = """
+SELECT v.customer_id, e.type, e.event, e.occurred_at, e.vin, e.properties
+FROM tracking_event e JOIN tracking_visitor v ON v.id = e.visitor_id
+WHERE v.customer_id = ANY(%s) AND e.rooftop_id = %s AND e.type = 'track'
+  AND e.occurred_at >= %s AND e.occurred_at <= %s
+"""
+
+
+def outcome_rows(*, rooftop_id: int, now: datetime, window_days: int = 30, outcome_days: int = 30,
+                 history_days: int = 365, max_shoppers: int = 5000):
+    """Shoppers with a known outcome: website events in the window before their first lead, and whether that
+    lead sold within `outcome_days`. Only shoppers with some website activity count: they are who scoring ranks."""
+    from datetime import timedelta
+
+    from django.db import connection
+
+    from alerts.facts import event_fact
+    from alerts.outcomes import OutcomeRow
+    from leads.models import Lead
+
+    first_lead: dict[int, tuple[datetime, datetime | None]] = {}
+    leads = (
+        Lead.objects.for_rooftops([rooftop_id])
+        .filter(created_at__gte=now - timedelta(days=history_days), created_at__lte=now - timedelta(days=outcome_days))
+        .order_by("customer_id", "created_at").values_list("customer_id", "created_at", "sold_at")
+    )
+    for customer_id, created_at, sold_at in leads.iterator():
+        first_lead.setdefault(customer_id, (created_at, sold_at))
+        if len(first_lead) >= max_shoppers:
+            break
+    if not first_lead:
+        return []
+    start = min(created for created, _ in first_lead.values()) - timedelta(days=window_days)
+    end = max(created for created, _ in first_lead.values())
+    events: dict[int, list] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(OUTCOME_EVENTS_SQL, [sorted(first_lead), rooftop_id, start, end])
+        for customer_id, type_, event, occurred_at, vin, properties in cursor.fetchall():
+            reference = first_lead[customer_id][0]
+            if reference - timedelta(days=window_days) <= occurred_at <= reference:
+                fact = event_fact(type=type_, event=event, occurred_at=occurred_at, vin=vin, properties=properties)
+                if fact is not None:
+                    events.setdefault(customer_id, []).append(fact)
+    rows = []
+    for customer_id, facts in sorted(events.items()):
+        reference, sold_at = first_lead[customer_id]
+        sold = sold_at is not None and reference <= sold_at <= reference + timedelta(days=outcome_days)
+        rows.append(OutcomeRow(events=tuple(facts), reference=reference, sold=sold))
+    return rows

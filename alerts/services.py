@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -690,7 +690,8 @@ def alerts_sweep(*, now: datetime | None = None) -> SweepReport:
 # --- scoring settings -----------------------------------------------------------------------------------
 
 def scoring_settings_save(*, rooftop: Rooftop, rules: ScoringRules, user: User | None,
-                          alert_anonymous_shoppers: bool, alert_expiry_hours: int) -> ScoringSettings:
+                          alert_anonymous_shoppers: bool, alert_expiry_hours: int,
+                          weights_source: str = "hand-set") -> ScoringSettings:
     """Store the rooftop's tuning; the next scored event uses it. The previous rules are kept for undo."""
     if not 1 <= alert_expiry_hours <= 24 * 14:
         raise ValueError("Alerts must expire after between 1 hour and 14 days.")
@@ -698,11 +699,12 @@ def scoring_settings_save(*, rooftop: Rooftop, rules: ScoringRules, user: User |
         row, _ = ScoringSettings.unscoped.select_for_update().get_or_create(rooftop=rooftop)
         row.previous_rules = {
             "rules": row.rules, "alert_anonymous_shoppers": row.alert_anonymous_shoppers,
-            "alert_expiry_hours": row.alert_expiry_hours,
+            "alert_expiry_hours": row.alert_expiry_hours, "weights_source": row.weights_source,
         }
         row.rules = rules.to_dict()
         row.alert_anonymous_shoppers = alert_anonymous_shoppers
         row.alert_expiry_hours = alert_expiry_hours
+        row.weights_source = weights_source
         row.updated_by = user
         row.updated_at = timezone.now()
         row.save()
@@ -723,8 +725,9 @@ def scoring_settings_undo(*, rooftop: Rooftop, user: User | None) -> ScoringSett
         previous = row.previous_rules
         row.previous_rules = {
             "rules": row.rules, "alert_anonymous_shoppers": row.alert_anonymous_shoppers,
-            "alert_expiry_hours": row.alert_expiry_hours,
+            "alert_expiry_hours": row.alert_expiry_hours, "weights_source": row.weights_source,
         }
+        row.weights_source = previous.get("weights_source", "hand-set")
         row.rules = previous.get("rules") or {}
         row.alert_anonymous_shoppers = bool(previous.get("alert_anonymous_shoppers", False))
         row.alert_expiry_hours = int(previous.get("alert_expiry_hours", 24))
@@ -732,3 +735,36 @@ def scoring_settings_undo(*, rooftop: Rooftop, user: User | None) -> ScoringSett
         row.updated_at = timezone.now()
         row.save()
     return row
+
+
+def scoring_fit_run(*, rooftop: Rooftop, now: datetime | None = None) -> dict:
+    """Fit event weights to the store's sales outcomes and keep the comparison for the manager to judge."""
+    from alerts.outcomes import NotEnoughOutcomes, fit_event_weights
+    from alerts.selectors import outcome_rows
+
+    now = now or timezone.now()
+    config = scoring_config_from_row(ScoringSettings.unscoped.filter(rooftop=rooftop).first())
+    rows = outcome_rows(rooftop_id=rooftop.id, now=now)
+    try:
+        result = {"ok": True, **fit_event_weights(rows, rules=config.rules).to_dict()}
+    except NotEnoughOutcomes as exc:
+        result = {"ok": False, "reason": str(exc), "shoppers": len(rows)}
+    result["fitted_at"] = now.isoformat()
+    with transaction.atomic():
+        row, _ = ScoringSettings.unscoped.select_for_update().get_or_create(rooftop=rooftop)
+        row.fit_result = result
+        row.save(update_fields=["fit_result"])
+    return result
+
+
+def scoring_fit_adopt(*, rooftop: Rooftop, user: User | None) -> ScoringSettings:
+    """Score with the fitted event weights from now on (undo puts the previous weights back)."""
+    row = ScoringSettings.unscoped.filter(rooftop=rooftop).first()
+    fit = row.fit_result if row else None
+    if not fit or not fit.get("ok"):
+        raise ValueError("There is no successful fit to use: fit the weights first.")
+    config = scoring_config_from_row(row)
+    rules = replace(config.rules, event_weights=fit["event_weights"])
+    return scoring_settings_save(rooftop=rooftop, rules=rules, user=user,
+                                 alert_anonymous_shoppers=config.alert_anonymous_shoppers,
+                                 alert_expiry_hours=config.alert_expiry_hours, weights_source="fitted")

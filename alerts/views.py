@@ -14,7 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from alerts import audience, services
 from alerts.forms import ScoringSettingsForm
-from alerts.models import Alert
+from alerts.labels import EVENT_LABELS
+from alerts.models import Alert, ScoringSettings
 from alerts.selectors import (
     FEED_PAGE_SIZE, alert_rows, alerts_visible, feed_alerts, feed_high_water, scoring_config,
 )
@@ -173,6 +174,22 @@ def scoring_settings(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, "The previous scoring rules are back.")
             return redirect(here)
+        if action == "fit":
+            fit = services.scoring_fit_run(rooftop=rooftop)
+            if fit["ok"]:
+                messages.success(request, "Fitted. Compare the two rows below before you choose.")
+            else:
+                messages.error(request, f"Not enough data to fit yet: {fit['reason']}.")
+            return redirect(here + "#fit")
+        if action == "adopt":
+            try:
+                services.scoring_fit_adopt(rooftop=rooftop, user=request.user)
+            except ValueError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, "The next shopper events are scored with the fitted weights. "
+                                          "“Undo last change” goes back to the previous weights.")
+            return redirect(here)
         form = ScoringSettingsForm(request.POST)
         if form.is_valid():
             services.scoring_settings_save(
@@ -186,6 +203,13 @@ def scoring_settings(request: HttpRequest) -> HttpResponse:
     else:
         form = ScoringSettingsForm.from_config(config)
         status = 200
+    settings_row = ScoringSettings.unscoped.filter(rooftop=rooftop).first()
+    fit = settings_row.fit_result if settings_row else None
+    weight_rows = []
+    if fit and fit.get("ok"):
+        weight_rows = [(EVENT_LABELS.get(kind, kind), config.rules.event_weight(kind), weight)
+                       for kind, weight in fit["event_weights"].items()]
     return render(request, "alerts/scoring_settings.html", {
-        "form": form, "rooftop": rooftop, "rooftops": rooftops, "customized": config.customized,
+        "form": form, "rooftop": rooftop, "rooftops": rooftops, "customized": config.customized, "fit": fit,
+        "weight_rows": weight_rows, "weights_source": settings_row.weights_source if settings_row else "hand-set",
     }, status=status)

@@ -32,3 +32,15 @@ def test_the_demo_feed_has_alerts_in_several_states_and_seeding_again_changes_no
     assert not alerts_visible(staff_access(bdc)).exclude(rooftop__slug="lakeside-toyota").exists()
     intent = ShopperIntent.unscoped.filter(customer__isnull=False).order_by("-score").first()
     assert intent_for_customer(intent.customer).reasons
+
+
+def test_the_demo_store_has_enough_sales_history_to_fit_the_weights():
+    from alerts.services import scoring_fit_run, sweep_unscored
+    from rooftops.models import Rooftop
+
+    call_command("seed_demo")
+    assert sweep_unscored() == 0  # imported history is marked scored: it raises no alerts today
+    assert not Alert.unscoped.filter(visitor__anonymous_id__contains="-hist-").exists()
+    result = scoring_fit_run(rooftop=Rooftop.objects.get(slug="lakeside-toyota"))
+    assert result["ok"], result
+    assert result["test"] >= 40 and 0.5 < result["rules"]["auc"] and 0.5 < result["fitted"]["auc"]
