@@ -11,6 +11,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -105,7 +106,9 @@ def test_a_client_disconnected_while_alerts_fire_gets_every_alert_exactly_once_i
         for frame in frames_until(ws, lambda got: len(got) >= 3):
             received.append(frame["id"])
     # Offline while the rest of the alerts are raised and pushed to nobody.
+    offline_at = timezone.now()
     time.sleep(0.8)
+    back_at = timezone.now()
     with connect(ws_url(live_server_url, key)) as ws:
         ws.send(json.dumps({"type": "resume", "after": received[-1]}))
         frames = frames_until(ws, lambda got: len(received) + len(got) >= 12)
@@ -114,6 +117,8 @@ def test_a_client_disconnected_while_alerts_fire_gets_every_alert_exactly_once_i
         assert [f for f in quiet_for(ws, 1.0) if f["type"] == "alert"] == []  # nothing twice, nothing extra
     assert received == wait_for_alerts(world, 12)
     assert received == sorted(set(received))
+    # The test proves something only if alerts really were raised while no client listened.
+    assert Alert.unscoped.filter(rooftop=world.rooftop, created_at__gt=offline_at, created_at__lt=back_at).exists()
     assert all(f["type"] == "alert" and f["html"].startswith("<article id=\"alert-") for f in frames)
 
 
