@@ -86,7 +86,26 @@
     if (existing) {
       // An action taken on this page already swapped the row in; the echo from the server is the same row.
       place(msg.root_id, msg.html, false);
+      return;
     }
+    // A row this page never showed: a snoozed alert coming back, or one a colleague reopened.
+    var alert = msg.alert || {};
+    var open = alert.state === 'new' || alert.state === 'seen' || alert.state === 'claimed';
+    var snoozed = alert.snoozed_until && new Date(alert.snoozed_until) > new Date();
+    if (!open || snoozed || msg.parent_id) return;
+    var el = toElement(msg.html);
+    if (!el) return;
+    var rows = feed.querySelectorAll('.alert-row');
+    var before = null;
+    for (var i = 0; i < rows.length; i++) {
+      if (+rows[i].dataset.alertId < msg.root_id) { before = rows[i]; break; }
+    }
+    if (before) feed.insertBefore(el, before);
+    else if (!document.querySelector('#load-older button')) feed.appendChild(el);
+    else return;  // older than every row shown: "Load older" will bring it
+    if (window.htmx) window.htmx.process(el);
+    delivered.add(msg.root_id);
+    refreshEmpty();
   }
 
   function handleNotification(msg) {
@@ -212,6 +231,11 @@
   // Rows that were new when the page loaded count as seen once the page is in front of someone.
   feed.querySelectorAll('.alert-row[data-state="new"]').forEach(function (el) { pendingSeen.add(+el.dataset.alertId); });
 
-  window.crmAlertFeed = { lastId: function () { return lastId; }, delivered: delivered };
+  // For the console and the browser tests: what the page has, and a way to drop the connection.
+  window.crmAlertFeed = {
+    lastId: function () { return lastId; },
+    delivered: delivered,
+    drop: function () { if (socket) socket.close(); }
+  };
   connect();
 })();

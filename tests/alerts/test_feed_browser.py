@@ -80,3 +80,51 @@ def test_dismissing_asks_for_a_reason_first(world, live_server_url, page):
     page.get_by_role("button", name="Undo dismiss").wait_for(timeout=10_000)
     alert.refresh_from_db()
     assert alert.state == "dismissed"
+
+
+def test_a_feed_that_lost_its_connection_shows_what_fired_meanwhile_once(world, celery_worker, live_server_url, page):
+    customers = []
+    for n in range(2):
+        customer = make_customer(world.rooftop, first_name=f"Offline{n}")
+        vehicle = InventoryVehicleFactory(rooftop=world.rooftop)
+        identify(world.rooftop, f"offline-{n}", customer)
+        customers.append((customer, vehicle, f"offline-{n}"))
+    log_in(page, live_server_url, world.bdc)
+    page.goto(f"{live_server_url}/alerts/")
+    page.wait_for_selector("#feed-status[data-state=live]")
+    page.evaluate("window.crmAlertFeed.drop()")
+    page.wait_for_selector("#feed-status[data-state=offline]")
+    for customer, vehicle, anonymous_id in customers:
+        send(world.rooftop, [vdp(vehicle, anonymous_id=anonymous_id) for _ in range(4)])
+    connection.close()
+    # The client reconnects by itself, resumes after the last id it had, and gets both, newest first.
+    page.locator(".alert-row").nth(1).wait_for(timeout=30_000)
+    page.wait_for_selector("#feed-status[data-state=live]")
+    names = page.locator(".alert-row .alert-who").all_inner_texts()
+    assert sorted(names) == ["Offline0 Shopper", "Offline1 Shopper"]
+    ids = [int(i) for i in page.eval_on_selector_all(".alert-row", "rows => rows.map(r => r.dataset.alertId)")]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 2
+
+
+def test_a_snoozed_alert_comes_back_on_the_open_feed(world, live_server_url, page):
+    from datetime import timedelta
+
+    from alerts.scoring import Signal
+    from alerts.selectors import scoring_config
+    from alerts.services import alert_raise, alert_snooze, snoozes_wake
+    from django.utils import timezone
+
+    customer = make_customer(world.rooftop, first_name="Sleepy")
+    alert = alert_raise(rooftop=world.rooftop, signal=Signal("trade_in_completed", "high", "Finished the trade-in calculator",
+                                                             "Call today"),
+                        customer_id=customer.id, visitor_id=None, score=40,
+                        config=scoring_config(rooftop_id=world.rooftop.id), now=timezone.now())
+    alert_snooze(alert=alert, user=world.bdc, until=timezone.now() + timedelta(minutes=30))
+    log_in(page, live_server_url, world.bdc)
+    page.goto(f"{live_server_url}/alerts/")
+    page.wait_for_selector("#feed-status[data-state=live]")
+    assert page.locator(f"#alert-{alert.id}").count() == 0
+    snoozes_wake(now=timezone.now() + timedelta(minutes=31))
+    connection.close()
+    page.locator(f"#alert-{alert.id}").wait_for(timeout=10_000)
+    assert "Finished the trade-in calculator" in page.locator(f"#alert-{alert.id}").inner_text()
