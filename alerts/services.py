@@ -99,8 +99,7 @@ def visitor_score_events(*, visitor_id: int, now: datetime | None = None, batch_
             state = update.state
             fired.extend(update.fired)
         if update is not None:
-            _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now,
-                         events_added=len(facts))
+            _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now)
         _mark_scored(visitor_id=visitor_id, rows=rows, now=now)
         alert_ids = _raise_all(intent, fired, config=config, score=intent.score, now=now)
     return ScoringOutcome(visitor_id, len(rows), intent.score, alert_ids, len(rows) == batch_size)
@@ -123,7 +122,7 @@ def intent_check_idle(*, intent_id: int, now: datetime | None = None, only_vins:
             now=now, only_vins=only_vins,
         )
         update = check_idle(state, rules=config.rules, context=context, now=now)
-        _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now, events_added=0)
+        _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now)
         return _raise_all(intent, list(update.fired), config=config, score=intent.score, now=now)
 
 
@@ -228,7 +227,7 @@ def _idle_check_at(state: ShopperState, rules: ScoringRules) -> datetime | None:
 
 
 def _intent_save(intent: ShopperIntent, update: ScoreUpdate, *, customer_id: int | None, config: ScoringConfig,
-                 now: datetime, events_added: int) -> None:
+                 now: datetime) -> None:
     state = update.state
     local_now = now.astimezone(ZoneInfo(intent.rooftop.time_zone))
     intent.state = state.to_dict()
