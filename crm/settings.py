@@ -122,7 +122,7 @@ USE_TZ = True
 
 # --- Static files ------------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # Front-end libraries come from npm (package.json + lockfile); they are served from node_modules.
 STATICFILES_DIRS = [
     BASE_DIR / "static",
