@@ -32,3 +32,12 @@ def rooftop_for_write_key(key: str) -> Rooftop | None:
 
 def write_key_cache_clear() -> None:
     _write_keys.clear()
+
+
+def events_recent(*, rooftop_id: int, limit: int = 50):
+    """The rooftop's newest events, for the live debugger."""
+    from tracking.models import TrackedEvent
+
+    return list(
+        TrackedEvent.objects.for_rooftops([rooftop_id]).select_related("visitor", "customer").order_by("-id")[:limit]
+    )
