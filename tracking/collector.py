@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DatabaseError
+from asgiref.sync import sync_to_async
+from django.db import DatabaseError, close_old_connections
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -56,7 +58,13 @@ def _read_body(request: HttpRequest) -> bytes:
 
 
 @csrf_exempt
-def collect(request: HttpRequest, path_type: str) -> HttpResponse:
+async def collect(request: HttpRequest, path_type: str) -> HttpResponse:
+    """Async door, sync work in a small shared thread pool.
+
+    Under ASGI a plain sync view runs in a new thread per request, and Django opens a new database
+    connection in each one (and keeps it until CONN_MAX_AGE), so a burst of single-event requests exhausts
+    PostgreSQL's connections. The pool's few threads keep their connections from one request to the next.
+    """
     if request.method == "OPTIONS":
         response = HttpResponse(status=204)
         for name, value in CORS_HEADERS.items():
@@ -67,6 +75,13 @@ def collect(request: HttpRequest, path_type: str) -> HttpResponse:
         response["Allow"] = "POST, OPTIONS"
         return response
 
+    if isinstance(request, ASGIRequest):
+        return await _store_in_pool(request, path_type)
+    # WSGI servers and Django's test client: the request's own thread and connection, as for any view.
+    return await _store_in_request_thread(request, path_type)
+
+
+def _store(request: HttpRequest, path_type: str) -> HttpResponse:
     received_at = timezone.now()
     raw = b""
     body = b""
@@ -101,3 +116,13 @@ def collect(request: HttpRequest, path_type: str) -> HttpResponse:
         response["Retry-After"] = "5"
         return response
     return _answer(200, {"success": True})
+
+
+def _store_with_pool_connection(request: HttpRequest, path_type: str) -> HttpResponse:
+    # What Django does at each request start, for this pool thread's own connection: drop it if broken or old.
+    close_old_connections()
+    return _store(request, path_type)
+
+
+_store_in_pool = sync_to_async(_store_with_pool_connection, thread_sensitive=False)
+_store_in_request_thread = sync_to_async(_store, thread_sensitive=True)

@@ -91,3 +91,47 @@ def test_a_wrong_write_key_is_reported_to_the_library_as_401(live_server_url):
         client.shutdown()
     assert [getattr(e, "status", None) for e in errors] == [401]
     assert errors[0].code == "unauthorized"
+
+
+def test_a_burst_of_single_requests_keeps_the_database_connections_bounded(live_server_url):
+    """Under ASGI the collector reuses a few pooled connections; a connection per request would pile up until
+    PostgreSQL refuses clients (seen in the ingest benchmark before the collector used a pool)."""
+    import base64
+    import http.client
+    import json
+    import threading
+    from urllib.parse import urlsplit
+
+    from django.db import connection
+
+    rooftop = RooftopFactory(tracking_write_key="wk_burst")
+    url = urlsplit(live_server_url)
+    headers = {"Content-Type": "application/json",
+               "Authorization": "Basic " + base64.b64encode(b"wk_burst:").decode()}
+    statuses, peak = [], [0]
+
+    def backends() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            return cursor.fetchone()[0]
+
+    def sender(k: int) -> None:
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        for n in range(150):
+            conn.request("POST", "/v1/track", body=json.dumps(
+                {"event": "asc_pageview", "anonymousId": f"burst-{k}", "messageId": f"burst-{k}-{n}"}), headers=headers)
+            response = conn.getresponse()
+            response.read()
+            statuses.append(response.status)
+        conn.close()
+
+    before = backends()
+    threads = [threading.Thread(target=sender, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        peak[0] = max(peak[0], backends())
+        time.sleep(0.05)
+    assert statuses == [200] * 900
+    assert TrackedEvent.objects.for_rooftops([rooftop.id]).count() == 900
+    assert peak[0] - before <= 12
