@@ -80,13 +80,16 @@ def events_record(*, rooftop: Rooftop, messages: Sequence[Message], received_at:
                     received_at, rooftop.id, visitor_id, customer_id, m.message_id, m.type, m.event, m.occurred_at,
                     m.sent_at, m.vin, Jsonb(dict(m.properties)), Jsonb(dict(m.traits)), Jsonb(dict(m.context)),
                 ))
-        rescore = {v[0] for v in visitors.values()}
+        batch_visitors = {v[0] for v in visitors.values()}
+        joined: set[int] = set()
         if identity_messages:
-            rescore |= _identity_apply(rooftop=rooftop, messages=identity_messages, visitors=visitors,
-                                       received_at=received_at)
-        visitor_ids = tuple(sorted(rescore))
-        transaction.on_commit(lambda: _queue_scoring(visitor_ids))
-    return RecordResult(stored=len(new_messages), duplicates=len(messages) - len(new_messages), visitor_ids=visitor_ids)
+            # visitors_link_customer queues scoring for the visitors it joins (some outside this batch).
+            joined = _identity_apply(rooftop=rooftop, messages=identity_messages, visitors=visitors,
+                                     received_at=received_at)
+        to_score = tuple(sorted(batch_visitors - joined))
+        transaction.on_commit(lambda: _queue_scoring(to_score))
+    return RecordResult(stored=len(new_messages), duplicates=len(messages) - len(new_messages),
+                        visitor_ids=tuple(sorted(batch_visitors | joined)))
 
 
 def _visitors_upsert(cursor, *, rooftop_id: int, messages: Sequence[Message]) -> dict[str, tuple[int, int | None]]:
