@@ -117,3 +117,46 @@ def test_do_not_track_me_stops_sending_on_the_next_pages(live_server_url, page, 
     page.wait_for_timeout(2500)
     assert beacons == []
     assert page.is_visible("#privacy-allow")
+
+
+def test_the_managers_debugger_shows_events_as_they_arrive_and_pauses(live_server_url, page, store):
+    import base64
+    import json
+    import urllib.request
+
+    from factories import make_staff
+    from rooftops.models import Role
+
+    manager = make_staff(store, Role.MANAGER, display_name="Mia Manager")
+    page.goto(f"{live_server_url}/login/")
+    page.fill("input[name=username]", manager.username)
+    page.fill("input[name=password]", "correct-horse-battery")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server_url}/tracking/setup/")
+    assert store.tracking_write_key in page.inner_text("#tracking-snippet")
+
+    def send(event: str, body: dict | None = None, status: int = 200) -> None:
+        request = urllib.request.Request(
+            f"{live_server_url}/v1/track", method="POST",
+            data=json.dumps(body or {"event": event, "anonymousId": "debug-visitor"}).encode(),
+            headers={"Content-Type": "application/json",
+                     "Authorization": "Basic " + base64.b64encode(f"{store.tracking_write_key}:".encode()).decode()})
+        try:
+            assert urllib.request.urlopen(request).status == status
+        except urllib.error.HTTPError as exc:
+            assert exc.code == status
+
+    send("chat_started")
+    page.wait_for_selector(".debugger-event:has-text('chat_started')", timeout=6000)
+    send("", {"anonymousId": "debug-visitor"}, status=400)
+    page.wait_for_selector(".debugger-rejection:has-text('track needs an event name')", timeout=6000)
+
+    page.click("#debugger-pause")
+    send("credit_application_started")
+    page.wait_for_timeout(3000)
+    assert page.locator(".debugger-event:has-text('credit_application_started')").count() == 0
+    page.click("#debugger-pause")  # resume
+    page.wait_for_selector(".debugger-event:has-text('credit_application_started')", timeout=6000)
+    first = page.locator(".debugger-event").first.inner_text()
+    assert "credit_application_started" in first  # newest first
+    page.screenshot(path="/tmp/crm-tracking-debugger.png", full_page=True)
