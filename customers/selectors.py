@@ -292,12 +292,14 @@ def _readings_sql(terms: SearchTerms) -> tuple[list[str], list]:
     if terms.name:
         if len(terms.name) >= 3:
             # `%` uses the trigram index and the similarity threshold; scope inside so the LIMIT keeps the right rows.
+            # Whole-name similarity ranks "jonathon smithres"; word similarity finds "jonathon" inside a full name.
             parts.append(
-                "(SELECT c.id, similarity(c.search_name, %s)::float, 'name' FROM customers_customer c "
-                "WHERE c.search_name %% %s AND c.merged_into_id IS NULL AND GROUP_FILTER AND SCOPE "
-                "ORDER BY c.search_name <-> %s LIMIT %s)"
+                "(SELECT c.id, greatest(similarity(c.search_name, %s), 0.9 * word_similarity(%s, c.search_name))::float,"
+                " 'name' FROM customers_customer c "
+                "WHERE (c.search_name %% %s OR %s <%% c.search_name) AND c.merged_into_id IS NULL AND GROUP_FILTER AND SCOPE "
+                "ORDER BY 2 DESC LIMIT %s)"
             )
-            params += [terms.name, terms.name, "GROUP", "SCOPE", terms.name, SEARCH_MAX_RESULTS]
+            params += [terms.name, terms.name, terms.name, terms.name, "GROUP", "SCOPE", SEARCH_MAX_RESULTS]
         # Prefix: "Ja" or "Smi" while typing, before trigrams can help.
         parts.append(
             "(SELECT c.id, 0.35::float, 'name' FROM customers_customer c WHERE GROUP_FILTER AND c.search_name LIKE %s "
@@ -328,7 +330,7 @@ def customer_search(*, access: StaffAccess, query: str, page: int = 1, region: s
     sql_parts, params = [], []
     for part in parts:
         sql_parts.append(part.replace("GROUP_FILTER", "__G__").replace("SCOPE", "__S__"))
-    sql = " UNION ALL ".join(sql_parts)
+    sql = " UNION ALL ".join(f"({part})" for part in sql_parts)
     for value in raw_params:
         if value == "ROOFTOPS":
             params.append(rooftop_ids)

@@ -5,6 +5,7 @@ Every function owns its transaction. Side effects for other apps are queued with
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -131,7 +132,8 @@ def customer_match_or_create(*, rooftop: Rooftop, contact: ArrivingContact, sour
 # Duplicates
 # ---------------------------------------------------------------------------------------------------------
 
-NAME_SIMILARITY = 0.55
+# With the same street and postal code, a loosely similar name is enough to ask ("Katharine O'Neil" ~ "Katherine Oneil").
+NAME_SIMILARITY = 0.45
 
 
 def customer_duplicates_detect(*, customer: Customer) -> list[DuplicateCandidate]:
@@ -356,8 +358,10 @@ def web_sessions_refresh(*, customer_id: int) -> int:
         params: list = [customer_id] + ([since] if since else []) + [MAX_EVENTS_PER_REFRESH]
         with connection.cursor() as cursor:
             cursor.execute(query, params)
+            # Django leaves jsonb as text on raw cursors (its JSONField does the decoding).
             events = [WebEvent(event_id=r[0], occurred_at=r[1], rooftop_id=r[2], event=r[3] or "", vin=r[4] or "",
-                               properties=r[5] or {}) for r in cursor.fetchall()]
+                               properties=json.loads(r[5]) if isinstance(r[5], str) else (r[5] or {}))
+                      for r in cursor.fetchall()]
         if not events:
             return 0
         changed = 0
