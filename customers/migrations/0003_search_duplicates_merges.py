@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='customeremail',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['email'], name='customer_email_trgm', opclasses=['gin_trgm_ops']),
+            index=models.Index(fields=['email'], name='customer_email_prefix', opclasses=['varchar_pattern_ops']),
         ),
         migrations.AddIndex(
             model_name='customerphone',
