@@ -255,7 +255,7 @@ def _readings_sql(terms: SearchTerms, *, whole_name: bool = False) -> tuple[list
     trigram; "jonathon" finds "Jonathan Smith", "johnson" finds 2,000 Johnsons in ~30 ms on a million rows).
     Whole (`whole_name=True`): similarity of the whole name (`%`), which forgives typos in every word
     ("jonathon smithres") but weighs every candidate sharing a trigram; the selector runs it only when the
-    fast reading found less than a page, which is when typos are the likely reason.
+    fast reading found nothing convincing, which is when typos are the likely reason.
     """
     parts: list[str] = []
     params: list = []
@@ -368,7 +368,8 @@ def customer_search(*, access: StaffAccess, query: str, page: int = 1, region: s
         return SearchResults(terms=terms, hits=[], total=0, page=page, has_next=False, capped=False)
     parts, params = _readings_sql(terms)
     rows = _run_readings(parts, params, access=access, rooftop_ids=rooftop_ids) if parts else []
-    if len(terms.name) >= 3 and len(rows) < SEARCH_PAGE_SIZE:
+    # The costlier whole-name reading only when the word reading found nothing convincing: a typo in every word.
+    if len(terms.name) >= 3 and not any(score >= 0.5 for _, score, _, _ in rows):
         parts, params = _readings_sql(terms, whole_name=True)
         merged = {r[0]: r for r in rows}
         for row in _run_readings(parts, params, access=access, rooftop_ids=rooftop_ids):
