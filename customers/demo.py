@@ -49,10 +49,39 @@ ADF_TRUNCATED = """<?xml version="1.0"?>
 """
 
 
+SERVICE_LANE_MARK = "demo: service lane"
+
+
 def seed(ctx) -> None:
     with transaction.atomic():
         _seed_duplicates(ctx)
         _seed_adf_reviews(ctx)
+        _seed_service_appointments(ctx)
+
+
+def _seed_service_appointments(ctx) -> None:
+    """A morning of service appointments on the day of seeding, so the service lane has people in it."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from customers.models import Appointment, OwnedVehicle
+    from rooftops.models import Role, StaffRole
+
+    if Appointment.unscoped.filter(notes=SERVICE_LANE_MARK).exists():
+        return
+    rng = ctx.rng("customers-service-lane")
+    for slug, rooftop in sorted(ctx.rooftops.items()):
+        owners = list(OwnedVehicle.objects.filter(customer__known_at__rooftop=rooftop, customer__merged_into__isnull=True)
+                      .order_by("customer_id").values_list("customer_id", flat=True).distinct()[:300])
+        advisor_ids = list(StaffRole.objects.filter(rooftop=rooftop, role=Role.SERVICE_ADVISOR).values_list("user_id", flat=True))
+        day = ctx.now.astimezone(ZoneInfo(rooftop.time_zone)).date()
+        for n, customer_id in enumerate(rng.sample(owners, k=min(8, len(owners)))):
+            when = datetime.combine(day, time(7, 30), tzinfo=ZoneInfo(rooftop.time_zone)) + timedelta(minutes=45 * n)
+            Appointment.unscoped.create(
+                rooftop=rooftop, customer_id=customer_id, department=Appointment.Department.SERVICE,
+                kind=Appointment.Kind.SERVICE, scheduled_at=when, assigned_to_id=advisor_ids[0] if advisor_ids else None,
+                notes=SERVICE_LANE_MARK, created_at=ctx.now,
+            )
 
 
 def _seed_duplicates(ctx) -> None:

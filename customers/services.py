@@ -89,7 +89,9 @@ def customer_match_or_create(*, rooftop: Rooftop, contact: ArrivingContact, sour
     """
     group_id = rooftop.dealer_group_id
     emails = _clean_emails(contact.emails)
-    phones = _clean_phones(contact.phones, contact.country or "US")
+    # ADF writes the country as "US", "USA" or "United States"; only a two-letter code is a phone region.
+    region = contact.country.strip().upper() if len(contact.country.strip()) == 2 else "US"
+    phones = _clean_phones(contact.phones, region)
     with transaction.atomic():
         match = None
         if emails:
@@ -115,7 +117,7 @@ def customer_match_or_create(*, rooftop: Rooftop, contact: ArrivingContact, sour
             customer = Customer.unscoped.create(
                 dealer_group_id=group_id, first_name=contact.first_name[:100], last_name=contact.last_name[:100],
                 street=contact.street[:200], city=contact.city[:100], region=contact.region[:50],
-                postal_code=contact.postal_code[:20], country=(contact.country or "US")[:2].upper(),
+                postal_code=contact.postal_code[:20], country=region,
             )
         have_emails = set(customer.emails.values_list("email", flat=True))
         for i, email in enumerate(e for e in emails if e not in have_emails):

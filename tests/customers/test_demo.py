@@ -20,6 +20,9 @@ def test_the_demo_has_duplicates_and_reviews_waiting_and_is_idempotent():
     call_command("seed_demo")
     first = counts()
     assert first[1] >= 3 and first[2] == 2
+    from customers.models import Appointment
+
+    assert Appointment.unscoped.filter(department="service", notes="demo: service lane").count() == 16
     call_command("seed_demo")
     assert counts() == first
     ctx = demo.seed_base(1)

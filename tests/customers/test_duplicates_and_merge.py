@@ -188,3 +188,12 @@ def test_outsiders_cannot_see_or_merge_a_pair(client, world):
     assert client.post(f"/customers/merges/{record.pk}/undo/").status_code == 404
     client.logout()
     assert client.get("/customers/duplicates/").status_code == 302
+
+
+def test_an_arrival_with_a_spelled_out_country_keeps_its_phone(world):
+    customer, created = customer_match_or_create(
+        rooftop=world.rooftop, source="test",
+        contact=ArrivingContact(first_name="Ana", phones=(("(617) 555-0188", "mobile"),), country="USA"),
+    )
+    assert created and list(customer.phones.values_list("e164", flat=True)) == ["+16175550188"]
+    assert customer.country == "US"
