@@ -82,6 +82,8 @@ def _parses_as_xml(raw: bytes | str) -> bool:
 
 def adf_lead_accept(*, rooftop: Rooftop, raw: bytes | str, received_via: str) -> IntakeResult:
     """Read an ADF delivery into a lead (or find the lead it repeats); raise AdfUnreadable for non-XML."""
+    if not (raw.strip() if isinstance(raw, str) else raw.strip(b" \t\r\n\x00")):
+        raise AdfUnreadable("the document is empty", None)  # nothing to keep for review
     try:
         parsed = adf.parse_adf_many(raw)
     except AdfRefused as exc:

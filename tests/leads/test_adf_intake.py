@@ -128,6 +128,7 @@ def test_xml_that_is_not_a_usable_lead_is_201_needs_review(client, world):
 def test_an_empty_post_is_400_with_a_reason(client, world):
     response = client.post(url(world.rooftop), b"", content_type="application/xml")
     assert response.status_code == 400 and "empty" in response.json()["reason"]
+    assert not AdfReview.unscoped.exists()  # an empty body is nothing to review
     response = client.post(url(world.rooftop), {"other": "x"})
     assert response.status_code == 400 and "form field" in response.json()["reason"]
 
