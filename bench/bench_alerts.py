@@ -177,9 +177,8 @@ def run_config(args, params: dict, pool: str, concurrency: int) -> dict:
     import redis
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connections
 
-    connections.close_all()
+    _close_database_connections()
     recreate_database(params)
     call_command("migrate", verbosity=0)
     for offset in range(3):
@@ -199,11 +198,21 @@ def run_config(args, params: dict, pool: str, concurrency: int) -> dict:
     finally:
         stop(web)
         stop(worker)
-        connections.close_all()
+        _close_database_connections()
         if not args.keep:
             drop_database(params)
     report(result)
     return result
+
+
+def _close_database_connections() -> None:
+    """Before the database is dropped: plain and pooled connections both (settings may use a psycopg pool)."""
+    from django.db import connections
+
+    connections.close_all()
+    for conn in connections.all():
+        if getattr(conn, "pool", None) is not None:
+            conn.close_pool()
 
 
 def wait_ready(port: int) -> None:
