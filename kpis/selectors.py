@@ -1,0 +1,548 @@
+"""Reads of the dashboards: every figure of the registry for a scope, this period and the previous one.
+
+One SQL statement per rollup answers all of a page's counts and ratios for that rollup (GROUPING SETS: the
+totals and each breakdown in a single scan); one more per array column answers its exact percentiles.
+Only aggregated rows come back to Python, never leads.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db import connection, transaction
+
+from kpis.definitions import (
+    FACTS, SECTIONS, Computed, Count, Dimension, Fact, Figure, Measure, Percentile, Ratio, Section,
+    available_measures, section_measures, source_label,
+)
+from kpis.models import RollupState
+from kpis.scope import UNASSIGNED, Scope
+from kpis.speed import SPEED_BUCKET_EDGES, locate_rank, percentile_rank
+
+TOTAL = "__total__"
+PERIOD_CURRENT, PERIOD_PREVIOUS = "current", "previous"
+
+
+@dataclass(frozen=True)
+class Value:
+    """One figure: this period, the previous period of equal length, and the counts behind a ratio."""
+
+    current: float | None
+    previous: float | None = None
+    numerator: float | None = None
+    denominator: float | None = None
+
+    @property
+    def change(self) -> float | None:
+        if self.current is None or self.previous is None:
+            return None
+        return self.current - self.previous
+
+    @property
+    def change_ratio(self) -> float | None:
+        if self.current is None or not self.previous:
+            return None
+        return (self.current - self.previous) / self.previous
+
+
+EMPTY = Value(None, None)
+
+
+@dataclass
+class Row:
+    key: object  # the group's value: source code, person id, rooftop id, kind, day; or the measure key
+    label: str
+    values: dict[str, Value]
+    scope: Scope | None = None  # the scope of this row's drill-down, when it has one
+
+
+@dataclass
+class FigureResult:
+    figure: Figure
+    measures: list[Measure]
+    rows: list[Row]
+    dimension_label: str
+
+    @property
+    def has_data(self) -> bool:
+        return any(v.current not in (None, 0) for row in self.rows for v in row.values.values())
+
+    @property
+    def wide(self) -> bool:
+        """Too many columns to sit beside a chart: the chart goes above the table."""
+        return len(self.measures) > 7
+
+
+@dataclass
+class SectionResult:
+    section: Section
+    cards: list[tuple[Measure, Value]]
+    figures: list[FigureResult]
+
+    @property
+    def has_data(self) -> bool:
+        cards = any(value.current not in (None, 0) or value.denominator for _, value in self.cards)
+        return cards or any(f.has_data for f in self.figures)
+
+
+@dataclass
+class Dashboard:
+    scope: Scope
+    sections: list[SectionResult]
+    refreshed_at: object = None
+    measures: dict[str, Measure] = field(default_factory=dict)
+
+
+DIMENSION_LABELS = {"source": "Source", "person": "Person", "rooftop": "Rooftop", "kind": "Alert kind",
+                    "trend": "Period", None: "Measure"}
+
+
+# --- SQL over the rollups --------------------------------------------------------------------------------
+
+def _dimension_sql(dimension: str, scope: Scope) -> str:
+    if dimension == "trend":
+        return f"date_trunc('{scope.trend_grain}', day::timestamp)::date"
+    return {"source": "source", "person": "person_id", "rooftop": "rooftop_id", "kind": "kind"}[dimension]
+
+
+def _where(fact: Fact, scope: Scope) -> tuple[str, dict]:
+    previous = scope.previous
+    clauses = ["rooftop_id = ANY(%(rooftops)s)", "day BETWEEN %(first_day)s AND %(end)s"]
+    params: dict = {"rooftops": scope.rooftop_ids, "first_day": previous.start, "end": scope.end,
+                    "start": scope.start}
+    if scope.source is not None:
+        clauses.append("source = %(source)s")
+        params["source"] = scope.source
+    if scope.person_id is not None:
+        if scope.person_id == UNASSIGNED:
+            clauses.append("person_id IS NULL")
+        else:
+            clauses.append("person_id = %(person)s")
+            params["person"] = scope.person_id
+    if scope.kind is not None and "kind" in fact.dimensions:
+        clauses.append("kind = %(kind)s")
+        params["kind"] = scope.kind
+    return " AND ".join(clauses), params
+
+
+def _grouping(dimensions: list[str], scope: Scope) -> tuple[str, str]:
+    """SELECT columns telling which grouping set a row belongs to, and the GROUP BY clause."""
+    if not dimensions:
+        return "", ""
+    exprs = [_dimension_sql(d, scope) for d in dimensions]
+    select = "".join(f"GROUPING({e}) AS g_{d}, {e} AS k_{d}, " for d, e in zip(dimensions, exprs))
+    sets = ", ".join(["()"] + [f"({e})" for e in exprs])
+    return select, f"GROUP BY GROUPING SETS ({sets})"
+
+
+def _row_group(row: dict, dimensions: list[str]) -> tuple[str | None, object]:
+    for d in dimensions:
+        if row[f"g_{d}"] == 0:
+            return d, row[f"k_{d}"]
+    return None, TOTAL
+
+
+def _fetch(sql: str, params: dict) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c.name for c in cursor.description]
+        return [dict(zip(names, r)) for r in cursor.fetchall()]
+
+
+def _sums(fact: Fact, scope: Scope, dimensions: list[str], columns: set[str]) -> dict:
+    """{(dimension, group): {column: (current, previous)}} in one scan of the rollup."""
+    where, params = _where(fact, scope)
+    select, group_by = _grouping(dimensions, scope)
+    cols = sorted(columns)
+    sums = ", ".join(
+        f"sum({c}) FILTER (WHERE day >= %(start)s) AS c_{c}, sum({c}) FILTER (WHERE day < %(start)s) AS p_{c}"
+        for c in cols
+    )
+    rows = _fetch(f"SELECT {select}{sums} FROM {fact.table} WHERE {where} {group_by}", params)
+    out: dict = {}
+    for row in rows:
+        out[_row_group(row, dimensions)] = {c: (row[f"c_{c}"] or 0, row[f"p_{c}"] or 0) for c in cols}
+    return out
+
+
+def _percentiles(
+    fact: Fact, scope: Scope, dimensions: list[str], array: str, fractions: list[float], histogram: tuple[str, ...],
+    totals: dict | None,
+) -> dict:
+    """{(dimension, group): {(fraction, period): value}}, exact (the same answer as percentile_cont).
+
+    The totals (this period and the previous) are what every page shows; with bucket counts at hand they
+    sort only one bucket's values. Breakdowns (by source, person, ...) sort their values for this period.
+    """
+    out: dict = {}
+    if totals is not None:
+        if histogram:
+            out[(None, TOTAL)] = _total_percentiles_by_bucket(fact, scope, array, fractions, histogram, totals)
+        else:
+            out.update(_percentiles_sorted(fact, scope, [], array, fractions, with_previous=True))
+    if dimensions:
+        out.update(_percentiles_sorted(fact, scope, dimensions, array, fractions, with_previous=False))
+    return out
+
+
+def _percentiles_sorted(
+    fact: Fact, scope: Scope, dimensions: list[str], array: str, fractions: list[float], *, with_previous: bool
+) -> dict:
+    where, params = _where(fact, scope)
+    if not with_previous:
+        where += " AND day >= %(start)s"
+    params["fractions"] = fractions
+    if dimensions:
+        exprs = [_dimension_sql(d, scope) for d in dimensions]
+        select = "".join(f"GROUPING({e}) AS g_{d}, {e} AS k_{d}, " for d, e in zip(dimensions, exprs))
+        group_by = "GROUP BY GROUPING SETS (" + ", ".join(f"({e})" for e in exprs) + ")"
+    else:
+        select = group_by = ""
+    sql = (
+        f"SELECT {select}"
+        "percentile_cont(%(fractions)s::float8[]) WITHIN GROUP (ORDER BY v) FILTER (WHERE day >= %(start)s) AS cur, "
+        "percentile_cont(%(fractions)s::float8[]) WITHIN GROUP (ORDER BY v) FILTER (WHERE day < %(start)s) AS prev "
+        f"FROM {fact.table} CROSS JOIN LATERAL unnest({array}) AS v WHERE {where} {group_by}"
+    )
+    out: dict = {}
+    for row in _fetch(sql, params):
+        values = {}
+        for period, key in ((PERIOD_CURRENT, "cur"), (PERIOD_PREVIOUS, "prev")):
+            for fraction, value in zip(fractions, row[key] or [None] * len(fractions)):
+                values[(fraction, period)] = value
+        out[_row_group(row, dimensions)] = values
+    return out
+
+
+def _total_percentiles_by_bucket(
+    fact: Fact, scope: Scope, array: str, fractions: list[float], histogram: tuple[str, ...], totals: dict
+) -> dict:
+    """Exact percentiles of the whole scope that sort only the values of the bucket each one falls in.
+
+    The bucket counts (summed with the other columns in the same scan) say which bucket holds the two ranks
+    percentile_cont interpolates between, and their positions inside it. One statement then keeps only
+    those buckets' values (a cheap integer test per value) and sorts them: a year of a large group sorts a
+    few thousand values instead of half a million.
+    """
+    targets = []  # (period, fraction, which, bucket, position inside the bucket, weight)
+    for period_index, period in enumerate((PERIOD_CURRENT, PERIOD_PREVIOUS)):
+        bucket_counts = [totals[c][period_index] for c in histogram]
+        for fraction in fractions:
+            target = percentile_rank(fraction, sum(bucket_counts))
+            if target is None:
+                continue
+            for which, rank in (("lo", target.lower_rank), ("hi", target.upper_rank)):
+                bucket, inside = locate_rank(bucket_counts, rank)
+                targets.append((period, fraction, which, bucket, inside, target.weight))
+    if not targets:
+        return {}
+    # A value's code is bucket * 2 + (1 if this period else 0); bucket = how many edges lie below it.
+    codes = sorted({b * 2 + (1 if period == PERIOD_CURRENT else 0) for period, _, _, b, _, _ in targets})
+    where, params = _where(fact, scope)
+    params.update({"thresholds": [edge + 1 for edge in SPEED_BUCKET_EDGES], "codes": codes})
+    wanted = sorted({(b * 2 + (1 if period == PERIOD_CURRENT else 0), inside) for period, _, _, b, inside, _ in targets})
+    params["wanted_codes"] = [c for c, _ in wanted]
+    params["wanted_positions"] = [p for _, p in wanted]
+    sql = f"""
+SELECT code, position, v FROM (
+    SELECT code, v, row_number() OVER (PARTITION BY code ORDER BY v) AS position
+    FROM (
+        SELECT width_bucket(v, %(thresholds)s::int[]) * 2 + (day >= %(start)s)::int AS code, v
+        FROM {fact.table} CROSS JOIN LATERAL unnest({array}) AS v
+        WHERE {where}
+    ) coded
+    WHERE code = ANY(%(codes)s)
+) ranked
+WHERE (code, position) IN (SELECT * FROM unnest(%(wanted_codes)s::int[], %(wanted_positions)s::int[]))
+"""
+    found = {(row["code"], row["position"]): row["v"] for row in _fetch(sql, params)}
+    pieces: dict[tuple, dict] = defaultdict(dict)
+    for period, fraction, which, bucket, inside, weight in targets:
+        code = bucket * 2 + (1 if period == PERIOD_CURRENT else 0)
+        pieces[(fraction, period)][which] = found.get((code, inside))
+        pieces[(fraction, period)]["weight"] = weight
+    out = {}
+    for key, p in pieces.items():
+        if p.get("lo") is not None and p.get("hi") is not None:
+            out[key] = p["lo"] + p["weight"] * (p["hi"] - p["lo"])
+    return out
+
+
+# --- Measures to values ----------------------------------------------------------------------------------
+
+def _columns_of(measure: Measure) -> set[str]:
+    formula = measure.formula
+    if isinstance(formula, Count):
+        return set(formula.plus) | set(formula.minus)
+    if isinstance(formula, Ratio):
+        return set(formula.numerator) | set(formula.denominator)
+    if isinstance(formula, Percentile):
+        return set(formula.histogram)
+    return set()
+
+
+def _value(measure: Measure, sums: dict | None, percentiles: dict | None, trend: bool = False) -> Value:
+    formula = measure.formula
+
+    def total(columns, index):
+        return sum(sums[c][index] for c in columns) if sums else 0
+
+    def pair(index):
+        if isinstance(formula, Count):
+            return total(formula.plus, index) - total(formula.minus, index), None, None
+        if isinstance(formula, Ratio):
+            num, den = total(formula.numerator, index), total(formula.denominator, index)
+            return (100.0 * num / den if den else None), num, den
+        if isinstance(formula, Percentile):
+            period = (PERIOD_CURRENT, PERIOD_PREVIOUS)[index]
+            raw = (percentiles or {}).get((formula.fraction, period))
+            return (raw / formula.divisor if raw is not None else None), None, None
+        return None, None, None
+
+    current, numerator, denominator = pair(0)
+    previous = None if trend else pair(1)[0]
+    return Value(current=current, previous=previous, numerator=numerator, denominator=denominator)
+
+
+def _computed_value(measure: Measure, scope: Scope) -> Value:
+    assert isinstance(measure.formula, Computed)
+    current, numerator, denominator = measure.formula.compute(scope)
+    previous, _, _ = measure.formula.compute(scope.previous)
+    return Value(current=current, previous=previous, numerator=numerator, denominator=denominator)
+
+
+def _staff_names(user_ids: Iterable[int]) -> dict[int, str]:
+    from django.contrib.auth.models import User
+
+    ids = [i for i in user_ids if i]
+    names = {}
+    for user in User.objects.filter(id__in=ids).select_related("staff_profile"):
+        profile = getattr(user, "staff_profile", None)
+        names[user.id] = profile.display_name if profile else (user.get_full_name() or user.username)
+    return names
+
+
+def _kind_label(kind: str) -> str:
+    return kind.replace("_", " ").capitalize() if kind else "—"
+
+
+def _trend_label(day: date, grain: str) -> str:
+    if grain == "month":
+        return day.strftime("%b %Y")
+    if grain == "week":
+        return f"Week of {day:%b} {day.day}"
+    return f"{day:%a %b} {day.day}"
+
+
+def _row_scope(scope: Scope, dimension: str, key) -> Scope | None:
+    if dimension == "source":
+        return scope.narrowed(source=key) if key else None
+    if dimension == "person":
+        return scope.narrowed(person_id=key if key is not None else UNASSIGNED)
+    if dimension == "rooftop":
+        return scope.narrowed(rooftops=tuple(r for r in scope.rooftops if r.id == key))
+    if dimension == "kind":
+        return scope.narrowed(kind=key)
+    if dimension == "trend":
+        if scope.trend_grain == "day":
+            last = key
+        elif scope.trend_grain == "week":
+            last = key + timedelta(days=6)
+        else:
+            last = (key.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        return scope.narrowed(start=max(key, scope.start), end=min(last, scope.end))
+    return scope
+
+
+def _fact_results(
+    fact: Fact, scope: Scope, by_dimension: dict[str | None, set[str]], measures: dict[str, Measure], results: dict
+) -> None:
+    """Fill results[(dimension, group)][measure key] for one rollup: one scan for the sums, one per percentile."""
+    dimensions = sorted(d for d in by_dimension if d is not None)
+    keys = set().union(*by_dimension.values())
+    columns = set().union(*(_columns_of(measures[k]) for k in keys))
+    sums = _sums(fact, scope, dimensions, columns) if columns else {}
+    percentile_values: dict = defaultdict(dict)
+    arrays: dict[str, dict] = {}
+    for dimension, dim_keys in by_dimension.items():
+        for key in dim_keys:
+            formula = measures[key].formula
+            if isinstance(formula, Percentile):
+                spec = arrays.setdefault(formula.array, {"fractions": set(), "histogram": formula.histogram,
+                                                          "totals": False, "dimensions": set()})
+                spec["fractions"].add(formula.fraction)
+                if dimension is None:
+                    spec["totals"] = True
+                else:
+                    spec["dimensions"].add(dimension)
+    for array, spec in arrays.items():
+        found = _percentiles(
+            fact, scope, sorted(spec["dimensions"]), array, sorted(spec["fractions"]), spec["histogram"],
+            sums.get((None, TOTAL), {c: (0, 0) for c in spec["histogram"]}) if spec["totals"] else None,
+        )
+        for group, values in found.items():
+            percentile_values[group].update(values)
+    for group in set(sums) | set(percentile_values):
+        dimension = group[0]
+        for key in by_dimension.get(dimension, ()):
+            results[group][key] = _value(
+                measures[key], sums.get(group), percentile_values.get(group), trend=dimension == "trend"
+            )
+
+
+def _trend_keys(scope: Scope) -> list[date]:
+    grain, keys, day = scope.trend_grain, [], scope.start
+    if grain == "week":
+        day -= timedelta(days=day.weekday())
+    elif grain == "month":
+        day = day.replace(day=1)
+    while day <= scope.end:
+        keys.append(day)
+        if grain == "day":
+            day += timedelta(days=1)
+        elif grain == "week":
+            day += timedelta(days=7)
+        else:
+            day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return keys
+
+
+def dashboard_build(*, scope: Scope, sections: Iterable[Section] = SECTIONS) -> Dashboard:
+    """Every section's cards and figures for the scope, with the previous period for comparison."""
+    measures = available_measures()
+    sections = [s for s in sections if section_measures(s, measures) or any(
+        any(k in measures for k in f.measures) for f in s.figures)]
+    multi = len(scope.rooftops) > 1
+
+    # What to ask each rollup: its measures and the breakdowns they appear in.
+    wanted: dict[str, dict[str | None, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for section in sections:
+        for measure in section_measures(section, measures):
+            if measure.fact:
+                wanted[measure.fact][None].add(measure.key)
+        for figure in section.figures:
+            if figure.multi_rooftop_only and not multi:
+                continue
+            for key in figure.measures:
+                measure = measures.get(key)
+                if measure and measure.fact:
+                    wanted[measure.fact][figure.dimension].add(key)
+
+    results: dict[tuple[str | None, object], dict[str, Value]] = defaultdict(dict)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Percentile sorts stay in memory; local to this read-only transaction.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        for fact_key, by_dimension in wanted.items():
+            _fact_results(FACTS[fact_key], scope, by_dimension, measures, results)
+        computed = {
+            m.key: _computed_value(m, scope)
+            for section in sections for m in section_measures(section, measures) if isinstance(m.formula, Computed)
+        }
+
+    person_ids = {g[1] for g in results if g[0] == "person"}
+    names = _staff_names(person_ids)
+    rooftop_names = {r.id: r.name for r in scope.rooftops}
+
+    def label(dimension, key) -> str:
+        if dimension == "source":
+            return source_label(key)
+        if dimension == "person":
+            return names.get(key, "Unassigned" if key is None else f"Former staff #{key}")
+        if dimension == "rooftop":
+            return rooftop_names.get(key, str(key))
+        if dimension == "kind":
+            return _kind_label(key)
+        if dimension == "trend":
+            return _trend_label(key, scope.trend_grain)
+        return str(key)
+
+    section_results = []
+    for section in sections:
+        cards = []
+        for measure in section_measures(section, measures):
+            if isinstance(measure.formula, Computed):
+                cards.append((measure, computed[measure.key]))
+            else:
+                cards.append((measure, results.get((None, TOTAL), {}).get(measure.key, _value(measure, None, None))))
+        figures = []
+        for figure in section.figures:
+            if figure.multi_rooftop_only and not multi:
+                continue
+            fig_measures = [measures[k] for k in figure.measures if k in measures]
+            if not fig_measures:
+                continue
+            if figure.dimension is None:
+                totals = results.get((None, TOTAL), {})
+                rows = [
+                    Row(key=m.key, label=m.label, values={m.key: totals.get(m.key, _value(m, None, None))}, scope=scope)
+                    for m in fig_measures
+                ]
+            else:
+                rows = []
+                grouped = {key: values for (dimension, key), values in results.items()
+                           if dimension == figure.dimension}
+                if figure.dimension == "trend":
+                    # Every day/week/month of the period, zeros included: a line chart must not skip quiet days.
+                    grouped = {key: grouped.get(key, {}) for key in _trend_keys(scope)}
+                for key, values in grouped.items():
+                    row_values = {m.key: values.get(m.key) or _value(m, None, None, trend=figure.dimension == "trend")
+                                  for m in fig_measures}
+                    if figure.dimension != "trend" and not any(
+                            v.current not in (None, 0) or v.denominator for v in row_values.values()):
+                        continue
+                    rows.append(Row(key=key, label=label(figure.dimension, key), values=row_values,
+                                    scope=_row_scope(scope, figure.dimension, key)))
+                if figure.dimension == "trend":
+                    rows.sort(key=lambda r: r.key)
+                elif figure.sort_by:
+                    rows.sort(key=lambda r: (-(r.values.get(figure.sort_by, EMPTY).current or 0), r.label))
+                else:
+                    rows.sort(key=lambda r: r.label)
+                if figure.limit:
+                    rows = rows[: figure.limit]
+            figures.append(FigureResult(figure=figure, measures=fig_measures, rows=rows,
+                                        dimension_label=DIMENSION_LABELS[figure.dimension]))
+        section_results.append(SectionResult(section=section, cards=cards, figures=figures))
+
+    refreshed = RollupState.objects.filter(rooftop_id__in=scope.rooftop_ids).order_by("refreshed_at").first()
+    return Dashboard(scope=scope, sections=section_results, refreshed_at=refreshed.refreshed_at if refreshed else None,
+                     measures=measures)
+
+
+def measure_value(*, scope: Scope, key: str) -> Value:
+    """One measure's total for the scope (tests and the API use this; the page uses dashboard_build)."""
+    measures = available_measures()
+    measure = measures[key]
+    if isinstance(measure.formula, Computed):
+        return _computed_value(measure, scope)
+    fact = FACTS[measure.fact]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        columns = _columns_of(measure)
+        sums = _sums(fact, scope, [], columns) if columns else {}
+        percentiles = {}
+        if isinstance(measure.formula, Percentile):
+            found = _percentiles(fact, scope, [], measure.formula.array, [measure.formula.fraction],
+                                 measure.formula.histogram, sums)
+            percentiles = found.get((None, TOTAL), {})
+    return _value(measure, sums.get((None, TOTAL)), percentiles)
+
+
+def figure_lookup(key: str) -> Figure | None:
+    return next((f for s in SECTIONS for f in s.figures if f.key == key), None)
+
+
+def drilldown_leads(*, scope: Scope, measure: Measure, base: bool = False):
+    """The leads behind a figure (or behind its denominator), newest first, scoped to the scope's rooftops."""
+    from leads.models import Lead
+
+    condition = (measure.leads_base if base else measure.leads)(scope)
+    return (
+        Lead.objects.for_rooftops(scope.rooftop_ids)
+        .filter(condition)
+        .select_related("customer", "rooftop", "assigned_to__staff_profile")
+        .order_by("-created_at", "-id")
+    )
