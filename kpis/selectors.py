@@ -526,7 +526,7 @@ def measure_value(*, scope: Scope, key: str) -> Value:
         percentiles = {}
         if isinstance(measure.formula, Percentile):
             found = _percentiles(fact, scope, [], measure.formula.array, [measure.formula.fraction],
-                                 measure.formula.histogram, sums)
+                                 measure.formula.histogram, sums.get((None, TOTAL), {}))
             percentiles = found.get((None, TOTAL), {})
     return _value(measure, sums.get((None, TOTAL)), percentiles)
 

@@ -123,8 +123,11 @@ SELECT a.rooftop_id, (a.created_at AT TIME ZONE %(tz)s)::date, a.kind, coalesce(
 FROM alerts_alert a
 LEFT JOIN leads_lead l ON l.id = a.lead_id
 CROSS JOIN LATERAL (
-    SELECT greatest(0, floor(extract(epoch FROM a.claimed_at - a.created_at)))::int AS claim_seconds,
-           greatest(0, floor(extract(epoch FROM a.acted_at - a.created_at)))::int AS act_seconds,
+    -- greatest() skips NULLs, so the CASE keeps "never claimed" apart from "claimed at once".
+    SELECT CASE WHEN a.claimed_at IS NOT NULL
+                THEN greatest(0, floor(extract(epoch FROM a.claimed_at - a.created_at)))::int END AS claim_seconds,
+           CASE WHEN a.acted_at IS NOT NULL
+                THEN greatest(0, floor(extract(epoch FROM a.acted_at - a.created_at)))::int END AS act_seconds,
            EXISTS (SELECT 1 FROM leads_lead n
                    WHERE n.customer_id = a.customer_id AND n.rooftop_id = a.rooftop_id
                      AND n.created_at >= a.created_at
