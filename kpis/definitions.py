@@ -34,33 +34,58 @@ FILTERS = frozenset({"rooftop", "date", "source", "person"})
 # --- Rollups (facts) -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class Grain:
+    """One rollup table of a fact and the keys it keeps besides rooftop and day."""
+
+    table: str
+    keys: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Fact:
-    """A rollup table: what its day, source and person mean, and which breakdowns it can answer."""
+    """A rollup: what its day, source and person mean, its grains (smallest first), and its breakdowns."""
 
     key: str
-    table: str
+    grains: tuple[Grain, ...]
     day_means: str
     source_means: str
     person_means: str
     dimensions: frozenset[str] = frozenset({"source", "person", "rooftop", "trend"})
     requires_model: str | None = None
 
+    def grain_for(self, keys: set[str]) -> Grain:
+        """The smallest grain that still has every key a query groups or filters by."""
+        return next(g for g in self.grains if keys <= g.keys)
+
+
+SOURCE, PERSON, KIND = "source", "person", "kind"
+
+
+def _grains(*specs: tuple[str, tuple[str, ...]]) -> tuple[Grain, ...]:
+    return tuple(Grain(table, frozenset(keys)) for table, keys in specs)
+
 
 FACTS: dict[str, Fact] = {
     fact.key: fact
     for fact in (
-        Fact("leads", "kpis_lead_day", day_means="the day the lead arrived",
+        Fact("leads", _grains(("kpis_lead_rooftop_day", ()), ("kpis_lead_source_day", (SOURCE,)),
+                              ("kpis_lead_person_day", (PERSON,)),
+                              ("kpis_lead_day", (SOURCE, PERSON))),
+             day_means="the day the lead arrived",
              source_means="the lead's source", person_means="the person the lead is assigned to"),
-        Fact("appointments", "kpis_appointment_day", day_means="the day the appointment is for",
+        Fact("appointments", _grains(("kpis_appointment_rooftop_day", ()), ("kpis_appointment_source_day", (SOURCE,)),
+                                     ("kpis_appointment_day", (SOURCE, PERSON))),
+             day_means="the day the appointment is for",
              source_means="the source of the appointment's lead",
              person_means="the person the appointment is with (else the lead's owner)"),
-        Fact("activity", "kpis_activity_day", day_means="the day of the call, text or email",
+        Fact("activity", _grains(("kpis_activity_person_day", (PERSON,)), ("kpis_activity_day", (SOURCE, PERSON))),
+             day_means="the day of the call, text or email",
              source_means="the source of the lead it was about", person_means="the person who logged it"),
-        Fact("alerts", "kpis_alert_day", day_means="the day the alert was raised",
+        Fact("alerts", _grains(("kpis_alert_day", (KIND, SOURCE, PERSON))), day_means="the day the alert was raised",
              source_means="the source of the alert's lead (alerts without a lead match no source)",
              person_means="who claimed the alert, else who it was for",
              dimensions=frozenset({"source", "person", "rooftop", "trend", "kind"})),
-        Fact("reroutes", "kpis_reroute_day", day_means="the day of the reroute",
+        Fact("reroutes", _grains(("kpis_reroute_day", (SOURCE, PERSON))), day_means="the day of the reroute",
              source_means="the lead's source", person_means="the person the lead was taken from",
              requires_model="leads.LeadReroute"),
     )
@@ -94,15 +119,19 @@ class Percentile:
 
     array: str
     fraction: float
-    histogram: Columns = ()  # bucket count columns of the same values: lets SQL sort only one bucket
+    # Bucket counts of the same values and their running total (kpis.models): SQL then sorts one bucket only.
+    histogram: Columns = ()
+    cumulative: str = ""
     divisor: int = MINUTE
 
 
 @dataclass(frozen=True)
 class Computed:
-    """Anything else: a function of the scope returning (value, numerator, denominator)."""
+    """Anything else: a function of the scope returning (value, numerator, denominator) for the period, and
+    optionally one answering this period and the previous together (one query instead of two)."""
 
     compute: Callable[[Scope], tuple[float | None, int | None, int | None]]
+    compute_both: Callable[[Scope], list] | None = None
 
 
 Formula = Count | Ratio | Percentile | Computed
@@ -319,18 +348,24 @@ def _reroutes(missed_only: bool) -> Callable[[Scope], Q]:
 # --- Service retention: a measure over a base table, not a rollup ----------------------------------------
 
 RETENTION_SQL = """
-WITH due AS (
-    SELECT DISTINCT ro.rooftop_id, ro.customer_id
-    FROM service_repairorder ro
-    WHERE ro.rooftop_id = %(rooftop)s AND ro.status = 'closed'
-      AND ro.closed_at >= %(due_from)s AND ro.closed_at < %(lo)s
+WITH bounds AS (
+    SELECT * FROM unnest(%(rooftops)s::bigint[], %(due_from)s::timestamptz[], %(lo)s::timestamptz[],
+                         %(hi)s::timestamptz[], %(current)s::bool[]) AS b(rooftop_id, due_from, lo, hi, is_current)
+),
+due AS (
+    SELECT DISTINCT b.is_current, ro.rooftop_id, ro.customer_id
+    FROM bounds b
+    JOIN service_repairorder ro ON ro.rooftop_id = b.rooftop_id AND ro.status = 'closed'
+                               AND ro.closed_at >= b.due_from AND ro.closed_at < b.lo
+),
+came_back AS (
+    SELECT DISTINCT b.is_current, ro.rooftop_id, ro.customer_id
+    FROM bounds b
+    JOIN service_repairorder ro ON ro.rooftop_id = b.rooftop_id AND ro.opened_at >= b.lo AND ro.opened_at < b.hi
 )
-SELECT count(*),
-       count(*) FILTER (WHERE EXISTS (
-           SELECT 1 FROM service_repairorder back
-           WHERE back.rooftop_id = due.rooftop_id AND back.customer_id = due.customer_id
-             AND back.opened_at >= %(lo)s AND back.opened_at < %(hi)s))
-FROM due
+SELECT due.is_current, count(*) AS due, count(came_back.customer_id) AS came_back
+FROM due LEFT JOIN came_back USING (is_current, rooftop_id, customer_id)
+GROUP BY due.is_current
 """
 
 
@@ -342,19 +377,33 @@ def _a_year_before(day: date) -> date:
 
 
 def service_retention(scope: Scope) -> tuple[float | None, int | None, int | None]:
+    """This period's retention (value, came back, due); the previous period comes from a second call."""
+    return service_retention_both(scope)[0]
+
+
+def service_retention_both(scope: Scope) -> list[tuple[float | None, int | None, int | None]]:
+    """Retention for the period and the one before, for every rooftop of the scope, in one statement."""
     from datetime import datetime, time
     from zoneinfo import ZoneInfo
 
-    due_total = back_total = 0
+    columns: dict[str, list] = {"rooftops": [], "due_from": [], "lo": [], "hi": [], "current": []}
+    for period, is_current in ((scope, True), (scope.previous, False)):
+        for rooftop in period.rooftops:
+            lo, hi = period.bounds(rooftop)
+            columns["rooftops"].append(rooftop.id)
+            columns["due_from"].append(
+                datetime.combine(_a_year_before(period.start), time.min, tzinfo=ZoneInfo(rooftop.time_zone)))
+            columns["lo"].append(lo)
+            columns["hi"].append(hi)
+            columns["current"].append(is_current)
     with connection.cursor() as cursor:
-        for rooftop in scope.rooftops:
-            lo, hi = scope.bounds(rooftop)
-            due_from = datetime.combine(_a_year_before(scope.start), time.min, tzinfo=ZoneInfo(rooftop.time_zone))
-            cursor.execute(RETENTION_SQL, {"rooftop": rooftop.id, "due_from": due_from, "lo": lo, "hi": hi})
-            due, back = cursor.fetchone()
-            due_total += due
-            back_total += back
-    return (100.0 * back_total / due_total if due_total else None), back_total, due_total
+        cursor.execute(RETENTION_SQL, columns)
+        found = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+    out = []
+    for is_current in (True, False):
+        due, back = found.get(is_current, (0, 0))
+        out.append(((100.0 * back / due) if due else None, back, due))
+    return out
 
 
 # --- Measures --------------------------------------------------------------------------------------------
@@ -391,13 +440,13 @@ MEASURE_LIST: list[Measure] = [
         "speed_median", "Median speed to lead",
         "Speed to lead = first human call, text or email − lead received (automated replies do not count). "
         "Median over leads answered so far; walk-ins are not timed.",
-        "minutes", "speed", Percentile("speed_seconds", 0.5, SPEED_BUCKET_COLUMNS), fact="leads", better="down",
+        "minutes", "speed", Percentile("speed_seconds", 0.5, SPEED_BUCKET_COLUMNS, "speed_cum"), fact="leads", better="down",
         leads=answered, leads_base=speed_counted, short_label="Median",
     ),
     Measure(
         "speed_p90", "Speed to lead, 90th percentile",
         "9 in 10 answered leads got their first human attempt within this time (walk-ins not timed).",
-        "minutes", "speed", Percentile("speed_seconds", 0.9, SPEED_BUCKET_COLUMNS), fact="leads", better="down",
+        "minutes", "speed", Percentile("speed_seconds", 0.9, SPEED_BUCKET_COLUMNS, "speed_cum"), fact="leads", better="down",
         leads=answered, leads_base=speed_counted, short_label="90th pct",
     ),
     *[
@@ -552,7 +601,7 @@ MEASURE_LIST: list[Measure] = [
         "service_retention", "Service retention",
         "Service retention = customers with a closed repair order in the 12 months before the period who came "
         "back (opened a repair order) within the period ÷ those due (the customers with such an order).",
-        "percent", "service", Computed(service_retention), filters=frozenset({"rooftop", "date"}),
+        "percent", "service", Computed(service_retention, service_retention_both), filters=frozenset({"rooftop", "date"}),
     ),
 ]
 MEASURES: dict[str, Measure] = {m.key: m for m in MEASURE_LIST}

@@ -20,7 +20,7 @@ from kpis.definitions import (
 )
 from kpis.models import RollupState
 from kpis.scope import UNASSIGNED, Scope
-from kpis.speed import SPEED_BUCKET_EDGES, locate_rank, percentile_rank
+from kpis.speed import locate_rank, percentile_rank
 
 TOTAL = "__total__"
 PERIOD_CURRENT, PERIOD_PREVIOUS = "current", "previous"
@@ -102,39 +102,66 @@ DIMENSION_LABELS = {"source": "Source", "person": "Person", "rooftop": "Rooftop"
 
 # --- SQL over the rollups --------------------------------------------------------------------------------
 
+KEY_COLUMNS = {"source": "source", "person": "person_id", "rooftop": "rooftop_id", "kind": "kind"}
+NULL_KEY = "\u2205"  # stands for NULL in hash-joined keys (IS NOT DISTINCT FROM cannot hash)
+
+
 def _dimension_sql(dimension: str, scope: Scope) -> str:
     if dimension == "trend":
         return f"date_trunc('{scope.trend_grain}', day::timestamp)::date"
-    return {"source": "source", "person": "person_id", "rooftop": "rooftop_id", "kind": "kind"}[dimension]
+    return KEY_COLUMNS[dimension]
 
 
-def _where(fact: Fact, scope: Scope) -> tuple[str, dict]:
-    previous = scope.previous
-    clauses = ["rooftop_id = ANY(%(rooftops)s)", "day BETWEEN %(first_day)s AND %(end)s"]
-    params: dict = {"rooftops": scope.rooftop_ids, "first_day": previous.start, "end": scope.end,
-                    "start": scope.start}
+def _filter_keys(fact: Fact, scope: Scope) -> set[str]:
+    keys = set()
     if scope.source is not None:
-        clauses.append("source = %(source)s")
+        keys.add("source")
+    if scope.person_id is not None:
+        keys.add("person")
+    if scope.kind is not None and "kind" in fact.dimensions:
+        keys.add("kind")
+    return keys
+
+
+def _plan(fact: Fact, scope: Scope, dimensions: Iterable[str | None]) -> dict[str, list[str | None]]:
+    """Which grain (table) answers which breakdowns: the smallest with every key needed. None = the totals."""
+    plan: dict[str, list[str | None]] = defaultdict(list)
+    filters = _filter_keys(fact, scope)
+    for dimension in dimensions:
+        needs = set(filters)
+        if dimension in ("source", "person", "kind"):
+            needs.add(dimension)
+        plan[fact.grain_for(needs).table].append(dimension)
+    return plan
+
+
+def _where(fact: Fact, scope: Scope, *, current_only: bool = False, alias: str = "") -> tuple[str, dict]:
+    a = f"{alias}." if alias else ""
+    clauses = [f"{a}rooftop_id = ANY(%(rooftops)s)", f"{a}day BETWEEN %(first_day)s AND %(end)s"]
+    params: dict = {"rooftops": scope.rooftop_ids, "first_day": scope.start if current_only else scope.previous.start,
+                    "end": scope.end, "start": scope.start}
+    if scope.source is not None:
+        clauses.append(f"{a}source = %(source)s")
         params["source"] = scope.source
     if scope.person_id is not None:
         if scope.person_id == UNASSIGNED:
-            clauses.append("person_id IS NULL")
+            clauses.append(f"{a}person_id IS NULL")
         else:
-            clauses.append("person_id = %(person)s")
+            clauses.append(f"{a}person_id = %(person)s")
             params["person"] = scope.person_id
     if scope.kind is not None and "kind" in fact.dimensions:
-        clauses.append("kind = %(kind)s")
+        clauses.append(f"{a}kind = %(kind)s")
         params["kind"] = scope.kind
     return " AND ".join(clauses), params
 
 
-def _grouping(dimensions: list[str], scope: Scope) -> tuple[str, str]:
+def _grouping(dimensions: list[str], scope: Scope, *, with_total: bool) -> tuple[str, str]:
     """SELECT columns telling which grouping set a row belongs to, and the GROUP BY clause."""
     if not dimensions:
         return "", ""
     exprs = [_dimension_sql(d, scope) for d in dimensions]
     select = "".join(f"GROUPING({e}) AS g_{d}, {e} AS k_{d}, " for d, e in zip(dimensions, exprs))
-    sets = ", ".join(["()"] + [f"({e})" for e in exprs])
+    sets = ", ".join((["()"] if with_total else []) + [f"({e})" for e in exprs])
     return select, f"GROUP BY GROUPING SETS ({sets})"
 
 
@@ -152,123 +179,130 @@ def _fetch(sql: str, params: dict) -> list[dict]:
         return [dict(zip(names, r)) for r in cursor.fetchall()]
 
 
-def _sums(fact: Fact, scope: Scope, dimensions: list[str], columns: set[str]) -> dict:
-    """{(dimension, group): {column: (current, previous)}} in one scan of the rollup."""
+def _sums(fact: Fact, table: str, scope: Scope, groups: list[str | None], columns: set[str]) -> dict:
+    """{(dimension, group): {column: (current, previous)}} for the totals and breakdowns, in one scan."""
     where, params = _where(fact, scope)
-    select, group_by = _grouping(dimensions, scope)
+    dimensions = sorted(d for d in groups if d is not None)
+    select, group_by = _grouping(dimensions, scope, with_total=None in groups)
     cols = sorted(columns)
     sums = ", ".join(
         f"sum({c}) FILTER (WHERE day >= %(start)s) AS c_{c}, sum({c}) FILTER (WHERE day < %(start)s) AS p_{c}"
         for c in cols
     )
-    rows = _fetch(f"SELECT {select}{sums} FROM {fact.table} WHERE {where} {group_by}", params)
+    rows = _fetch(f"SELECT {select}{sums} FROM {table} WHERE {where} {group_by}", params)
     out: dict = {}
     for row in rows:
         out[_row_group(row, dimensions)] = {c: (row[f"c_{c}"] or 0, row[f"p_{c}"] or 0) for c in cols}
     return out
 
 
-def _percentiles(
-    fact: Fact, scope: Scope, dimensions: list[str], array: str, fractions: list[float], histogram: tuple[str, ...],
-    totals: dict | None,
-) -> dict:
-    """{(dimension, group): {(fraction, period): value}}, exact (the same answer as percentile_cont).
-
-    The totals (this period and the previous) are what every page shows; with bucket counts at hand they
-    sort only one bucket's values. Breakdowns (by source, person, ...) sort their values for this period.
-    """
-    out: dict = {}
-    if totals is not None:
-        if histogram:
-            out[(None, TOTAL)] = _total_percentiles_by_bucket(fact, scope, array, fractions, histogram, totals)
-        else:
-            out.update(_percentiles_sorted(fact, scope, [], array, fractions, with_previous=True))
-    if dimensions:
-        out.update(_percentiles_sorted(fact, scope, dimensions, array, fractions, with_previous=False))
-    return out
-
-
-def _percentiles_sorted(
-    fact: Fact, scope: Scope, dimensions: list[str], array: str, fractions: list[float], *, with_previous: bool
-) -> dict:
+def _percentiles_sorted(fact: Fact, table: str, scope: Scope, groups: list[str | None], arrays: list[str],
+                        fractions: list[float]) -> dict:
+    """percentile_cont over the unnested values of small arrays (alert claim and act times): every array,
+    the totals and the breakdowns, this period and the previous, in one statement."""
     where, params = _where(fact, scope)
-    if not with_previous:
-        where += " AND day >= %(start)s"
     params["fractions"] = fractions
-    if dimensions:
-        exprs = [_dimension_sql(d, scope) for d in dimensions]
-        select = "".join(f"GROUPING({e}) AS g_{d}, {e} AS k_{d}, " for d, e in zip(dimensions, exprs))
-        group_by = "GROUP BY GROUPING SETS (" + ", ".join(f"({e})" for e in exprs) + ")"
-    else:
-        select = group_by = ""
-    sql = (
-        f"SELECT {select}"
-        "percentile_cont(%(fractions)s::float8[]) WITHIN GROUP (ORDER BY v) FILTER (WHERE day >= %(start)s) AS cur, "
-        "percentile_cont(%(fractions)s::float8[]) WITHIN GROUP (ORDER BY v) FILTER (WHERE day < %(start)s) AS prev "
-        f"FROM {fact.table} CROSS JOIN LATERAL unnest({array}) AS v WHERE {where} {group_by}"
+    dimensions = sorted(d for d in groups if d is not None)
+    select, group_by = _grouping(dimensions, scope, with_total=None in groups)
+    values = " UNION ALL ".join(f"SELECT {i} AS a, v FROM unnest({array}) AS v" for i, array in enumerate(arrays))
+    aggregates = ", ".join(
+        f"percentile_cont(%(fractions)s::float8[]) WITHIN GROUP (ORDER BY x.v) "
+        f"FILTER (WHERE x.a = {i} AND day {op} %(start)s) AS {period}_{i}"
+        for i in range(len(arrays)) for period, op in (("cur", ">="), ("prev", "<"))
     )
+    sql = f"SELECT {select}{aggregates} FROM {table} CROSS JOIN LATERAL ({values}) AS x WHERE {where} {group_by}"
     out: dict = {}
     for row in _fetch(sql, params):
-        values = {}
-        for period, key in ((PERIOD_CURRENT, "cur"), (PERIOD_PREVIOUS, "prev")):
-            for fraction, value in zip(fractions, row[key] or [None] * len(fractions)):
-                values[(fraction, period)] = value
-        out[_row_group(row, dimensions)] = values
+        found = {}
+        for i, array in enumerate(arrays):
+            for period, key in ((PERIOD_CURRENT, "cur"), (PERIOD_PREVIOUS, "prev")):
+                for fraction, value in zip(fractions, row[f"{key}_{i}"] or [None] * len(fractions)):
+                    found[(array, fraction, period)] = value
+        out[_row_group(row, dimensions)] = found
     return out
 
 
-def _total_percentiles_by_bucket(
-    fact: Fact, scope: Scope, array: str, fractions: list[float], histogram: tuple[str, ...], totals: dict
-) -> dict:
-    """Exact percentiles of the whole scope that sort only the values of the bucket each one falls in.
+def _percentiles_by_bucket(fact: Fact, table: str, scope: Scope, groups: list[str | None], formula: Percentile,
+                           fractions: list[float], sums: dict) -> dict:
+    """Exact percentiles (the same answer as percentile_cont) that sort only the bucket each one falls in.
 
-    The bucket counts (summed with the other columns in the same scan) say which bucket holds the two ranks
-    percentile_cont interpolates between, and their positions inside it. One statement then keeps only
-    those buckets' values (a cheap integer test per value) and sorts them: a year of a large group sorts a
-    few thousand values instead of half a million.
+    The bucket counts, already summed per group, say which bucket holds the two ranks percentile_cont
+    interpolates between, and their positions inside it. SQL then cuts just that bucket's slice out of each
+    row's sorted array (via the running counts) and numbers those values: a year of a ten-rooftop group sorts
+    a few thousand values per percentile instead of half a million. The totals get this period and the
+    previous one; breakdowns this period.
     """
-    targets = []  # (period, fraction, which, bucket, position inside the bucket, weight)
-    for period_index, period in enumerate((PERIOD_CURRENT, PERIOD_PREVIOUS)):
-        bucket_counts = [totals[c][period_index] for c in histogram]
-        for fraction in fractions:
-            target = percentile_rank(fraction, sum(bucket_counts))
-            if target is None:
+    out: dict = defaultdict(dict)
+    for dimension in groups:
+        targets = []  # (group key, period, fraction, which, bucket, position inside the bucket, weight)
+        periods = (PERIOD_CURRENT, PERIOD_PREVIOUS) if dimension is None else (PERIOD_CURRENT,)
+        for group, columns in sums.items():
+            if group[0] != dimension:
                 continue
-            for which, rank in (("lo", target.lower_rank), ("hi", target.upper_rank)):
-                bucket, inside = locate_rank(bucket_counts, rank)
-                targets.append((period, fraction, which, bucket, inside, target.weight))
-    if not targets:
-        return {}
-    # A value's code is bucket * 2 + (1 if this period else 0); bucket = how many edges lie below it.
-    codes = sorted({b * 2 + (1 if period == PERIOD_CURRENT else 0) for period, _, _, b, _, _ in targets})
-    where, params = _where(fact, scope)
-    params.update({"thresholds": [edge + 1 for edge in SPEED_BUCKET_EDGES], "codes": codes})
-    wanted = sorted({(b * 2 + (1 if period == PERIOD_CURRENT else 0), inside) for period, _, _, b, inside, _ in targets})
-    params["wanted_codes"] = [c for c, _ in wanted]
-    params["wanted_positions"] = [p for _, p in wanted]
-    sql = f"""
-SELECT code, position, v FROM (
-    SELECT code, v, row_number() OVER (PARTITION BY code ORDER BY v) AS position
-    FROM (
-        SELECT width_bucket(v, %(thresholds)s::int[]) * 2 + (day >= %(start)s)::int AS code, v
-        FROM {fact.table} CROSS JOIN LATERAL unnest({array}) AS v
-        WHERE {where}
-    ) coded
-    WHERE code = ANY(%(codes)s)
-) ranked
-WHERE (code, position) IN (SELECT * FROM unnest(%(wanted_codes)s::int[], %(wanted_positions)s::int[]))
+            for period in periods:
+                index = 0 if period == PERIOD_CURRENT else 1
+                counts = [columns[c][index] for c in formula.histogram]
+                for fraction in fractions:
+                    target = percentile_rank(fraction, sum(counts))
+                    if target is None:
+                        continue
+                    for which, rank in (("lo", target.lower_rank), ("hi", target.upper_rank)):
+                        bucket, inside = locate_rank(counts, rank)
+                        targets.append((group[1], period, fraction, which, bucket, inside, target.weight))
+        if not targets:
+            continue
+        # One slice per (group, period, bucket); the positions wanted inside each.
+        slices = sorted({(_key_text(key), period, bucket) for key, period, _, _, bucket, _, _ in targets})
+        slice_ids = {s: i for i, s in enumerate(slices)}
+        wanted = sorted({(slice_ids[(_key_text(key), period, bucket)], inside)
+                         for key, period, _, _, bucket, inside, _ in targets})
+        where, params = _where(fact, scope, current_only=dimension is not None, alias="r")
+        if dimension is None:
+            key_sql = "''"
+        elif dimension == "trend":
+            key_sql = f"date_trunc('{scope.trend_grain}', r.day::timestamp)::date::text"
+        else:
+            key_sql = f"coalesce(r.{KEY_COLUMNS[dimension]}::text, '{NULL_KEY}')"
+        params.update({
+            "slice_ids": list(range(len(slices))), "slice_keys": [k for k, _, _ in slices],
+            "slice_current": [p == PERIOD_CURRENT for _, p, _ in slices], "slice_buckets": [b for _, _, b in slices],
+            "wanted_ids": [i for i, _ in wanted], "wanted_positions": [p for _, p in wanted],
+        })
+        arr, cum = formula.array, formula.cumulative
+        # Values come back counted per distinct second (a bucket spans at most a few hundred seconds), so
+        # even a crowded bucket is ranked by sorting a few hundred numbers.
+        sql = f"""
+WITH t AS (SELECT * FROM unnest(%(slice_ids)s::int[], %(slice_keys)s::text[], %(slice_current)s::bool[],
+                                %(slice_buckets)s::int[]) AS t(id, key, is_current, bucket)),
+counted AS (
+    SELECT t.id, v, count(*) AS n
+    FROM {table} r
+    JOIN t ON t.key = {key_sql} AND t.is_current = (r.day >= %(start)s)
+    CROSS JOIN LATERAL unnest(r.{arr}[r.{cum}[t.bucket + 1] + 1 : r.{cum}[t.bucket + 2]]) AS v
+    WHERE {where} AND r.{cum}[t.bucket + 2] > r.{cum}[t.bucket + 1]
+    GROUP BY t.id, v
+),
+ranked AS (SELECT id, v, n, sum(n) OVER (PARTITION BY id ORDER BY v) AS upto FROM counted)
+SELECT w.id, w.position, ranked.v
+FROM unnest(%(wanted_ids)s::int[], %(wanted_positions)s::int[]) AS w(id, position)
+JOIN ranked ON ranked.id = w.id AND w.position > ranked.upto - ranked.n AND w.position <= ranked.upto
 """
-    found = {(row["code"], row["position"]): row["v"] for row in _fetch(sql, params)}
-    pieces: dict[tuple, dict] = defaultdict(dict)
-    for period, fraction, which, bucket, inside, weight in targets:
-        code = bucket * 2 + (1 if period == PERIOD_CURRENT else 0)
-        pieces[(fraction, period)][which] = found.get((code, inside))
-        pieces[(fraction, period)]["weight"] = weight
-    out = {}
-    for key, p in pieces.items():
-        if p.get("lo") is not None and p.get("hi") is not None:
-            out[key] = p["lo"] + p["weight"] * (p["hi"] - p["lo"])
+        found = {(row["id"], row["position"]): row["v"] for row in _fetch(sql, params)}
+        pieces: dict[tuple, dict] = defaultdict(dict)
+        for key, period, fraction, which, bucket, inside, weight in targets:
+            pieces[(key, period, fraction)][which] = found.get((slice_ids[(_key_text(key), period, bucket)], inside))
+            pieces[(key, period, fraction)]["weight"] = weight
+        for (key, period, fraction), piece in pieces.items():
+            if piece.get("lo") is not None and piece.get("hi") is not None:
+                out[(dimension, key)][(formula.array, fraction, period)] = (
+                    piece["lo"] + piece["weight"] * (piece["hi"] - piece["lo"]))
     return out
+
+
+def _key_text(key) -> str:
+    if key == TOTAL:
+        return ""
+    return NULL_KEY if key is None else str(key)
 
 
 # --- Measures to values ----------------------------------------------------------------------------------
@@ -298,7 +332,7 @@ def _value(measure: Measure, sums: dict | None, percentiles: dict | None, trend:
             return (100.0 * num / den if den else None), num, den
         if isinstance(formula, Percentile):
             period = (PERIOD_CURRENT, PERIOD_PREVIOUS)[index]
-            raw = (percentiles or {}).get((formula.fraction, period))
+            raw = (percentiles or {}).get((formula.array, formula.fraction, period))
             return (raw / formula.divisor if raw is not None else None), None, None
         return None, None, None
 
@@ -309,8 +343,11 @@ def _value(measure: Measure, sums: dict | None, percentiles: dict | None, trend:
 
 def _computed_value(measure: Measure, scope: Scope) -> Value:
     assert isinstance(measure.formula, Computed)
-    current, numerator, denominator = measure.formula.compute(scope)
-    previous, _, _ = measure.formula.compute(scope.previous)
+    if measure.formula.compute_both is not None:
+        (current, numerator, denominator), (previous, _, _) = measure.formula.compute_both(scope)
+    else:
+        current, numerator, denominator = measure.formula.compute(scope)
+        previous, _, _ = measure.formula.compute(scope.previous)
     return Value(current=current, previous=previous, numerator=numerator, denominator=denominator)
 
 
@@ -360,37 +397,45 @@ def _row_scope(scope: Scope, dimension: str, key) -> Scope | None:
 def _fact_results(
     fact: Fact, scope: Scope, by_dimension: dict[str | None, set[str]], measures: dict[str, Measure], results: dict
 ) -> None:
-    """Fill results[(dimension, group)][measure key] for one rollup: one scan for the sums, one per percentile."""
-    dimensions = sorted(d for d in by_dimension if d is not None)
-    keys = set().union(*by_dimension.values())
-    columns = set().union(*(_columns_of(measures[k]) for k in keys))
-    sums = _sums(fact, scope, dimensions, columns) if columns else {}
-    percentile_values: dict = defaultdict(dict)
-    arrays: dict[str, dict] = {}
-    for dimension, dim_keys in by_dimension.items():
-        for key in dim_keys:
-            formula = measures[key].formula
-            if isinstance(formula, Percentile):
-                spec = arrays.setdefault(formula.array, {"fractions": set(), "histogram": formula.histogram,
-                                                          "totals": False, "dimensions": set()})
-                spec["fractions"].add(formula.fraction)
-                if dimension is None:
-                    spec["totals"] = True
-                else:
-                    spec["dimensions"].add(dimension)
-    for array, spec in arrays.items():
-        found = _percentiles(
-            fact, scope, sorted(spec["dimensions"]), array, sorted(spec["fractions"]), spec["histogram"],
-            sums.get((None, TOTAL), {c: (0, 0) for c in spec["histogram"]}) if spec["totals"] else None,
-        )
-        for group, values in found.items():
-            percentile_values[group].update(values)
-    for group in set(sums) | set(percentile_values):
-        dimension = group[0]
-        for key in by_dimension.get(dimension, ()):
-            results[group][key] = _value(
-                measures[key], sums.get(group), percentile_values.get(group), trend=dimension == "trend"
-            )
+    """Fill results[(dimension, group)][measure key] for one rollup: per grain one scan for the sums (totals
+    and breakdowns together), then the percentiles."""
+    for table, groups in _plan(fact, scope, by_dimension).items():
+        keys = set().union(*(by_dimension[g] for g in groups))
+        columns = set().union(*(_columns_of(measures[k]) for k in keys))
+        sums = _sums(fact, table, scope, groups, columns) if columns else {}
+        percentile_values: dict = defaultdict(dict)
+        arrays: dict[str, tuple[Percentile, set[float], set]] = {}
+        for group in groups:
+            for key in by_dimension[group]:
+                formula = measures[key].formula
+                if isinstance(formula, Percentile):
+                    spec = arrays.setdefault(formula.array, (formula, set(), set()))
+                    spec[1].add(formula.fraction)
+                    spec[2].add(group)
+        sorted_arrays = []
+        for array, (formula, fractions, array_groups) in arrays.items():
+            if formula.histogram and formula.cumulative:
+                ordered = sorted(array_groups, key=lambda g: (g is not None, g or ""))
+                found = _percentiles_by_bucket(fact, table, scope, ordered, formula, sorted(fractions), sums)
+                for group, values in found.items():
+                    percentile_values[group].update(values)
+            else:
+                sorted_arrays.append((array, fractions, array_groups))
+        if sorted_arrays:
+            fractions = sorted(set().union(*(f for _, f, _ in sorted_arrays)))
+            array_groups = set().union(*(g for _, _, g in sorted_arrays))
+            found = _percentiles_sorted(fact, table, scope, list(array_groups), [a for a, _, _ in sorted_arrays],
+                                        fractions)
+            for group, values in found.items():
+                percentile_values[group].update(values)
+        for group_key in set(sums) | set(percentile_values):
+            dimension = group_key[0]
+            if dimension not in groups:
+                continue
+            for key in by_dimension.get(dimension, ()):
+                results[group_key][key] = _value(
+                    measures[key], sums.get(group_key), percentile_values.get(group_key), trend=dimension == "trend"
+                )
 
 
 def _trend_keys(scope: Scope) -> list[date]:
@@ -513,22 +558,16 @@ def dashboard_build(*, scope: Scope, sections: Iterable[Section] = SECTIONS) -> 
 
 
 def measure_value(*, scope: Scope, key: str) -> Value:
-    """One measure's total for the scope (tests and the API use this; the page uses dashboard_build)."""
+    """One measure's total for the scope (tests and the benchmark use this; the page uses dashboard_build)."""
     measures = available_measures()
     measure = measures[key]
     if isinstance(measure.formula, Computed):
         return _computed_value(measure, scope)
-    fact = FACTS[measure.fact]
+    results: dict = defaultdict(dict)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '64MB'")
-        columns = _columns_of(measure)
-        sums = _sums(fact, scope, [], columns) if columns else {}
-        percentiles = {}
-        if isinstance(measure.formula, Percentile):
-            found = _percentiles(fact, scope, [], measure.formula.array, [measure.formula.fraction],
-                                 measure.formula.histogram, sums.get((None, TOTAL), {}))
-            percentiles = found.get((None, TOTAL), {})
-    return _value(measure, sums.get((None, TOTAL)), percentiles)
+        _fact_results(FACTS[measure.fact], scope, {None: {key}}, measures, results)
+    return results.get((None, TOTAL), {}).get(key) or _value(measure, None, None)
 
 
 def figure_lookup(key: str) -> Figure | None:

@@ -47,14 +47,28 @@ def _speed_bucket_sql() -> str:
     for column, high in zip(SPEED_BUCKET_COLUMNS, (*SPEED_BUCKET_EDGES, None)):
         lower = f"x.speed > {low}" if low is not None else "x.speed >= 0"
         upper = f" AND x.speed <= {high}" if high is not None else ""
-        parts.append(f"count(*) FILTER (WHERE {lower}{upper})")
+        parts.append(f"count(*) FILTER (WHERE {lower}{upper}) AS {column}")
         low = high
     return ", ".join(parts)
 
 
+def speed_cum_sql(prefix: str = "") -> str:
+    """ARRAY[0, b00, b00 + b01, ...]: answers before each bucket, then the total (see kpis.models)."""
+    running, parts = [], ["0"]
+    for column in SPEED_BUCKET_COLUMNS:
+        running.append(f"{prefix}{column}")
+        parts.append(" + ".join(running))
+    return "ARRAY[" + ", ".join(parts) + "]"
+
+
+LEAD_COUNT_COLUMNS = ("leads", "speed_eligible", "answered", "with_appointment", "shown", "sold", "shown_sold",
+                      *SPEED_BUCKET_COLUMNS)
+
 LEAD_DAY_SQL = f"""
 INSERT INTO kpis_lead_day (rooftop_id, day, source, person_id, leads, speed_eligible, answered, speed_seconds,
-                           with_appointment, shown, sold, shown_sold, {", ".join(SPEED_BUCKET_COLUMNS)})
+                           with_appointment, shown, sold, shown_sold, {", ".join(SPEED_BUCKET_COLUMNS)}, speed_cum)
+SELECT agg.*, {speed_cum_sql("agg.")}
+FROM (
 SELECT l.rooftop_id, (l.created_at AT TIME ZONE %(tz)s)::date, l.source, l.assigned_to_id,
        count(*),
        count(*) FILTER (WHERE l.source <> 'walk_in'),
@@ -76,6 +90,7 @@ CROSS JOIN LATERAL (
 ) x
 WHERE l.rooftop_id = %(rooftop)s AND l.created_at >= %(lo)s AND l.created_at < %(hi)s
 GROUP BY 1, 2, 3, 4
+) agg
 """
 
 APPOINTMENT_DAY_SQL = """
@@ -209,9 +224,55 @@ GROUP BY 1, 2, 3, 4
 """
 
 
+# --- Coarser grains, aggregated from the full grain -----------------------------------------------------
+
+@dataclass(frozen=True)
+class DerivedGrain:
+    table: str
+    base: str
+    keys: tuple[str, ...]
+    sums: tuple[str, ...]
+    arrays: tuple[str, ...] = ()
+    speed_cum: bool = False
+
+    def sql(self) -> str:
+        keys = "".join(f"{k}, " for k in self.keys)
+        sums = ", ".join(f"sum({c}) AS {c}" for c in self.sums)
+        arrays = "".join(
+            f", coalesce((SELECT array_agg(v ORDER BY v) FROM {self.base} b CROSS JOIN LATERAL unnest(b.{a}) AS v "
+            f"WHERE b.rooftop_id = s.rooftop_id AND b.day = s.day"
+            + "".join(f" AND b.{k} IS NOT DISTINCT FROM s.{k}" for k in self.keys)
+            + "), '{}')"
+            for a in self.arrays
+        )
+        columns = ", ".join(["rooftop_id", "day", *self.keys, *self.sums, *self.arrays]
+                            + (["speed_cum"] if self.speed_cum else []))
+        cum = f", {speed_cum_sql('s.')}" if self.speed_cum else ""
+        return (
+            f"INSERT INTO {self.table} ({columns}) "
+            f"SELECT s.rooftop_id, s.day, {''.join(f's.{k}, ' for k in self.keys)}"
+            f"{', '.join(f's.{c}' for c in self.sums)}{arrays}{cum} "
+            f"FROM (SELECT rooftop_id, day, {keys}{sums} FROM {self.base} "
+            f"WHERE rooftop_id = %(rooftop)s AND day BETWEEN %(start)s AND %(end)s "
+            f"GROUP BY rooftop_id, day{''.join(f', {k}' for k in self.keys)}) s"
+        )
+
+
+DERIVED_GRAINS = (
+    DerivedGrain("kpis_lead_rooftop_day", "kpis_lead_day", (), LEAD_COUNT_COLUMNS, ("speed_seconds",), True),
+    DerivedGrain("kpis_lead_source_day", "kpis_lead_day", ("source",), LEAD_COUNT_COLUMNS, ("speed_seconds",), True),
+    DerivedGrain("kpis_lead_person_day", "kpis_lead_day", ("person_id",), LEAD_COUNT_COLUMNS, ("speed_seconds",), True),
+    *(DerivedGrain(f"kpis_appointment_{name}_day", "kpis_appointment_day", keys,
+                   ("scheduled", "cancelled", "due", "shown", "no_show")) for name, keys in (("rooftop", ()),
+                                                                                          ("source", ("source",)))),
+    DerivedGrain("kpis_activity_person_day", "kpis_activity_day", ("person_id",), ("calls", "texts", "emails")),
+)
+
+
 # --- Rebuild ---------------------------------------------------------------------------------------------
 
-ROLLUP_TABLES = ("kpis_lead_day", "kpis_appointment_day", "kpis_activity_day", "kpis_alert_day", "kpis_reroute_day")
+ROLLUP_TABLES = ("kpis_lead_day", "kpis_appointment_day", "kpis_activity_day", "kpis_alert_day", "kpis_reroute_day",
+                 *(g.table for g in DERIVED_GRAINS))
 
 
 @dataclass(frozen=True)
@@ -247,6 +308,8 @@ def rollups_rebuild(*, rooftop: Rooftop, start: date, end: date, now: datetime) 
         for sql in statements:
             cursor.execute(sql, params)
             rows += max(cursor.rowcount, 0)
+        for grain in DERIVED_GRAINS:  # after the full grain they aggregate
+            cursor.execute(grain.sql(), params)
         state, created = RollupState.objects.get_or_create(
             rooftop=rooftop, defaults={"refreshed_at": now, "first_day": start}
         )

@@ -13,6 +13,7 @@ class Migration(migrations.Migration):
         ("kpis", "0001_initial"),
         ("customers", "0002_initial"),
         ("alerts", "0002_initial"),
+        ("service", "0001_initial"),
     ]
 
     operations = [
@@ -24,5 +25,11 @@ class Migration(migrations.Migration):
         migrations.RunSQL(
             "CREATE INDEX IF NOT EXISTS kpis_alert_rooftop_created ON alerts_alert (rooftop_id, created_at)",
             "DROP INDEX IF EXISTS kpis_alert_rooftop_created",
+        ),
+        # Service retention finds the customers due (a repair order closed in the 12 months before the period).
+        migrations.RunSQL(
+            "CREATE INDEX IF NOT EXISTS kpis_repairorder_rooftop_closed ON service_repairorder (rooftop_id, closed_at) "
+            "WHERE status = 'closed'",
+            "DROP INDEX IF EXISTS kpis_repairorder_rooftop_closed",
         ),
     ]

@@ -1,5 +1,7 @@
 """Template helpers of the dashboards: figures as text, changes as arrows, links that keep the filters."""
 
+from functools import lru_cache
+
 from django import template
 from django.urls import NoReverseMatch, reverse
 
@@ -41,7 +43,13 @@ def kpi_leads_url(context, scope, measure, part: str = "") -> str:
     if scope is None or measure.leads is None or (part == "base" and measure.leads_base is None):
         return ""
     query = scope_query(scope, all_rooftops=context.get("rooftop_count", 1), measure=measure.key, part=part or None)
-    return f"{reverse('kpi-leads')}?{query}"
+    return f"{_leads_path()}?{query}"
+
+
+@lru_cache(maxsize=1)
+def _leads_path() -> str:
+    # A leaderboard has a thousand linked cells; the path never changes within a process.
+    return reverse("kpi-leads")
 
 
 @register.simple_tag(takes_context=True)

@@ -97,7 +97,7 @@ def test_exact_percentiles_agree_with_sql_percentile_cont_over_the_leads(build, 
     for n in range(400):
         answered = timedelta(seconds=int(rng.lognormvariate(6.5, 1.3)))
         build.lead(at=build.at(MARCH_2 + timedelta(days=n % 14), 9, n % 60), answered_after=answered,
-                   source=rng.choice(["web_form", "adf", "phone"]))
+                   source=rng.choice(["web_form", "adf", "phone"]), owner=rng.choice([world.salesperson, world.teammate]))
     build.rebuild()
     scope = build.scope(start=MARCH_2, end=MARCH_2 + timedelta(days=6))
     lo, hi = scope.bounds(scope.rooftops[0])
@@ -110,9 +110,26 @@ def test_exact_percentiles_agree_with_sql_percentile_cont_over_the_leads(build, 
         median, p90 = cursor.fetchone()[0]
     assert value(scope, "speed_median").current == pytest.approx(median / 60)
     assert value(scope, "speed_p90").current == pytest.approx(p90 / 60)
+    # Breakdowns (by source, by person) take another path through SQL: exact too.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT source, percentile_cont(0.5) WITHIN GROUP (ORDER BY floor(extract(epoch FROM "
+            "first_attempt_at - created_at))) FROM leads_lead WHERE rooftop_id = %s AND created_at >= %s "
+            "AND created_at < %s AND first_attempt_at IS NOT NULL GROUP BY source", [build.rooftop.id, lo, hi])
+        by_source = dict(cursor.fetchall())
+    result = dashboard_build(scope=scope)
+    speed = next(s for s in result.sections if s.section.key == "speed")
+    table = next(f for f in speed.figures if f.figure.key == "speed_by_source")
+    assert {row.key: pytest.approx(row.values["speed_median"].current) for row in table.rows} == {
+        source: median / 60 for source, median in by_source.items()}
     # The previous period (the week before) is exact too.
     previous = value(scope.previous, "speed_median").current
     assert value(scope, "speed_median").previous == pytest.approx(previous)
+    # By person, the table's median is the one a person filter gives.
+    people = next(f for f in speed.figures if f.figure.key == "speed_by_person")
+    for row in people.rows:
+        alone = value(scope.narrowed(person_id=row.key), "speed_p90").current
+        assert row.values["speed_p90"].current == pytest.approx(alone)
 
 
 def test_the_funnel_counts_leads_received_in_the_period(build):
