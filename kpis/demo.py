@@ -17,11 +17,12 @@ def _rollups_agree(rooftop) -> bool:
     if not RollupState.objects.filter(rooftop=rooftop).exists():
         return False
     pairs = [
-        (LeadDay.unscoped.filter(rooftop=rooftop).aggregate(n=Sum("leads"))["n"] or 0,
+        (LeadDay.unscoped.filter(rooftop=rooftop, is_month=False).aggregate(n=Sum("leads"))["n"] or 0,
          Lead.objects.for_rooftops([rooftop.id]).count()),
-        (AlertDay.unscoped.filter(rooftop=rooftop).aggregate(n=Sum("raised"))["n"] or 0,
+        (AlertDay.unscoped.filter(rooftop=rooftop, is_month=False).aggregate(n=Sum("raised"))["n"] or 0,
          Alert.objects.for_rooftops([rooftop.id]).filter(parent__isnull=True).count()),
-        (ActivityDay.unscoped.filter(rooftop=rooftop).aggregate(n=Sum("calls") + Sum("texts") + Sum("emails"))["n"] or 0,
+        (ActivityDay.unscoped.filter(rooftop=rooftop, is_month=False)
+         .aggregate(n=Sum("calls") + Sum("texts") + Sum("emails"))["n"] or 0,
          TimelineEntry.objects.for_rooftops([rooftop.id])
          .filter(kind__in=["call", "text", "email"], actor__isnull=False).count()),
     ]

@@ -14,6 +14,10 @@ The reader picks the smallest grain that still has every key a figure groups or 
 `person_id` is a plain integer, not a foreign key: a rollup must not block deleting a user, and a person who
 left still belongs in last year's totals. What "source" and "person" mean per fact is in `kpis/definitions.py`.
 
+Months. Every table also holds month rows (`is_month`, day = the 1st): the sums and merged arrays of that
+calendar month's day rows, rebuilt with them. A period reads whole months from month rows and the days
+at its ends from day rows, so a year costs about 12 rows per key instead of 365.
+
 Speed to lead. `speed_seconds` holds the row's answer times sorted, `speed_b00..b21` how many fall in each
 bucket of `kpis.speed`, and `speed_cum` the running total of those counts (speed_cum[i + 1] = answers in
 buckets before i, 1-based SQL arrays). Together they let SQL cut one bucket's values out of each row's
@@ -36,7 +40,9 @@ def _seconds_array():
 
 class Rollup(models.Model):
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()  # local date in the rooftop's time zone
+    day = models.DateField()  # local date in the rooftop's time zone; the 1st for a month row
+    # Month rows sum a calendar month's day rows: a long period reads whole months from them.
+    is_month = models.BooleanField(default=False, db_default=False)
 
     unscoped = models.Manager()
     objects = RooftopScopedManager()
@@ -57,8 +63,8 @@ def _grain_meta(table: str, keys: list[str]):
         "db_table": table,
         "base_manager_name": "unscoped",
         "default_manager_name": "unscoped",
-        "constraints": [models.UniqueConstraint(fields=["rooftop", "day", *keys], name=f"{short}_once"[:30],
-                                                nulls_distinct=False)],
+        "constraints": [models.UniqueConstraint(fields=["rooftop", "day", "is_month", *keys],
+                                                name=f"{short}_once"[:30], nulls_distinct=False)],
         "indexes": indexes,
     })
 

@@ -135,11 +135,23 @@ def _plan(fact: Fact, scope: Scope, dimensions: Iterable[str | None]) -> dict[st
     return plan
 
 
-def _where(fact: Fact, scope: Scope, *, current_only: bool = False, alias: str = "") -> tuple[str, dict]:
+def _where(fact: Fact, scope: Scope, *, current_only: bool = False, alias: str = "",
+           months: bool = True) -> tuple[str, dict]:
+    """The scope as SQL: rooftops, days (whole months from month rows when `months`), source, person, kind."""
     a = f"{alias}." if alias else ""
-    clauses = [f"{a}rooftop_id = ANY(%(rooftops)s)", f"{a}day BETWEEN %(first_day)s AND %(end)s"]
-    params: dict = {"rooftops": scope.rooftop_ids, "first_day": scope.start if current_only else scope.previous.start,
-                    "end": scope.end, "start": scope.start}
+    params: dict = {"rooftops": scope.rooftop_ids, "start": scope.start}
+    clauses = [f"{a}rooftop_id = ANY(%(rooftops)s)"]
+    ranges, whole_months = scope.day_ranges_and_months(with_previous=not current_only)
+    if not months:
+        ranges, whole_months = [(scope.start if current_only else scope.previous.start, scope.end)], []
+    days = " OR ".join(f"{a}day BETWEEN %(from_{i})s AND %(to_{i})s" for i in range(len(ranges)))
+    for i, (first, last) in enumerate(ranges):
+        params[f"from_{i}"], params[f"to_{i}"] = first, last
+    parts = [f"(NOT {a}is_month AND ({days}))"] if ranges else []
+    if whole_months:
+        parts.append(f"({a}is_month AND {a}day = ANY(%(months)s))")
+        params["months"] = whole_months
+    clauses.append("(" + " OR ".join(parts) + ")")
     if scope.source is not None:
         clauses.append(f"{a}source = %(source)s")
         params["source"] = scope.source
@@ -153,6 +165,11 @@ def _where(fact: Fact, scope: Scope, *, current_only: bool = False, alias: str =
         clauses.append(f"{a}kind = %(kind)s")
         params["kind"] = scope.kind
     return " AND ".join(clauses), params
+
+
+def _months_usable(groups: Iterable[str | None], scope: Scope) -> bool:
+    # A daily or weekly trend needs day rows; everything else can read whole months from month rows.
+    return "trend" not in groups or scope.trend_grain == "month"
 
 
 def _grouping(dimensions: list[str], scope: Scope, *, with_total: bool) -> tuple[str, str]:
@@ -181,7 +198,7 @@ def _fetch(sql: str, params: dict) -> list[dict]:
 
 def _sums(fact: Fact, table: str, scope: Scope, groups: list[str | None], columns: set[str]) -> dict:
     """{(dimension, group): {column: (current, previous)}} for the totals and breakdowns, in one scan."""
-    where, params = _where(fact, scope)
+    where, params = _where(fact, scope, months=_months_usable(groups, scope))
     dimensions = sorted(d for d in groups if d is not None)
     select, group_by = _grouping(dimensions, scope, with_total=None in groups)
     cols = sorted(columns)
@@ -200,7 +217,7 @@ def _percentiles_sorted(fact: Fact, table: str, scope: Scope, groups: list[str |
                         fractions: list[float]) -> dict:
     """percentile_cont over the unnested values of small arrays (alert claim and act times): every array,
     the totals and the breakdowns, this period and the previous, in one statement."""
-    where, params = _where(fact, scope)
+    where, params = _where(fact, scope, months=_months_usable(groups, scope))
     params["fractions"] = fractions
     dimensions = sorted(d for d in groups if d is not None)
     select, group_by = _grouping(dimensions, scope, with_total=None in groups)

@@ -8,7 +8,7 @@ rebuild never interleave). Nothing is loaded into Python; running it twice gives
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -224,10 +224,12 @@ GROUP BY 1, 2, 3, 4
 """
 
 
-# --- Coarser grains, aggregated from the full grain -----------------------------------------------------
+# --- Coarser grains and month rows, aggregated from day rows ---------------------------------------------
 
 @dataclass(frozen=True)
-class DerivedGrain:
+class Aggregation:
+    """Rows of `table` summed from the day rows of `base`: by fewer keys (a coarser grain) or by month."""
+
     table: str
     base: str
     keys: tuple[str, ...]
@@ -235,37 +237,56 @@ class DerivedGrain:
     arrays: tuple[str, ...] = ()
     speed_cum: bool = False
 
-    def sql(self) -> str:
-        keys = "".join(f"{k}, " for k in self.keys)
-        sums = ", ".join(f"sum({c}) AS {c}" for c in self.sums)
+    def sql(self, *, months: bool = False) -> str:
+        """INSERT ... SELECT for the days %(start)s..%(end)s, or (months) the months %(month_start)s..%(month_end)s."""
+        source = self.table if months else self.base
+        day = "date_trunc('month', day)::date" if months else "day"
+        lo, hi = ("%(month_start)s", "%(month_end)s") if months else ("%(start)s", "%(end)s")
+        same_day = ("b.day >= s.day AND b.day < (s.day + interval '1 month')::date" if months else "b.day = s.day")
+        keys = "".join(f", {k}" for k in self.keys)
+        sums = "".join(f", sum({c}) AS {c}" for c in self.sums)
         arrays = "".join(
-            f", coalesce((SELECT array_agg(v ORDER BY v) FROM {self.base} b CROSS JOIN LATERAL unnest(b.{a}) AS v "
-            f"WHERE b.rooftop_id = s.rooftop_id AND b.day = s.day"
+            f", coalesce((SELECT array_agg(v ORDER BY v) FROM {source} b CROSS JOIN LATERAL unnest(b.{a}) AS v "
+            f"WHERE b.rooftop_id = s.rooftop_id AND NOT b.is_month AND {same_day}"
             + "".join(f" AND b.{k} IS NOT DISTINCT FROM s.{k}" for k in self.keys)
             + "), '{}')"
             for a in self.arrays
         )
-        columns = ", ".join(["rooftop_id", "day", *self.keys, *self.sums, *self.arrays]
+        columns = ", ".join(["rooftop_id", "day", "is_month", *self.keys, *self.sums, *self.arrays]
                             + (["speed_cum"] if self.speed_cum else []))
         cum = f", {speed_cum_sql('s.')}" if self.speed_cum else ""
         return (
             f"INSERT INTO {self.table} ({columns}) "
-            f"SELECT s.rooftop_id, s.day, {''.join(f's.{k}, ' for k in self.keys)}"
-            f"{', '.join(f's.{c}' for c in self.sums)}{arrays}{cum} "
-            f"FROM (SELECT rooftop_id, day, {keys}{sums} FROM {self.base} "
-            f"WHERE rooftop_id = %(rooftop)s AND day BETWEEN %(start)s AND %(end)s "
-            f"GROUP BY rooftop_id, day{''.join(f', {k}' for k in self.keys)}) s"
+            f"SELECT s.rooftop_id, s.day, {'true' if months else 'false'}{''.join(f', s.{k}' for k in self.keys)}"
+            f"{''.join(f', s.{c}' for c in self.sums)}{arrays}{cum} "
+            f"FROM (SELECT rooftop_id, {day} AS day{keys}{sums} FROM {source} "
+            f"WHERE rooftop_id = %(rooftop)s AND NOT is_month AND day BETWEEN {lo} AND {hi} "
+            f"GROUP BY rooftop_id, {day}{keys}) s"
         )
 
 
+APPOINTMENT_COUNT_COLUMNS = ("scheduled", "cancelled", "due", "shown", "no_show")
+ACTIVITY_COUNT_COLUMNS = ("calls", "texts", "emails")
+ALERT_COUNT_COLUMNS = ("raised", "claimed", "acted", "led_to_lead", "led_to_appointment", "led_to_sale")
+FULL = ("source", "person_id")
+
 DERIVED_GRAINS = (
-    DerivedGrain("kpis_lead_rooftop_day", "kpis_lead_day", (), LEAD_COUNT_COLUMNS, ("speed_seconds",), True),
-    DerivedGrain("kpis_lead_source_day", "kpis_lead_day", ("source",), LEAD_COUNT_COLUMNS, ("speed_seconds",), True),
-    DerivedGrain("kpis_lead_person_day", "kpis_lead_day", ("person_id",), LEAD_COUNT_COLUMNS, ("speed_seconds",), True),
-    *(DerivedGrain(f"kpis_appointment_{name}_day", "kpis_appointment_day", keys,
-                   ("scheduled", "cancelled", "due", "shown", "no_show")) for name, keys in (("rooftop", ()),
-                                                                                          ("source", ("source",)))),
-    DerivedGrain("kpis_activity_person_day", "kpis_activity_day", ("person_id",), ("calls", "texts", "emails")),
+    Aggregation("kpis_lead_rooftop_day", "kpis_lead_day", (), LEAD_COUNT_COLUMNS, ("speed_seconds",), True),
+    Aggregation("kpis_lead_source_day", "kpis_lead_day", ("source",), LEAD_COUNT_COLUMNS, ("speed_seconds",), True),
+    Aggregation("kpis_lead_person_day", "kpis_lead_day", ("person_id",), LEAD_COUNT_COLUMNS, ("speed_seconds",), True),
+    Aggregation("kpis_appointment_rooftop_day", "kpis_appointment_day", (), APPOINTMENT_COUNT_COLUMNS),
+    Aggregation("kpis_appointment_source_day", "kpis_appointment_day", ("source",), APPOINTMENT_COUNT_COLUMNS),
+    Aggregation("kpis_activity_person_day", "kpis_activity_day", ("person_id",), ACTIVITY_COUNT_COLUMNS),
+)
+# Every table, full grain or derived, also gets month rows of its own day rows.
+MONTH_ROWS = (
+    Aggregation("kpis_lead_day", "kpis_lead_day", FULL, LEAD_COUNT_COLUMNS, ("speed_seconds",), True),
+    Aggregation("kpis_appointment_day", "kpis_appointment_day", FULL, APPOINTMENT_COUNT_COLUMNS),
+    Aggregation("kpis_activity_day", "kpis_activity_day", FULL, ACTIVITY_COUNT_COLUMNS),
+    Aggregation("kpis_alert_day", "kpis_alert_day", ("kind", *FULL), ALERT_COUNT_COLUMNS,
+                ("claim_seconds", "act_seconds")),
+    Aggregation("kpis_reroute_day", "kpis_reroute_day", FULL, ("reroutes", "missed_deadlines")),
+    *(replace(g, base=g.table) for g in DERIVED_GRAINS),
 )
 
 
@@ -273,6 +294,14 @@ DERIVED_GRAINS = (
 
 ROLLUP_TABLES = ("kpis_lead_day", "kpis_appointment_day", "kpis_activity_day", "kpis_alert_day", "kpis_reroute_day",
                  *(g.table for g in DERIVED_GRAINS))
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -291,6 +320,7 @@ def rollups_rebuild(*, rooftop: Rooftop, start: date, end: date, now: datetime) 
     params = {
         "rooftop": rooftop.id, "tz": rooftop.time_zone, "lo": lo, "hi": hi, "start": start, "end": end,
         "now": now, "window_days": conf.ALERT_ATTRIBUTION_DAYS,
+        "month_start": _month_start(start), "month_end": _month_end(end),
     }
     statements = [LEAD_DAY_SQL, APPOINTMENT_DAY_SQL, ACTIVITY_DAY_SQL, ALERT_DAY_SQL]
     model = reroute_model()
@@ -303,13 +333,16 @@ def rollups_rebuild(*, rooftop: Rooftop, start: date, end: date, now: datetime) 
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, rooftop.id])
         for table in ROLLUP_TABLES:
             cursor.execute(
-                f"DELETE FROM {table} WHERE rooftop_id = %s AND day BETWEEN %s AND %s", [rooftop.id, start, end]
+                f"DELETE FROM {table} WHERE rooftop_id = %(rooftop)s AND ((NOT is_month AND day BETWEEN %(start)s "
+                "AND %(end)s) OR (is_month AND day BETWEEN %(month_start)s AND %(month_end)s))", params
             )
         for sql in statements:
             cursor.execute(sql, params)
             rows += max(cursor.rowcount, 0)
         for grain in DERIVED_GRAINS:  # after the full grain they aggregate
             cursor.execute(grain.sql(), params)
+        for months in MONTH_ROWS:  # whole months touched, from their day rows (old and new)
+            cursor.execute(months.sql(months=True), params)
         state, created = RollupState.objects.get_or_create(
             rooftop=rooftop, defaults={"refreshed_at": now, "first_day": start}
         )

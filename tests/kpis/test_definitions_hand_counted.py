@@ -303,18 +303,43 @@ def test_a_rebuild_is_idempotent_and_a_refresh_touches_only_recent_days(build):
     from kpis.models import LeadDay
     from kpis.services import rollups_refresh_recent
 
+    def rows():
+        return sorted(LeadDay.unscoped.values_list("is_month", "day", "leads"))
+
     old = build.lead(at=build.at(MARCH_2))
     build.lead(at=build.at(MARCH_2 + timedelta(days=20)))
     build.rebuild()
-    rows = sorted(LeadDay.unscoped.values_list("day", "leads"))
+    before = rows()
+    assert before == [(False, MARCH_2, 1), (False, MARCH_2 + timedelta(days=20), 1), (True, date(2026, 3, 1), 2)]
     build.rebuild()
-    assert sorted(LeadDay.unscoped.values_list("day", "leads")) == rows
+    assert rows() == before
     old.delete()
-    # Refreshing "today and yesterday" (as of March 22) leaves March 2 as it was until the nightly rebuild.
+    # Refreshing "today and yesterday" (as of March 22) leaves March 2 as it was until the nightly rebuild,
+    # and the March month row stays the sum of March's day rows.
     rollups_refresh_recent(rooftop=build.rooftop, days=2, now=build.at(MARCH_2 + timedelta(days=20), 20))
-    assert sorted(LeadDay.unscoped.values_list("day", "leads")) == rows
+    assert rows() == before
     build.rebuild()
-    assert sorted(LeadDay.unscoped.values_list("day", "leads")) == [(MARCH_2 + timedelta(days=20), 1)]
+    assert rows() == [(False, MARCH_2 + timedelta(days=20), 1), (True, date(2026, 3, 1), 1)]
+
+
+def test_whole_months_read_from_month_rows_give_the_same_figures_as_days(build, world):
+    # Leads on the first and last local day of January, February and March (and answered at known speeds).
+    for n, day in enumerate([date(2026, 1, 1), date(2026, 1, 31), date(2026, 2, 1), date(2026, 2, 28),
+                             date(2026, 3, 1), date(2026, 3, 31), date(2025, 12, 31), date(2026, 4, 1)]):
+        build.lead(at=build.at(day, 0, 5 + n), answered_after=timedelta(minutes=n + 1), owner=world.salesperson)
+    build.rebuild()
+    quarter = build.scope(start=date(2026, 1, 1), end=date(2026, 3, 31))  # three whole months
+    assert quarter.day_ranges_and_months(with_previous=False) == ([], [date(2026, 1, 1), date(2026, 2, 1),
+                                                                       date(2026, 3, 1)])
+    leads = value(quarter, "leads_received")
+    assert (leads.current, leads.previous) == (6, 1)  # previous: Oct 2 .. Dec 31
+    # Medians of 1..6 minutes (this quarter) from month rows, exactly.
+    assert value(quarter, "speed_median").current == pytest.approx(3.5)
+    assert value(quarter.narrowed(person_id=world.salesperson.id), "speed_median").current == pytest.approx(3.5)
+    # A period that cuts months reads day rows at its ends and months in between.
+    cut = build.scope(start=date(2026, 1, 31), end=date(2026, 3, 1))
+    assert value(cut, "leads_received").current == 4
+    assert drilldown_leads(scope=cut, measure=MEASURES["leads_received"]).count() == 4
 
 
 def test_an_empty_period_gives_empty_figures_not_errors(build):
