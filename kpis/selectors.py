@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -368,6 +369,18 @@ def _computed_value(measure: Measure, scope: Scope) -> Value:
     return Value(current=current, previous=previous, numerator=numerator, denominator=denominator)
 
 
+_COMPUTE_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpi-computed")
+
+
+def _computed_values_on_own_connection(computed_measures: list[Measure], scope: Scope) -> dict[str, Value]:
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            return {m.key: _computed_value(m, scope) for m in computed_measures}
+    finally:
+        connection.close()  # this thread's connection; the pool thread may be reused for another scope
+
+
 def _staff_names(user_ids: Iterable[int]) -> dict[int, str]:
     from django.contrib.auth.models import User
 
@@ -494,15 +507,23 @@ def dashboard_build(*, scope: Scope, sections: Iterable[Section] = SECTIONS) -> 
                     wanted[measure.fact][figure.dimension].add(key)
 
     results: dict[tuple[str | None, object], dict[str, Value]] = defaultdict(dict)
+    computed_measures = [m for section in sections for m in section_measures(section, measures)
+                         if isinstance(m.formula, Computed)]
+    # Measures over base tables (service retention reads repair orders) run on their own connection while the
+    # rollups are read: two PostgreSQL backends, two cores. Inside a transaction (tests) a second connection
+    # would not see its data, so they run inline there.
+    pending = None
+    if computed_measures and not connection.in_atomic_block:
+        pending = _COMPUTE_POOL.submit(_computed_values_on_own_connection, computed_measures, scope)
     with transaction.atomic(), connection.cursor() as cursor:
         # Percentile sorts stay in memory; local to this read-only transaction.
         cursor.execute("SET LOCAL work_mem = '64MB'")
         for fact_key, by_dimension in wanted.items():
             _fact_results(FACTS[fact_key], scope, by_dimension, measures, results)
-        computed = {
-            m.key: _computed_value(m, scope)
-            for section in sections for m in section_measures(section, measures) if isinstance(m.formula, Computed)
-        }
+        if pending is None:
+            computed = {m.key: _computed_value(m, scope) for m in computed_measures}
+    if pending is not None:
+        computed = pending.result()
 
     person_ids = {g[1] for g in results if g[0] == "person"}
     names = _staff_names(person_ids)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from kpis import conf
 from kpis.definitions import available_measures
 from kpis.forms import PRESETS, DashboardFilterForm, managed_rooftops, scope_query
-from kpis.presentation import chart_data, format_change, format_number, plain_number
+from kpis.presentation import breakdown_table, chart_data, format_change, format_number, plain_number
 from kpis.selectors import EMPTY, dashboard_build, drilldown_leads, figure_lookup
 from rooftops.selectors import staff_access
 
@@ -59,8 +59,24 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     charts = {
         figure.figure.key: chart_data(figure) for section in result.sections for figure in section.figures
     }
+    leads_path = reverse("kpi-leads")
+    row_queries: dict[int, str] = {}
+
+    def leads_url(row_scope, measure) -> str:
+        if row_scope is None or measure.leads is None:
+            return ""
+        # One query string per row (its cells differ only by the measure).
+        query = row_queries.get(id(row_scope))
+        if query is None:
+            query = row_queries[id(row_scope)] = scope_query(row_scope, all_rooftops=len(rooftops))
+        return f"{leads_path}?{query}&measure={measure.key}"
+
+    tables = {
+        figure.figure.key: breakdown_table(figure, leads_url=leads_url)
+        for section in result.sections for figure in section.figures if figure.figure.dimension
+    }
     context.update({
-        "scope": scope, "dashboard": result, "charts": {k: v for k, v in charts.items() if v},
+        "scope": scope, "dashboard": result, "charts": {k: v for k, v in charts.items() if v}, "tables": tables,
         "query": scope_query(scope, all_rooftops=len(rooftops)),
     })
     return render(request, template, context)

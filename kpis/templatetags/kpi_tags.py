@@ -33,6 +33,11 @@ def kpi_get(values: dict, key: str):
 
 
 @register.filter
+def kpi_get_table(tables: dict, key: str) -> list:
+    return tables.get(key, [])
+
+
+@register.filter
 def kpi_count(value) -> str:
     return "—" if value is None else f"{int(value):,}"
 
