@@ -312,7 +312,9 @@ def _activity(kind: str) -> Callable[[Scope], Q]:
             lo, hi = scope.bounds(rooftop)
             when |= Q(rooftop_id=rooftop.id, occurred_at__gte=lo, occurred_at__lt=hi)
         entries = entries.filter(when)
-        if scope.person_id not in (None, UNASSIGNED):
+        if scope.person_id == UNASSIGNED:
+            return Q(pk__in=[])  # activity always has a person
+        if scope.person_id is not None:
             entries = entries.filter(actor_id=scope.person_id)
         return Q(Exists(entries)) & _source_q(scope)
 
@@ -440,13 +442,15 @@ MEASURE_LIST: list[Measure] = [
         "speed_median", "Median speed to lead",
         "Speed to lead = first human call, text or email − lead received (automated replies do not count). "
         "Median over leads answered so far; walk-ins are not timed.",
-        "minutes", "speed", Percentile("speed_seconds", 0.5, SPEED_BUCKET_COLUMNS, "speed_cum"), fact="leads", better="down",
+        "minutes", "speed", Percentile("speed_seconds", 0.5, SPEED_BUCKET_COLUMNS, "speed_cum"), fact="leads",
+        better="down",
         leads=answered, leads_base=speed_counted, short_label="Median",
     ),
     Measure(
         "speed_p90", "Speed to lead, 90th percentile",
         "9 in 10 answered leads got their first human attempt within this time (walk-ins not timed).",
-        "minutes", "speed", Percentile("speed_seconds", 0.9, SPEED_BUCKET_COLUMNS, "speed_cum"), fact="leads", better="down",
+        "minutes", "speed", Percentile("speed_seconds", 0.9, SPEED_BUCKET_COLUMNS, "speed_cum"), fact="leads",
+        better="down",
         leads=answered, leads_base=speed_counted, short_label="90th pct",
     ),
     *[
@@ -601,7 +605,8 @@ MEASURE_LIST: list[Measure] = [
         "service_retention", "Service retention",
         "Service retention = customers with a closed repair order in the 12 months before the period who came "
         "back (opened a repair order) within the period ÷ those due (the customers with such an order).",
-        "percent", "service", Computed(service_retention, service_retention_both), filters=frozenset({"rooftop", "date"}),
+        "percent", "service", Computed(service_retention, service_retention_both),
+        filters=frozenset({"rooftop", "date"}),
     ),
 ]
 MEASURES: dict[str, Measure] = {m.key: m for m in MEASURE_LIST}

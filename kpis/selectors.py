@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from django.db import connection, transaction
@@ -485,11 +485,15 @@ def _trend_keys(scope: Scope) -> list[date]:
     return keys
 
 
-def dashboard_build(*, scope: Scope, sections: Iterable[Section] = SECTIONS) -> Dashboard:
-    """Every section's cards and figures for the scope, with the previous period for comparison."""
+def dashboard_build(*, scope: Scope, sections: Iterable[Section] = SECTIONS, figures: bool = True) -> Dashboard:
+    """Every section's cards and figures for the scope, with the previous period for comparison.
+
+    `sections` and `figures=False` (cards only) let a CSV export compute just what it writes."""
     measures = available_measures()
     sections = [s for s in sections if section_measures(s, measures) or any(
         any(k in measures for k in f.measures) for f in s.figures)]
+    if not figures:
+        sections = [replace(s, figures=()) for s in sections]
     multi = len(scope.rooftops) > 1
 
     # What to ask each rollup: its measures and the breakdowns they appear in.
@@ -608,8 +612,8 @@ def measure_value(*, scope: Scope, key: str) -> Value:
     return results.get((None, TOTAL), {}).get(key) or _value(measure, None, None)
 
 
-def figure_lookup(key: str) -> Figure | None:
-    return next((f for s in SECTIONS for f in s.figures if f.key == key), None)
+def figure_lookup(key: str) -> tuple[Section, Figure] | None:
+    return next(((s, f) for s in SECTIONS for f in s.figures if f.key == key), None)
 
 
 def drilldown_leads(*, scope: Scope, measure: Measure, base: bool = False):

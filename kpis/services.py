@@ -99,7 +99,8 @@ SELECT a.rooftop_id, (a.scheduled_at AT TIME ZONE %(tz)s)::date, coalesce(l.sour
        coalesce(a.assigned_to_id, l.assigned_to_id),
        count(*),
        count(*) FILTER (WHERE a.status = 'cancelled'),
-       count(*) FILTER (WHERE a.status <> 'cancelled' AND (a.scheduled_at <= %(now)s OR a.status IN ('shown', 'no_show'))),
+       count(*) FILTER (WHERE a.status <> 'cancelled'
+                          AND (a.scheduled_at <= %(now)s OR a.status IN ('shown', 'no_show'))),
        count(*) FILTER (WHERE a.status = 'shown'),
        count(*) FILTER (WHERE a.status = 'no_show')
 FROM customers_appointment a

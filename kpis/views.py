@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from kpis import conf
 from kpis.definitions import available_measures
 from kpis.forms import PRESETS, DashboardFilterForm, managed_rooftops, scope_query
-from kpis.presentation import breakdown_table, chart_data, format_change, format_number, plain_number
+from kpis.presentation import breakdown_table, chart_data, format_change, plain_number
 from kpis.selectors import EMPTY, dashboard_build, drilldown_leads, figure_lookup
 from rooftops.selectors import staff_access
 
@@ -97,16 +97,20 @@ def export_csv(request: HttpRequest) -> HttpResponse:
         return HttpResponse("; ".join(_errors(form)), status=400, content_type="text/plain")
     scope = form.scope()
     key = request.GET.get("figure", "summary")
-    if key != "summary" and figure_lookup(key) is None:
+    found = figure_lookup(key) if key != "summary" else None
+    if key != "summary" and found is None:
         return HttpResponse(f"Unknown figure {key!r}.", status=400, content_type="text/plain")
-    result = dashboard_build(scope=scope)
+    # Compute only what this file holds: the headline figures, or the one section of the figure.
+    result = dashboard_build(scope=scope, figures=False) if found is None else dashboard_build(
+        scope=scope, sections=[found[0]])
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"{key}_{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
+    person = scope.person_id if scope.person_id is not None else "all"
     writer.writerow(["# Period", f"{scope.start}..{scope.end}", "Previous period",
-                     f"{scope.previous.start}..{scope.previous.end}", "Stores", "; ".join(r.name for r in scope.rooftops),
-                     "Source", scope.source or "all", "Person", scope.person_id if scope.person_id is not None else "all"])
+                     f"{scope.previous.start}..{scope.previous.end}", "Stores",
+                     "; ".join(r.name for r in scope.rooftops), "Source", scope.source or "all", "Person", person])
     if key == "summary":
         writer.writerow(["section", "measure", "value", "previous", "change", "unit", "numerator", "denominator",
                          "definition"])
@@ -187,12 +191,14 @@ def leads_behind(request: HttpRequest) -> HttpResponse:
             for lead in leads.iterator(chunk_size=2000):
                 yield writer.writerow([
                     lead.id, timezone.localtime(lead.created_at, _zone(lead.rooftop.time_zone)).isoformat(),
-                    lead.rooftop.name, str(lead.customer), lead.get_source_display(), _owner(lead), lead.get_status_display(),
+                    lead.rooftop.name, str(lead.customer), lead.get_source_display(), _owner(lead),
+                    lead.get_status_display(),
                     "" if lead.first_attempt_at is None else f"{_speed_minutes(lead):.2f}",
                 ])
 
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="leads_{measure.key}_{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.csv"'
+        filename = f"leads_{measure.key}_{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
     page = Paginator(leads, conf.DRILLDOWN_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
@@ -204,7 +210,7 @@ def leads_behind(request: HttpRequest) -> HttpResponse:
     return render(request, "kpis/leads.html", {
         "form": form, "scope": scope, "measure": measure, "part": part, "page": page, "rows": rows,
         "query": query, "dashboard_query": scope_query(scope, all_rooftops=len(rooftops)),
-        "rooftop_count": len(rooftops), "format_speed": format_number,
+        "rooftop_count": len(rooftops),
     })
 
 
