@@ -444,7 +444,7 @@ MEASURE_LIST: list[Measure] = [
         "Median over leads answered so far; walk-ins are not timed.",
         "minutes", "speed", Percentile("speed_seconds", 0.5, SPEED_BUCKET_COLUMNS, "speed_cum"), fact="leads",
         better="down",
-        leads=answered, leads_base=speed_counted, short_label="Median",
+        leads=answered, leads_base=speed_counted, short_label="Median speed",
     ),
     Measure(
         "speed_p90", "Speed to lead, 90th percentile",
