@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -216,15 +217,19 @@ class IntentView:
         return max(0, min(100, round(100 * self.score / max(self.hot_score * 1.5, 1))))
 
 
-def intent_for_customer(customer: Customer, *, now: datetime | None = None) -> IntentView | None:
+def intent_for_customer(
+    customer: Customer, *, rooftop_ids: Iterable[int] | None = None, now: datetime | None = None
+) -> IntentView | None:
     """Score (decayed to now), trend and plain-language reasons of the customer's most recently active browser.
 
     The caller has already authorized `customer`; this reads through it on purpose.
     """
     now = now or timezone.now()
-    intent = (
-        ShopperIntent.unscoped.filter(customer_id=customer.pk).select_related("rooftop").order_by("-updated_at").first()
-    )
+    intents = ShopperIntent.unscoped.filter(customer_id=customer.pk)
+    if rooftop_ids is not None:
+        # A customer shared by the group: one store does not see what was browsed at another.
+        intents = intents.filter(rooftop_id__in=list(rooftop_ids))
+    intent = intents.select_related("rooftop").order_by("-updated_at").first()
     if intent is None:
         return None
     config = scoring_config(rooftop_id=intent.rooftop_id)

@@ -1,5 +1,5 @@
 from django import template
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from alerts.labels import signal_label
 from alerts.selectors import intent_for_customer
@@ -21,20 +21,15 @@ def dollars(cents) -> str:
 
 @register.simple_tag
 def customer_url(customer) -> str:
-    """The customer page once it exists (another app owns it); empty until then."""
-    if customer is None:
-        return ""
-    for name in ("customer-detail", "customer"):
-        try:
-            return reverse(name, args=[customer.pk])
-        except NoReverseMatch:
-            continue
-    return ""
+    return "" if customer is None else reverse("customer-detail", args=[customer.pk])
 
 
-@register.simple_tag
-def intent_for(customer):
-    """`{% intent_for customer as intent %}`: the shopper's score, trend and reasons (None if never seen)."""
+@register.simple_tag(takes_context=True)
+def intent_for(context, customer):
+    """`{% intent_for customer as intent %}`: score, trend and reasons from the signed-in user's stores only."""
     if customer is None or getattr(customer, "pk", None) is None:
         return None
-    return intent_for_customer(customer)
+    access = context.get("access")
+    if access is None:  # no signed-in staff member: nothing to show rather than everything
+        return None
+    return intent_for_customer(customer, rooftop_ids=access.rooftop_ids)

@@ -248,11 +248,17 @@ def test_the_customer_page_shows_score_trend_and_reasons(world, shopper):
 def test_the_intent_partial_renders_with_just_a_customer_in_context(world, shopper):
     from django.template.loader import render_to_string
 
-    assert "No website activity" in render_to_string("alerts/_intent.html", {"customer": shopper.customer})
+    from rooftops.selectors import staff_access
+
+    context = {"customer": shopper.customer, "access": staff_access(world.bdc)}
+    assert "No website activity" in render_to_string("alerts/_intent.html", context)
     send(world.rooftop, views(shopper, 4))
     score(shopper)
-    html = render_to_string("alerts/_intent.html", {"customer": shopper.customer})
+    html = render_to_string("alerts/_intent.html", context)
     assert "Shopping intent" in html and "4 times" in html and "rising" in html
+    # The same shared customer seen from the other store: its browsing here is not shown there.
+    elsewhere = {"customer": shopper.customer, "access": staff_access(world.outsider)}
+    assert "4 times" not in render_to_string("alerts/_intent.html", elsewhere)
 
 
 def test_an_alert_row_condenses_the_shoppers_recent_activity(world, shopper):
