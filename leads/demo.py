@@ -13,11 +13,13 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from customers.models import Customer, TimelineEntry
+from customers.models import Customer, OutboundMessage, TimelineEntry
 from leads.models import (
     InventoryVehicle, Lead, LeadClock, LeadNotification, LeadReroute, LeadResponseTemplate, RoutingRule,
     SalesRosterEntry,
 )
+from leads import response_templates
+from leads.services import response_context, response_template_texts
 from rooftops.demo import DemoContext
 
 # source: (mode, response minutes, warn before, max hops)
@@ -135,6 +137,8 @@ def _seed_live_leads(ctx: DemoContext, slug: str, rooftop, people) -> None:
             lead=lead, rooftop=rooftop, owner=person, started_at=created, deadline_at=deadline,
             warn_at=deadline - timedelta(minutes=warn_minutes), urgent=source == "chat",
         )
+        if lead.first_response_at:
+            _seed_first_response(lead)
         TimelineEntry.unscoped.create(
             customer=customer, rooftop=rooftop, lead=lead, department="web" if person else "sales", kind="lead",
             occurred_at=created, summary=f"New {lead.get_source_display().lower()} lead: {vehicle.title} "
@@ -165,3 +169,21 @@ def _seed_live_leads(ctx: DemoContext, slug: str, rooftop, people) -> None:
         LeadNotification.unscoped.create(user=owner, rooftop=rooftop, lead=lead, kind="new_lead", created_at=created,
                                          text=f"New {lead.get_source_display().lower()} lead: {customer} about the "
                                               f"{vehicle.title}")
+
+
+def _seed_first_response(lead: Lead) -> None:
+    """The automated email the lead got, as sent (the demo never talks to a mail server)."""
+    email = lead.customer.emails.order_by("-is_primary", "id").values_list("email", flat=True).first()
+    texts = response_template_texts(rooftop=lead.rooftop, source=lead.source, channel="email")
+    if not email or texts is None:
+        return
+    context = response_context(lead=lead, now=lead.created_at)
+    subject, body = texts
+    OutboundMessage.unscoped.get_or_create(
+        idempotency_key=f"first-response:{lead.pk}:email",
+        defaults=dict(customer=lead.customer, rooftop=lead.rooftop, lead=lead, channel="email", kind="first_response",
+                      to_address=email, subject=response_templates.render(subject, context),
+                      body=response_templates.render(body, context), status="sent", send_after=lead.created_at,
+                      created_at=lead.created_at, sent_at=lead.first_response_at, attempts=1,
+                      provider_id=f"<demo-{lead.pk}@crm.localhost>"),
+    )

@@ -15,7 +15,6 @@ from django.db.models import (
     Aggregate, Case, Count, DurationField, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value,
     When,
 )
-from django.db.models.functions import Coalesce
 
 from customers.models import Appointment, OutboundMessage, TimelineEntry
 from leads.models import Lead, LeadClock, LeadNotification, LeadReroute, LeadResponseTemplate, RoutingRule, SalesRosterEntry
@@ -115,11 +114,18 @@ def _urgency_order() -> list:
             F("next_appointment_at").asc(nulls_last=True), "-created_at"]
 
 
+MY_DAY_LIMIT = 200
+
+
+def my_day_open_count(*, access: StaffAccess, user: User) -> int:
+    return Lead.objects.for_access(access).filter(assigned_to=user, status__in=Lead.OPEN_STATUSES).count()
+
+
 def my_day_leads(*, access: StaffAccess, user: User, now: datetime) -> list[Lead]:
-    """The salesperson's open leads, most urgent first."""
+    """The salesperson's open leads, most urgent first (the first MY_DAY_LIMIT; the leads list has the rest)."""
     leads = Lead.objects.for_access(access).filter(assigned_to=user, status__in=Lead.OPEN_STATUSES)
     leads = _with_urgency(leads.select_related("rooftop", "customer", "vehicle", "clock"), now)
-    return list(leads.order_by(*_urgency_order())[:200])
+    return list(leads.order_by(*_urgency_order())[:MY_DAY_LIMIT])
 
 
 def pool_leads(*, access: StaffAccess, now: datetime) -> list[Lead]:
@@ -307,14 +313,3 @@ def routing_settings(*, rooftop: Rooftop) -> dict:
 
 def response_templates_for(*, rooftop: Rooftop) -> dict[tuple[str, str], LeadResponseTemplate]:
     return {(t.source, t.channel): t for t in LeadResponseTemplate.objects.for_rooftops([rooftop.pk])}
-
-
-def lead_rows_with_deadline_seconds(leads, now: datetime) -> None:
-    """Attach seconds left on each lead's clock (negative once overdue) for templates that show a countdown."""
-    for lead in leads:
-        deadline = getattr(lead, "deadline_at", None)
-        lead.seconds_left = int((deadline - now).total_seconds()) if deadline else None
-
-
-def coalesce_zero(expression):
-    return Coalesce(expression, 0)

@@ -388,8 +388,9 @@ def _lead_create(*, rooftop: Rooftop, source: str, first_name: str, last_name: s
     if decision.staff_id is not None:
         _give_lead(lead, decision.staff_id, now)
         _routing_note(lead, f"Assigned to {names[decision.staff_id]}: {decision.reason}", now, reason=decision.reason)
+        about = f" about the {vehicle.title if vehicle else vehicle_description}" if vehicle or vehicle_description else ""
         _notify(user_ids=[decision.staff_id], lead=lead, kind=LeadNotification.Kind.NEW_LEAD, now=now,
-                text=f"New {lead.get_source_display().lower()} lead: {customer} about the {what}")
+                text=f"New {lead.get_source_display().lower()} lead: {customer}{about}")
     else:
         _routing_note(lead, decision.reason, now, reason=decision.reason)
     _clock_start(lead=lead, rule=rule, hours=hours, owner_id=decision.staff_id, urgent=urgent, now=now)

@@ -70,6 +70,7 @@ def my_day(request):
     now = timezone.now()
     return render(request, "leads/my_day.html", {
         "leads": selectors.my_day_leads(access=access, user=request.user, now=now),
+        "open_count": selectors.my_day_open_count(access=access, user=request.user),
         "pool": selectors.pool_leads(access=access, now=now) if access.any_role(Role.SALESPERSON, Role.MANAGER) else [],
         "notifications": selectors.notifications_for(user=request.user),
         "unread": selectors.unread_notification_count(user=request.user),
