@@ -69,8 +69,17 @@ TEMPLATES = [
 
 # --- Data stores -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+# Under ASGI each request runs its sync code in a fresh thread, so "persistent" per-thread connections pile
+# up instead of being reused; a process-wide psycopg pool hands connections back at the end of each request.
+if env_bool("DB_POOL", True):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DB_POOL_MIN", 1), "max_size": env_int("DB_POOL_MAX", 10), "timeout": 10,
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -122,7 +131,7 @@ USE_TZ = True
 
 # --- Static files ------------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # Front-end libraries come from npm (package.json + lockfile); they are served from node_modules.
 STATICFILES_DIRS = [
     BASE_DIR / "static",

@@ -321,13 +321,16 @@ def _prepare_text(raw: bytes | str) -> tuple[str, int]:
         raise AdfError("the document is empty")
 
     # An XML declaration is only legal as the very first thing, in lower
-    # case.  Feeds put it after <?adf?>, or write <?XML ...?>; expat rejects
-    # both.  Replace misplaced ones with the same number of newlines so error
-    # line numbers still match what staff see in the raw document.
+    # case.  Feeds put it after <?adf?>, or write <?XML VERSION="1.0"?>;
+    # expat rejects both.  The text is already decoded, so the declaration
+    # carries nothing we need: a canonical one replaces the first, and
+    # misplaced ones become the same number of newlines so error line
+    # numbers still match what staff see in the raw document.
     def fix_declaration(match: re.Match[str]) -> str:
+        newlines = "\n" * match.group(0).count("\n")
         if match.start() == 0:
-            return "<?xml" + match.group(0)[5:]
-        return "\n" * match.group(0).count("\n")
+            return '<?xml version="1.0"?>' + newlines
+        return newlines
 
     text = _XML_DECL_RE.sub(fix_declaration, text)
     return text, lines_trimmed
@@ -344,14 +347,30 @@ def _parse_xml(raw: bytes | str) -> ET.Element:
         # the document a single root.  Inserted on existing lines, so line
         # numbers in any further error stay right.
         first = _FIRST_ELEMENT_RE.search(text)
-        assert first is not None  # expat found a root element
+        if first is None:
+            raise _not_well_formed(exc, lines_trimmed) from None
         wrapped = text[: first.start()] + "<adf>" + text[first.start():] + "</adf>"
         try:
             root = _safe_fromstring(wrapped)
         except ET.ParseError as exc2:
             raise _not_well_formed(exc2, lines_trimmed) from None
+    _check_depth(root)
     _normalise_names(root)
     return root
+
+
+# Real ADF is about 6 levels deep (even inside a SOAP envelope).  Far deeper
+# nesting is an attack on the recursive walks below, not a lead.
+_MAX_DEPTH = 64
+
+
+def _check_depth(root: ET.Element) -> None:
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise AdfError(f"the document is nested more than {_MAX_DEPTH} elements deep")
+        stack.extend((child, depth + 1) for child in element)
 
 
 def _safe_fromstring(text: str) -> ET.Element:
@@ -457,7 +476,7 @@ def _parse_money_cents(text: str) -> int | None:
         decimal_sep = ""  # 1.234.567
     else:
         decimal_sep = "."
-    if decimal_sep:
+    if decimal_sep and decimal_sep in cleaned:
         whole, _, fraction = cleaned.rpartition(decimal_sep)
         number = re.sub(r"[.,]", "", whole) + "." + fraction
     else:
@@ -569,7 +588,10 @@ def _vehicle_status(label: str | None) -> str:
 
 _HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam"}
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "v", "md", "phd", "esq"}
-_SURNAME_PARTICLES = {"van", "von", "de", "der", "den", "del", "della", "da", "di", "du", "la", "le", "st", "ten", "ter", "bin", "al"}
+_SURNAME_PARTICLES = {
+    "van", "von", "vom", "zu", "zum", "de", "der", "den", "del", "della", "da", "das", "di", "do", "dos", "du",
+    "la", "le", "st", "ten", "ter", "bin", "ibn", "al", "af", "ní", "nic", "ó",
+}
 
 
 def _split_full_name(full: str) -> tuple[str, str, str]:
@@ -867,7 +889,10 @@ class _ProspectReader:
         )
 
     def _read_vehicle(self, element: ET.Element) -> AdfVehicle:
-        self._use(element, "interest", "status", descend=True)
+        status = _vehicle_status(element.get("status"))
+        # An unrecognised status ("demo") is kept in extensions rather than lost.
+        consumed = ("interest", "status") if status or not _collapse(element.get("status")) else ("interest",)
+        self._use(element, *consumed, descend=True)
         interest = _interest(element.get("interest"))
 
         year = None
@@ -896,7 +921,9 @@ class _ProspectReader:
                 best = ((rank, position), child, cents)
         if best is not None:
             _, chosen, price_cents = best
-            self._use(chosen)
+            # render_adf writes the role's top type; only a different one is news.
+            type_is_default = (chosen.get("type") or "").strip().lower() in ("", ranks[0])
+            self._use(chosen, *(("type",) if type_is_default else ()))
 
         odometer = None
         for child in self._children(element, "odometer"):
@@ -915,7 +942,7 @@ class _ProspectReader:
 
         return AdfVehicle(
             interest=interest,
-            status=_vehicle_status(element.get("status")),
+            status=status,
             year=year,
             make=self._first_value(element, "make"),
             model=self._first_value(element, "model"),

@@ -110,7 +110,7 @@ def live_server_url(django_db_setup, django_db_blocker):
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "crm.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--ws", "websockets", "--no-access-log", "--log-level", "warning"],
+         "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning"],
         cwd=ROOT, env=_subprocess_env(),
     )
     deadline = time.monotonic() + 30

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from tracking import api
+
+urlpatterns = [
+    path("events/", api.EventListView.as_view(), name="api-events"),
+]

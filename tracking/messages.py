@@ -29,6 +29,10 @@ class MessageError(ValueError):
         self.reason = reason
 
 
+class MessageTooLarge(MessageError):
+    """Past Segment's per-event limit: the sender is told 413, not 400."""
+
+
 @dataclass(frozen=True)
 class Message:
     type: str
@@ -105,14 +109,17 @@ def normalize(raw: Any, *, received_at: datetime, batch_sent_at: datetime | None
     properties = _object(raw, "properties")
     context = _object(raw, "context")
     traits = _object(raw, "traits") or (context.get("traits") if isinstance(context.get("traits"), dict) else {})
-    encoded = json.dumps(raw, separators=(",", ":"), default=str)
-    if len(encoded.encode()) > MAX_EVENT_BYTES:
-        raise MessageError(f"message is larger than {MAX_EVENT_BYTES // 1024} KB")
-    message_id = _text(raw, "messageId", 100) or "auto-" + hashlib.sha256(encoded.encode()).hexdigest()[:40]
+    encoded = _encode(raw)
+    if len(encoded) > MAX_EVENT_BYTES:
+        raise MessageTooLarge(f"message is larger than {MAX_EVENT_BYTES // 1024} KB")
+    message_id = _text(raw, "messageId", 100) or "auto-" + hashlib.sha256(encoded).hexdigest()[:40]
 
     timestamp = parse_time(raw.get("timestamp") or raw.get("originalTimestamp"), "timestamp")
     sent_at = parse_time(raw.get("sentAt"), "sentAt") or batch_sent_at
-    occurred_at = correct_clock_skew(timestamp=timestamp, sent_at=sent_at, received_at=received_at)
+    try:
+        occurred_at = correct_clock_skew(timestamp=timestamp, sent_at=sent_at, received_at=received_at)
+    except OverflowError:
+        raise MessageError("timestamp and sentAt are too far apart to correct the clock") from None
 
     vin = ""
     for key in VIN_PROPERTIES:
@@ -125,6 +132,22 @@ def normalize(raw: Any, *, received_at: datetime, batch_sent_at: datetime | None
         message_id=message_id, occurred_at=occurred_at, sent_at=sent_at, vin=vin, properties=properties,
         traits=traits, context=context,
     )
+
+
+def _encode(raw: dict) -> bytes:
+    """The message as compact UTF-8 JSON, refusing what PostgreSQL cannot store (jsonb and text columns)."""
+    try:
+        text = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:  # NaN or Infinity: JSON has no such numbers and jsonb refuses them
+        raise MessageError("numbers must be finite (no NaN or Infinity)") from None
+    except RecursionError:
+        raise MessageError("message is nested too deeply") from None
+    if "\\u0000" in text:
+        raise MessageError("message contains a NUL character (\\u0000), which cannot be stored")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from the JSON escape \ud800
+        raise MessageError("message contains text that is not valid Unicode") from None
 
 
 def correct_clock_skew(*, timestamp: datetime | None, sent_at: datetime | None, received_at: datetime) -> datetime:

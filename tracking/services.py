@@ -1,17 +1,30 @@
-"""Writes for shopper tracking: store collector messages durably, then hand scoring to Celery."""
+"""Writes for shopper tracking: store collector messages durably, join visitors to customers, take web leads.
+
+Every function here owns its transaction and queues side effects (scoring) with transaction.on_commit.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from customers.models import (
+    Appointment, ConsentRecord, Customer, CustomerEmail, CustomerPhone, CustomerRooftop, TimelineEntry,
+)
+from leads.models import InventoryVehicle, Lead
 from rooftops.models import Rooftop
+from tracking.identity import Candidates, Claims, claims_from_traits, decide_link
 from tracking.messages import Message
+from tracking.models import Visitor
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +46,7 @@ def events_record(*, rooftop: Rooftop, messages: Sequence[Message], received_at:
 
     The rows are in PostgreSQL before the caller answers 200; the Celery hand-off happens only after commit,
     and if Redis is down the beat sweep of unscored events picks them up later, so nothing is lost.
+    identify and alias messages also join their visitor to a customer, in the same transaction.
     """
     if not messages:
         return RecordResult(stored=0, duplicates=0, visitor_ids=())
@@ -54,6 +68,10 @@ def events_record(*, rooftop: Rooftop, messages: Sequence[Message], received_at:
         new_messages = [m for m in unique.values() if m.message_id in fresh]
         if not new_messages:
             return RecordResult(stored=0, duplicates=len(messages), visitor_ids=())
+        identity_messages = [m for m in new_messages if m.type in ("identify", "alias")]
+        if identity_messages:
+            _lock_contacts(rooftop.dealer_group_id, *(claims_from_traits(m.traits, user_id=m.user_id)
+                                                      for m in identity_messages if m.type == "identify"))
         visitors = _visitors_upsert(cursor, rooftop_id=rooftop.id, messages=new_messages)
         with cursor.cursor.copy(f"COPY tracking_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
             for m in new_messages:
@@ -62,9 +80,16 @@ def events_record(*, rooftop: Rooftop, messages: Sequence[Message], received_at:
                     received_at, rooftop.id, visitor_id, customer_id, m.message_id, m.type, m.event, m.occurred_at,
                     m.sent_at, m.vin, Jsonb(dict(m.properties)), Jsonb(dict(m.traits)), Jsonb(dict(m.context)),
                 ))
-        visitor_ids = tuple(sorted({v[0] for v in visitors.values()}))
-        transaction.on_commit(lambda: _queue_scoring(visitor_ids))
-    return RecordResult(stored=len(new_messages), duplicates=len(messages) - len(new_messages), visitor_ids=visitor_ids)
+        batch_visitors = {v[0] for v in visitors.values()}
+        joined: set[int] = set()
+        if identity_messages:
+            # visitors_link_customer queues scoring for the visitors it joins (some outside this batch).
+            joined = _identity_apply(rooftop=rooftop, messages=identity_messages, visitors=visitors,
+                                     received_at=received_at)
+        to_score = tuple(sorted(batch_visitors - joined))
+        transaction.on_commit(lambda: _queue_scoring(to_score))
+    return RecordResult(stored=len(new_messages), duplicates=len(messages) - len(new_messages),
+                        visitor_ids=tuple(sorted(batch_visitors | joined)))
 
 
 def _visitors_upsert(cursor, *, rooftop_id: int, messages: Sequence[Message]) -> dict[str, tuple[int, int | None]]:
@@ -77,6 +102,7 @@ def _visitors_upsert(cursor, *, rooftop_id: int, messages: Sequence[Message]) ->
         first_seen[key] = min(first_seen.get(key, m.occurred_at), m.occurred_at)
         if m.user_id:
             user_ids[key] = m.user_id
+    # Sorted keys: two requests upserting the same visitors lock their rows in the same order (no deadlock).
     keys = sorted(last_seen)
     cursor.execute(
         """
@@ -84,6 +110,7 @@ def _visitors_upsert(cursor, *, rooftop_id: int, messages: Sequence[Message]) ->
         SELECT %s, k, u, f, l FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[]) AS t(k, u, f, l)
         ON CONFLICT (rooftop_id, anonymous_id) DO UPDATE SET
             last_seen_at = GREATEST(tracking_visitor.last_seen_at, EXCLUDED.last_seen_at),
+            first_seen_at = LEAST(tracking_visitor.first_seen_at, EXCLUDED.first_seen_at),
             user_id = CASE WHEN EXCLUDED.user_id <> '' THEN EXCLUDED.user_id ELSE tracking_visitor.user_id END
         RETURNING anonymous_id, id, customer_id
         """,
@@ -100,6 +127,367 @@ def _queue_scoring(visitor_ids: Sequence[int]) -> None:
         return
     for visitor_id in visitor_ids:
         try:
-            score_visitor_events.apply_async(args=[visitor_id], queue="scoring")
+            # No long publish retries: the answer to the website waits on this, and the sweep catches up.
+            score_visitor_events.apply_async(
+                args=[visitor_id], queue="scoring", retry=True,
+                retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
+            )
         except Exception:  # noqa: BLE001 - Redis down: the beat sweep of unscored events catches up
             logger.warning("could not queue scoring for visitor %s; the sweep will pick it up", visitor_id)
+
+
+# --- identity: joining visitors to customers ---------------------------------------------------------
+
+
+def _identity_apply(*, rooftop: Rooftop, messages: Sequence[Message],
+                    visitors: dict[str, tuple[int, int | None]], received_at: datetime) -> set[int]:
+    """identify and alias messages, in order; returns the visitors whose customer changed."""
+    changed: set[int] = set()
+    for m in messages:
+        visitor_id = visitors[m.visitor_key][0]
+        if m.type == "identify":
+            claims = claims_from_traits(m.traits, user_id=m.user_id)
+            if not claims.is_empty:
+                changed |= visitor_identify(rooftop=rooftop, visitor_id=visitor_id, claims=claims, at=m.occurred_at,
+                                            batch_received_at=received_at)
+        else:
+            changed |= visitors_alias(rooftop=rooftop, visitor_id=visitor_id, previous_id=m.previous_id,
+                                      user_id=m.user_id, at=m.occurred_at, batch_received_at=received_at)
+    return changed
+
+
+def _lock_contacts(dealer_group_id: int, *claims: Claims) -> None:
+    """Serialize on each email/phone so a web form and an identify arriving together make one customer.
+
+    Always taken before any visitor row is locked, and in sorted order: the same order everywhere is
+    what keeps a form POST and track.js's identify beacon from deadlocking each other.
+    """
+    keys = sorted({
+        f"customer-contact:{dealer_group_id}:{kind}:{value}"
+        for c in claims for kind, value in (("email", c.email), ("phone", c.phone)) if value
+    })
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+def _surviving(customer_ids: Iterable[int], *, rooftop: Rooftop) -> int | None:
+    """Follow merges to the surviving record; among several, prefer one known at this rooftop, then the oldest."""
+    resolved: list[int] = []
+    for customer_id in customer_ids:
+        seen = set()
+        current = customer_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            merged_into = Customer.unscoped.filter(id=current).values_list("merged_into_id", flat=True).first()
+            if merged_into is None:
+                break
+            current = merged_into
+        if current is not None and current not in resolved:
+            resolved.append(current)
+    if not resolved:
+        return None
+    known_here = set(CustomerRooftop.objects.filter(customer_id__in=resolved, rooftop=rooftop)
+                     .values_list("customer_id", flat=True))
+    return min(resolved, key=lambda c: (c not in known_here, c))
+
+
+def _candidates(*, rooftop: Rooftop, claims: Claims, exclude_visitor_id: int | None = None) -> Candidates:
+    group_id = rooftop.dealer_group_id
+    by_token = by_user = by_email = by_phone = None
+    if claims.customer_token:
+        by_token = _surviving(Customer.unscoped.filter(dealer_group_id=group_id, link_token=claims.customer_token)
+                              .values_list("id", flat=True), rooftop=rooftop)
+    if claims.user_id:
+        linked = (Visitor.unscoped.filter(rooftop=rooftop, user_id=claims.user_id, customer__isnull=False)
+                  .exclude(id=exclude_visitor_id).order_by("-identified_at", "-id")
+                  .values_list("customer_id", flat=True)[:1])
+        by_user = _surviving(linked, rooftop=rooftop)
+    if claims.email:
+        by_email = _surviving(CustomerEmail.objects.filter(email__iexact=claims.email,
+                                                           customer__dealer_group_id=group_id)
+                              .values_list("customer_id", flat=True), rooftop=rooftop)
+    if claims.phone:
+        by_phone = _surviving(CustomerPhone.objects.filter(e164=claims.phone, customer__dealer_group_id=group_id)
+                              .values_list("customer_id", flat=True), rooftop=rooftop)
+    return Candidates(by_token=by_token, by_user_id=by_user, by_email=by_email, by_phone=by_phone)
+
+
+def _customer_create(*, rooftop: Rooftop, claims: Claims, at: datetime) -> Customer:
+    customer = Customer.unscoped.create(
+        dealer_group_id=rooftop.dealer_group_id, first_name=claims.first_name, last_name=claims.last_name,
+        link_token=secrets.token_urlsafe(15)[:20], created_at=at,
+    )
+    _customer_add_contact(customer=customer, claims=claims)
+    CustomerRooftop.objects.get_or_create(customer=customer, rooftop=rooftop, defaults={"first_seen_at": at})
+    return customer
+
+
+def _customer_add_contact(*, customer: Customer, claims: Claims) -> None:
+    """What the shopper just told us and we did not have: a new email or phone is added, never replaced."""
+    if claims.email and not customer.emails.filter(email__iexact=claims.email).exists():
+        CustomerEmail.objects.create(customer=customer, email=claims.email,
+                                     is_primary=not customer.emails.exists())
+    if claims.phone and not customer.phones.filter(e164=claims.phone).exists():
+        CustomerPhone.objects.create(customer=customer, e164=claims.phone, label="mobile",
+                                     is_primary=not customer.phones.exists())
+    if not (customer.first_name or customer.last_name) and (claims.first_name or claims.last_name):
+        customer.first_name, customer.last_name = claims.first_name, claims.last_name
+        customer.save(update_fields=["first_name", "last_name", "updated_at"])
+
+
+def visitor_identify(*, rooftop: Rooftop, visitor_id: int, claims: Claims, at: datetime,
+                     batch_received_at: datetime | None = None) -> set[int]:
+    """Apply what an identify message claims; returns the visitors whose customer changed."""
+    with transaction.atomic():
+        _lock_contacts(rooftop.dealer_group_id, claims)
+        visitor = Visitor.unscoped.select_for_update().get(id=visitor_id)
+        decision = decide_link(current_customer_id=visitor.customer_id, claims=claims,
+                               candidates=_candidates(rooftop=rooftop, claims=claims, exclude_visitor_id=visitor_id))
+        if not decision.changes_anything:
+            return set()
+        customer_id = decision.customer_id
+        if decision.create:
+            customer_id = _customer_create(rooftop=rooftop, claims=claims, at=at).id
+        user_id = claims.user_id or visitor.user_id
+        siblings = []
+        if user_id:
+            # The same signed-in user on other browsers (joined by alias or userId) is the same person.
+            siblings = list(Visitor.unscoped.filter(rooftop=rooftop, user_id=user_id, customer__isnull=True)
+                            .exclude(id=visitor_id).values_list("id", flat=True))
+        return visitors_link_customer(rooftop=rooftop, visitor_ids=[visitor_id, *siblings], customer_id=customer_id,
+                                      at=at, reason=decision.reason, batch_received_at=batch_received_at)
+
+
+def visitors_alias(*, rooftop: Rooftop, visitor_id: int, previous_id: str, user_id: str, at: datetime,
+                   batch_received_at: datetime | None = None) -> set[int]:
+    """Segment alias: previousId and userId are one person. Their visitors share the user id and customer."""
+    with transaction.atomic():
+        if not user_id:
+            return set()
+        same_person = (
+            Q(id=visitor_id) | Q(anonymous_id__in=[previous_id, f"user:{previous_id}", f"user:{user_id}"])
+            | Q(user_id__in=[v for v in (previous_id, user_id) if v])
+        )
+        joined = list(Visitor.unscoped.select_for_update().filter(rooftop=rooftop).filter(same_person).order_by("id"))
+        ids = [v.id for v in joined]
+        Visitor.unscoped.filter(id__in=ids, user_id="").update(user_id=user_id)
+        known = [v for v in joined if v.customer_id is not None]
+        if not known:
+            return set()
+        # When the two sides are already different customers, the newest identification wins for the rest;
+        # telling two customers apart or merging them is the customer-merge work, not the collector's.
+        newest = max(known, key=lambda v: (v.identified_at or at, v.id))
+        unlinked = [i for i in ids if i not in {v.id for v in known}]
+        return visitors_link_customer(rooftop=rooftop, visitor_ids=unlinked, customer_id=newest.customer_id, at=at,
+                                      reason="signed in on the website", batch_received_at=batch_received_at)
+
+
+def visitors_link_customer(*, rooftop: Rooftop, visitor_ids: Sequence[int], customer_id: int, at: datetime,
+                           reason: str, batch_received_at: datetime | None = None) -> set[int]:
+    """Join visitors to a customer: their earlier anonymous events join the customer's story.
+
+    Events already attributed to another customer keep it (a shared computer used by two people).
+    Returns the visitors whose customer changed; scoring is queued for them after commit.
+    """
+    if not visitor_ids:
+        return set()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE tracking_visitor SET customer_id = %s, identified_at = %s
+            WHERE id = ANY(%s) AND rooftop_id = %s AND customer_id IS DISTINCT FROM %s
+            RETURNING id
+            """,
+            [customer_id, at, list(visitor_ids), rooftop.id, customer_id],
+        )
+        changed = sorted(row[0] for row in cursor.fetchall())
+        if not changed:
+            return set()
+        # Events of the batch being stored that happened after this identification are the new customer's
+        # too, even when the browser was someone else's a moment before.
+        cursor.execute(
+            """
+            UPDATE tracking_event SET customer_id = %s
+            WHERE visitor_id = ANY(%s)
+              AND (customer_id IS NULL OR (received_at = %s AND occurred_at >= %s AND customer_id <> %s))
+            RETURNING occurred_at < %s
+            """,
+            [customer_id, changed, batch_received_at, at, customer_id, at],
+        )
+        # "Earlier" on the timeline: what the shopper did before saying who they are.
+        joined = sum(1 for (earlier,) in cursor.fetchall() if earlier)
+        CustomerRooftop.objects.get_or_create(customer_id=customer_id, rooftop=rooftop, defaults={"first_seen_at": at})
+        TimelineEntry.unscoped.create(
+            customer_id=customer_id, rooftop=rooftop, department=TimelineEntry.Department.WEB,
+            kind=TimelineEntry.Kind.WEB_SESSION, occurred_at=at,
+            summary=f"Identified on the website: {reason}"
+                    + (f"; {joined} earlier website event{'s' if joined != 1 else ''} joined their story" if joined
+                       else ""),
+            detail={"visitor_ids": changed, "events_joined": joined, "how": reason},
+        )
+        transaction.on_commit(lambda: _queue_scoring(changed))
+    return set(changed)
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    visitor_ids: tuple[int, ...]
+    events_moved: int
+
+
+def visitors_move_to_customer(*, from_customer_id: int, to_customer_id: int,
+                              visitor_ids: Sequence[int] | None = None) -> MoveResult:
+    """Two customers found to be one person: every visitor and web event of one moves to the other.
+
+    For the customer-merge work. No event is lost or copied: rows are re-pointed. To undo a merge, call it
+    the other way round with the `visitor_ids` this returned, which moves back exactly those visitors.
+    """
+    if from_customer_id == to_customer_id:
+        return MoveResult((), 0)
+    with transaction.atomic(), connection.cursor() as cursor:
+        visitors = Visitor.unscoped.select_for_update().filter(customer_id=from_customer_id)
+        if visitor_ids is not None:
+            visitors = visitors.filter(id__in=list(visitor_ids))
+        moved = list(visitors.order_by("id").values_list("id", "rooftop_id"))
+        ids = [v for v, _ in moved]
+        Visitor.unscoped.filter(id__in=ids).update(customer_id=to_customer_id)
+        if visitor_ids is None:
+            cursor.execute("UPDATE tracking_event SET customer_id = %s WHERE customer_id = %s",
+                           [to_customer_id, from_customer_id])
+        else:
+            cursor.execute("UPDATE tracking_event SET customer_id = %s WHERE customer_id = %s AND visitor_id = ANY(%s)",
+                           [to_customer_id, from_customer_id, ids])
+        events = cursor.rowcount
+        for rooftop_id in sorted({r for _, r in moved}):
+            CustomerRooftop.objects.get_or_create(customer_id=to_customer_id, rooftop_id=rooftop_id)
+        transaction.on_commit(lambda: _queue_scoring(ids))
+    return MoveResult(tuple(ids), events)
+
+
+def visitor_for_browser(*, rooftop: Rooftop, anonymous_id: str, at: datetime) -> Visitor | None:
+    """The visitor behind a first-party `crm_aid` cookie, made now if its events have not arrived yet."""
+    anonymous_id = (anonymous_id or "").strip()
+    if not anonymous_id or len(anonymous_id) > 100:
+        return None
+    visitor, _ = Visitor.unscoped.get_or_create(
+        rooftop=rooftop, anonymous_id=anonymous_id, defaults={"first_seen_at": at, "last_seen_at": at}
+    )
+    return visitor
+
+
+# --- web leads: the dealer website's forms -------------------------------------------------------------
+
+SALES_FORMS = {
+    "contact": "Contact request",
+    "test_drive": "Test drive request",
+    "credit": "Credit application started",
+    "trade": "Trade-in offer request",
+    "price_alert": "Price-drop alert",
+}
+SERVICE_FORMS = {"service": "Service appointment request"}
+
+
+@dataclass(frozen=True)
+class WebLeadInput:
+    """A form the shopper sent from the dealer's website, already validated by the form."""
+
+    form_type: str  # a key of SALES_FORMS or SERVICE_FORMS
+    first_name: str
+    last_name: str
+    email: str  # normalized (identity.normalize_email) or empty
+    phone: str  # E.164 or empty; at least one of email/phone is given
+    comments: str = ""
+    vehicle_id: int | None = None
+    preferred_at: datetime | None = None
+    trade_in: dict[str, Any] = field(default_factory=dict)
+    sms_consent_text: str = ""  # the exact words next to the ticked box; empty when not ticked
+    submission_id: str = ""  # from the rendered form: a double submit makes one lead
+
+
+@dataclass(frozen=True)
+class WebLeadResult:
+    customer: Customer
+    lead: Lead | None
+    appointment: Appointment | None
+    customer_created: bool
+
+
+def web_lead_create(*, rooftop: Rooftop, form: WebLeadInput, anonymous_id: str = "",
+                    at: datetime | None = None) -> WebLeadResult:
+    """A website form: match or create the customer, record consent, make the lead (sales) or the
+    appointment request (service), write the timeline, and join the browser's visitor to the customer."""
+    at = at or timezone.now()
+    if form.form_type not in SALES_FORMS and form.form_type not in SERVICE_FORMS:
+        raise ValueError(f"unknown form type {form.form_type!r}")
+    if not (form.email or form.phone):
+        raise ValueError("a web lead needs an email address or a phone number")
+    claims = Claims(email=form.email, phone=form.phone, first_name=form.first_name, last_name=form.last_name)
+    vehicle = (InventoryVehicle.unscoped.filter(rooftop=rooftop, id=form.vehicle_id).first()
+               if form.vehicle_id else None)
+    with transaction.atomic():
+        _lock_contacts(rooftop.dealer_group_id, claims)
+        dedupe_key = f"web:{form.submission_id}" if form.submission_id else ""
+        if dedupe_key:
+            existing = Lead.unscoped.filter(rooftop=rooftop, dedupe_key=dedupe_key).select_related("customer").first()
+            if existing is not None:
+                return WebLeadResult(existing.customer, existing, None, False)
+        candidates = _candidates(rooftop=rooftop, claims=claims)
+        # A form states who the shopper is: their email, else their phone; a browser's earlier identity
+        # is not enough to file a new inquiry under someone else.
+        customer_id = candidates.by_email or candidates.by_phone
+        created = customer_id is None
+        if created:
+            customer = _customer_create(rooftop=rooftop, claims=claims, at=at)
+        else:
+            customer = Customer.unscoped.get(id=customer_id)
+            _customer_add_contact(customer=customer, claims=claims)
+            CustomerRooftop.objects.get_or_create(customer=customer, rooftop=rooftop, defaults={"first_seen_at": at})
+        if form.sms_consent_text and form.phone:
+            ConsentRecord.objects.create(
+                customer=customer, dealer_group_id=rooftop.dealer_group_id, channel=ConsentRecord.Channel.SMS,
+                purpose=ConsentRecord.Purpose.TRANSACTIONAL, granted=True, text_shown=form.sms_consent_text,
+                source=f"web form: {form.form_type} on {rooftop.name}"[:100], recorded_at=at,
+            )
+        vehicle_text = f"{vehicle.title} (stock {vehicle.stock_number})" if vehicle else ""
+        lead = appointment = None
+        if form.form_type in SALES_FORMS:
+            label = SALES_FORMS[form.form_type]
+            comments = form.comments
+            if form.preferred_at:
+                comments = f"Preferred time: {_local(form.preferred_at, rooftop):%a %b %-d, %-I:%M %p}\n{comments}"
+            lead = Lead.unscoped.create(
+                rooftop=rooftop, customer=customer, source=Lead.Source.WEB_FORM, provider="Dealer website",
+                vehicle=vehicle, vehicle_description=vehicle_text[:200], trade_in=form.trade_in,
+                comments=f"{label}\n{comments}".strip(), created_at=at, dedupe_key=dedupe_key,
+            )
+            TimelineEntry.unscoped.create(
+                customer=customer, rooftop=rooftop, department=TimelineEntry.Department.WEB,
+                kind=TimelineEntry.Kind.LEAD, occurred_at=at, lead=lead,
+                summary=f"New website lead: {label}" + (f" — {vehicle_text}" if vehicle_text else ""),
+                body=form.comments, detail={"form_type": form.form_type, "submission_id": form.submission_id},
+            )
+        else:
+            when = form.preferred_at or at
+            appointment = Appointment.unscoped.create(
+                rooftop=rooftop, customer=customer, department=Appointment.Department.SERVICE,
+                kind=Appointment.Kind.SERVICE, scheduled_at=when, created_at=at,
+                notes=f"Requested on the website. {form.comments}".strip(),
+            )
+            TimelineEntry.unscoped.create(
+                customer=customer, rooftop=rooftop, department=TimelineEntry.Department.SERVICE,
+                kind=TimelineEntry.Kind.APPOINTMENT, occurred_at=at,
+                summary=f"Service appointment requested on the website for {_local(when, rooftop):%a %b %-d, %-I:%M %p}",
+                body=form.comments, detail={"form_type": form.form_type, "submission_id": form.submission_id},
+            )
+        visitor = visitor_for_browser(rooftop=rooftop, anonymous_id=anonymous_id, at=at)
+        if visitor is not None:
+            visitors_link_customer(rooftop=rooftop, visitor_ids=[visitor.id], customer_id=customer.id, at=at,
+                                   reason="sent a form on the website")
+    return WebLeadResult(customer, lead, appointment, created)
+
+
+def _local(moment: datetime, rooftop: Rooftop) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(rooftop.time_zone))

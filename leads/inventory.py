@@ -1,0 +1,26 @@
+"""Writes for inventory: VINs are validated, and every price change is kept (price-drop alerts read it)."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from leads.models import InventoryVehicle, PriceChange
+from leads.vin import normalize_vin
+
+
+@transaction.atomic
+def vehicle_set_price(*, vehicle: InventoryVehicle, price_cents: int) -> PriceChange | None:
+    if price_cents <= 0:
+        raise ValueError("A price must be more than zero.")
+    if price_cents == vehicle.price_cents:
+        return None
+    change = PriceChange.objects.create(
+        vehicle=vehicle, old_price_cents=vehicle.price_cents, new_price_cents=price_cents, changed_at=timezone.now()
+    )
+    vehicle.price_cents = price_cents
+    vehicle.save(update_fields=["price_cents", "updated_at"])
+    return change
+
+
+def vehicle_create(*, rooftop, vin: str, **fields) -> InventoryVehicle:
+    """A vehicle with a checked VIN (InvalidVin says why it is not one)."""
+    return InventoryVehicle.objects.create(rooftop=rooftop, vin=normalize_vin(vin), **fields)

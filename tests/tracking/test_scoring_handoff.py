@@ -1,0 +1,89 @@
+"""The hand-off to scoring: `alerts.tasks.score_visitor_events(visitor_id)` on queue "scoring", only after commit.
+
+The scoring task belongs to the alerts app; here a stand-in records what the collector queues, so the
+contract is checked whether or not that app is installed on this branch.
+"""
+
+import sys
+import types
+from datetime import datetime, timezone
+
+import pytest
+from django.db import transaction
+
+from factories import RooftopFactory, add_contact, make_customer
+from tracking.messages import normalize
+from tracking.services import events_record
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+
+
+class RecordingTask:
+    def __init__(self, fail: bool = False):
+        self.calls = []
+        self.fail = fail
+
+    def apply_async(self, args, queue, **options):
+        if self.fail:
+            raise ConnectionError("Redis is down")
+        self.calls.append((tuple(args), queue))
+
+
+@pytest.fixture
+def scoring(monkeypatch):
+    task = RecordingTask()
+    monkeypatch.setitem(sys.modules, "alerts.tasks", types.SimpleNamespace(score_visitor_events=task))
+    return task
+
+
+def _messages(*anonymous_ids):
+    return [normalize({"type": "track", "event": "asc_pageview", "anonymousId": a, "messageId": f"{a}-{n}"},
+                      received_at=NOW) for n, a in enumerate(anonymous_ids)]
+
+
+def test_each_visitor_of_a_stored_batch_is_queued_once_after_commit(scoring, django_capture_on_commit_callbacks):
+    rooftop = RooftopFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = events_record(rooftop=rooftop, messages=_messages("a", "b", "a"), received_at=NOW)
+    assert sorted(scoring.calls) == sorted(((v,), "scoring") for v in result.visitor_ids)
+    assert len(scoring.calls) == 2
+
+
+def test_nothing_is_queued_when_the_transaction_rolls_back(scoring, django_capture_on_commit_callbacks):
+    rooftop = RooftopFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        try:
+            with transaction.atomic():
+                events_record(rooftop=rooftop, messages=_messages("a"), received_at=NOW)
+                raise RuntimeError("caller failed after storing")
+        except RuntimeError:
+            pass
+    assert scoring.calls == []
+
+
+def test_a_retried_batch_queues_nothing_new(scoring, django_capture_on_commit_callbacks):
+    rooftop = RooftopFactory()
+    events_record(rooftop=rooftop, messages=_messages("a"), received_at=NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        events_record(rooftop=rooftop, messages=_messages("a"), received_at=NOW)
+    assert scoring.calls == []
+
+
+def test_a_visitor_joined_to_a_customer_is_queued_once(scoring, django_capture_on_commit_callbacks):
+    rooftop = RooftopFactory()
+    customer = make_customer(rooftop)
+    add_contact(customer, email="q@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        result = events_record(rooftop=rooftop, received_at=NOW, messages=_messages("a") + [normalize(
+            {"type": "identify", "anonymousId": "a", "messageId": "i", "traits": {"email": "q@example.com"}},
+            received_at=NOW)])
+    assert scoring.calls == [((result.visitor_ids[0],), "scoring")]
+
+
+def test_redis_down_does_not_fail_the_store(monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setitem(sys.modules, "alerts.tasks", types.SimpleNamespace(score_visitor_events=RecordingTask(fail=True)))
+    rooftop = RooftopFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = events_record(rooftop=rooftop, messages=_messages("a"), received_at=NOW)
+    assert result.stored == 1  # stored; the sweep of unscored events (alerts app) picks it up later

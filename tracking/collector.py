@@ -1,0 +1,128 @@
+"""The Segment-compatible collector: POST /v1/batch, /v1/track, /v1/page, /v1/identify, /v1/alias.
+
+A thin door: decode and check the request (tracking.intake, pure), find the rooftop by write key, store
+with tracking.services.events_record, answer Segment's `{"success": true}`. No session, no CSRF: the write
+key is public by design and only lets a sender add events for its store.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import sync_to_async
+from django.db import DatabaseError, close_old_connections
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from tracking.intake import (
+    MAX_ENCODED_BYTES, IntakeError, check_content_type, decode_body, messages_from, parse_json, too_large,
+    write_key_from_authorization, write_key_from_body,
+)
+from tracking.messages import MAX_BATCH_BYTES
+from tracking.rejections import preview, rejection_record
+from tracking.selectors import rooftop_for_write_key
+from tracking.services import events_record
+
+logger = logging.getLogger(__name__)
+
+CORS_HEADERS = {
+    # Browsers on the dealer's own domain send here; nothing is read with cookies, so any origin may send.
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def _answer(status: int, body: dict) -> JsonResponse:
+    response = JsonResponse(body, status=status)
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _read_body(request: HttpRequest) -> bytes:
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_ENCODED_BYTES:
+        raise too_large(f"request body is larger than {MAX_BATCH_BYTES // 1024} KB")
+    # Read one byte past the bound: a body without Content-Length (chunked) is bounded the same way.
+    raw = request.read(MAX_ENCODED_BYTES + 1)
+    if len(raw) > MAX_ENCODED_BYTES:
+        raise too_large(f"request body is larger than {MAX_BATCH_BYTES // 1024} KB")
+    return raw
+
+
+@csrf_exempt
+async def collect(request: HttpRequest, path_type: str) -> HttpResponse:
+    """Async door, sync work in a small shared thread pool.
+
+    Under ASGI a plain sync view runs in a new thread per request, and Django opens a new database
+    connection in each one (and keeps it until CONN_MAX_AGE), so a burst of single-event requests exhausts
+    PostgreSQL's connections. The pool's few threads keep their connections from one request to the next.
+    """
+    if request.method == "OPTIONS":
+        response = HttpResponse(status=204)
+        for name, value in CORS_HEADERS.items():
+            response[name] = value
+        return response
+    if request.method != "POST":
+        response = _answer(405, {"success": False, "code": "method_not_allowed", "message": "use POST"})
+        response["Allow"] = "POST, OPTIONS"
+        return response
+
+    if isinstance(request, ASGIRequest):
+        return await _store_in_pool(request, path_type)
+    # WSGI servers and Django's test client: the request's own thread and connection, as for any view.
+    return await _store_in_request_thread(request, path_type)
+
+
+def _store(request: HttpRequest, path_type: str) -> HttpResponse:
+    received_at = timezone.now()
+    raw = b""
+    body = b""
+    rooftop = None
+    try:
+        raw = _read_body(request)
+        body = decode_body(raw, content_encoding=request.headers.get("Content-Encoding", ""))
+        check_content_type(request.headers.get("Content-Type", ""))
+        payload = parse_json(body)
+        key = write_key_from_authorization(request.headers.get("Authorization", "")) or write_key_from_body(payload)
+        if not key:
+            raise IntakeError(401, "unauthorized", "missing write key: send it as the HTTP Basic user name or as writeKey")
+        rooftop = rooftop_for_write_key(key)
+        if rooftop is None:
+            raise IntakeError(401, "unauthorized", "unknown write key")
+        messages = messages_from(payload, path_type=path_type, received_at=received_at)
+        events_record(rooftop=rooftop, messages=messages, received_at=received_at)
+    except IntakeError as exc:
+        rejection_record(
+            rooftop_id=rooftop.id if rooftop else None, status=exc.status, code=exc.code, reason=exc.reason,
+            path=request.path, size=len(raw), body_preview=preview(body or raw), received_at=received_at,
+            origin=request.headers.get("Origin", ""), user_agent=request.headers.get("User-Agent", ""),
+        )
+        response = _answer(exc.status, exc.as_json())
+        if exc.status == 401:
+            response["WWW-Authenticate"] = 'Basic realm="collector"'
+        return response
+    except DatabaseError:
+        # Nothing was committed; 503 tells Segment-style clients to retry the same batch later.
+        logger.exception("collector could not store a batch")
+        response = _answer(503, {"success": False, "code": "unavailable", "message": "storage unavailable, retry"})
+        response["Retry-After"] = "5"
+        return response
+    return _answer(200, {"success": True})
+
+
+def _store_with_pool_connection(request: HttpRequest, path_type: str) -> HttpResponse:
+    # What Django does at each request start, for this pool thread's own connection: drop it if broken or old.
+    close_old_connections()
+    return _store(request, path_type)
+
+
+_store_in_pool = sync_to_async(_store_with_pool_connection, thread_sensitive=False)
+_store_in_request_thread = sync_to_async(_store, thread_sensitive=True)
