@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from customers.messaging import sms_inbound_receive
 from customers.sms import twilio_signature_valid
-from leads.services import normalise_phone
+from leads.services import normalise_phone  # customers.contact rules, None when unusable
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 

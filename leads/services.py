@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import phonenumbers
 from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -28,6 +27,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from customers.contact import InvalidContact, normalize_phone
 from customers.messaging import outbound_message_queue
 from customers.models import (
     ConsentRecord, Customer, CustomerEmail, CustomerPhone, CustomerRooftop, OutboundMessage, TimelineEntry,
@@ -230,14 +230,11 @@ class LeadCreateResult:
 
 
 def normalise_phone(raw: str, region: str = "US") -> str | None:
-    """E.164 for a valid number, else None."""
+    """E.164 for a usable number, else None (customers.contact decides what a phone number is)."""
     try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
+        return normalize_phone(raw, region=region)
+    except InvalidContact:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _identity_lock(group_id: int, *keys: str) -> None:
@@ -375,8 +372,34 @@ def _lead_create(*, rooftop: Rooftop, source: str, first_name: str, last_name: s
     _timeline(lead, kind=TimelineEntry.Kind.LEAD, now=now, actor=created_by, body=comments,
               summary=f"New {lead.get_source_display().lower()} lead{from_provider}: {what}{stock}",
               department=TimelineEntry.Department.WEB if source in AUTO_RESPONSE_SOURCES else TimelineEntry.Department.SALES)
+    _lead_route(lead=lead, previous_owner_id=previous_owner_id, urgent=urgent, now=now)
+    return lead
 
-    rule = routing_rule_for(rooftop=rooftop, source=source)
+
+def lead_start_routing(*, lead: Lead, urgent: bool = False, now: datetime | None = None) -> bool:
+    """Route a lead another intake already wrote (owner, clock, first response); False if it was routed before.
+
+    For intakes that make their own Lead row (the website forms in tracking): one call after creating it,
+    in the same transaction. Beat's sweep also adopts unrouted new leads, so a forgotten call costs seconds.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        lead = Lead.unscoped.select_for_update(of=("self",)).select_related("rooftop", "customer", "vehicle") \
+            .get(pk=lead.pk)
+        if lead.assigned_to_id is not None or LeadClock.unscoped.filter(lead=lead).exists():
+            return False
+        previous_owner_id = (
+            Lead.unscoped.filter(rooftop=lead.rooftop, customer=lead.customer, assigned_to__isnull=False)
+            .exclude(pk=lead.pk).order_by("-created_at").values_list("assigned_to_id", flat=True).first()
+        )
+        _lead_route(lead=lead, previous_owner_id=previous_owner_id, urgent=urgent, now=now)
+    return True
+
+
+def _lead_route(*, lead: Lead, previous_owner_id: int | None, urgent: bool, now: datetime) -> None:
+    """Assign a new lead through the rooftop's rule, start its clock and queue its first response."""
+    rooftop = lead.rooftop
+    rule = routing_rule_for(rooftop=rooftop, source=lead.source)
     hours = rooftop_business_hours(rooftop)
     urgent = urgent or rule.response_minutes == 0
     candidates = load_candidates(rooftop=rooftop, now=now)
@@ -388,15 +411,36 @@ def _lead_create(*, rooftop: Rooftop, source: str, first_name: str, last_name: s
     if decision.staff_id is not None:
         _give_lead(lead, decision.staff_id, now)
         _routing_note(lead, f"Assigned to {names[decision.staff_id]}: {decision.reason}", now, reason=decision.reason)
-        about = f" about the {vehicle.title if vehicle else vehicle_description}" if vehicle or vehicle_description else ""
+        vehicle = _vehicle_phrase(lead)
+        about = f" about the {vehicle}" if vehicle else ""
         _notify(user_ids=[decision.staff_id], lead=lead, kind=LeadNotification.Kind.NEW_LEAD, now=now,
-                text=f"New {lead.get_source_display().lower()} lead: {customer}{about}")
+                text=f"New {lead.get_source_display().lower()} lead: {lead.customer}{about}")
     else:
         _routing_note(lead, decision.reason, now, reason=decision.reason)
     _clock_start(lead=lead, rule=rule, hours=hours, owner_id=decision.staff_id, urgent=urgent, now=now)
-    if source in AUTO_RESPONSE_SOURCES:
+    if lead.source in AUTO_RESPONSE_SOURCES:
         lead_first_response_queue(lead=lead, now=now)
-    return lead
+
+
+# Leads written by other intakes are adopted by the sweep only while they are fresh: an old unassigned lead
+# is a manager's decision, not a new inquiry to route.
+ADOPT_WINDOW = timedelta(hours=2)
+
+
+def leads_adopt_unrouted(*, now: datetime, limit: int = 100) -> int:
+    """Route new leads that an intake wrote without routing them (no owner, no clock, recent)."""
+    ids = list(
+        Lead.unscoped.filter(status=Lead.Status.NEW, assigned_to__isnull=True, clock__isnull=True,
+                             created_at__gte=now - ADOPT_WINDOW, created_at__lte=now)
+        .order_by("created_at").values_list("id", flat=True)[:limit]
+    )
+    adopted = 0
+    for lead_id in ids:
+        try:
+            adopted += lead_start_routing(lead=Lead(pk=lead_id), now=now)
+        except Exception:
+            logger.exception("could not route lead %s", lead_id)
+    return adopted
 
 
 def _give_lead(lead: Lead, user_id: int | None, now: datetime) -> None:

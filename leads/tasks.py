@@ -2,11 +2,15 @@
 
 from celery import shared_task
 
-from leads.services import lead_clocks_sweep
+from django.utils import timezone
+
+from leads.services import lead_clocks_sweep, leads_adopt_unrouted
 
 
 @shared_task(ignore_result=True)
 def sweep_lead_clocks(batch_size: int = 50) -> dict:
-    """Beat, every 15 s: warn, reroute, assign or escalate every response clock that is due."""
+    """Beat, every 15 s: route fresh leads other intakes left unrouted, then warn, reroute, assign or escalate
+    every response clock that is due."""
+    adopted = leads_adopt_unrouted(now=timezone.now())
     result = lead_clocks_sweep(batch_size=batch_size)
-    return vars(result)
+    return {"adopted": adopted, **vars(result)}

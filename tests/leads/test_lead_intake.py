@@ -236,3 +236,21 @@ def test_a_salesperson_at_another_store_is_never_a_candidate(world):
     make_staff(world.other_rooftop, Role.SALESPERSON)
     leads = [_web_lead(world, email=f"o{n}@example.com") for n in range(4)]
     assert {lead.assigned_to for lead in leads} <= {world.salesperson, world.teammate}
+
+
+def test_a_fresh_lead_another_intake_wrote_without_routing_is_adopted_by_the_sweep_once(world):
+    from leads.services import leads_adopt_unrouted
+    from tracking.services import WebLeadInput, web_lead_create
+
+    form = WebLeadInput(form_type="contact", first_name="Pat", last_name="Shopper", email="pat@example.com", phone="")
+    lead = web_lead_create(rooftop=world.rooftop, form=form, at=OPEN).lead
+    stale = LeadFactory(rooftop=world.rooftop, customer=make_customer(world.rooftop), created_at=OPEN - timedelta(hours=3))
+    assert lead.assigned_to is None
+    assert leads_adopt_unrouted(now=OPEN + timedelta(seconds=15)) == 1
+    assert leads_adopt_unrouted(now=OPEN + timedelta(seconds=30)) == 0
+    lead.refresh_from_db()
+    assert lead.assigned_to in (world.salesperson, world.teammate)
+    assert LeadClock.unscoped.get(lead=lead).deadline_at == OPEN + timedelta(seconds=15, minutes=15)
+    assert OutboundMessage.unscoped.filter(lead=lead, channel="email", kind="first_response").exists()
+    stale.refresh_from_db()
+    assert stale.assigned_to is None and not LeadClock.unscoped.filter(lead=stale).exists()
