@@ -12,8 +12,10 @@ re-checks the clock's state under its lock: a reroute happens once however often
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -191,6 +193,19 @@ def _notify(*, user_ids: Iterable[int | None], lead: Lead, kind: str, text: str,
 
 
 def _push(payloads: list[tuple[int, dict]]) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        _group_send(payloads)
+        return
+    # Called from sync code inside a running event loop (Playwright's sync API in tests, a careless async
+    # view): async_to_sync refuses to run here, so send from a short-lived thread of our own.
+    sender = threading.Thread(target=_group_send, args=(payloads,), name="lead-notify")
+    sender.start()
+    sender.join(timeout=5)
+
+
+def _group_send(payloads: list[tuple[int, dict]]) -> None:
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()

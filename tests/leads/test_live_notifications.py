@@ -1,5 +1,7 @@
 """Reroutes reach people live: a `notify` message on their `user-<id>` channel group, after commit."""
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -14,20 +16,24 @@ pytestmark = pytest.mark.django_db(transaction=True)
 OPEN = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
 
 
+def _off_loop(function, *args):
+    """Run a sync-over-async call in a thread of its own: a session that ran Playwright keeps a loop here."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result(timeout=10)
+
+
 def _listen(user) -> str:
     layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(f"user-{user.pk}", channel)
+    channel = _off_loop(async_to_sync(layer.new_channel))
+    _off_loop(async_to_sync(layer.group_add), f"user-{user.pk}", channel)
     return channel
 
 
 def _receive(channel: str) -> dict:
-    import asyncio
-
     async def receive():
         return await asyncio.wait_for(get_channel_layer().receive(channel), timeout=5)
 
-    return async_to_sync(receive)()
+    return _off_loop(async_to_sync(receive))
 
 
 def test_the_old_owner_the_new_owner_and_the_manager_are_told_live(world):

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from crm.celery import app as celery_app
 from leads.models import Lead, LeadClock, LeadReroute
 from leads.services import lead_create
 from leads.tasks import sweep_lead_clocks
@@ -38,6 +39,8 @@ def test_a_passed_deadline_is_rerouted_once_by_the_worker_even_when_two_sweeps_r
     ]
     # Every deadline passed a few minutes ago, as if beat had been down.
     LeadClock.unscoped.filter(lead__in=leads).update(deadline_at=now - timedelta(minutes=5), warn_at=None)
+    # .delay() goes through the *current* Celery app; another test's throwaway app may have become current.
+    celery_app.set_current()
     # Small batches make the two sweeps interleave on the same clocks instead of one taking everything.
     sweep_lead_clocks.delay(batch_size=3)
     sweep_lead_clocks.delay(batch_size=3)
