@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
 from rooftops.models import DealerGroup, Rooftop
@@ -42,6 +43,13 @@ class Customer(models.Model):
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # Kept by PostgreSQL itself (a stored generated column), so bulk inserts, COPY and other apps' writes
+    # are searchable at once; one trigram index on the whole name ranks "jon smth" next to "John Smith".
+    search_name = models.GeneratedField(
+        expression=Lower(Concat("first_name", models.Value(" "), "last_name")),
+        output_field=models.CharField(max_length=201),
+        db_persist=True,
+    )
 
     unscoped = models.Manager()
     objects = RooftopScopedManager.from_queryset(CustomerQuerySet)()
@@ -52,6 +60,10 @@ class Customer(models.Model):
         indexes = [
             GinIndex(fields=["last_name"], name="customer_last_trgm", opclasses=["gin_trgm_ops"]),
             GinIndex(fields=["first_name"], name="customer_first_trgm", opclasses=["gin_trgm_ops"]),
+            GinIndex(fields=["search_name"], name="customer_search_name_trgm", opclasses=["gin_trgm_ops"]),
+            # Prefix search for one- and two-letter queries, which trigrams cannot serve.
+            models.Index(fields=["dealer_group", "search_name"], name="customer_search_name_prefix",
+                         opclasses=["int8_ops", "varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:
@@ -79,7 +91,12 @@ class CustomerEmail(models.Model):
     is_primary = models.BooleanField(default=False)
 
     class Meta:
-        indexes = [models.Index(fields=["email"])]
+        indexes = [
+            models.Index(fields=["email"]),
+            # "maria.g@" while typing: prefix LIKE on a pattern index. (A trigram index on emails was measured
+            # and dropped: every address shares the trigrams of its domain, so it scans most of the table.)
+            models.Index(fields=["email"], name="customer_email_prefix", opclasses=["varchar_pattern_ops"]),
+        ]
 
 
 class CustomerPhone(models.Model):
@@ -89,7 +106,11 @@ class CustomerPhone(models.Model):
     is_primary = models.BooleanField(default=False)
 
     class Meta:
-        indexes = [models.Index(fields=["e164"])]
+        indexes = [
+            models.Index(fields=["e164"]),
+            # Partial numbers ("last 4", "555-0142") match anywhere in the digits.
+            GinIndex(fields=["e164"], name="customer_phone_trgm", opclasses=["gin_trgm_ops"]),
+        ]
 
 
 class ConsentRecord(models.Model):
@@ -133,7 +154,11 @@ class OwnedVehicle(models.Model):
     valued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["vin"])]
+        indexes = [
+            models.Index(fields=["vin"]),
+            # Service writes "last 8 of the VIN" on the RO: partial VINs match too.
+            GinIndex(fields=["vin"], name="owned_vehicle_vin_trgm", opclasses=["gin_trgm_ops"]),
+        ]
 
     @property
     def equity_cents(self) -> int | None:
@@ -237,6 +262,78 @@ class TimelineEntry(models.Model):
         ]
 
 
+class DuplicateCandidateQuerySet(RooftopQuerySet):
+    def scope_filter(self, rooftop_ids):
+        # Offered to staff who can open both records; merging needs both anyway.
+        ids = list(rooftop_ids)
+        return models.Q(
+            models.Exists(CustomerRooftop.objects.filter(customer_id=models.OuterRef("customer_a_id"), rooftop_id__in=ids))
+        ) & models.Q(
+            models.Exists(CustomerRooftop.objects.filter(customer_id=models.OuterRef("customer_b_id"), rooftop_id__in=ids))
+        )
+
+
+class DuplicateCandidate(models.Model):
+    """Two customer records that may be one person, found when a record arrives; staff merge or dismiss."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for review"
+        MERGED = "merged", "Merged"
+        DISMISSED = "dismissed", "Not the same person"
+
+    dealer_group = models.ForeignKey(DealerGroup, on_delete=models.CASCADE, related_name="+")
+    # customer_a_id < customer_b_id, so a pair is stored once whichever record arrived first.
+    customer_a = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    customer_b = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    reasons = models.JSONField(default=list)  # ["same email jo@example.com", "similar name and same address"]
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    found_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager.from_queryset(DuplicateCandidateQuerySet)()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        constraints = [
+            models.UniqueConstraint(fields=["customer_a", "customer_b"], name="duplicate_pair_once"),
+            models.CheckConstraint(condition=models.Q(customer_a__lt=models.F("customer_b")), name="duplicate_pair_ordered"),
+        ]
+        indexes = [models.Index(fields=["dealer_group", "status", "-found_at"])]
+
+
+class MergeRecordQuerySet(RooftopQuerySet):
+    def scope_filter(self, rooftop_ids):
+        return models.Q(
+            models.Exists(CustomerRooftop.objects.filter(customer_id=models.OuterRef("survivor_id"), rooftop_id__in=list(rooftop_ids)))
+        )
+
+
+class MergeRecord(models.Model):
+    """The log of one merge, with a snapshot of every row that moved, so it can be undone exactly."""
+
+    dealer_group = models.ForeignKey(DealerGroup, on_delete=models.CASCADE, related_name="+")
+    survivor = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    merged = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    candidate = models.ForeignKey(DuplicateCandidate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # {"moved": {"app.Model": [ids]}, "tracking_event": [ids], "filled": {field: old}, "rooftops_added": [ids], ...}
+    snapshot = models.JSONField(default=dict)
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    merged_at = models.DateTimeField(default=timezone.now)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager.from_queryset(MergeRecordQuerySet)()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        indexes = [models.Index(fields=["survivor", "-merged_at"]), models.Index(fields=["merged", "-merged_at"])]
+
+
 # --------------------------------------------------------------------------- messaging (customers.messaging)
 
 
@@ -263,6 +360,8 @@ class OutboundMessage(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="outbound_messages")
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
     lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound_messages")
+    # What staff wrote on the customer page (customers.outbound): its delivery status is kept on that entry.
+    timeline_entry = models.ForeignKey(TimelineEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     channel = models.CharField(max_length=5, choices=Channel.choices)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     purpose = models.CharField(max_length=20, choices=ConsentRecord.Purpose.choices, default=ConsentRecord.Purpose.TRANSACTIONAL)

@@ -1,9 +1,17 @@
-"""Celery doors for customer messaging: load by id, call the service. Queue "messages" keeps texts off scoring."""
+"""Celery doors for customers. Thin: load by id, call the service. Messaging runs on queue "messages" so texts
+never wait behind scoring."""
 
 from celery import shared_task
 from django.utils import timezone
 
 from customers.messaging import outbound_message_send, outbound_messages_send_due
+from customers.services import web_sessions_refresh
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def refresh_web_sessions(customer_id: int) -> int:
+    """For the tracking pipeline: fold a customer's newest web events into timeline sessions (idempotent)."""
+    return web_sessions_refresh(customer_id=customer_id)
 
 
 @shared_task(queue="messages", ignore_result=True)

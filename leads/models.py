@@ -329,3 +329,36 @@ class LeadResponseTemplate(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["rooftop", "source", "channel"], name="one_response_template_per_channel")
         ]
+
+
+# --- ADF intake (customers engineer): the needs-review queue --------------------------------------------------
+class AdfReview(models.Model):
+    """An ADF delivery that could not be read into a lead, kept whole with the reason until staff fix it.
+
+    Nothing a provider delivered is lost: malformed XML (answered 400), documents with no usable customer
+    (answered 201 needs_review) and refused unsafe documents all land here.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Needs review"
+        ACCEPTED = "accepted", "Accepted as a lead"
+        DISCARDED = "discarded", "Discarded"
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
+    raw = models.TextField()
+    reason = models.CharField(max_length=500)
+    refused = models.BooleanField(default=False)  # refused for safety (DTD, entities): likely an attack
+    received_via = models.CharField(max_length=20)  # http, email, demo
+    received_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        indexes = [models.Index(fields=["rooftop", "status", "-received_at"])]

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from service import views
+
+urlpatterns = [
+    path("service/lane/", views.lane, name="service-lane"),
+]

@@ -7,8 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0003_messaging'),
-        ('leads', '0002_routing_and_clocks'),
+        ('leads', '0003_routing_and_clocks'),
         ('rooftops', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -1,0 +1,76 @@
+"""Quick-action forms on the customer page. Times are typed on the rooftop's wall clock."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.utils import timezone
+
+from customers.models import Appointment
+
+CALL_OUTCOMES = [
+    ("Talked to customer", "Talked to customer"),
+    ("Left voicemail", "Left voicemail"),
+    ("No answer", "No answer"),
+    ("Wrong number", "Wrong number"),
+    ("Customer called in", "Customer called in"),
+]
+
+
+class LeadChoiceMixin:
+    def set_leads(self, leads) -> None:
+        self.fields["lead"].choices = [("", "No lead")] + [
+            (str(lead.pk), f"#{lead.pk} {lead.vehicle.title if lead.vehicle_id else lead.vehicle_description or lead.get_source_display()}")
+            for lead in leads
+        ]
+
+
+class CallForm(LeadChoiceMixin, forms.Form):
+    direction = forms.ChoiceField(choices=[("out", "Outbound"), ("in", "Inbound")], initial="out")
+    outcome = forms.ChoiceField(choices=[("", "How did it go?")] + CALL_OUTCOMES)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000)
+    lead = forms.ChoiceField(required=False)
+
+
+class NoteForm(LeadChoiceMixin, forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000,
+                           error_messages={"required": "Write something in the note."})
+    lead = forms.ChoiceField(required=False)
+
+
+class MessageForm(LeadChoiceMixin, forms.Form):
+    kind = forms.ChoiceField(choices=[("text", "Text"), ("email", "Email")])
+    subject = forms.CharField(required=False, max_length=200)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10000,
+                           error_messages={"required": "Write the message first."})
+    lead = forms.ChoiceField(required=False)
+
+
+class AppointmentForm(LeadChoiceMixin, forms.Form):
+    kind = forms.ChoiceField(choices=Appointment.Kind.choices)
+    scheduled_at = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        error_messages={"required": "Pick a day and time.", "invalid": "Pick a day and time."},
+    )
+    notes = forms.CharField(required=False, max_length=2000)
+    lead = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, time_zone: str = "UTC", **kwargs):
+        self.zone = ZoneInfo(time_zone)
+        super().__init__(*args, **kwargs)
+
+    def clean_scheduled_at(self):
+        value = self.cleaned_data["scheduled_at"]
+        # The browser sends the wall clock of the store; read it in the store's zone, not the server's.
+        naive = timezone.make_naive(value, timezone.get_current_timezone()) if timezone.is_aware(value) else value
+        return naive.replace(tzinfo=self.zone)
+
+
+class LostForm(forms.Form):
+    reason = forms.CharField(max_length=200, error_messages={"required": "Say why the lead was lost."})
+
+
+class SoldForm(forms.Form):
+    note = forms.CharField(max_length=200, required=False)

@@ -1,0 +1,408 @@
+"""Reads for the customer page, search and the duplicates list. Everything is scoped by the staff access."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import Q
+from django.http import Http404
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.utils import timezone
+
+from customers.contact import format_phone
+from customers.models import (
+    Appointment, ConsentRecord, Customer, CustomerEmail, CustomerPhone, DuplicateCandidate, MergeRecord, OwnedVehicle,
+    TimelineEntry,
+)
+from customers.search import SearchTerms, search_terms
+from rooftops.tenancy import StaffAccess
+from service.equity import Equity, equity_of
+
+TIMELINE_PAGE_SIZE = 30
+
+
+def customer_for_access(*, access: StaffAccess, customer_id) -> Customer:
+    """The customer if the user's rooftops know them; missing and not-yours are the same 404."""
+    try:
+        return Customer.objects.for_access(access).select_related("dealer_group").get(pk=customer_id)
+    except (Customer.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def survivor_of(customer: Customer) -> Customer:
+    seen = set()
+    while customer.merged_into_id and customer.pk not in seen:
+        seen.add(customer.pk)
+        customer = Customer.unscoped.get(pk=customer.merged_into_id)
+    return customer
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Timeline: keyset pages over (occurred_at, id), newest first
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[TimelineEntry]
+    next_cursor: str  # "" on the last page
+
+
+def cursor_encode(occurred_at: datetime, entry_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{occurred_at.isoformat()}|{entry_id}".encode()).decode().rstrip("=")
+
+
+def cursor_decode(cursor: str) -> tuple[datetime, int] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, _, entry_id = raw.partition("|")
+        moment = datetime.fromisoformat(when)
+        if moment.tzinfo is None:
+            return None
+        return moment, int(entry_id)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def timeline_page(*, customer: Customer, access: StaffAccess, kinds: Sequence[str] = (), departments: Sequence[str] = (),
+                  cursor: str = "", limit: int = TIMELINE_PAGE_SIZE) -> TimelinePage:
+    """One page of the customer's story at the user's rooftops (plus group-wide rows such as consent).
+
+    Keyset pagination on the (customer, occurred_at DESC, id DESC) index: page 300 costs what page 1 does.
+    """
+    entries = TimelineEntry.unscoped.filter(customer=customer).filter(
+        Q(rooftop_id__in=list(access.rooftop_ids)) | Q(rooftop__isnull=True)
+    )
+    kinds = [k for k in kinds if k in TimelineEntry.Kind.values]
+    departments = [d for d in departments if d in TimelineEntry.Department.values]
+    if kinds:
+        entries = entries.filter(kind__in=kinds)
+    if departments:
+        entries = entries.filter(department__in=departments)
+    position = cursor_decode(cursor)
+    if position:
+        when, entry_id = position
+        entries = entries.filter(Q(occurred_at__lt=when) | Q(occurred_at=when, id__lt=entry_id))
+    rows = list(entries.select_related("actor__staff_profile", "rooftop", "lead").order_by("-occurred_at", "-id")[: limit + 1])
+    next_cursor = cursor_encode(rows[limit - 1].occurred_at, rows[limit - 1].pk) if len(rows) > limit else ""
+    return TimelinePage(entries=rows[:limit], next_cursor=next_cursor)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The side panel
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentLine:
+    channel: str
+    channel_label: str
+    purpose: str
+    purpose_label: str
+    granted: bool | None
+    recorded_at: datetime | None
+    source: str
+
+
+@dataclass(frozen=True)
+class VehicleLine:
+    vehicle: OwnedVehicle
+    equity: Equity
+
+
+@dataclass
+class CustomerPanel:
+    phones: list[tuple[str, str, bool]]  # (formatted, label, primary)
+    emails: list[tuple[str, bool]]
+    consent: list[ConsentLine]
+    consent_history: list[ConsentRecord]
+    vehicles: list[VehicleLine]
+    open_leads: list
+    appointments: list[Appointment]
+    assigned: list[tuple[str, str]]  # (name, why)
+    duplicates: list[DuplicateCandidate]
+    merges: list[MergeRecord]
+    intent: dict | None = None
+    intent_template_available: bool = False
+    action_rooftops: list = field(default_factory=list)
+
+
+def consent_lines(customer: Customer) -> tuple[list[ConsentLine], list[ConsentRecord]]:
+    history = list(customer.consents.select_related("recorded_by").order_by("-recorded_at", "-id")[:50])
+    latest: dict[tuple[str, str], ConsentRecord] = {}
+    for record in history:
+        latest.setdefault((record.channel, record.purpose), record)
+    lines = []
+    for channel in ConsentRecord.Channel:
+        for purpose in ConsentRecord.Purpose:
+            record = latest.get((channel.value, purpose.value))
+            lines.append(ConsentLine(
+                channel=channel.value, channel_label=channel.label, purpose=purpose.value, purpose_label=purpose.label,
+                granted=record.granted if record else None, recorded_at=record.recorded_at if record else None,
+                source=record.source if record else "",
+            ))
+    return lines, history
+
+
+def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
+    from leads.models import Lead
+    from service.models import RepairOrder
+
+    rooftop_ids = list(access.rooftop_ids)
+    phones = [(format_phone(p.e164), p.label, p.is_primary) for p in customer.phones.order_by("-is_primary", "id")]
+    emails = [(e.email, e.is_primary) for e in customer.emails.order_by("-is_primary", "id")]
+    consent, history = consent_lines(customer)
+    vehicles = [VehicleLine(v, equity_of(trade_value_cents=v.trade_value_cents, payoff_cents=v.payoff_cents))
+                for v in customer.vehicles.order_by("-year", "id")]
+    open_leads = list(Lead.objects.for_access(access).filter(customer=customer, status__in=Lead.OPEN_STATUSES)
+                      .select_related("vehicle", "assigned_to__staff_profile", "rooftop").order_by("-created_at")[:20])
+    appointments = list(Appointment.objects.for_access(access).filter(customer=customer).filter(
+        Q(status=Appointment.Status.SCHEDULED) | Q(scheduled_at__gte=timezone.now() - timezone.timedelta(days=2))
+    ).select_related("assigned_to__staff_profile", "rooftop", "lead").order_by("scheduled_at")[:20])
+    assigned: dict[int, tuple[str, str]] = {}
+    for lead in open_leads:
+        if lead.assigned_to_id:
+            assigned.setdefault(lead.assigned_to_id, (_name(lead.assigned_to), f"Sales, lead #{lead.pk}"))
+    for appointment in appointments:
+        if appointment.assigned_to_id and appointment.status == Appointment.Status.SCHEDULED:
+            assigned.setdefault(appointment.assigned_to_id, (_name(appointment.assigned_to), appointment.get_kind_display()))
+    last_ro = (RepairOrder.objects.for_rooftops(rooftop_ids).filter(customer=customer, advisor__isnull=False)
+               .select_related("advisor__staff_profile").order_by("-opened_at").first())
+    if last_ro:
+        assigned.setdefault(last_ro.advisor_id, (_name(last_ro.advisor), f"Service advisor, RO {last_ro.ro_number}"))
+    duplicates = list(DuplicateCandidate.objects.for_access(access).filter(
+        Q(customer_a=customer) | Q(customer_b=customer), status=DuplicateCandidate.Status.OPEN,
+    ).select_related("customer_a", "customer_b"))
+    merges = list(MergeRecord.objects.for_access(access).filter(survivor=customer, undone_at__isnull=True)
+                  .select_related("merged", "merged_by__staff_profile").order_by("-merged_at")[:5])
+    panel = CustomerPanel(
+        phones=phones, emails=emails, consent=consent, consent_history=history, vehicles=vehicles,
+        open_leads=open_leads, appointments=appointments, assigned=list(assigned.values()), duplicates=duplicates,
+        merges=merges,
+    )
+    panel.intent_template_available, panel.intent = _intent(customer, rooftop_ids)
+    return panel
+
+
+def _intent(customer: Customer, rooftop_ids: list[int]) -> tuple[bool, dict | None]:
+    """The alerts engineer's intent panel when it is installed; otherwise the latest alert's score and reasons."""
+    if importlib.util.find_spec("alerts.selectors") is not None:
+        try:
+            get_template("alerts/_intent.html")
+            from alerts import selectors as alert_selectors
+
+            if hasattr(alert_selectors, "intent_for_customer"):
+                return True, {"intent": alert_selectors.intent_for_customer(customer)}
+        except TemplateDoesNotExist:
+            pass
+    try:
+        from alerts.models import Alert
+    except ImportError:
+        return False, None
+    latest = (Alert.objects.for_rooftops(rooftop_ids).filter(customer=customer)
+              .select_related("claimed_by__staff_profile").order_by("-created_at").first())
+    if latest is None:
+        return False, None
+    return False, {"score": round(latest.score), "reasons": latest.reasons[:5], "kind": latest.kind,
+                   "at": latest.created_at, "state": latest.get_state_display(),
+                   "acted_by": _name(latest.claimed_by) if latest.claimed_by_id else ""}
+
+
+def _name(user) -> str:
+    profile = getattr(user, "staff_profile", None)
+    return profile.display_name if profile else user.get_username()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Search
+# ---------------------------------------------------------------------------------------------------------
+
+SEARCH_MAX_RESULTS = 200
+SEARCH_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    customer: Customer
+    score: float
+    matched: str  # what matched, in words
+    phone: str
+    email: str
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    terms: SearchTerms
+    hits: list[SearchHit]
+    total: int  # at most SEARCH_MAX_RESULTS
+    page: int
+    has_next: bool
+    capped: bool
+
+
+def _readings_sql(terms: SearchTerms, *, whole_name: bool = False) -> tuple[list[str], list]:
+    """One SELECT (customer_id, score, matched) per way the query could be meant; each uses its own index.
+
+    Names are read two ways. Fast: every word of 3+ letters must be word-similar to the name (`<%`, GIN
+    trigram; "jonathon" finds "Jonathan Smith", "johnson" finds 2,000 Johnsons in ~30 ms on a million rows).
+    Whole (`whole_name=True`): similarity of the whole name (`%`), which forgives typos in every word
+    ("jonathon smithres") but weighs every candidate sharing a trigram; the selector runs it only when the
+    fast reading found nothing convincing, which is when typos are the likely reason.
+    """
+    parts: list[str] = []
+    params: list = []
+    if whole_name:
+        parts.append(
+            "SELECT c.id, similarity(c.search_name, %s)::float, 'name' FROM customers_customer c "
+            "WHERE c.search_name %% %s AND c.merged_into_id IS NULL AND GROUP_FILTER AND SCOPE "
+            "ORDER BY 2 DESC LIMIT %s"
+        )
+        params += [terms.name, terms.name, "GROUP", "SCOPE", SEARCH_MAX_RESULTS]
+        return parts, params
+    if terms.phone_e164:
+        parts.append("SELECT customer_id, 1.0::float AS score, 'phone' AS matched FROM customers_customerphone WHERE e164 = %s")
+        params.append(terms.phone_e164)
+    if terms.phone_digits and len(terms.phone_digits) >= 4:
+        parts.append(
+            "SELECT customer_id, (0.5 + 0.04 * least(length(%s), 10))::float, 'phone' FROM customers_customerphone "
+            "WHERE e164 LIKE %s LIMIT 500"
+        )
+        params += [terms.phone_digits, "%" + _like_escape(terms.phone_digits) + "%"]
+    if terms.email:
+        parts.append("SELECT customer_id, 1.0::float, 'email' FROM customers_customeremail WHERE email = %s")
+        params.append(terms.email)
+        if len(terms.email) >= 3:
+            parts.append(
+                "SELECT customer_id, (0.5 + 0.4 * length(%s) / length(email))::float, 'email' "
+                "FROM customers_customeremail WHERE email LIKE %s LIMIT 200"
+            )
+            params += [terms.email, _like_escape(terms.email) + "%"]
+    if terms.vin:
+        parts.append("SELECT customer_id, 1.0::float, 'owned VIN' FROM customers_ownedvehicle WHERE vin = %s")
+        params.append(terms.vin)
+        parts.append(
+            "SELECT l.customer_id, 0.95::float, 'VIN of a vehicle they asked about' FROM leads_inventoryvehicle iv "
+            "JOIN leads_lead l ON l.vehicle_id = iv.id WHERE iv.vin = %s AND iv.rooftop_id = ANY(%s)"
+        )
+        params += [terms.vin, "ROOFTOPS"]
+    if terms.vin_fragment and len(terms.vin_fragment) >= 6:
+        parts.append(
+            "SELECT customer_id, 0.85::float, 'part of an owned VIN' FROM customers_ownedvehicle WHERE vin LIKE %s LIMIT 200"
+        )
+        params.append("%" + _like_escape(terms.vin_fragment))
+    if terms.stock:
+        parts.append(
+            "SELECT l.customer_id, 0.95::float, 'stock number of a vehicle they asked about' FROM leads_inventoryvehicle iv "
+            "JOIN leads_lead l ON l.vehicle_id = iv.id WHERE iv.stock_number = %s AND iv.rooftop_id = ANY(%s)"
+        )
+        params += [terms.stock, "ROOFTOPS"]
+    words = [w for w in terms.name.split() if len(w) >= 3]
+    if words:
+        filters = " AND ".join(["%s <%% c.search_name"] * len(words))
+        word_scores = " + ".join(["word_similarity(%s, c.search_name)"] * len(words))
+        parts.append(
+            f"SELECT c.id, greatest(similarity(c.search_name, %s), 0.9 * ({word_scores}) / {len(words)})::float, 'name' "
+            f"FROM customers_customer c WHERE {filters} AND c.merged_into_id IS NULL AND GROUP_FILTER AND SCOPE "
+            "ORDER BY 2 DESC LIMIT %s"
+        )
+        params += [terms.name, *words, *words, "GROUP", "SCOPE", SEARCH_MAX_RESULTS]
+    if terms.name:
+        # Prefix: "Ja" or "Smi" while typing, before trigrams can help; any 50 will do, the ranking comes after.
+        parts.append(
+            "SELECT c.id, 0.35::float, 'name' FROM customers_customer c WHERE GROUP_FILTER AND c.search_name LIKE %s "
+            "AND c.merged_into_id IS NULL AND SCOPE LIMIT 50"
+        )
+        params += ["GROUP", _like_escape(terms.name) + "%", "SCOPE"]
+    return parts, params
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _run_readings(parts: list[str], raw_params: list, *, access: StaffAccess, rooftop_ids: list[int]) -> list[tuple]:
+    scope = ("EXISTS (SELECT 1 FROM customers_customerrooftop cr WHERE cr.customer_id = c.id "
+             "AND cr.rooftop_id = ANY(%s))")
+    group_filter = "c.dealer_group_id = %s" if access.dealer_group_id else "TRUE"
+    params: list = []
+    for value in raw_params:
+        if value in ("ROOFTOPS", "SCOPE"):
+            params.append(rooftop_ids)
+        elif value == "GROUP":
+            if access.dealer_group_id:
+                params.append(access.dealer_group_id)
+        else:
+            params.append(value)
+    # The scope is spelled once here; each reading names where it goes.
+    sql = " UNION ALL ".join(f"({part})" for part in parts).replace("GROUP_FILTER", group_filter).replace("SCOPE", scope)
+    full = f"""
+        WITH readings (customer_id, score, matched) AS ({sql}),
+        best AS (
+            SELECT DISTINCT ON (customer_id) customer_id, score, matched FROM readings ORDER BY customer_id, score DESC
+        )
+        SELECT b.customer_id, b.score, b.matched, c.search_name FROM best b JOIN customers_customer c ON c.id = b.customer_id
+        WHERE c.merged_into_id IS NULL AND {group_filter} AND {scope}
+        ORDER BY b.score DESC, c.search_name, c.id LIMIT %s
+    """
+    params += ([access.dealer_group_id] if access.dealer_group_id else []) + [rooftop_ids, SEARCH_MAX_RESULTS + 1]
+    with connection.cursor() as cursor:
+        cursor.execute(full, params)
+        return cursor.fetchall()
+
+
+def customer_search(*, access: StaffAccess, query: str, page: int = 1, region: str = "US") -> SearchResults:
+    """Ranked customers of the user's rooftops for one search box: name (typos forgiven), phone in any format,
+    email, VIN (whole or last digits) and stock number."""
+    terms = search_terms(query, region=region)
+    page = max(1, page)
+    rooftop_ids = sorted(access.rooftop_ids)
+    if terms.is_empty or not rooftop_ids:
+        return SearchResults(terms=terms, hits=[], total=0, page=page, has_next=False, capped=False)
+    parts, params = _readings_sql(terms)
+    rows = _run_readings(parts, params, access=access, rooftop_ids=rooftop_ids) if parts else []
+    # The costlier whole-name reading only when the word reading found nothing convincing: a typo in every word.
+    if len(terms.name) >= 3 and not any(score >= 0.5 for _, score, _, _ in rows):
+        parts, params = _readings_sql(terms, whole_name=True)
+        merged = {r[0]: r for r in rows}
+        for row in _run_readings(parts, params, access=access, rooftop_ids=rooftop_ids):
+            if row[0] not in merged or merged[row[0]][1] < row[1]:
+                merged[row[0]] = row
+        rows = sorted(merged.values(), key=lambda r: (-r[1], r[3], r[0]))
+    capped = len(rows) > SEARCH_MAX_RESULTS
+    rows = rows[:SEARCH_MAX_RESULTS]
+    start = (page - 1) * SEARCH_PAGE_SIZE
+    page_rows = rows[start:start + SEARCH_PAGE_SIZE]
+    customers = Customer.unscoped.in_bulk([r[0] for r in page_rows])
+    ids = list(customers)
+    phones: dict[int, str] = {}
+    for customer_id, e164 in (CustomerPhone.objects.filter(customer_id__in=ids)
+                              .order_by("customer_id", "-is_primary", "id").values_list("customer_id", "e164")):
+        phones.setdefault(customer_id, format_phone(e164))
+    emails: dict[int, str] = {}
+    for customer_id, email in (CustomerEmail.objects.filter(customer_id__in=ids)
+                               .order_by("customer_id", "-is_primary", "id").values_list("customer_id", "email")):
+        emails.setdefault(customer_id, email)
+    hits = [SearchHit(customer=customers[cid], score=score, matched=matched, phone=phones.get(cid, ""),
+                      email=emails.get(cid, "")) for cid, score, matched, _name in page_rows if cid in customers]
+    return SearchResults(terms=terms, hits=hits, total=len(rows), page=page,
+                         has_next=start + SEARCH_PAGE_SIZE < len(rows), capped=capped)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Duplicates
+# ---------------------------------------------------------------------------------------------------------
+
+
+def duplicates_open(*, access: StaffAccess, limit: int = 50, offset: int = 0) -> tuple[list[DuplicateCandidate], int]:
+    candidates = DuplicateCandidate.objects.for_access(access).filter(status=DuplicateCandidate.Status.OPEN)
+    total = candidates.count()
+    rows = list(candidates.select_related("customer_a", "customer_b").order_by("-found_at", "-id")[offset:offset + limit])
+    return rows, total

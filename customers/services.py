@@ -1,0 +1,582 @@
+"""Writes for customers: matching arrivals, duplicates, merge and undo, web sessions, staff actions.
+
+Every function owns its transaction. Side effects for other apps are queued with `transaction.on_commit`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.apps import apps
+from django.contrib.auth.models import User
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from customers.contact import InvalidContact, normalize_email, normalize_phone
+from customers.models import (
+    Appointment, Customer, CustomerEmail, CustomerPhone, CustomerRooftop, DuplicateCandidate, MergeRecord, TimelineEntry,
+)
+from customers.web_sessions import WebEvent, sessions_from_events
+from rooftops.models import Rooftop
+
+logger = logging.getLogger(__name__)
+
+
+class ActionRefused(ValueError):
+    """A staff action that cannot be done as asked; the message is shown to them as is."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Arrivals: find the customer by email or phone within the dealer group, or create them
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArrivingContact:
+    first_name: str = ""
+    last_name: str = ""
+    emails: tuple[str, ...] = ()
+    phones: tuple[tuple[str, str], ...] = ()  # (raw number, label)
+    street: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
+
+
+def _clean_emails(raw: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for value in raw:
+        try:
+            email = normalize_email(value)
+        except InvalidContact:
+            continue
+        if email not in out:
+            out.append(email)
+    return out
+
+
+def _clean_phones(raw: Iterable[tuple[str, str]], region: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for number, label in raw:
+        try:
+            e164 = normalize_phone(number, region=region or "US")
+        except InvalidContact:
+            continue
+        if e164 not in [p for p, _ in out]:
+            out.append((e164, label))
+    return out
+
+
+def _survivor(customer: Customer) -> Customer:
+    # A merged-away record forwards to the one it was merged into (chains are short: merges of merges).
+    seen = set()
+    while customer.merged_into_id and customer.pk not in seen:
+        seen.add(customer.pk)
+        customer = Customer.unscoped.get(pk=customer.merged_into_id)
+    return customer
+
+
+def customer_match_or_create(*, rooftop: Rooftop, contact: ArrivingContact, source: str) -> tuple[Customer, bool]:
+    """The group's customer with this email or phone (email first), or a new one; known at `rooftop` after.
+
+    Contact points the customer did not have yet are added. Possible duplicates found on the way are
+    offered to staff (DuplicateCandidate), never merged automatically.
+    """
+    group_id = rooftop.dealer_group_id
+    emails = _clean_emails(contact.emails)
+    # ADF writes the country as "US", "USA" or "United States"; only a two-letter code is a phone region.
+    region = contact.country.strip().upper() if len(contact.country.strip()) == 2 else "US"
+    phones = _clean_phones(contact.phones, region)
+    with transaction.atomic():
+        match = None
+        if emails:
+            match = (Customer.unscoped.filter(dealer_group_id=group_id, emails__email__in=emails)
+                     .order_by("merged_into_id", "id").first())
+        if match is None and phones:
+            match = (Customer.unscoped.filter(dealer_group_id=group_id, phones__e164__in=[p for p, _ in phones])
+                     .order_by("merged_into_id", "id").first())
+        created = match is None
+        if match is not None:
+            customer = _survivor(match)
+            fill = {
+                name: value for name, value in (
+                    ("first_name", contact.first_name), ("last_name", contact.last_name), ("street", contact.street),
+                    ("city", contact.city), ("region", contact.region), ("postal_code", contact.postal_code),
+                ) if value and not getattr(customer, name)
+            }
+            if fill:
+                for name, value in fill.items():
+                    setattr(customer, name, value[:100] if name != "street" else value[:200])
+                customer.save(update_fields=[*fill, "updated_at"])
+        else:
+            customer = Customer.unscoped.create(
+                dealer_group_id=group_id, first_name=contact.first_name[:100], last_name=contact.last_name[:100],
+                street=contact.street[:200], city=contact.city[:100], region=contact.region[:50],
+                postal_code=contact.postal_code[:20], country=region,
+            )
+        have_emails = set(customer.emails.values_list("email", flat=True))
+        for i, email in enumerate(e for e in emails if e not in have_emails):
+            CustomerEmail.objects.create(customer=customer, email=email, is_primary=created and i == 0)
+        have_phones = set(customer.phones.values_list("e164", flat=True))
+        for i, (e164, label) in enumerate(p for p in phones if p[0] not in have_phones):
+            CustomerPhone.objects.create(customer=customer, e164=e164, label=label[:20], is_primary=created and i == 0)
+        CustomerRooftop.objects.get_or_create(customer=customer, rooftop=rooftop)
+        customer_duplicates_detect(customer=customer)
+    return customer, created
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Duplicates
+# ---------------------------------------------------------------------------------------------------------
+
+# With the same street and postal code, a loosely similar name is enough to ask ("Katharine O'Neil" ~ "Katherine Oneil").
+NAME_SIMILARITY = 0.45
+
+
+def customer_duplicates_detect(*, customer: Customer) -> list[DuplicateCandidate]:
+    """Offer staff every other live record of the group that shares an email or phone, or has a close name
+    at the same address. Idempotent: a pair is stored once, and a dismissed pair is not offered again."""
+    reasons: dict[int, list[str]] = {}
+    others = Customer.unscoped.filter(dealer_group_id=customer.dealer_group_id, merged_into__isnull=True).exclude(pk=customer.pk)
+    for other_id, email in (CustomerEmail.objects.filter(customer__in=others, email__in=customer.emails.values("email"))
+                            .values_list("customer_id", "email")):
+        reasons.setdefault(other_id, []).append(f"same email {email}")
+    for other_id, e164 in (CustomerPhone.objects.filter(customer__in=others, e164__in=customer.phones.values("e164"))
+                           .values_list("customer_id", "e164")):
+        reasons.setdefault(other_id, []).append(f"same phone {e164}")
+    if customer.street and customer.postal_code and customer.search_name.strip():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT id FROM customers_customer
+                WHERE dealer_group_id = %s AND id <> %s AND merged_into_id IS NULL
+                  AND lower(postal_code) = lower(%s) AND lower(regexp_replace(street, '\\s+', ' ', 'g')) = lower(%s)
+                  AND similarity(search_name, %s) >= %s
+                """,
+                [customer.dealer_group_id, customer.pk, customer.postal_code.strip(),
+                 " ".join(customer.street.split()), customer.search_name, NAME_SIMILARITY],
+            )
+            for (other_id,) in cursor.fetchall():
+                reasons.setdefault(other_id, []).append("similar name at the same address")
+    found = []
+    for other_id, why in reasons.items():
+        a, b = sorted((customer.pk, other_id))
+        candidate, made = DuplicateCandidate.unscoped.get_or_create(
+            customer_a_id=a, customer_b_id=b,
+            defaults={"dealer_group_id": customer.dealer_group_id, "reasons": sorted(set(why))},
+        )
+        if not made and candidate.status == DuplicateCandidate.Status.OPEN:
+            merged = sorted(set(candidate.reasons) | set(why))
+            if merged != candidate.reasons:
+                candidate.reasons = merged
+                candidate.save(update_fields=["reasons"])
+        found.append(candidate)
+    return found
+
+
+def duplicate_dismiss(*, candidate: DuplicateCandidate, user: User) -> None:
+    candidate.status = DuplicateCandidate.Status.DISMISSED
+    candidate.resolved_at = timezone.now()
+    candidate.resolved_by = user
+    candidate.save(update_fields=["status", "resolved_at", "resolved_by"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Merge and undo
+# ---------------------------------------------------------------------------------------------------------
+
+# Bookkeeping about customers themselves; these rows describe the records, they do not move with them.
+_NOT_MOVED = {"customers.DuplicateCandidate", "customers.MergeRecord", "customers.CustomerRooftop",
+              "customers.Customer", "tracking.Visitor", "tracking.TrackedEvent"}
+_FILLABLE = ("first_name", "last_name", "street", "city", "region", "postal_code", "time_zone", "preferred_contact")
+
+
+def _customer_foreign_keys() -> list[models.ForeignKey]:
+    """Every foreign key to Customer in every installed app, so rows of apps written later move too."""
+    keys = []
+    for model in apps.get_models():
+        if model._meta.label in _NOT_MOVED or not model._meta.managed:
+            continue
+        for f in model._meta.get_fields():
+            if isinstance(f, models.ForeignKey) and f.related_model is Customer:
+                keys.append(f)
+    return keys
+
+
+def _visitors_move_to_customer(*, from_customer_id: int, to_customer_id: int) -> dict[str, list[int]]:
+    """Web visitors and their events follow a merge. Stand-in for tracking.services.visitors_move_to_customer
+    (tracking engineer); kept here so merges work before that lands. Returns the ids moved, for undo."""
+    from tracking.models import Visitor
+
+    visitor_ids = list(Visitor.unscoped.filter(customer_id=from_customer_id).values_list("id", flat=True))
+    Visitor.unscoped.filter(id__in=visitor_ids).update(customer_id=to_customer_id)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE tracking_event SET customer_id = %s WHERE customer_id = %s RETURNING id",
+                       [to_customer_id, from_customer_id])
+        event_ids = [row[0] for row in cursor.fetchall()]
+    return {"visitors": visitor_ids, "events": event_ids}
+
+
+def _visitors_move_back(*, moved: dict[str, list[int]], from_customer_id: int, to_customer_id: int) -> None:
+    from tracking.models import Visitor
+
+    Visitor.unscoped.filter(id__in=moved.get("visitors", []), customer_id=to_customer_id).update(customer_id=from_customer_id)
+    if moved.get("events"):
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE tracking_event SET customer_id = %s WHERE customer_id = %s AND id = ANY(%s)",
+                           [from_customer_id, to_customer_id, moved["events"]])
+
+
+def customer_merge(*, survivor: Customer, merged: Customer, user: User | None,
+                   candidate: DuplicateCandidate | None = None) -> MergeRecord:
+    """Move everything of `merged` to `survivor`: timeline, leads, appointments, consent, vehicles, ROs, alerts,
+    visitors and web events, emails and phones. The merged record stays (forwarding to the survivor) so that
+    the merge can be undone exactly from the snapshot in the MergeRecord."""
+    if survivor.pk == merged.pk:
+        raise ActionRefused("A customer cannot be merged with themselves.")
+    if survivor.dealer_group_id != merged.dealer_group_id:
+        raise ActionRefused("Customers of different dealer groups cannot be merged.")
+    with transaction.atomic():
+        # Lock both rows, lowest id first, so two staff merging the same pair cannot interleave.
+        locked = {c.pk: c for c in Customer.unscoped.select_for_update().filter(pk__in=[survivor.pk, merged.pk]).order_by("pk")}
+        survivor, merged = locked[survivor.pk], locked[merged.pk]
+        if merged.merged_into_id or survivor.merged_into_id:
+            raise ActionRefused("One of these records was already merged; reload the page.")
+        snapshot: dict = {"moved": {}, "filled": {}, "rooftops_added": [], "unprimaried": {}}
+        has_primary = {
+            "customers.CustomerEmail": survivor.emails.filter(is_primary=True).exists(),
+            "customers.CustomerPhone": survivor.phones.filter(is_primary=True).exists(),
+        }
+        for fk in _customer_foreign_keys():
+            model = fk.model
+            manager = model._base_manager
+            ids = list(manager.filter(**{fk.attname: merged.pk}).values_list("pk", flat=True))
+            if not ids:
+                continue
+            label = f"{model._meta.label}.{fk.name}"
+            if has_primary.get(model._meta.label):
+                demoted = list(manager.filter(pk__in=ids, is_primary=True).values_list("pk", flat=True))
+                manager.filter(pk__in=demoted).update(is_primary=False)
+                snapshot["unprimaried"][model._meta.label] = demoted
+            manager.filter(pk__in=ids).update(**{fk.attname: survivor.pk})
+            snapshot["moved"][label] = ids
+        snapshot["tracking"] = _visitors_move_to_customer(from_customer_id=merged.pk, to_customer_id=survivor.pk)
+        known = set(survivor.known_at.values_list("rooftop_id", flat=True))
+        for link in merged.known_at.all():
+            if link.rooftop_id not in known:
+                added = CustomerRooftop.objects.create(customer=survivor, rooftop_id=link.rooftop_id, first_seen_at=link.first_seen_at)
+                snapshot["rooftops_added"].append(added.pk)
+        filled = []
+        for name in _FILLABLE:
+            if not getattr(survivor, name) and getattr(merged, name):
+                snapshot["filled"][name] = getattr(survivor, name)
+                setattr(survivor, name, getattr(merged, name))
+                filled.append(name)
+        if filled:
+            survivor.save(update_fields=[*filled, "updated_at"])
+        merged.merged_into = survivor
+        merged.save(update_fields=["merged_into", "updated_at"])
+        record = MergeRecord.unscoped.create(
+            dealer_group_id=survivor.dealer_group_id, survivor=survivor, merged=merged, candidate=candidate,
+            snapshot=snapshot, merged_by=user,
+        )
+        entry = TimelineEntry.unscoped.create(
+            customer=survivor, rooftop=None, department=TimelineEntry.Department.SYSTEM, kind=TimelineEntry.Kind.MERGE,
+            summary=f"Merged with {merged.full_name or 'customer'} #{merged.pk}", actor=user,
+            detail={"merge_record_id": record.pk, "merged_customer_id": merged.pk},
+        )
+        record.snapshot = {**snapshot, "merge_entry_id": entry.pk}
+        record.save(update_fields=["snapshot"])
+        DuplicateCandidate.unscoped.filter(
+            models.Q(customer_a_id=merged.pk) | models.Q(customer_b_id=merged.pk), status=DuplicateCandidate.Status.OPEN,
+        ).update(status=DuplicateCandidate.Status.MERGED, resolved_at=timezone.now(), resolved_by=user)
+    return record
+
+
+def merge_undo(*, record: MergeRecord, user: User | None) -> None:
+    """Put every row the merge moved back where it was; the survivor keeps what it had before."""
+    with transaction.atomic():
+        record = MergeRecord.unscoped.select_for_update().get(pk=record.pk)
+        if record.undone_at:
+            raise ActionRefused("This merge was already undone.")
+        survivor = Customer.unscoped.select_for_update().get(pk=record.survivor_id)
+        merged = Customer.unscoped.select_for_update().get(pk=record.merged_id)
+        snap = record.snapshot
+        TimelineEntry.unscoped.filter(pk=snap.get("merge_entry_id")).delete()
+        for label, ids in snap.get("moved", {}).items():
+            app_model, _, field_name = label.rpartition(".")
+            model = apps.get_model(app_model)
+            attname = model._meta.get_field(field_name).attname
+            model._base_manager.filter(pk__in=ids, **{attname: survivor.pk}).update(**{attname: merged.pk})
+        for label, ids in snap.get("unprimaried", {}).items():
+            apps.get_model(label)._base_manager.filter(pk__in=ids).update(is_primary=True)
+        _visitors_move_back(moved=snap.get("tracking", {}), from_customer_id=merged.pk, to_customer_id=survivor.pk)
+        CustomerRooftop.objects.filter(pk__in=snap.get("rooftops_added", [])).delete()
+        if snap.get("filled"):
+            for name, old in snap["filled"].items():
+                setattr(survivor, name, old)
+            survivor.save(update_fields=[*snap["filled"], "updated_at"])
+        merged.merged_into = None
+        merged.save(update_fields=["merged_into", "updated_at"])
+        record.undone_at = timezone.now()
+        record.undone_by = user
+        record.save(update_fields=["undone_at", "undone_by"])
+        if record.candidate_id:
+            DuplicateCandidate.unscoped.filter(pk=record.candidate_id).update(
+                status=DuplicateCandidate.Status.OPEN, resolved_at=None, resolved_by=None)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Web sessions on the timeline
+# ---------------------------------------------------------------------------------------------------------
+
+MAX_EVENTS_PER_REFRESH = 5000
+
+
+def web_sessions_refresh(*, customer_id: int) -> int:
+    """Fold a customer's new web events into `web_session` timeline rows; returns how many rows changed.
+
+    Incremental and bounded: it reads only events at or after the start of the customer's latest session
+    (at most MAX_EVENTS_PER_REFRESH), so the tracking pipeline can call it after each batch and the customer
+    page can call it on open at a cost independent of the customer's history. An event arriving more than
+    one session late (skewed clocks) is not folded into an older session.
+    """
+    with transaction.atomic():
+        # One refresher per customer at a time: the page and a worker must not both add the same session.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('web_sessions'), %s)", [customer_id])
+        latest = (TimelineEntry.unscoped.filter(customer_id=customer_id, kind=TimelineEntry.Kind.WEB_SESSION)
+                  .order_by("-occurred_at", "-id").first())
+        since = latest.occurred_at if latest else None
+        query = """
+            SELECT id, occurred_at, rooftop_id, event, vin, properties FROM tracking_event
+            WHERE customer_id = %s {since} ORDER BY occurred_at, id LIMIT %s
+        """.format(since="AND occurred_at >= %s" if since else "")
+        params: list = [customer_id] + ([since] if since else []) + [MAX_EVENTS_PER_REFRESH]
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            # Django leaves jsonb as text on raw cursors (its JSONField does the decoding).
+            events = [WebEvent(event_id=r[0], occurred_at=r[1], rooftop_id=r[2], event=r[3] or "", vin=r[4] or "",
+                               properties=json.loads(r[5]) if isinstance(r[5], str) else (r[5] or {}))
+                      for r in cursor.fetchall()]
+        if not events:
+            return 0
+        changed = 0
+        for session in sessions_from_events(events):
+            detail = {
+                "ended_at": session.ended_at.isoformat(), "events": session.event_count,
+                "first_event_id": session.first_event_id, "last_event_id": session.last_event_id,
+                "vehicles_viewed": session.vehicles_viewed, "top_vehicle": session.top_vehicle,
+                "top_vehicle_views": session.top_vehicle_views, "top_vehicle_vin": session.top_vehicle_vin,
+                "milestones": list(session.milestones),
+            }
+            if latest is not None and session.started_at == latest.occurred_at:
+                if latest.detail != detail:
+                    latest.summary, latest.detail = session.summary, detail
+                    latest.save(update_fields=["summary", "detail"])
+                    changed += 1
+                continue
+            TimelineEntry.unscoped.create(
+                customer_id=customer_id, rooftop_id=session.rooftop_id, department=TimelineEntry.Department.WEB,
+                kind=TimelineEntry.Kind.WEB_SESSION, occurred_at=session.started_at, summary=session.summary,
+                detail=detail,
+            )
+            changed += 1
+    return changed
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Staff actions from the customer page
+# ---------------------------------------------------------------------------------------------------------
+
+
+def call_log(*, customer: Customer, rooftop: Rooftop, user: User, direction: str, outcome: str, notes: str,
+             lead=None, occurred_at: datetime | None = None) -> TimelineEntry:
+    """A call made or taken by staff; the first outbound call on a lead stamps its first attempt."""
+    if direction not in ("in", "out"):
+        raise ActionRefused("Say whether the call was outbound or inbound.")
+    outcome = outcome.strip()
+    if not outcome:
+        raise ActionRefused("Pick how the call went.")
+    now = occurred_at or timezone.now()
+    name = _display_name(user)
+    with transaction.atomic():
+        entry = TimelineEntry.unscoped.create(
+            customer=customer, rooftop=rooftop, department=_department_of(user, rooftop), kind=TimelineEntry.Kind.CALL,
+            direction=direction, occurred_at=now, actor=user, lead=lead,
+            summary=f"{'Call by' if direction == 'out' else 'Call from customer, taken by'} {name}: {outcome}",
+            body=notes.strip(), detail={"outcome": outcome},
+        )
+        if lead is not None:
+            _stamp_lead_contact(lead=lead, at=now, reached=direction == "in" or outcome == "Talked to customer")
+    return entry
+
+
+def note_add(*, customer: Customer, rooftop: Rooftop, user: User, text: str, lead=None) -> TimelineEntry:
+    text = text.strip()
+    if not text:
+        raise ActionRefused("Write something in the note.")
+    if len(text) > 5000:
+        raise ActionRefused("A note can be at most 5,000 characters.")
+    first_line = text.splitlines()[0]
+    return TimelineEntry.unscoped.create(
+        customer=customer, rooftop=rooftop, department=_department_of(user, rooftop), kind=TimelineEntry.Kind.NOTE,
+        actor=user, lead=lead, summary=f"Note by {_display_name(user)}: {first_line[:120]}", body=text,
+    )
+
+
+def appointment_set(*, customer: Customer, rooftop: Rooftop, user: User, kind: str, scheduled_at: datetime,
+                    lead=None, notes: str = "") -> Appointment:
+    if kind not in Appointment.Kind.values:
+        raise ActionRefused("Pick what the appointment is for.")
+    if scheduled_at < timezone.now() - _GRACE:
+        raise ActionRefused("That time has already passed; pick a time from now on.")
+    department = Appointment.Department.SERVICE if kind == Appointment.Kind.SERVICE else Appointment.Department.SALES
+    with transaction.atomic():
+        appointment = Appointment.unscoped.create(
+            rooftop=rooftop, customer=customer, lead=lead, department=department, kind=kind, scheduled_at=scheduled_at,
+            assigned_to=user, created_by=user, notes=notes.strip(),
+        )
+        local = timezone.localtime(scheduled_at, _zone(rooftop))
+        TimelineEntry.unscoped.create(
+            customer=customer, rooftop=rooftop, department=department, kind=TimelineEntry.Kind.APPOINTMENT, actor=user,
+            lead=lead, summary=f"{Appointment.Kind(kind).label} set for {local:%a %b} {local.day}, {local:%-I:%M %p} by {_display_name(user)}",
+            body=notes.strip(), detail={"appointment_id": appointment.pk, "status": "scheduled"},
+        )
+        if lead is not None and lead.status in ("new", "working"):
+            _lead_status_change(lead=lead, to_status="appointment_set", user=user, reason="")
+    return appointment
+
+
+def appointment_mark(*, appointment: Appointment, user: User, status: str) -> Appointment:
+    """Shown or no-show (or cancelled); a shown test drive is a test drive on the timeline."""
+    if status not in (Appointment.Status.SHOWN, Appointment.Status.NO_SHOW, Appointment.Status.CANCELLED):
+        raise ActionRefused("Mark the appointment shown, no-show or cancelled.")
+    with transaction.atomic():
+        previous = appointment.status
+        appointment.status = status
+        appointment.status_changed_at = timezone.now()
+        appointment.save(update_fields=["status", "status_changed_at"])
+        is_drive = status == Appointment.Status.SHOWN and appointment.kind == Appointment.Kind.TEST_DRIVE
+        label = {"shown": "showed", "no_show": "did not show", "cancelled": "was cancelled"}[status]
+        TimelineEntry.unscoped.create(
+            customer_id=appointment.customer_id, rooftop_id=appointment.rooftop_id, department=appointment.department,
+            kind=TimelineEntry.Kind.TEST_DRIVE if is_drive else TimelineEntry.Kind.APPOINTMENT, actor=user,
+            lead=appointment.lead,
+            summary=(f"Test drive taken (marked by {_display_name(user)})" if is_drive else
+                     f"{appointment.get_kind_display()} {label} (marked by {_display_name(user)})"),
+            detail={"appointment_id": appointment.pk, "status": status, "previous": previous},
+        )
+        lead = appointment.lead
+        if lead is not None and status == Appointment.Status.SHOWN and lead.status in ("new", "working", "appointment_set"):
+            _lead_status_change(lead=lead, to_status="shown", user=user, reason="")
+    return appointment
+
+
+def lead_mark_sold(*, lead, user: User, note: str = "") -> None:
+    if lead.status == "sold":
+        raise ActionRefused("This lead is already sold.")
+    with transaction.atomic():
+        now = timezone.now()
+        _lead_status_change(lead=lead, to_status="sold", user=user, reason=note.strip()[:200])
+        lead.sold_at = now
+        lead.save(update_fields=["sold_at"])
+        vehicle = lead.vehicle.title if lead.vehicle_id else (lead.vehicle_description or "a vehicle")
+        TimelineEntry.unscoped.create(
+            customer_id=lead.customer_id, rooftop_id=lead.rooftop_id, department=TimelineEntry.Department.SALES,
+            kind=TimelineEntry.Kind.PURCHASE, actor=user, lead=lead, occurred_at=now,
+            summary=f"Bought the {vehicle} (sold by {_display_name(user)})", body=note.strip(),
+        )
+
+
+def lead_mark_lost(*, lead, user: User, reason: str) -> None:
+    reason = reason.strip()
+    if not reason:
+        raise ActionRefused("Say why the lead was lost; managers read these reasons.")
+    if lead.status == "lost":
+        raise ActionRefused("This lead is already lost.")
+    _lead_status_change(lead=lead, to_status="lost", user=user, reason=reason[:200])
+
+
+_GRACE = timezone.timedelta(minutes=5)
+
+
+def _zone(rooftop: Rooftop):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(rooftop.time_zone)
+
+
+def _display_name(user: User | None) -> str:
+    if user is None:
+        return "the system"
+    profile = getattr(user, "staff_profile", None)
+    return profile.display_name if profile else (user.get_full_name() or user.get_username())
+
+
+def _department_of(user: User, rooftop: Rooftop) -> str:
+    from rooftops.models import Role, StaffRole
+
+    roles = set(StaffRole.objects.filter(user=user, rooftop=rooftop).values_list("role", flat=True))
+    if Role.SERVICE_ADVISOR in roles and Role.SALESPERSON not in roles:
+        return TimelineEntry.Department.SERVICE
+    if Role.BDC_AGENT in roles:
+        return TimelineEntry.Department.BDC
+    return TimelineEntry.Department.SALES
+
+
+def _lead_status_change(*, lead, to_status: str, user: User | None, reason: str) -> None:
+    """Status, its history row and its timeline line together. (Routing's lead services may take this over.)"""
+    from leads.models import Lead, LeadStatusChange
+
+    now = timezone.now()
+    previous = lead.status
+    lead.status = to_status
+    lead.status_changed_at = now
+    fields = ["status", "status_changed_at"]
+    if to_status == "lost":
+        lead.lost_reason = reason
+        fields.append("lost_reason")
+    lead.save(update_fields=fields)
+    LeadStatusChange.objects.create(lead=lead, from_status=previous, to_status=to_status, reason=reason,
+                                    changed_by=user, changed_at=now)
+    label = Lead.Status(to_status).label.lower()
+    TimelineEntry.unscoped.create(
+        customer_id=lead.customer_id, rooftop_id=lead.rooftop_id, department=TimelineEntry.Department.SALES,
+        kind=TimelineEntry.Kind.LEAD_STATUS, actor=user, lead=lead, occurred_at=now,
+        summary=f"Lead #{lead.pk} {Lead.Status(previous).label.lower()} → {label}" + (f": {reason}" if reason else ""),
+        detail={"from": previous, "to": to_status},
+    )
+
+
+def _stamp_lead_contact(*, lead, at: datetime, reached: bool) -> None:
+    fields = []
+    if lead.first_attempt_at is None:
+        lead.first_attempt_at = at
+        fields.append("first_attempt_at")
+    if reached and lead.first_contact_at is None:
+        lead.first_contact_at = at
+        fields.append("first_contact_at")
+    if lead.status == "new":
+        _lead_status_change(lead=lead, to_status="working", user=None, reason="")
+    if fields:
+        lead.save(update_fields=fields)
+
+
+def rooftop_for_action(*, customer: Customer, rooftop_ids: Sequence[int]) -> Rooftop | None:
+    """Where a staff action on this customer is recorded: the first of the user's rooftops that knows them."""
+    link = (CustomerRooftop.objects.filter(customer=customer, rooftop_id__in=list(rooftop_ids))
+            .select_related("rooftop").order_by("first_seen_at").first())
+    return link.rooftop if link else None
+
+
+__all__ = [
+    "ActionRefused", "ArrivingContact", "appointment_mark", "appointment_set",
+    "call_log", "customer_duplicates_detect", "customer_match_or_create", "customer_merge", "duplicate_dismiss",
+    "lead_mark_lost", "lead_mark_sold", "merge_undo", "note_add", "rooftop_for_action", "web_sessions_refresh",
+]

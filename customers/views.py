@@ -1,0 +1,343 @@
+"""Customer page (one story across departments), search, duplicates and merge. Thin doors over services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.utils.html import escape
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from customers import forms, selectors, services
+from customers.models import Appointment, Customer, DuplicateCandidate, MergeRecord, TimelineEntry
+from customers.outbound import delivery_connected, message_send_from_staff
+from leads.models import Lead
+from rooftops.models import Rooftop
+from rooftops.selectors import staff_access
+from rooftops.tenancy import get_scoped_or_404
+
+KIND_CHOICES = TimelineEntry.Kind.choices
+DEPARTMENT_CHOICES = TimelineEntry.Department.choices
+
+
+def _customer(request, customer_id):
+    access = staff_access(request.user)
+    return access, selectors.customer_for_access(access=access, customer_id=customer_id)
+
+
+def _filters(request) -> dict:
+    return {
+        "kinds": [k for k in request.GET.getlist("kind") if k],
+        "departments": [d for d in request.GET.getlist("department") if d],
+    }
+
+
+def _action_rooftop(access, customer: Customer) -> Rooftop:
+    rooftop = services.rooftop_for_action(customer=customer, rooftop_ids=sorted(access.rooftop_ids))
+    if rooftop is None:
+        raise Http404
+    return rooftop
+
+
+@login_required
+@require_GET
+def customer_detail(request, customer_id: int):
+    access, customer = _customer(request, customer_id)
+    if customer.merged_into_id:
+        survivor = selectors.survivor_of(customer)
+        messages.info(request, f"Customer #{customer.pk} was merged into this record.")
+        return redirect("customer-detail", customer_id=survivor.pk)
+    # Web sessions are folded in on open, bounded to events since the latest session (see services).
+    services.web_sessions_refresh(customer_id=customer.pk)
+    filters = _filters(request)
+    page = selectors.timeline_page(customer=customer, access=access, **filters)
+    panel = selectors.customer_panel(customer=customer, access=access)
+    rooftop = _action_rooftop(access, customer)
+    return render(request, "customers/detail.html", {
+        **_forms_context(customer, panel, rooftop),
+        "customer": customer, "page": page, "panel": panel, "filters": filters, "rooftop": rooftop,
+        "kind_choices": KIND_CHOICES, "department_choices": DEPARTMENT_CHOICES,
+        "delivery_connected": delivery_connected(),
+    })
+
+
+def _forms_context(customer, panel, rooftop, **overrides) -> dict:
+    leads = panel.open_leads
+    built = {
+        "call_form": forms.CallForm(), "note_form": forms.NoteForm(), "message_form": forms.MessageForm(),
+        "appointment_form": forms.AppointmentForm(time_zone=rooftop.time_zone),
+    }
+    built.update(overrides)
+    for form in built.values():
+        if hasattr(form, "set_leads"):
+            form.set_leads(leads)
+    return built
+
+
+@login_required
+@require_GET
+def customer_timeline(request, customer_id: int):
+    """The htmx "load more" and filter partial: one page of entries after a cursor."""
+    access, customer = _customer(request, customer_id)
+    page = selectors.timeline_page(customer=customer, access=access, cursor=request.GET.get("cursor", ""), **_filters(request))
+    return render(request, "customers/_timeline_page.html", {
+        "customer": customer, "page": page, "filters": _filters(request),
+        "rooftop": _action_rooftop(access, customer),
+    })
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Quick actions: each answers with a status line and, on success, the new timeline row (htmx out-of-band)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _lead_of(access, customer, lead_id):
+    if not lead_id:
+        return None
+    return get_scoped_or_404(Lead.objects, access, pk=lead_id, customer=customer)
+
+
+def _result(request, *, customer, rooftop, ok: str = "", error: str = "", form_name: str, form=None, entries=()):
+    context = {"customer": customer, "ok": ok, "error": error, "entries": entries, "form": form,
+               "form_name": form_name, "rooftop": rooftop}
+    return render(request, "customers/_action_result.html", context, status=422 if error else 200)
+
+
+def _refresh_with(request, text: str) -> HttpResponse:
+    """Status changes touch the lead and appointment lists too: reload the page, the message says what happened."""
+    messages.success(request, text)
+    response = HttpResponse(f'<p class="action-status ok" role="status">{escape(text)}</p>')
+    response["HX-Refresh"] = "true"
+    return response
+
+
+def _first_error(form) -> str:
+    for errors in form.errors.values():
+        return errors[0]
+    return "Check the form."
+
+
+@login_required
+@require_POST
+def action_call(request, customer_id: int):
+    access, customer = _customer(request, customer_id)
+    rooftop = _action_rooftop(access, customer)
+    form = forms.CallForm(request.POST)
+    form.set_leads(Lead.objects.for_access(access).filter(customer=customer))
+    if not form.is_valid():
+        return _result(request, customer=customer, rooftop=rooftop, error=_first_error(form), form_name="call")
+    try:
+        entry = services.call_log(
+            customer=customer, rooftop=rooftop, user=request.user, direction=form.cleaned_data["direction"],
+            outcome=form.cleaned_data["outcome"], notes=form.cleaned_data["notes"],
+            lead=_lead_of(access, customer, form.cleaned_data["lead"]),
+        )
+    except services.ActionRefused as exc:
+        return _result(request, customer=customer, rooftop=rooftop, error=str(exc), form_name="call")
+    return _result(request, customer=customer, rooftop=rooftop, ok="Call logged.", form_name="call", entries=[entry])
+
+
+@login_required
+@require_POST
+def action_note(request, customer_id: int):
+    access, customer = _customer(request, customer_id)
+    rooftop = _action_rooftop(access, customer)
+    form = forms.NoteForm(request.POST)
+    form.set_leads(Lead.objects.for_access(access).filter(customer=customer))
+    if not form.is_valid():
+        return _result(request, customer=customer, rooftop=rooftop, error=_first_error(form), form_name="note")
+    try:
+        entry = services.note_add(customer=customer, rooftop=rooftop, user=request.user, text=form.cleaned_data["text"],
+                                  lead=_lead_of(access, customer, form.cleaned_data["lead"]))
+    except services.ActionRefused as exc:
+        return _result(request, customer=customer, rooftop=rooftop, error=str(exc), form_name="note")
+    return _result(request, customer=customer, rooftop=rooftop, ok="Note added.", form_name="note", entries=[entry])
+
+
+@login_required
+@require_POST
+def action_message(request, customer_id: int):
+    access, customer = _customer(request, customer_id)
+    rooftop = _action_rooftop(access, customer)
+    form = forms.MessageForm(request.POST)
+    form.set_leads(Lead.objects.for_access(access).filter(customer=customer))
+    if not form.is_valid():
+        return _result(request, customer=customer, rooftop=rooftop, error=_first_error(form), form_name="message")
+    kind = form.cleaned_data["kind"]
+    try:
+        entry = message_send_from_staff(
+            customer=customer, rooftop=rooftop, user=request.user, kind=kind, body=form.cleaned_data["body"],
+            subject=form.cleaned_data["subject"], lead=_lead_of(access, customer, form.cleaned_data["lead"]),
+        )
+    except services.ActionRefused as exc:
+        return _result(request, customer=customer, rooftop=rooftop, error=str(exc), form_name="message")
+    ok = f"{'Text' if kind == 'text' else 'Email'} recorded on the timeline."
+    if not delivery_connected():
+        ok += " Delivery is not connected yet: it was not sent to the customer."
+    return _result(request, customer=customer, rooftop=rooftop, ok=ok, form_name="message", entries=[entry])
+
+
+@login_required
+@require_POST
+def action_appointment(request, customer_id: int):
+    access, customer = _customer(request, customer_id)
+    rooftop = _action_rooftop(access, customer)
+    form = forms.AppointmentForm(request.POST, time_zone=rooftop.time_zone)
+    form.set_leads(Lead.objects.for_access(access).filter(customer=customer))
+    if not form.is_valid():
+        return _result(request, customer=customer, rooftop=rooftop, error=_first_error(form), form_name="appointment")
+    try:
+        appointment = services.appointment_set(
+            customer=customer, rooftop=rooftop, user=request.user, kind=form.cleaned_data["kind"],
+            scheduled_at=form.cleaned_data["scheduled_at"], notes=form.cleaned_data["notes"],
+            lead=_lead_of(access, customer, form.cleaned_data["lead"]),
+        )
+    except services.ActionRefused as exc:
+        return _result(request, customer=customer, rooftop=rooftop, error=str(exc), form_name="appointment")
+    entry = TimelineEntry.unscoped.filter(customer=customer, detail__appointment_id=appointment.pk).order_by("-id").first()
+    local = timezone.localtime(appointment.scheduled_at, appointment_zone(rooftop))
+    return _result(request, customer=customer, rooftop=rooftop, form_name="appointment", entries=[entry] if entry else [],
+                   ok=f"Appointment set for {local:%a %b %-d, %-I:%M %p} ({rooftop.time_zone}).")
+
+
+def appointment_zone(rooftop: Rooftop):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(rooftop.time_zone)
+
+
+@login_required
+@require_POST
+def action_appointment_mark(request, customer_id: int, appointment_id: int):
+    access, customer = _customer(request, customer_id)
+    appointment = get_scoped_or_404(Appointment.objects, access, pk=appointment_id, customer=customer)
+    rooftop = appointment.rooftop
+    try:
+        services.appointment_mark(appointment=appointment, user=request.user, status=request.POST.get("status", ""))
+    except services.ActionRefused as exc:
+        return _result(request, customer=customer, rooftop=rooftop, error=str(exc), form_name="appointment")
+    return _refresh_with(request, f"Appointment marked {appointment.get_status_display().lower()}.")
+
+
+@login_required
+@require_POST
+def action_lead_outcome(request, customer_id: int, lead_id: int, outcome: str):
+    access, customer = _customer(request, customer_id)
+    lead = get_scoped_or_404(Lead.objects.select_related("vehicle"), access, pk=lead_id, customer=customer)
+    rooftop = lead.rooftop
+    try:
+        if outcome == "sold":
+            form = forms.SoldForm(request.POST)
+            form.is_valid()
+            services.lead_mark_sold(lead=lead, user=request.user, note=form.cleaned_data.get("note", ""))
+        else:
+            form = forms.LostForm(request.POST)
+            if not form.is_valid():
+                raise services.ActionRefused(_first_error(form))
+            services.lead_mark_lost(lead=lead, user=request.user, reason=form.cleaned_data["reason"])
+    except services.ActionRefused as exc:
+        return _result(request, customer=customer, rooftop=rooftop, error=str(exc), form_name=f"lead-{lead.pk}")
+    return _refresh_with(request, f"Lead #{lead.pk} marked {outcome}.")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Search
+# ---------------------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def customer_search(request):
+    access = staff_access(request.user)
+    query = request.GET.get("q", "")
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    results = selectors.customer_search(access=access, query=query, page=page)
+    template = "customers/_search_results.html" if request.headers.get("HX-Request") else "customers/search.html"
+    return render(request, template, {"q": query, "results": results})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Duplicates and merge
+# ---------------------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def duplicates_list(request):
+    access = staff_access(request.user)
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    rows, total = selectors.duplicates_open(access=access, limit=25, offset=(page - 1) * 25)
+    return render(request, "customers/duplicates.html", {
+        "candidates": rows, "total": total, "page": page, "has_next": page * 25 < total,
+    })
+
+
+@login_required
+def duplicate_review(request, candidate_id: int):
+    """Both records side by side; staff choose which one stays."""
+    access = staff_access(request.user)
+    candidate = get_scoped_or_404(DuplicateCandidate.objects.select_related("customer_a", "customer_b"), access, pk=candidate_id)
+    sides = []
+    for customer in (candidate.customer_a, candidate.customer_b):
+        sides.append({
+            "customer": customer, "panel": selectors.customer_panel(customer=customer, access=access),
+            "entries": TimelineEntry.unscoped.filter(customer=customer).count(),
+            "leads": customer.leads.count(),
+        })
+    return render(request, "customers/duplicate_review.html", {"candidate": candidate, "sides": sides})
+
+
+@login_required
+@require_POST
+def duplicate_merge(request, candidate_id: int):
+    access = staff_access(request.user)
+    candidate = get_scoped_or_404(DuplicateCandidate.objects, access, pk=candidate_id)
+    keep = request.POST.get("keep")
+    pair = {str(candidate.customer_a_id): candidate.customer_b_id, str(candidate.customer_b_id): candidate.customer_a_id}
+    if keep not in pair:
+        messages.error(request, "Choose which record to keep.")
+        return redirect("customer-duplicate", candidate_id=candidate.pk)
+    survivor = selectors.customer_for_access(access=access, customer_id=int(keep))
+    merged = selectors.customer_for_access(access=access, customer_id=pair[keep])
+    try:
+        record = services.customer_merge(survivor=survivor, merged=merged, user=request.user, candidate=candidate)
+    except services.ActionRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("customer-duplicates")
+    messages.success(request, f"Merged #{merged.pk} into this record. Everything of both is here; you can undo it below.")
+    return redirect(reverse("customer-detail", args=[record.survivor_id]))
+
+
+@login_required
+@require_POST
+def duplicate_dismiss(request, candidate_id: int):
+    access = staff_access(request.user)
+    candidate = get_scoped_or_404(DuplicateCandidate.objects, access, pk=candidate_id)
+    services.duplicate_dismiss(candidate=candidate, user=request.user)
+    messages.success(request, "Marked as different people; this pair will not be offered again.")
+    return redirect("customer-duplicates")
+
+
+@login_required
+@require_POST
+def merge_undo(request, merge_id: int):
+    access = staff_access(request.user)
+    record = get_scoped_or_404(MergeRecord.objects, access, pk=merge_id)
+    # Both records must be the user's to see; the merged one is known at its old rooftops again after undo.
+    selectors.customer_for_access(access=access, customer_id=record.survivor_id)
+    try:
+        services.merge_undo(record=record, user=request.user)
+    except services.ActionRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("customer-detail", customer_id=record.survivor_id)
+    messages.success(request, f"Merge undone: customer #{record.merged_id} has their own record again.")
+    return redirect("customer-detail", customer_id=record.survivor_id)

@@ -1,0 +1,77 @@
+"""Reads for the service lane: today's appointments and open ROs, with the flags sales cares about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from customers.models import Appointment, Customer, OwnedVehicle
+from leads.models import Lead
+from rooftops.models import Rooftop
+from rooftops.tenancy import StaffAccess
+from service.equity import Equity, best_equity
+from service.models import RepairOrder
+
+
+@dataclass(frozen=True)
+class LaneCustomer:
+    customer: Customer
+    equity: Equity
+    open_sales_lead: Lead | None
+
+
+@dataclass(frozen=True)
+class LaneRow:
+    when: datetime
+    what: str  # "Service visit" / "RO 50123"
+    appointment: Appointment | None
+    repair_order: RepairOrder | None
+    who: LaneCustomer
+
+
+@dataclass(frozen=True)
+class Lane:
+    rooftop: Rooftop
+    day_start: datetime
+    appointments: list[LaneRow]
+    open_ros: list[LaneRow]
+
+
+def service_lane(*, access: StaffAccess, rooftop: Rooftop, now: datetime) -> Lane:
+    """Today (on the rooftop's clock) at one rooftop; the rooftop must be one the user may see."""
+    zone = ZoneInfo(rooftop.time_zone)
+    local_day = now.astimezone(zone).date()
+    start = datetime.combine(local_day, time(0), tzinfo=zone)
+    end = datetime.combine(local_day + timedelta(days=1), time(0), tzinfo=zone)
+    appointments = list(
+        Appointment.objects.for_rooftops([rooftop.pk]).filter(
+            department=Appointment.Department.SERVICE, scheduled_at__gte=start, scheduled_at__lt=end,
+        ).exclude(status=Appointment.Status.CANCELLED).select_related("customer", "assigned_to__staff_profile")
+        .order_by("scheduled_at")[:300]
+    )
+    ros = list(
+        RepairOrder.objects.for_rooftops([rooftop.pk]).filter(status=RepairOrder.Status.OPEN)
+        .select_related("customer", "vehicle", "advisor__staff_profile").order_by("opened_at")[:300]
+    )
+    customer_ids = {a.customer_id for a in appointments} | {r.customer_id for r in ros}
+    values: dict[int, list[tuple[int | None, int | None]]] = {}
+    for customer_id, trade, payoff in OwnedVehicle.objects.filter(customer_id__in=customer_ids).values_list(
+            "customer_id", "trade_value_cents", "payoff_cents"):
+        values.setdefault(customer_id, []).append((trade, payoff))
+    leads: dict[int, Lead] = {}
+    for lead in (Lead.objects.for_access(access).filter(customer_id__in=customer_ids, status__in=Lead.OPEN_STATUSES)
+                 .exclude(source=Lead.Source.SERVICE).select_related("assigned_to__staff_profile").order_by("-created_at")):
+        leads.setdefault(lead.customer_id, lead)
+
+    def who(customer: Customer) -> LaneCustomer:
+        return LaneCustomer(customer=customer, equity=best_equity(values.get(customer.pk, [])),
+                            open_sales_lead=leads.get(customer.pk))
+
+    return Lane(
+        rooftop=rooftop, day_start=start,
+        appointments=[LaneRow(when=a.scheduled_at, what=a.get_kind_display(), appointment=a, repair_order=None,
+                              who=who(a.customer)) for a in appointments],
+        open_ros=[LaneRow(when=r.opened_at, what=f"RO {r.ro_number}", appointment=None, repair_order=r,
+                          who=who(r.customer)) for r in ros],
+    )
