@@ -120,12 +120,14 @@ def outbound_message_queue(
     subject: str = "",
     lead=None,
     purpose: str = ConsentRecord.Purpose.TRANSACTIONAL,
+    timeline_entry: TimelineEntry | None = None,
 ) -> OutboundMessage:
     """Write a message to the outbox (once per idempotency key) and have it sent after commit."""
     message, created = OutboundMessage.unscoped.get_or_create(
         idempotency_key=idempotency_key,
         defaults=dict(
             customer=customer, rooftop=rooftop, lead=lead, channel=channel, kind=kind, purpose=purpose,
+            timeline_entry=timeline_entry,
             to_address=to_address, subject=subject[:200], body=body, send_after=now, created_at=now,
         ),
     )
@@ -178,6 +180,7 @@ def outbound_message_claim(*, message_id: int, now: datetime) -> OutboundMessage
         if blocked:
             message.status, message.error = Status.SUPPRESSED, blocked[:500]
             message.save(update_fields=["status", "error"])
+            _note_delivery(message, Status.SUPPRESSED)
             return None
         tz = customer_time_zone(message.customer, message.rooftop)
         if _held_by_quiet_hours(message) and not may_send_at(now, tz):
@@ -240,10 +243,13 @@ def outbound_message_deliver(*, message: OutboundMessage, now: datetime | None =
             # 1, 2, 4, 8 minutes: a provider outage should not turn into a hammering.
             fields["send_after"] = finished_at + timedelta(minutes=2 ** (message.attempts - 1))
         OutboundMessage.unscoped.filter(pk=message.pk, status=Status.SENDING, claimed_at=claimed_at).update(**fields)
+        if not retry:
+            _note_delivery(message, Status.FAILED)
         return fields["status"]
     except DeliveryPermanentError as exc:
         OutboundMessage.unscoped.filter(pk=message.pk, status=Status.SENDING, claimed_at=claimed_at).update(
             status=Status.FAILED, error=str(exc)[:500])
+        _note_delivery(message, Status.FAILED)
         return Status.FAILED
     _record_sent(message=message, claimed_at=claimed_at, provider_id=provider_id, sent_at=now or timezone.now())
     return Status.SENT
@@ -255,6 +261,10 @@ def _record_sent(*, message: OutboundMessage, claimed_at: datetime, provider_id:
             status=Status.SENT, provider_id=provider_id[:100], sent_at=sent_at, error="")
         if not updated:
             return  # our lease ran out and another worker finished it
+        if message.timeline_entry_id:
+            # Staff wrote this on the customer page: that entry is the story; mark it delivered.
+            _note_delivery(message, Status.SENT)
+            return
         channel = "text" if message.channel == OutboundMessage.Channel.SMS else "email"
         TimelineEntry.unscoped.create(
             customer_id=message.customer_id, rooftop_id=message.rooftop_id, lead_id=message.lead_id,
@@ -425,3 +435,44 @@ def _open_statuses() -> tuple[str, ...]:
 
     return tuple(Lead.OPEN_STATUSES)
 
+
+# --------------------------------------------------------------------------- what staff write (customers.outbound)
+
+
+def _note_delivery(message: OutboundMessage, status: str) -> None:
+    """Keep the delivery status on the timeline entry a staff member wrote, where the customer page shows it."""
+    if not message.timeline_entry_id:
+        return
+    entry = TimelineEntry.unscoped.filter(pk=message.timeline_entry_id).first()
+    if entry is None:
+        return
+    entry.detail = {**entry.detail, "delivery": status, "outbound_message_id": message.pk}
+    entry.save(update_fields=["detail"])
+
+
+def timeline_message_deliver(*, entry_id: int, now: datetime | None = None) -> OutboundMessage | None:
+    """Send a text or email a staff member recorded on the customer page: one outbox message per entry.
+
+    customers.outbound checks consent and quiet hours before recording and calls this after commit; the
+    outbox checks both again when it sends, because minutes or hours may pass in between.
+    """
+    entry = (
+        TimelineEntry.unscoped.select_related("customer", "rooftop")
+        .filter(pk=entry_id, direction="out", kind__in=[TimelineEntry.Kind.TEXT, TimelineEntry.Kind.EMAIL])
+        .first()
+    )
+    to_address = (entry.detail or {}).get("to") if entry is not None else None
+    if entry is None or entry.rooftop is None or not to_address:
+        logger.warning("timeline entry %s is not a message staff can send; nothing queued", entry_id)
+        return None
+    sms = entry.kind == TimelineEntry.Kind.TEXT
+    with transaction.atomic():
+        message = outbound_message_queue(
+            customer=entry.customer, rooftop=entry.rooftop, lead=entry.lead, timeline_entry=entry,
+            channel=OutboundMessage.Channel.SMS if sms else OutboundMessage.Channel.EMAIL, kind=Kind.STAFF,
+            to_address=to_address, subject="" if sms else (entry.detail.get("subject") or "(no subject)"),
+            # Queued as of when staff sent it (consent and quiet hours were checked for that moment).
+            body=entry.body, idempotency_key=f"timeline-entry:{entry.pk}", now=now or entry.occurred_at,
+        )
+        _note_delivery(message, message.status)
+    return message

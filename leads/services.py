@@ -437,6 +437,16 @@ def _lead_route(*, lead: Lead, previous_owner_id: int | None, urgent: bool, now:
         lead_first_response_queue(lead=lead, now=now)
 
 
+def lead_route_new(*, lead_id: int, now: datetime | None = None) -> bool:
+    """After-commit hook for intakes that write their own Lead (leads.intake for ADF). Never raises: a lead
+    that could not be routed here is adopted by beat's sweep within seconds."""
+    try:
+        return lead_start_routing(lead=Lead(pk=lead_id), now=now)
+    except Exception:
+        logger.exception("could not route lead %s now; the sweep will", lead_id)
+        return False
+
+
 # Leads written by other intakes are adopted by the sweep only while they are fresh: an old unassigned lead
 # is a manager's decision, not a new inquiry to route.
 ADOPT_WINDOW = timedelta(hours=2)
@@ -608,7 +618,12 @@ def _clock_advance(clock: LeadClock, now: datetime) -> str:
     """Apply the pure next step to one locked clock; returns what was done."""
     lead = clock.lead
     rooftop = lead.rooftop
-    if lead.status not in Lead.OPEN_STATUSES:
+    # Other pages (the customer page's quick actions) stamp the lead without going through this module:
+    # an attempt or a status change recorded anywhere stops the clock instead of rerouting a lead in hand.
+    if lead.first_attempt_at is not None:
+        _clock_stopped(clock, LeadClock.StopReason.HUMAN_ACTION, None, now)
+        return "stopped"
+    if lead.status != Lead.Status.NEW:
         _clock_stopped(clock, LeadClock.StopReason.STATUS_CHANGE, None, now)
         return "stopped"
     rule = routing_rule_for(rooftop=rooftop, source=lead.source)

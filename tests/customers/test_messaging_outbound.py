@@ -186,3 +186,36 @@ def test_an_email_to_a_customer_who_opted_out_of_email_is_suppressed(world, cust
                                      to_address="pat@example.com", subject="x", body="y", idempotency_key="e",
                                      now=NOON_NY)
     assert message.status == "suppressed"
+
+
+def test_a_text_staff_write_on_the_customer_page_is_sent_once_and_marked_delivered_on_that_entry(
+        world, customer, fake_twilio, django_capture_on_commit_callbacks):
+    from customers.outbound import message_send_from_staff
+
+    _consent(customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = message_send_from_staff(customer=customer, rooftop=world.rooftop, user=world.salesperson,
+                                        kind="text", body="Your RAV4 is ready for pickup", now=NOON_NY)
+    message = OutboundMessage.unscoped.get(timeline_entry=entry)
+    assert (message.kind, message.channel, message.to_address, message.body) == (
+        "staff", "sms", PHONE, "Your RAV4 is ready for pickup")
+    assert outbound_message_send(message_id=message.pk, now=NOON_NY + timedelta(seconds=1)) == "sent"
+    assert outbound_message_send(message_id=message.pk, now=NOON_NY + timedelta(minutes=5)) == "skipped"
+    entry.refresh_from_db()
+    assert entry.detail["delivery"] == "sent" and len(fake_twilio.delivered) == 1
+    # The entry staff wrote is the story: no second "sent" entry.
+    assert TimelineEntry.unscoped.filter(customer=customer, kind="text").count() == 1
+
+
+def test_a_staff_text_queued_before_a_stop_is_suppressed_and_the_entry_says_so(world, customer, fake_twilio):
+    from customers.messaging import timeline_message_deliver
+
+    _consent(customer)
+    entry = TimelineEntry.unscoped.create(customer=customer, rooftop=world.rooftop, department="sales", kind="text",
+                                          direction="out", summary="Text", body="Still interested?",
+                                          detail={"to": PHONE})
+    message = timeline_message_deliver(entry_id=entry.pk, now=NOON_NY)
+    _consent(customer, granted=False, at=NOON_NY + timedelta(seconds=1))
+    assert outbound_message_send(message_id=message.pk, now=NOON_NY + timedelta(seconds=2)) == "skipped"
+    entry.refresh_from_db()
+    assert entry.detail["delivery"] == "suppressed" and fake_twilio.requests == []

@@ -254,3 +254,26 @@ def test_a_fresh_lead_another_intake_wrote_without_routing_is_adopted_by_the_swe
     assert OutboundMessage.unscoped.filter(lead=lead, channel="email", kind="first_response").exists()
     stale.refresh_from_db()
     assert stale.assigned_to is None and not LeadClock.unscoped.filter(lead=stale).exists()
+
+
+ADF_DOC = """<?xml version="1.0"?><?adf version="1.0"?>
+<adf><prospect status="new"><id sequence="1" source="Cars.com">CC-ROUTE-1</id>
+  <requestdate>2026-11-24T09:15:00-05:00</requestdate>
+  <vehicle interest="buy" status="new"><year>2025</year><make>Toyota</make><model>Camry</model></vehicle>
+  <customer><contact><name part="full">Jane Doe</name><email>jane.doe@example.com</email>
+    <phone type="cellphone">(617) 555-0134</phone></contact></customer>
+  <provider><name part="full">Cars.com</name></provider></prospect></adf>"""
+
+
+def test_an_adf_lead_is_routed_right_after_the_intake_commits(world, django_capture_on_commit_callbacks):
+    from leads.intake import adf_lead_accept
+
+    with django_capture_on_commit_callbacks(execute=True):
+        adf_lead_accept(rooftop=world.rooftop, raw=ADF_DOC, received_via="http")
+    lead = Lead.objects.for_rooftops([world.rooftop.id]).get()
+    # Routed at the real time of the run: to a salesperson, or to the pool when the store is closed right now.
+    clock = LeadClock.unscoped.get(lead=lead)
+    assert clock.owner_id == lead.assigned_to_id
+    email = OutboundMessage.unscoped.get(lead=lead, channel="email", kind="first_response")
+    assert "2025 Toyota Camry" in email.body
+    assert TimelineEntry.unscoped.filter(lead=lead, kind="routing").count() == 1

@@ -256,3 +256,14 @@ def test_a_closed_lead_found_running_is_stopped_by_the_sweep(world):
     lead_clocks_sweep(now=OPEN + 20 * MIN)
     assert _clock(lead).stop_reason == "status_change"
     assert not LeadReroute.unscoped.filter(lead=lead).exists()
+
+
+def test_a_call_logged_on_the_customer_page_stops_the_clock_instead_of_a_reroute(world):
+    from customers.services import call_log
+
+    lead = _lead(world)
+    call_log(customer=lead.customer, rooftop=world.rooftop, user=lead.assigned_to, direction="out",
+             outcome="Left voicemail", notes="", lead=lead, occurred_at=OPEN + 3 * MIN)
+    assert lead_clocks_sweep(now=OPEN + 15 * MIN).rerouted == 0
+    assert _clock(lead).stop_reason == "human_action"
+    assert not LeadReroute.unscoped.filter(lead=lead).exists()
