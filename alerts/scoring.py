@@ -546,6 +546,8 @@ class Signal:
     vehicle_vin: str | None = None
     vehicle_stock: str | None = None
     points: float = 0.0
+    # Which form was abandoned: a service form belongs in the service lane, not on the sales floor.
+    form_type: str | None = None
 
     @property
     def rank(self) -> int:
@@ -671,6 +673,7 @@ class _Candidate:
     vin: str | None = None
     stock: str | None = None
     page_subject: str | None = None
+    form_type: str | None = None
 
 
 def _decay(hours: float, rules: ScoringRules) -> float:
@@ -1001,7 +1004,7 @@ def _abandoned_candidates(work: ShopperState, ref: datetime, rules: ScoringRules
             next_step="Follow up now: ask if they had a question the form did not answer"
             + (f" about {_short(form.model)}" if form.model else ""),
             page_text=f"started {which}{about} and never submitted it",
-            anchor=started, vin=form.vin, stock=form.stock,
+            anchor=started, vin=form.vin, stock=form.stock, form_type=form.form_type,
         ))
     return found
 
@@ -1030,7 +1033,7 @@ def _gate(work: ShopperState, candidates: list[_Candidate], ref: datetime, rules
         work.cooldowns[key] = CooldownMark(kind=c.kind, subject=c.subject, priority=c.priority, at=ref)
         fired.append(Signal(
             kind=c.kind, priority=c.priority, reason=c.reason, suggested_next_step=c.next_step,
-            vehicle_vin=c.vin, vehicle_stock=c.stock, points=points,
+            vehicle_vin=c.vin, vehicle_stock=c.stock, points=points, form_type=c.form_type,
         ))
     fired.sort(key=lambda s: -s.rank)
     return tuple(fired)

@@ -93,7 +93,9 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", 
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [CHANNEL_LAYER_URL], "capacity": 1500, "expiry": 30},
+        # channels-redis blocks up to 5 s per read (BZPOPMIN); redis-py 8's default 5 s socket timeout would
+        # cut every websocket that stays quiet that long. 30 s still notices a dead Redis.
+        "CONFIG": {"hosts": [{"address": CHANNEL_LAYER_URL, "socket_timeout": 30}], "capacity": 1500, "expiry": 30},
     }
 }
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,8 +10,6 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Q
 from django.http import Http404
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils import timezone
 
 from customers.contact import format_phone
@@ -130,8 +127,6 @@ class CustomerPanel:
     assigned: list[tuple[str, str]]  # (name, why)
     duplicates: list[DuplicateCandidate]
     merges: list[MergeRecord]
-    intent: dict | None = None
-    intent_template_available: bool = False
     action_rooftops: list = field(default_factory=list)
 
 
@@ -188,32 +183,7 @@ def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
         open_leads=open_leads, appointments=appointments, assigned=list(assigned.values()), duplicates=duplicates,
         merges=merges,
     )
-    panel.intent_template_available, panel.intent = _intent(customer, rooftop_ids)
     return panel
-
-
-def _intent(customer: Customer, rooftop_ids: list[int]) -> tuple[bool, dict | None]:
-    """The alerts engineer's intent panel when it is installed; otherwise the latest alert's score and reasons."""
-    if importlib.util.find_spec("alerts.selectors") is not None:
-        try:
-            get_template("alerts/_intent.html")
-            from alerts import selectors as alert_selectors
-
-            if hasattr(alert_selectors, "intent_for_customer"):
-                return True, {"intent": alert_selectors.intent_for_customer(customer)}
-        except TemplateDoesNotExist:
-            pass
-    try:
-        from alerts.models import Alert
-    except ImportError:
-        return False, None
-    latest = (Alert.objects.for_rooftops(rooftop_ids).filter(customer=customer)
-              .select_related("claimed_by__staff_profile").order_by("-created_at").first())
-    if latest is None:
-        return False, None
-    return False, {"score": round(latest.score), "reasons": latest.reasons[:5], "kind": latest.kind,
-                   "at": latest.created_at, "state": latest.get_state_display(),
-                   "acted_by": _name(latest.claimed_by) if latest.claimed_by_id else ""}
 
 
 def _name(user) -> str:

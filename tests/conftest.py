@@ -7,15 +7,13 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from factories import RooftopFactory, make_staff
+from support import ROOT, free_port, stop_process, subprocess_env
 from rooftops.models import Role
 
-ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs inside an event loop
 
 
@@ -49,37 +47,6 @@ def world(db) -> World:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _subprocess_env() -> dict[str, str]:
-    """The environment of a child process that must use this test run's database and Redis numbers."""
-    db = settings.DATABASES["default"]
-    env = dict(os.environ)
-    host = db["HOST"] or ""
-    from urllib.parse import quote
-
-    netloc = f"{db['USER']}@{quote(host, safe='') if host.startswith('/') else host}"
-    if db.get("PORT"):
-        netloc += f":{db['PORT']}"
-    env["DATABASE_URL"] = f"postgres://{netloc}/{db['NAME']}"
-    env["REDIS_DB_OFFSET"] = str(settings.REDIS_DB_OFFSET)
-    env.setdefault("SECRET_KEY", "test-secret-key")
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real Celery worker process on the test database; tests using it need django_db(transaction=True)."""
@@ -89,7 +56,7 @@ def celery_worker(django_db_setup, django_db_blocker):
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency", "2",
          "-Q", "celery,scoring,messages", "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
-        cwd=ROOT, env=_subprocess_env(),
+        cwd=ROOT, env=subprocess_env(),
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -98,20 +65,20 @@ def celery_worker(django_db_setup, django_db_blocker):
         if process.poll() is not None:
             raise RuntimeError("the Celery worker exited during start-up")
     else:
-        _stop(process)
+        stop_process(process)
         raise RuntimeError("the Celery worker did not answer a ping within 30 s")
     yield process
-    _stop(process)
+    stop_process(process)
 
 
 @pytest.fixture(scope="session")
 def live_server_url(django_db_setup, django_db_blocker):
     """The real ASGI app (HTTP and websockets) under uvicorn on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "crm.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=_subprocess_env(),
+        cwd=ROOT, env=subprocess_env(),
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -123,7 +90,7 @@ def live_server_url(django_db_setup, django_db_blocker):
                 raise RuntimeError("uvicorn exited during start-up") from None
             time.sleep(0.1)
     yield f"http://127.0.0.1:{port}"
-    _stop(process)
+    stop_process(process)
 
 
 @pytest.fixture(scope="session")

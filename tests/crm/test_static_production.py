@@ -6,18 +6,18 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT, _free_port, _stop, _subprocess_env
+from support import ROOT, free_port, stop_process, subprocess_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_production_mode_serves_hashed_static_files_with_whitenoise(tmp_path):
-    env = _subprocess_env() | {
+    env = subprocess_env() | {
         "DEBUG": "false", "STATIC_ROOT": str(tmp_path / "static"), "STATIC_MANIFEST": "true",
         "WHITENOISE_USE_FINDERS": "false", "SECURE_COOKIES": "false",
     }
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "crm.asgi:application", "--port", str(port), "--log-level", "warning"],
         cwd=ROOT, env=env,
@@ -39,4 +39,4 @@ def test_production_mode_serves_hashed_static_files_with_whitenoise(tmp_path):
             assert response.status == 200
             assert "max-age=315360000" in response.headers["Cache-Control"]
     finally:
-        _stop(server)
+        stop_process(server)

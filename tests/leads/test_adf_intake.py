@@ -167,7 +167,7 @@ def test_a_billion_laughs_is_refused_fast_without_expanding(client, world):
     ) + b"""]><adf><prospect><customer><contact><name>&lol9;</name></contact></customer></prospect></adf>"""
     started = time.monotonic()
     response = client.post(url(world.rooftop), bomb, content_type="application/xml")
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5  # loose: an expansion would take minutes and gigabytes, not seconds
     assert response.status_code == 400
     assert "refused" in response.json()["reason"]
     assert AdfReview.unscoped.get().refused

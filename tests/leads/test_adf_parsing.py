@@ -447,7 +447,8 @@ def test_unsafe_document_is_refused_quickly_without_reading_files_or_network(doc
     started = time.perf_counter()
     with pytest.raises(AdfRefused) as caught:
         parse_adf(raw)
-    assert time.perf_counter() - started < 0.2
+    # Not a speed target (the machine may be busy): an expanded billion laughs takes minutes and gigabytes.
+    assert time.perf_counter() - started < 5
     assert caught.value.reason.startswith("refused")
     assert "root:" not in caught.value.reason
 
@@ -659,5 +660,5 @@ def test_absurdly_deep_nesting_is_rejected_quickly_instead_of_crashing():
     started = time.perf_counter()
     with pytest.raises(AdfError) as caught:
         parse_adf(doc)
-    assert time.perf_counter() - started < 1
+    assert time.perf_counter() - started < 5  # a crash or a recursive walk would not return at all
     assert "nested" in caught.value.reason

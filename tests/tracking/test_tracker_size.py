@@ -1,6 +1,6 @@
 import subprocess
 
-from conftest import ROOT
+from support import ROOT
 
 TRACKER = ROOT / "static" / "crm" / "track.js"
 

@@ -1,0 +1,769 @@
+"""Writes for scoring and alerts. Each service owns its transaction; pushes happen only after commit.
+
+Ordering guarantee the live feed relies on: every Alert row (root or follow-up) is inserted while holding one
+transaction-scoped advisory lock, so alert ids become visible to readers in id order. A websocket consumer
+that has sent everything up to id N can therefore ask PostgreSQL for "id > N" on each push hint and never
+skip a row that commits later with a smaller id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from alerts import audience
+from alerts.facts import event_fact
+from alerts.labels import DISMISS_REASONS
+from alerts.models import Alert, AlertAction, ScoringSettings, ShopperIntent
+from alerts.scoring import (
+    ScoringRules, ScoreUpdate, ShopperContext, ShopperState, Signal, apply_event, check_idle, describe_reasons,
+)
+from alerts.push import group_send_many
+from alerts.selectors import ScoringConfig, scoring_config_from_row
+from customers.models import TimelineEntry
+from leads.models import Lead, PriceChange
+from rooftops.models import Role, Rooftop
+from tracking.models import TrackedEvent
+
+logger = logging.getLogger(__name__)
+
+ALERT_SEQUENCE_LOCK = 0x616C657274  # "alert": serializes alert inserts so ids commit in order
+SCORING_BATCH = 500
+MAX_ROOT_REASONS = 10
+PRICE_DROP_LOOKBACK = timedelta(days=7)
+MAX_SNOOZE = timedelta(days=7)
+
+ACT_CHANNELS = {"call": TimelineEntry.Kind.CALL, "text": TimelineEntry.Kind.TEXT, "email": TimelineEntry.Kind.EMAIL}
+
+
+class AlertActionError(ValueError):
+    """The request cannot be done as asked; the message says why (HTTP 400)."""
+
+
+class AlertConflict(AlertActionError):
+    """The alert moved on (claimed by a colleague, dismissed); the message says how (HTTP 409)."""
+
+
+# --- scoring ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ScoringOutcome:
+    visitor_id: int
+    events_scored: int
+    score: float
+    alert_ids: tuple[int, ...]
+    more: bool  # a full batch was scored: more unscored events are waiting
+
+
+def visitor_score_events(*, visitor_id: int, now: datetime | None = None, batch_size: int = SCORING_BATCH) -> ScoringOutcome:
+    """Fold the visitor's unscored events (oldest first, one bounded batch) into their intent and raise alerts.
+
+    The intent row is locked for the whole batch, so two workers never fold the same shopper at once, and the
+    work per event depends on the compact state only, never on how long the shopper's history is.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        intent = _intent_for_update(visitor_id)
+        if intent is None:
+            return ScoringOutcome(visitor_id, 0, 0.0, (), False)
+        rows = list(
+            TrackedEvent.unscoped.filter(visitor_id=visitor_id, scored_at__isnull=True)
+            .order_by("occurred_at", "id")
+            .values_list("id", "received_at", "type", "event", "occurred_at", "vin", "properties")[:batch_size]
+        )
+        if not rows:
+            return ScoringOutcome(visitor_id, 0, intent.score, (), False)
+        config = _config_of(intent)
+        state = _load_state(intent)
+        facts = [
+            f for f in (event_fact(type=r[2], event=r[3], occurred_at=r[4], vin=r[5], properties=r[6]) for r in rows)
+            if f is not None
+        ]
+        context = shopper_context(
+            rooftop_id=intent.rooftop_id, customer_id=intent.visitor.customer_id, state=state,
+            batch_views={(f.vin or "").upper(): f.occurred_at for f in reversed(facts) if f.vin}, now=now,
+        )
+        fired: list[Signal] = []
+        update: ScoreUpdate | None = None
+        for fact in facts:
+            update = apply_event(state, fact, rules=config.rules, context=context, now=now)
+            state = update.state
+            fired.extend(update.fired)
+        if update is not None:
+            _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now)
+        _mark_scored(visitor_id=visitor_id, rows=rows, now=now)
+        alert_ids = _raise_all(intent, fired, config=config, score=intent.score, now=now)
+    return ScoringOutcome(visitor_id, len(rows), intent.score, alert_ids, len(rows) == batch_size)
+
+
+def intent_check_idle(*, intent_id: int, now: datetime | None = None, only_vins: Iterable[str] | None = None) -> tuple[int, ...]:
+    """Let time-driven signals fire for one shopper: a form left unfinished, a price drop on a viewed vehicle."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        intent = (
+            ShopperIntent.unscoped.select_for_update(of=("self",))
+            .select_related("visitor", "rooftop", "rooftop__scoring_settings").filter(pk=intent_id).first()
+        )
+        if intent is None:
+            return ()
+        config = _config_of(intent)
+        state = _load_state(intent)
+        context = shopper_context(
+            rooftop_id=intent.rooftop_id, customer_id=intent.visitor.customer_id, state=state, batch_views={},
+            now=now, only_vins=only_vins,
+        )
+        update = check_idle(state, rules=config.rules, context=context, now=now)
+        _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now)
+        return _raise_all(intent, list(update.fired), config=config, score=intent.score, now=now)
+
+
+CONTEXT_SQL = """
+SELECT
+    (SELECT max(trade_value_cents - payoff_cents) FROM customers_ownedvehicle
+      WHERE customer_id = %(customer)s AND trade_value_cents IS NOT NULL AND payoff_cents IS NOT NULL),
+    EXISTS (SELECT 1 FROM service_repairorder WHERE customer_id = %(customer)s AND rooftop_id = %(rooftop)s),
+    (SELECT coalesce(json_agg(json_build_array(vin, old_price_cents, new_price_cents, changed_at)), '[]'::json)
+       FROM (SELECT DISTINCT ON (pc.vehicle_id) v.vin, pc.old_price_cents, pc.new_price_cents, pc.changed_at
+               FROM leads_pricechange pc JOIN leads_inventoryvehicle v ON v.id = pc.vehicle_id
+              WHERE v.rooftop_id = %(rooftop)s AND v.vin = ANY(%(vins)s) AND pc.changed_at >= %(since)s
+              ORDER BY pc.vehicle_id, pc.changed_at DESC, pc.id DESC) AS latest)
+"""
+
+
+def shopper_context(*, rooftop_id: int, customer_id: int | None, state: ShopperState,
+                    batch_views: dict[str, datetime], now: datetime,
+                    only_vins: Iterable[str] | None = None) -> ShopperContext:
+    """What the CRM knows beyond the clickstream: equity in their car, service history, price drops they saw.
+
+    One round trip: this runs for every scored batch, so it is kept to a single query.
+    """
+    # A drop counts only if it happened after the shopper first looked: a car that was already cheaper
+    # when they found it has no news for them.
+    first_seen: dict[str, datetime] = {}
+    for track in state.vehicles.values():
+        if track.vin:
+            seen = [t for t in (min(track.views) if track.views else None, track.last_seen_at) if t is not None]
+            if seen:
+                first_seen[track.vin.upper()] = min(seen)
+    for vin, at in batch_views.items():
+        if vin and (vin not in first_seen or at < first_seen[vin]):
+            first_seen[vin] = at
+    vins = set(first_seen) if only_vins is None else set(first_seen) & {v.upper() for v in only_vins}
+    if not customer_id and not vins:
+        return ShopperContext()
+    with connection.cursor() as cursor:
+        cursor.execute(CONTEXT_SQL, {"customer": customer_id, "rooftop": rooftop_id, "vins": sorted(vins),
+                                     "since": now - PRICE_DROP_LOOKBACK})
+        equity_cents, is_service, latest = cursor.fetchone()
+    if isinstance(latest, str):
+        latest = json.loads(latest)
+    drops: dict[str, tuple[int, int]] = {}
+    for vin, old, new, changed_at in latest or ():
+        changed = datetime.fromisoformat(changed_at) if isinstance(changed_at, str) else changed_at
+        if 0 < new < old and changed > first_seen.get(vin.upper(), now):
+            drops[vin.upper()] = (int(old), int(new))
+    return ShopperContext(
+        has_positive_equity=bool(equity_cents and equity_cents > 0), equity_cents=equity_cents,
+        is_service_customer=bool(is_service), price_drops=drops,
+    )
+
+
+def _intent_for_update(visitor_id: int) -> ShopperIntent | None:
+    # The rooftop's scoring settings ride along: one round trip for the lock, the shopper and the rules.
+    locked = ShopperIntent.unscoped.select_for_update(of=("self",)).select_related(
+        "visitor", "rooftop", "rooftop__scoring_settings")
+    intent = locked.filter(visitor_id=visitor_id).first()
+    if intent is not None:
+        return intent
+    # A shopper seen for the first time. Two workers may meet them at once: one insert wins, both then wait
+    # on the same row lock. One statement reads the visitor and inserts, so a new shopper costs two more trips.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO alerts_shopperintent (rooftop_id, visitor_id, customer_id, state, score, trend, level, reasons,
+                                              viewed_vins, event_count, updated_at)
+            SELECT rooftop_id, id, customer_id, '{}', 0, 'steady', 'cold', '[]', '{}', 0, now()
+            FROM tracking_visitor WHERE id = %s
+            ON CONFLICT (visitor_id) DO NOTHING
+            """,
+            [visitor_id],
+        )
+    return locked.filter(visitor_id=visitor_id).first()
+
+
+def _config_of(intent: ShopperIntent) -> ScoringConfig:
+    try:
+        row = intent.rooftop.scoring_settings
+    except ScoringSettings.DoesNotExist:
+        row = None
+    return scoring_config_from_row(row)
+
+
+def _load_state(intent: ShopperIntent) -> ShopperState:
+    try:
+        return ShopperState.from_dict(intent.state)
+    except ValueError:
+        # A state this version cannot read must not block the shopper's scoring forever.
+        logger.warning("shopper intent %s had an unreadable state; starting it afresh", intent.pk)
+        return ShopperState.empty()
+
+
+def _idle_check_at(state: ShopperState, rules: ScoringRules) -> datetime | None:
+    due = [
+        form.last_activity_at + timedelta(minutes=rules.form_abandon_minutes, seconds=1)
+        for form in state.forms.values()
+        if form.pending and form.alerted_for != form.last_activity_at
+    ]
+    return min(due) if due else None
+
+
+def _intent_save(intent: ShopperIntent, update: ScoreUpdate, *, customer_id: int | None, config: ScoringConfig,
+                 now: datetime) -> None:
+    state = update.state
+    local_now = now.astimezone(ZoneInfo(intent.rooftop.time_zone))
+    intent.state = state.to_dict()
+    intent.score = update.score
+    intent.trend = update.trend
+    intent.level = update.level
+    intent.reasons = describe_reasons(state, now=local_now)
+    intent.viewed_vins = sorted({t.vin.upper() for t in state.vehicles.values() if t.vin})
+    intent.idle_check_at = _idle_check_at(state, config.rules)
+    intent.event_count = state.event_count
+    intent.last_event_at = state.last_event_at
+    intent.customer_id = customer_id
+    intent.updated_at = now
+    intent.save(update_fields=[
+        "state", "score", "trend", "level", "reasons", "viewed_vins", "idle_check_at", "event_count",
+        "last_event_at", "customer", "updated_at",
+    ])
+
+
+def _mark_scored(*, visitor_id: int, rows: Sequence[tuple], now: datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE tracking_event SET scored_at = %s
+            WHERE visitor_id = %s AND scored_at IS NULL
+              AND (id, received_at) IN (SELECT * FROM unnest(%s::bigint[], %s::timestamptz[]))
+            """,
+            [now, visitor_id, [r[0] for r in rows], [r[1] for r in rows]],
+        )
+
+
+def _raise_all(intent: ShopperIntent, fired: list[Signal], *, config: ScoringConfig, score: float,
+               now: datetime) -> tuple[int, ...]:
+    customer_id = intent.visitor.customer_id
+    if not fired or (customer_id is None and not config.alert_anonymous_shoppers):
+        return ()
+    ids = []
+    for signal in fired:
+        alert = alert_raise(
+            rooftop=intent.rooftop, signal=signal, customer_id=customer_id, visitor_id=intent.visitor_id,
+            score=score, config=config, now=now,
+        )
+        ids.append(alert.id)
+    return tuple(ids)
+
+
+# --- raising alerts ---------------------------------------------------------------------------------
+
+def alert_raise(*, rooftop: Rooftop, signal: Signal, customer_id: int | None, visitor_id: int | None, score: float,
+                config: ScoringConfig, now: datetime) -> Alert:
+    """Write one alert for a fired signal, or group it under the open alert of its kind; push after commit.
+
+    One customer (or anonymous visitor) raises one alert per kind within the cooldown unless the priority
+    rises; what fires inside the cooldown becomes a follow-up row under that alert and refreshes it.
+    """
+    # No savepoint: the caller's transaction (if any) is the unit; a failure here fails the whole scoring batch.
+    with transaction.atomic(savepoint=False):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ALERT_SEQUENCE_LOCK])
+        cooldown = timedelta(minutes=float(config.rules.cooldown_minutes.get(signal.kind, 0)))
+        who = {"customer_id": customer_id} if customer_id else {"visitor_id": visitor_id, "customer__isnull": True}
+        root = (
+            Alert.unscoped.select_for_update().filter(
+                rooftop=rooftop, kind=signal.kind, parent__isnull=True, created_at__gt=now - cooldown, **who,
+            ).order_by("-id").first()
+            if cooldown
+            else None
+        )
+        facts = _alert_facts(rooftop_id=rooftop.id, customer_id=customer_id, signal=signal)
+        if root is not None and signal.rank <= root.priority:
+            alert = _follow_up_create(root, signal, vehicle_id=facts.vehicle_id, score=score, now=now)
+            groups = audience.groups_for_alert(rooftop_id=rooftop.id, team=root.for_team, for_user_id=root.for_user_id)
+        else:
+            team = audience.choose_team(kind=signal.kind, form_type=signal.form_type, rooftop_has_bdc=facts.has_bdc)
+            alert = Alert.unscoped.create(
+                rooftop=rooftop, customer_id=customer_id, visitor_id=visitor_id, lead_id=facts.lead_id,
+                kind=signal.kind, priority=signal.rank, reasons=[signal.reason], vehicle_id=facts.vehicle_id,
+                suggested_next_step=signal.suggested_next_step[:300], score=score,
+                for_user_id=facts.salesperson_id, for_team=team, created_at=now,
+                last_signal_at=now, expires_at=now + timedelta(hours=config.alert_expiry_hours),
+            )
+            groups = audience.groups_for_alert(rooftop_id=rooftop.id, team=team, for_user_id=alert.for_user_id)
+        alert_id = alert.id
+        transaction.on_commit(lambda: alert_push(alert_id=alert_id, groups=groups, message_type="alert.hint"))
+    return alert
+
+
+@dataclass(frozen=True)
+class _AlertFacts:
+    vehicle_id: int | None
+    lead_id: int | None
+    salesperson_id: int | None
+    has_bdc: bool
+
+
+ALERT_FACTS_SQL = """
+SELECT
+    (SELECT id FROM leads_inventoryvehicle
+      WHERE rooftop_id = %(rooftop)s AND (vin = %(vin)s OR stock_number = %(stock)s)
+      ORDER BY (vin = %(vin)s) DESC LIMIT 1),
+    lead.id, lead.assigned_to_id,
+    EXISTS (SELECT 1 FROM rooftops_staffrole sr JOIN auth_user u ON u.id = sr.user_id
+             WHERE sr.rooftop_id = %(rooftop)s AND sr.role = %(bdc)s AND u.is_active)
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+    SELECT id, assigned_to_id FROM leads_lead
+     WHERE customer_id = %(customer)s AND rooftop_id = %(rooftop)s AND status = ANY(%(open)s)
+       AND assigned_to_id IS NOT NULL
+     ORDER BY created_at DESC LIMIT 1
+) AS lead ON true
+"""
+
+
+def _alert_facts(*, rooftop_id: int, customer_id: int | None, signal: Signal) -> _AlertFacts:
+    """The vehicle the signal names, the customer's open lead and its salesperson, and whether a BDC exists."""
+    with connection.cursor() as cursor:
+        cursor.execute(ALERT_FACTS_SQL, {
+            "rooftop": rooftop_id, "customer": customer_id, "vin": (signal.vehicle_vin or "").upper(),
+            "stock": signal.vehicle_stock or "", "bdc": Role.BDC_AGENT, "open": list(Lead.OPEN_STATUSES),
+        })
+        vehicle_id, lead_id, salesperson_id, has_bdc = cursor.fetchone()
+    return _AlertFacts(vehicle_id=vehicle_id, lead_id=lead_id, salesperson_id=salesperson_id, has_bdc=bool(has_bdc))
+
+
+def _follow_up_create(root: Alert, signal: Signal, *, vehicle_id: int | None, score: float, now: datetime) -> Alert:
+    follow_up = Alert.unscoped.create(
+        parent=root, rooftop_id=root.rooftop_id, customer_id=root.customer_id, visitor_id=root.visitor_id,
+        lead_id=root.lead_id, kind=signal.kind, priority=signal.rank, reasons=[signal.reason],
+        vehicle_id=vehicle_id, suggested_next_step=signal.suggested_next_step[:300], score=score,
+        for_user_id=root.for_user_id, for_team=root.for_team, state=root.state, created_at=now,
+        last_signal_at=now, expires_at=root.expires_at,
+    )
+    root.reasons = ([signal.reason] + [r for r in root.reasons if r != signal.reason])[:MAX_ROOT_REASONS]
+    root.follow_up_count = F("follow_up_count") + 1
+    root.last_signal_at = now
+    root.score = score
+    fields = ["reasons", "follow_up_count", "last_signal_at", "score", "updated_at"]
+    if root.vehicle_id is None and vehicle_id:
+        root.vehicle_id = vehicle_id
+        fields.append("vehicle")
+    root.save(update_fields=fields)
+    return follow_up
+
+
+# --- pushing (after commit only) ----------------------------------------------------------------------
+
+def alert_push(*, alert_id: int, groups: Sequence[str], message_type: str = "alert.hint") -> bool:
+    """Hand a hint to the channel layer. Failure is logged, not raised: the replay and the sweep recover it."""
+    try:
+        group_send_many(list(groups), {"type": message_type, "id": alert_id})
+    except Exception:  # noqa: BLE001 - Redis down: the browser's replay by id still delivers the row
+        logger.warning("could not push alert %s; the sweep will push it again", alert_id, exc_info=True)
+        return False
+    if message_type == "alert.hint":
+        Alert.unscoped.filter(pk=alert_id).update(last_pushed_at=timezone.now())
+    return True
+
+
+def _push_changed(alert: Alert) -> None:
+    root_id = alert.parent_id or alert.id
+    groups = audience.groups_for_alert(rooftop_id=alert.rooftop_id, team=alert.for_team, for_user_id=alert.for_user_id)
+    transaction.on_commit(lambda: alert_push(alert_id=root_id, groups=groups, message_type="alert.changed"))
+
+
+# --- staff actions ------------------------------------------------------------------------------------
+
+OPEN_STATES = (Alert.State.NEW, Alert.State.SEEN, Alert.State.CLAIMED)
+
+
+def _locked(alert: Alert) -> Alert:
+    return (
+        Alert.unscoped.select_for_update(of=("self",))
+        .select_related("rooftop", "customer", "claimed_by__staff_profile").get(pk=alert.pk)
+    )
+
+
+def _display_name(user: User | None) -> str:
+    if user is None:
+        return "someone"
+    profile = getattr(user, "staff_profile", None)
+    return profile.display_name if profile else user.get_username()
+
+
+def _log(alert: Alert, user: User | None, action: str, note: str = "", now: datetime | None = None) -> None:
+    AlertAction.objects.create(alert=alert, actor=user, action=action, note=note[:500], at=now or timezone.now())
+
+
+def alert_claim(*, alert: Alert, user: User, is_manager: bool = False, now: datetime | None = None) -> Alert:
+    """Take the alert so colleagues see it is being worked; a manager may take it over."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        alert = _locked(alert)
+        if alert.parent_id:
+            raise AlertActionError("Claim the alert this follow-up belongs to.")
+        if alert.state in (Alert.State.DISMISSED, Alert.State.EXPIRED):
+            raise AlertConflict(f"This alert is already {alert.get_state_display().lower()}.")
+        if alert.claimed_by_id == user.pk:
+            return alert
+        if alert.claimed_by_id and not is_manager:
+            raise AlertConflict(f"{_display_name(alert.claimed_by)} already claimed this alert.")
+        alert.claimed_by = user
+        alert.claimed_at = now
+        if alert.state in (Alert.State.NEW, Alert.State.SEEN):
+            alert.state = Alert.State.CLAIMED
+        alert.save(update_fields=["claimed_by", "claimed_at", "state", "updated_at"])
+        _log(alert, user, AlertAction.Action.CLAIM, now=now)
+        _push_changed(alert)
+    return alert
+
+
+def alert_act(*, alert: Alert, user: User, channel: str, note: str = "", department: str = TimelineEntry.Department.BDC,
+              now: datetime | None = None) -> Alert:
+    """A call, text or email to the shopper: logged on the customer's timeline and the alert marked acted on."""
+    now = now or timezone.now()
+    if channel not in ACT_CHANNELS:
+        raise AlertActionError(f"channel must be one of {', '.join(ACT_CHANNELS)}.")
+    note = (note or "").strip()
+    if len(note) > 2000:
+        raise AlertActionError("The note is longer than 2,000 characters.")
+    with transaction.atomic():
+        alert = _locked(alert)
+        if alert.parent_id:
+            raise AlertActionError("Act on the alert this follow-up belongs to.")
+        if alert.customer_id is None:
+            raise AlertActionError("This shopper is anonymous: there is no one to call, text or email yet.")
+        if alert.state == Alert.State.DISMISSED:
+            raise AlertConflict("This alert was dismissed.")
+        verb = {"call": "Call", "text": "Text", "email": "Email"}[channel]
+        TimelineEntry.objects.create(
+            customer_id=alert.customer_id, rooftop_id=alert.rooftop_id, department=department,
+            kind=ACT_CHANNELS[channel], direction="out", occurred_at=now, actor=user, lead_id=alert.lead_id,
+            summary=f"{verb} by {_display_name(user)} after an alert: {alert.reasons[0] if alert.reasons else alert.kind}"[:500],
+            body=note, detail={"alert_id": alert.id, "alert_kind": alert.kind},
+        )
+        if alert.lead_id:
+            # Speed to lead counts the first human attempt; an alert-driven call is one.
+            Lead.unscoped.filter(pk=alert.lead_id, first_attempt_at__isnull=True).update(first_attempt_at=now)
+        alert.state = Alert.State.ACTED
+        alert.acted_at = now
+        if alert.claimed_by_id is None:
+            alert.claimed_by, alert.claimed_at = user, now
+        alert.snoozed_until = None
+        alert.save(update_fields=["state", "acted_at", "claimed_by", "claimed_at", "snoozed_until", "updated_at"])
+        _log(alert, user, channel, note, now=now)
+        _push_changed(alert)
+    return alert
+
+
+def alert_snooze(*, alert: Alert, user: User, until: datetime, now: datetime | None = None) -> Alert:
+    """Hide the alert from the feed until `until`; it comes back by itself."""
+    now = now or timezone.now()
+    if until is None or timezone.is_naive(until):
+        raise AlertActionError("Say until when, with a time zone.")
+    if until <= now:
+        raise AlertActionError("Snooze until a time in the future.")
+    if until - now > MAX_SNOOZE:
+        raise AlertActionError("An alert can be snoozed for at most 7 days.")
+    with transaction.atomic():
+        alert = _locked(alert)
+        if alert.parent_id:
+            raise AlertActionError("Snooze the alert this follow-up belongs to.")
+        if alert.state not in OPEN_STATES:
+            raise AlertConflict(f"This alert is already {alert.get_state_display().lower()}.")
+        alert.snoozed_until = until
+        alert.save(update_fields=["snoozed_until", "updated_at"])
+        _log(alert, user, AlertAction.Action.SNOOZE, f"until {until.isoformat()}", now=now)
+        _push_changed(alert)
+    return alert
+
+
+def alert_dismiss(*, alert: Alert, user: User, reason: str, note: str = "", now: datetime | None = None) -> Alert:
+    """Close the alert with a reason (kept for the rules' tuning); 'other' needs a few words."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    note = (note or "").strip()
+    if reason not in DISMISS_REASONS:
+        raise AlertActionError("Choose why you dismiss this alert: " + ", ".join(DISMISS_REASONS) + ".")
+    if reason == "other" and not note:
+        raise AlertActionError("Say in a few words why you dismiss this alert.")
+    if len(note) > 150:
+        raise AlertActionError("Keep the reason under 150 characters.")
+    with transaction.atomic():
+        alert = _locked(alert)
+        if alert.parent_id:
+            raise AlertActionError("Dismiss the alert this follow-up belongs to.")
+        if alert.state not in OPEN_STATES:
+            raise AlertConflict(f"This alert is already {alert.get_state_display().lower()}.")
+        alert.state = Alert.State.DISMISSED
+        label = DISMISS_REASONS[reason]
+        alert.dismissed_reason = (note if reason == "other" else f"{label}: {note}" if note else label)[:200]
+        alert.snoozed_until = None
+        alert.save(update_fields=["state", "dismissed_reason", "snoozed_until", "updated_at"])
+        _log(alert, user, AlertAction.Action.DISMISS, alert.dismissed_reason, now=now)
+        _push_changed(alert)
+    return alert
+
+
+def alert_undismiss(*, alert: Alert, user: User, now: datetime | None = None) -> Alert:
+    """Undo a dismissal: the alert is open again (claimed if someone had claimed it)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        alert = _locked(alert)
+        if alert.state != Alert.State.DISMISSED:
+            raise AlertConflict("Only a dismissed alert can be restored.")
+        alert.state = Alert.State.CLAIMED if alert.claimed_by_id else Alert.State.SEEN
+        alert.dismissed_reason = ""
+        alert.save(update_fields=["state", "dismissed_reason", "updated_at"])
+        _log(alert, user, AlertAction.Action.SEEN, "restored after dismissal", now=now)
+        _push_changed(alert)
+    return alert
+
+
+def alerts_mark_seen(*, alert_ids: Iterable[int], user: User, visible_ids: set[int]) -> int:
+    """New → seen for alerts the staff member had on screen (only those they may see)."""
+    ids = sorted({int(i) for i in alert_ids} & visible_ids)[:200]
+    if not ids:
+        return 0
+    with transaction.atomic():
+        changed = list(
+            Alert.unscoped.filter(id__in=ids, state=Alert.State.NEW, parent__isnull=True).select_for_update()
+        )
+        for alert in changed:
+            alert.state = Alert.State.SEEN
+            alert.save(update_fields=["state", "updated_at"])
+            _log(alert, user, AlertAction.Action.SEEN)
+            _push_changed(alert)
+    return len(changed)
+
+
+# --- sweeps (Celery beat) -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SweepReport:
+    visitors_scored: int = 0
+    idle_checked: int = 0
+    price_drop_checked: int = 0
+    expired: int = 0
+    woken: int = 0
+    repushed: int = 0
+
+
+def sweep_unscored(*, now: datetime | None = None, older_than: timedelta = timedelta(seconds=5),
+                   max_visitors: int = 200) -> int:
+    """Score visitors whose events were stored but never handed to a worker (e.g. Redis was down at ingest)."""
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT visitor_id FROM (
+                SELECT visitor_id, received_at FROM tracking_event
+                WHERE scored_at IS NULL AND received_at < %s ORDER BY received_at LIMIT %s
+            ) AS waiting GROUP BY visitor_id ORDER BY min(received_at) LIMIT %s
+            """,
+            [now - older_than, max_visitors * 20, max_visitors],
+        )
+        visitor_ids = [row[0] for row in cursor.fetchall()]
+    for visitor_id in visitor_ids:
+        visitor_score_events(visitor_id=visitor_id, now=now)
+    return len(visitor_ids)
+
+
+def sweep_idle(*, now: datetime | None = None, max_shoppers: int = 500) -> int:
+    """Check shoppers whose unfinished form has been idle long enough to count as abandoned."""
+    now = now or timezone.now()
+    ids = list(
+        ShopperIntent.objects.across_rooftops().filter(idle_check_at__lte=now)
+        .order_by("idle_check_at").values_list("id", flat=True)[:max_shoppers]
+    )
+    for intent_id in ids:
+        intent_check_idle(intent_id=intent_id, now=now)
+    return len(ids)
+
+
+def sweep_price_drops(*, now: datetime | None = None, lookback: timedelta = timedelta(minutes=5),
+                      max_shoppers: int = 500) -> int:
+    """Shoppers who viewed a vehicle whose price just went down hear about it (each drop once per shopper)."""
+    now = now or timezone.now()
+    drops = (
+        PriceChange.objects.filter(changed_at__gte=now - lookback, changed_at__lte=now,
+                                   new_price_cents__lt=F("old_price_cents"))
+        .values_list("vehicle__rooftop_id", "vehicle__vin", "new_price_cents")
+    )
+    checked = 0
+    for rooftop_id, vin, new_price in drops:
+        vin = vin.upper()
+        candidates = (
+            ShopperIntent.objects.for_rooftops([rooftop_id]).filter(viewed_vins__contains=[vin])
+            # Already told about this price: the state remembers it, so skip without locking the row.
+            .exclude(state__contains={"vehicles": [{"vin": vin, "price_alerted_cents": new_price}]})
+            .values_list("id", flat=True)[: max_shoppers - checked]
+        )
+        for intent_id in list(candidates):
+            intent_check_idle(intent_id=intent_id, now=now, only_vins=[vin])
+            checked += 1
+        if checked >= max_shoppers:
+            break
+    return checked
+
+
+def alerts_expire(*, now: datetime | None = None) -> int:
+    """Unclaimed alerts past their expiry leave the feed (they stay in the history)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        stale = list(
+            Alert.objects.across_rooftops().select_for_update(skip_locked=True)
+            .filter(state__in=[Alert.State.NEW, Alert.State.SEEN], expires_at__lt=now, parent__isnull=True)[:500]
+        )
+        for alert in stale:
+            alert.state = Alert.State.EXPIRED
+            alert.save(update_fields=["state", "updated_at"])
+            _log(alert, None, AlertAction.Action.EXPIRE, now=now)
+            _push_changed(alert)
+    return len(stale)
+
+
+def snoozes_wake(*, now: datetime | None = None) -> int:
+    """Snoozed alerts whose time has come reappear in open feeds."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Alert.objects.across_rooftops().select_for_update(skip_locked=True)
+            .filter(snoozed_until__lte=now)[:500]
+        )
+        for alert in due:
+            alert.snoozed_until = None
+            alert.save(update_fields=["snoozed_until", "updated_at"])
+            _push_changed(alert)
+    return len(due)
+
+
+def alerts_repush(*, now: datetime | None = None, older_than: timedelta = timedelta(seconds=15)) -> int:
+    """Push again what was committed while the channel layer was unreachable (a hint; replay is the guarantee)."""
+    now = now or timezone.now()
+    pending = list(
+        Alert.objects.across_rooftops()
+        .filter(last_pushed_at__isnull=True, created_at__lt=now - older_than, created_at__gt=now - timedelta(hours=1))
+        .order_by("id")[:200]
+    )
+    for alert in pending:
+        root = alert.parent if alert.parent_id else alert
+        alert_push(alert_id=alert.id, groups=audience.groups_for_alert(
+            rooftop_id=root.rooftop_id, team=root.for_team, for_user_id=root.for_user_id))
+    return len(pending)
+
+
+def alerts_sweep(*, now: datetime | None = None) -> SweepReport:
+    """The beat job: everything that needs time to pass or a second chance."""
+    now = now or timezone.now()
+    return SweepReport(
+        visitors_scored=sweep_unscored(now=now),
+        idle_checked=sweep_idle(now=now),
+        price_drop_checked=sweep_price_drops(now=now),
+        expired=alerts_expire(now=now),
+        woken=snoozes_wake(now=now),
+        repushed=alerts_repush(now=now),
+    )
+
+
+# --- scoring settings -----------------------------------------------------------------------------------
+
+def scoring_settings_save(*, rooftop: Rooftop, rules: ScoringRules, user: User | None,
+                          alert_anonymous_shoppers: bool, alert_expiry_hours: int,
+                          weights_source: str = "hand-set") -> ScoringSettings:
+    """Store the rooftop's tuning; the next scored event uses it. The previous rules are kept for undo."""
+    if not 1 <= alert_expiry_hours <= 24 * 14:
+        raise ValueError("Alerts must expire after between 1 hour and 14 days.")
+    with transaction.atomic():
+        row, _ = ScoringSettings.unscoped.select_for_update().get_or_create(rooftop=rooftop)
+        row.previous_rules = {
+            "rules": row.rules, "alert_anonymous_shoppers": row.alert_anonymous_shoppers,
+            "alert_expiry_hours": row.alert_expiry_hours, "weights_source": row.weights_source,
+        }
+        row.rules = rules.to_dict()
+        row.alert_anonymous_shoppers = alert_anonymous_shoppers
+        row.alert_expiry_hours = alert_expiry_hours
+        row.weights_source = weights_source
+        row.updated_by = user
+        row.updated_at = timezone.now()
+        row.save()
+    return row
+
+
+def scoring_settings_reset(*, rooftop: Rooftop, user: User | None) -> ScoringSettings:
+    return scoring_settings_save(rooftop=rooftop, rules=ScoringRules(), user=user, alert_anonymous_shoppers=False,
+                                 alert_expiry_hours=24)
+
+
+def scoring_settings_undo(*, rooftop: Rooftop, user: User | None) -> ScoringSettings | None:
+    """Put back the rules as they were before the last save or reset."""
+    with transaction.atomic():
+        row = ScoringSettings.unscoped.select_for_update().filter(rooftop=rooftop).first()
+        if row is None or not row.previous_rules:
+            return None
+        previous = row.previous_rules
+        row.previous_rules = {
+            "rules": row.rules, "alert_anonymous_shoppers": row.alert_anonymous_shoppers,
+            "alert_expiry_hours": row.alert_expiry_hours, "weights_source": row.weights_source,
+        }
+        row.weights_source = previous.get("weights_source", "hand-set")
+        row.rules = previous.get("rules") or {}
+        row.alert_anonymous_shoppers = bool(previous.get("alert_anonymous_shoppers", False))
+        row.alert_expiry_hours = int(previous.get("alert_expiry_hours", 24))
+        row.updated_by = user
+        row.updated_at = timezone.now()
+        row.save()
+    return row
+
+
+def scoring_fit_run(*, rooftop: Rooftop, now: datetime | None = None) -> dict:
+    """Fit event weights to the store's sales outcomes and keep the comparison for the manager to judge."""
+    from alerts.outcomes import NotEnoughOutcomes, fit_event_weights
+    from alerts.selectors import outcome_rows
+
+    now = now or timezone.now()
+    config = scoring_config_from_row(ScoringSettings.unscoped.filter(rooftop=rooftop).first())
+    rows = outcome_rows(rooftop_id=rooftop.id, now=now)
+    try:
+        result = {"ok": True, **fit_event_weights(rows, rules=config.rules).to_dict()}
+    except NotEnoughOutcomes as exc:
+        result = {"ok": False, "reason": str(exc), "shoppers": len(rows)}
+    result["fitted_at"] = now.isoformat()
+    with transaction.atomic():
+        row, _ = ScoringSettings.unscoped.select_for_update().get_or_create(rooftop=rooftop)
+        row.fit_result = result
+        row.save(update_fields=["fit_result"])
+    return result
+
+
+def scoring_fit_adopt(*, rooftop: Rooftop, user: User | None) -> ScoringSettings:
+    """Score with the fitted event weights from now on (undo puts the previous weights back)."""
+    row = ScoringSettings.unscoped.filter(rooftop=rooftop).first()
+    fit = row.fit_result if row else None
+    if not fit or not fit.get("ok"):
+        raise ValueError("There is no successful fit to use: fit the weights first.")
+    config = scoring_config_from_row(row)
+    rules = replace(config.rules, event_weights=fit["event_weights"])
+    return scoring_settings_save(rooftop=rooftop, rules=rules, user=user,
+                                 alert_anonymous_shoppers=config.alert_anonymous_shoppers,
+                                 alert_expiry_hours=config.alert_expiry_hours, weights_source="fitted")

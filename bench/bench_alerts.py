@@ -1,0 +1,512 @@
+"""End-to-end alert latency: stored shopper events → Celery worker (scoring, alert row) → channel layer (Redis) →
+uvicorn → a real websocket client, while background shopper traffic flows.
+
+Clock start: the return of tracking.services.events_record for the batch holding a shopper's fourth view of one
+vehicle, i.e. the moment its transaction has committed and the scoring task is queued: the point where the
+HTTP collector (built on another branch, not merged here) answers 200. Clock stop: the websocket frame for that
+shopper's alert arriving at a client authenticated as the store's BDC agent.
+
+The floor, measured in the same run and under the same load: a raw Redis PUBLISH → subscriber round trip.
+
+Run: make bench ARGS=alerts   (script options: --alerts N --rate R --background EPS --configs prefork:2,threads:4 --keep)
+Writes bench/results/bench_alerts-<time>.json. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone as dt_timezone
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH_DB = "crm_bench_alerts"
+
+
+def _configs(text: str) -> list[tuple[str, int]]:
+    configs = []
+    for part in text.split(","):
+        pool, _, size = part.partition(":")
+        if pool not in ("prefork", "threads") or not size.isdigit():
+            raise argparse.ArgumentTypeError(f"expected pool:size with pool prefork or threads, got {part!r}")
+        configs.append((pool, int(size)))
+    return configs
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--alerts", type=int, default=600, help="alerts to measure (at least 500 for the report)")
+    parser.add_argument("--rate", type=float, default=10.0, help="alerts raised per second")
+    parser.add_argument("--background", type=float, default=220.0, help="background events per second")
+    parser.add_argument("--batch", type=int, default=10, help="events per background batch (one browser each)")
+    parser.add_argument("--configs", default="prefork:2,threads:4", type=_configs,
+                        help="worker pools to measure, e.g. prefork:2,threads:4 (prefork:2 is how make run starts it)")
+    parser.add_argument("--prefetch", type=int, default=1,
+                        help="tasks a worker process reserves ahead (1: an alert never waits behind another's backlog)")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    return parser.parse_args()
+
+
+# --- database and processes --------------------------------------------------------------------------
+
+def bench_database_url() -> tuple[str, dict]:
+    import dj_database_url
+
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        sys.exit("DATABASE_URL is not set: run through `make bench ARGS=alerts`")
+    params = dj_database_url.parse(base)
+    host = params["HOST"] or ""
+    netloc = f"{params['USER']}" + (f":{quote(params['PASSWORD'], safe='')}" if params.get("PASSWORD") else "")
+    netloc += f"@{quote(host, safe='') if host.startswith('/') else host}"
+    if params.get("PORT"):
+        netloc += f":{params['PORT']}"
+    return f"postgres://{netloc}/{BENCH_DB}", params
+
+
+def recreate_database(params: dict) -> None:
+    import psycopg
+
+    kwargs = {"dbname": "postgres", "user": params["USER"], "autocommit": True}
+    if params.get("HOST"):
+        kwargs["host"] = params["HOST"]
+    if params.get("PORT"):
+        kwargs["port"] = params["PORT"]
+    if params.get("PASSWORD"):
+        kwargs["password"] = params["PASSWORD"]
+    with psycopg.connect(**kwargs) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    return None
+
+
+def drop_database(params: dict) -> None:
+    import psycopg
+
+    kwargs = {"dbname": "postgres", "user": params["USER"], "autocommit": True}
+    if params.get("HOST"):
+        kwargs["host"] = params["HOST"]
+    if params.get("PORT"):
+        kwargs["port"] = params["PORT"]
+    with psycopg.connect(**kwargs) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(command: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL if "uvicorn" in command[2] else None)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def rss_mb(pid: int) -> float:
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 1e6
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * p / 100
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def summary(values_ms: list[float]) -> dict:
+    return {
+        "n": len(values_ms), "p50_ms": round(percentile(values_ms, 50), 2), "p90_ms": round(percentile(values_ms, 90), 2),
+        "p99_ms": round(percentile(values_ms, 99), 2), "max_ms": round(max(values_ms), 2) if values_ms else None,
+        "mean_ms": round(statistics.fmean(values_ms), 2) if values_ms else None,
+    }
+
+
+# --- the run -------------------------------------------------------------------------------------------
+
+def main() -> int:
+    args = parse_args()
+    url, params = bench_database_url()
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("SECRET_KEY", "bench-secret-key")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    recreate_database(params)
+    django.setup()
+    results = []
+    for pool, concurrency in args.configs:
+        print(f"\n--- worker pool: {pool} x {concurrency}", flush=True)
+        results.append(run_config(args, params, pool, concurrency))
+    write(results)
+    return 0 if all(r["alerts"]["missing"] == 0 for r in results) else 1
+
+
+def run_config(args, params: dict, pool: str, concurrency: int) -> dict:
+    """One measurement on a fresh database: the same shoppers, the same traffic, one worker configuration."""
+    import redis
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connections
+
+    connections.close_all()
+    recreate_database(params)
+    call_command("migrate", verbosity=0)
+    for offset in range(3):
+        redis.Redis.from_url(settings.REDIS_URL, db=settings.REDIS_DB_OFFSET + offset).flushdb()
+    world = seed(args.alerts)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING")
+    port = free_port()
+    web = start([sys.executable, "-m", "uvicorn", "crm.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+                 "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning"], env)
+    worker = start([sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--pool", pool,
+                    "--concurrency", str(concurrency), "--prefetch-multiplier", str(args.prefetch),
+                    "-Q", "celery,scoring,messages", "--without-gossip", "--without-mingle",
+                    "-n", f"bench-{os.getpid()}@%h"], env)
+    try:
+        wait_ready(port)
+        result = run(args, world, port, worker, pool, concurrency)
+    finally:
+        stop(web)
+        stop(worker)
+        connections.close_all()
+        if not args.keep:
+            drop_database(params)
+    report(result)
+    return result
+
+
+def wait_ready(port: int) -> None:
+    from crm.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.1)
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError("uvicorn or the Celery worker did not start within 60 s")
+
+
+def seed(alert_count: int) -> dict:
+    from django.contrib.auth.models import User
+    from django.db import transaction
+
+    from customers.models import Customer, CustomerRooftop
+    from leads.models import InventoryVehicle
+    from leads.vin import with_check_digit
+    from rooftops.models import DealerGroup, Role, Rooftop, StaffProfile, StaffRole
+    from rooftops.services import api_token_create
+    from tracking.models import Visitor
+
+    with transaction.atomic():
+        group = DealerGroup.objects.create(name="Bench Group", slug="bench-group")
+        rooftop = Rooftop.objects.create(dealer_group=group, name="Bench Toyota", slug="bench-toyota")
+        bdc = User.objects.create(username="bdc@bench.test")
+        StaffProfile.objects.create(user=bdc, dealer_group=group, display_name="Bench BDC")
+        StaffRole.objects.create(user=bdc, rooftop=rooftop, role=Role.BDC_AGENT)
+        _, key = api_token_create(user=bdc, name="bench")
+        vehicles = InventoryVehicle.objects.bulk_create([
+            InventoryVehicle(rooftop=rooftop, vin=with_check_digit(f"2T3P1RFV0RC{n:06d}"), stock_number=f"B{n}",
+                             year=2024, make="Toyota", model=["RAV4", "Camry", "Tacoma", "Highlander"][n % 4],
+                             trim="XLE", condition="new", price_cents=3_000_000 + n * 10_000)
+            for n in range(200)
+        ])
+        customers = Customer.unscoped.bulk_create([
+            Customer(dealer_group=group, first_name=f"Shopper{n}", last_name="Bench") for n in range(alert_count)
+        ])
+        CustomerRooftop.objects.bulk_create([CustomerRooftop(customer=c, rooftop=rooftop) for c in customers])
+        Visitor.unscoped.bulk_create([
+            Visitor(rooftop=rooftop, anonymous_id=f"alert-{n}", customer=c) for n, c in enumerate(customers)
+        ])
+    return {"rooftop": rooftop, "vehicles": vehicles, "customer_ids": [c.id for c in customers], "token": key}
+
+
+def vdp_raw(vehicle, anonymous_id: str, message_id: str) -> dict:
+    return {"type": "track", "event": "asc_item_pageview", "anonymousId": anonymous_id, "messageId": message_id,
+            "properties": {"item_id": vehicle.vin, "item_number": vehicle.stock_number, "item_year": vehicle.year,
+                           "item_make": vehicle.make, "item_model": vehicle.model, "item_variant": vehicle.trim,
+                           "item_price": vehicle.price_cents / 100}}
+
+
+def record(rooftop, raws: list[dict]) -> None:
+    from django.utils import timezone
+
+    from tracking.messages import normalize
+    from tracking.services import events_record
+
+    now = timezone.now()
+    events_record(rooftop=rooftop, messages=[normalize(r, received_at=now) for r in raws], received_at=now)
+
+
+class Background(threading.Thread):
+    """Anonymous shoppers browsing (page views, search results, detail pages): scored, alerting no one."""
+
+    def __init__(self, rooftop, vehicles, events_per_second: float, batch: int):
+        super().__init__(daemon=True)
+        self.rooftop, self.vehicles, self.batch = rooftop, vehicles, batch
+        self.interval = batch / events_per_second
+        self.stop_event = threading.Event()
+        self.sent = 0
+        self.started_at = self.stopped_at = 0.0
+
+    def run(self):
+        from django.db import connection
+
+        rng = random.Random(7)
+        n = 0
+        self.started_at = next_at = time.perf_counter()
+        try:
+            while not self.stop_event.is_set():
+                browser = f"bg-{rng.randrange(5000)}"
+                raws = []
+                for _ in range(self.batch):
+                    n += 1
+                    roll = rng.random()
+                    if roll < 0.5:
+                        raws.append({"type": "track", "event": "asc_pageview", "anonymousId": browser,
+                                     "messageId": f"bg-{n}", "properties": {"page_type": "home"}})
+                    elif roll < 0.75:
+                        raws.append({"type": "track", "event": "asc_itemlist_pageview", "anonymousId": browser,
+                                     "messageId": f"bg-{n}", "properties": {"item_results": 24}})
+                    else:
+                        raws.append(vdp_raw(rng.choice(self.vehicles), browser, f"bg-{n}"))
+                record(self.rooftop, raws)
+                self.sent += len(raws)
+                next_at += self.interval
+                delay = next_at - time.perf_counter()
+                if delay > 0:
+                    self.stop_event.wait(delay)
+        finally:
+            self.stopped_at = time.perf_counter()
+            connection.close()
+
+    @property
+    def rate(self) -> float:
+        return self.sent / max(1e-9, (self.stopped_at or time.perf_counter()) - self.started_at)
+
+
+class RedisFloor(threading.Thread):
+    """Raw PUBLISH → subscriber round trip on the same Redis, sampled while the load runs."""
+
+    def __init__(self, url: str, interval: float = 0.02):
+        super().__init__(daemon=True)
+        import redis
+
+        self.publisher = redis.Redis.from_url(url)
+        self.subscriber = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+        self.subscriber.subscribe("bench-floor")
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self.samples_ms: list[float] = []
+
+    def run(self):
+        while not self.stop_event.is_set():
+            sent = time.perf_counter()
+            self.publisher.publish("bench-floor", repr(sent))
+            message = None
+            deadline = sent + 2
+            while message is None and time.perf_counter() < deadline:
+                message = self.subscriber.get_message(timeout=1.0)
+            if message is not None:
+                self.samples_ms.append((time.perf_counter() - float(message["data"])) * 1000)
+            self.stop_event.wait(self.interval)
+
+
+class FeedClient(threading.Thread):
+    """The BDC agent's websocket: records when each alert frame arrives."""
+
+    def __init__(self, port: int, key: str):
+        super().__init__(daemon=True)
+        self.url = f"ws://127.0.0.1:{port}/ws/alerts/?token={key}"
+        self.arrivals: dict[int, float] = {}  # customer id → perf_counter at arrival
+        self.arrivals_wall: dict[int, float] = {}
+        self.frame_ids: list[int] = []
+        self.ready = threading.Event()
+        self.stop_event = threading.Event()
+
+    def run(self):
+        asyncio.run(self._listen())
+
+    async def _listen(self):
+        import websockets
+
+        async with websockets.connect(self.url, max_size=2**22) as ws:
+            await ws.send(json.dumps({"type": "resume", "after": 0}))
+            await ws.send(json.dumps({"type": "ping"}))
+            while not self.stop_event.is_set():
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), timeout=0.5)
+                except asyncio.TimeoutError:
+                    continue
+                now = time.perf_counter()
+                frame = json.loads(raw)
+                if frame["type"] == "pong":
+                    self.ready.set()
+                elif frame["type"] == "alert":
+                    self.frame_ids.append(frame["id"])
+                    customer = (frame["alert"].get("customer") or {}).get("id")
+                    if customer is not None and frame["parent_id"] is None:
+                        self.arrivals.setdefault(customer, now)
+                        self.arrivals_wall.setdefault(customer, time.time())
+
+
+def run(args, world, port: int, worker: subprocess.Popen, pool: str, concurrency: int) -> dict:
+    from django.conf import settings
+    from django.db import connection
+
+    from alerts.models import Alert
+
+    rooftop, vehicles = world["rooftop"], world["vehicles"]
+    client = FeedClient(port, world["token"])
+    client.start()
+    if not client.ready.wait(30):
+        raise RuntimeError("the websocket client could not connect")
+    floor = RedisFloor(settings.CHANNEL_LAYER_URL)
+    background = Background(rooftop, vehicles, args.background, args.batch)
+    rss_samples: list[float] = []
+    rss_stop = threading.Event()
+
+    def sample_rss():
+        while not rss_stop.is_set():
+            rss_samples.append(rss_mb(worker.pid))
+            rss_stop.wait(1.0)
+
+    rss_thread = threading.Thread(target=sample_rss, daemon=True)
+    rss_thread.start()
+    print(f"warming up: background traffic at {args.background:.0f} events/s", flush=True)
+    background.start()
+    time.sleep(5)
+    floor.start()
+    started: dict[int, float] = {}
+    started_wall: dict[int, float] = {}
+    interval = 1.0 / args.rate
+    rng = random.Random(11)
+    t_begin = next_at = time.perf_counter()
+    print(f"raising {args.alerts} alerts at {args.rate:.0f}/s", flush=True)
+    for n, customer_id in enumerate(world["customer_ids"]):
+        vehicle = rng.choice(vehicles)
+        record(rooftop, [vdp_raw(vehicle, f"alert-{n}", f"alert-{n}-{v}") for v in range(4)])
+        started[customer_id] = time.perf_counter()  # events_record returned: committed, task queued
+        started_wall[customer_id] = time.time()
+        next_at += interval
+        delay = next_at - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+    raise_seconds = time.perf_counter() - t_begin
+    deadline = time.monotonic() + 30
+    while len(client.arrivals) < len(started) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    background.stop_event.set()
+    floor.stop_event.set()
+    background.join(10)
+    floor.join(5)
+    client.stop_event.set()
+    client.join(5)
+    rss_stop.set()
+    rss_thread.join(2)
+
+    latencies = [(client.arrivals[c] - t0) * 1000 for c, t0 in started.items() if c in client.arrivals]
+    alerts = summary(latencies)
+    alerts["missing"] = len(started) - len(latencies)
+    alerts["raised_per_second"] = round(len(started) / raise_seconds, 1)
+    in_db = list(Alert.unscoped.filter(rooftop=rooftop).order_by("id").values_list("id", flat=True))
+    alerts["frames_in_id_order_once"] = client.frame_ids == in_db
+    floor_stats = summary(floor.samples_ms)
+    # Where the time goes, from the rows themselves: queued (stored → the worker starts scoring),
+    # worker (scoring start → pushed after commit), delivery (pushed → frame at the client).
+    queued, working, delivering = [], [], []
+    for customer_id, created, pushed in Alert.unscoped.filter(rooftop=rooftop, parent__isnull=True).values_list(
+            "customer_id", "created_at", "last_pushed_at"):
+        if customer_id in started_wall and pushed is not None and customer_id in client.arrivals_wall:
+            queued.append((created.timestamp() - started_wall[customer_id]) * 1000)
+            working.append((pushed.timestamp() - created.timestamp()) * 1000)
+            delivering.append((client.arrivals_wall[customer_id] - pushed.timestamp()) * 1000)
+    breakdown = {"queued_before_worker": summary(queued), "worker_scoring_to_push": summary(working),
+                 "push_to_client_frame": summary(delivering)}
+    connection.close()
+    result = {
+        "benchmark": "alerts",
+        "clock_start": "tracking.services.events_record returned (committed; scoring task queued) — the HTTP "
+                       "collector is not merged on this branch",
+        "clock_stop": "alert frame received by a websocket client (uvicorn, Channels, channels-redis)",
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "settings": {"alerts": args.alerts, "alert_rate_per_s": args.rate, "background_target_eps": args.background,
+                     "background_batch": args.batch, "worker_concurrency": concurrency, "worker_pool": pool,
+                     "worker_prefetch_multiplier": args.prefetch},
+        "background_events_per_second": round(background.rate, 1),
+        "background_events": background.sent,
+        "alerts": alerts,
+        "breakdown": breakdown,
+        "redis_publish_subscribe_floor": floor_stats,
+        "ratio_p50_to_floor_p50": round(alerts["p50_ms"] / floor_stats["p50_ms"], 1) if floor.samples_ms else None,
+        "ratio_p99_to_floor_p99": round(alerts["p99_ms"] / floor_stats["p99_ms"], 1) if floor.samples_ms else None,
+        "worker_rss_mb": {"max": round(max(rss_samples), 1) if rss_samples else None,
+                          "end": round(rss_samples[-1], 1) if rss_samples else None,
+                          "processes": 1 + (concurrency if pool == "prefork" else 0)},
+        "goal_p99_under_250ms": alerts["p99_ms"] < 250,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+    return result
+
+
+def report(result: dict) -> None:
+    a, f, b = result["alerts"], result["redis_publish_subscribe_floor"], result["breakdown"]
+    w = result["worker_rss_mb"]
+    print(f"""
+alerts end to end (events_record commit -> websocket frame), {a['n']} alerts, {a['missing']} missing,
+  worker {result['settings']['worker_pool']} x {result['settings']['worker_concurrency']}, background {result['background_events_per_second']} events/s:
+  p50 {a['p50_ms']} ms   p90 {a['p90_ms']} ms   p99 {a['p99_ms']} ms   max {a['max_ms']} ms
+  frames in id order, each once: {a['frames_in_id_order_once']}
+breakdown p50/p99 ms: queued {b['queued_before_worker']['p50_ms']}/{b['queued_before_worker']['p99_ms']}  worker {b['worker_scoring_to_push']['p50_ms']}/{b['worker_scoring_to_push']['p99_ms']}  push->frame {b['push_to_client_frame']['p50_ms']}/{b['push_to_client_frame']['p99_ms']}
+redis publish -> subscriber floor ({f['n']} samples): p50 {f['p50_ms']} ms   p99 {f['p99_ms']} ms
+  ratio to floor: p50 x{result['ratio_p50_to_floor_p50']}   p99 x{result['ratio_p99_to_floor_p99']}
+worker RSS ({w['processes']} process(es)): max {w['max']} MB, end {w['end']} MB
+machine load average (1 min) at the end: {result['load_average_1m']}
+p99 under 250 ms: {result['goal_p99_under_250ms']}""", flush=True)
+
+
+def write(results: list[dict]) -> None:
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"bench_alerts-{datetime.now(dt_timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(results, indent=2))
+    print(f"\nresults: {path.relative_to(ROOT)}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

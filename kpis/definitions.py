@@ -1,0 +1,721 @@
+"""Every dashboard measure, defined once.
+
+A `Measure` says what a figure means in a sentence the page shows, what unit it has, which rollup it
+aggregates and how (a count, a ratio, an exact percentile, or a computation over a base queryset), which
+filters apply to it, and which leads are behind it (the drill-down list). A `Section` lays measures out on
+the page: headline cards (every measure of the section with `card=True`), and figures (a table, with a chart
+where a manager would rather look than read).
+
+A new measure joins the dashboard by adding one `Measure(...)` below: its card, definition, comparison with
+the previous period, CSV export and drill-down come with it. `service_retention` is the proof: it is not
+built on a rollup, yet it is one definition like the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Literal
+
+from django.apps import apps
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q
+
+from kpis import conf
+from kpis.scope import UNASSIGNED, Scope
+from kpis.speed import MINUTE, HOUR, DAY, SPEED_BUCKET_COLUMNS, buckets_between, buckets_within
+
+Unit = Literal["count", "percent", "minutes"]
+Dimension = Literal["source", "person", "rooftop", "kind", "trend"]
+FILTERS = frozenset({"rooftop", "date", "source", "person"})
+
+
+# --- Rollups (facts) -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Grain:
+    """One rollup table of a fact and the keys it keeps besides rooftop and day."""
+
+    table: str
+    keys: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A rollup: what its day, source and person mean, its grains (smallest first), and its breakdowns."""
+
+    key: str
+    grains: tuple[Grain, ...]
+    day_means: str
+    source_means: str
+    person_means: str
+    dimensions: frozenset[str] = frozenset({"source", "person", "rooftop", "trend"})
+    requires_model: str | None = None
+
+    def grain_for(self, keys: set[str]) -> Grain:
+        """The smallest grain that still has every key a query groups or filters by."""
+        return next(g for g in self.grains if keys <= g.keys)
+
+
+SOURCE, PERSON, KIND = "source", "person", "kind"
+
+
+def _grains(*specs: tuple[str, tuple[str, ...]]) -> tuple[Grain, ...]:
+    return tuple(Grain(table, frozenset(keys)) for table, keys in specs)
+
+
+FACTS: dict[str, Fact] = {
+    fact.key: fact
+    for fact in (
+        Fact("leads", _grains(("kpis_lead_rooftop_day", ()), ("kpis_lead_source_day", (SOURCE,)),
+                              ("kpis_lead_person_day", (PERSON,)),
+                              ("kpis_lead_day", (SOURCE, PERSON))),
+             day_means="the day the lead arrived",
+             source_means="the lead's source", person_means="the person the lead is assigned to"),
+        Fact("appointments", _grains(("kpis_appointment_rooftop_day", ()), ("kpis_appointment_source_day", (SOURCE,)),
+                                     ("kpis_appointment_day", (SOURCE, PERSON))),
+             day_means="the day the appointment is for",
+             source_means="the source of the appointment's lead",
+             person_means="the person the appointment is with (else the lead's owner)"),
+        Fact("activity", _grains(("kpis_activity_person_day", (PERSON,)), ("kpis_activity_day", (SOURCE, PERSON))),
+             day_means="the day of the call, text or email",
+             source_means="the source of the lead it was about", person_means="the person who logged it"),
+        Fact("alerts", _grains(("kpis_alert_day", (KIND, SOURCE, PERSON))), day_means="the day the alert was raised",
+             source_means="the source of the alert's lead (alerts without a lead match no source)",
+             person_means="who claimed the alert, else who it was for",
+             dimensions=frozenset({"source", "person", "rooftop", "trend", "kind"})),
+        Fact("reroutes", _grains(("kpis_reroute_day", (SOURCE, PERSON))), day_means="the day of the reroute",
+             source_means="the lead's source", person_means="the person the lead was taken from",
+             requires_model="leads.LeadReroute"),
+    )
+}
+
+
+# --- Formulas --------------------------------------------------------------------------------------------
+
+Columns = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Count:
+    """Sum of rollup columns (minus others): a number of leads, appointments, calls, alerts."""
+
+    plus: Columns
+    minus: Columns = ()
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """Sum of numerator columns ÷ sum of denominator columns, as a percentage; empty when nothing is due."""
+
+    numerator: Columns
+    denominator: Columns
+
+
+@dataclass(frozen=True)
+class Percentile:
+    """Exact percentile_cont of the values in an array column (seconds), shown in minutes."""
+
+    array: str
+    fraction: float
+    # Bucket counts of the same values and their running total (kpis.models): SQL then sorts one bucket only.
+    histogram: Columns = ()
+    cumulative: str = ""
+    divisor: int = MINUTE
+
+
+@dataclass(frozen=True)
+class Computed:
+    """Anything else: a function of the scope returning (value, numerator, denominator) for the period, and
+    optionally one answering this period and the previous together (one query instead of two)."""
+
+    compute: Callable[[Scope], tuple[float | None, int | None, int | None]]
+    compute_both: Callable[[Scope], list] | None = None
+
+
+Formula = Count | Ratio | Percentile | Computed
+
+
+# --- The leads behind a figure ---------------------------------------------------------------------------
+# Each returns a Q over leads.Lead that the drill-down list applies after scoping to the manager's rooftops.
+
+def _in_period(scope: Scope, lookup: str) -> Q:
+    """`lookup` falls in the scope's local days, each rooftop in its own time zone."""
+    q = Q(pk__in=[])
+    for rooftop in scope.rooftops:
+        lo, hi = scope.bounds(rooftop)
+        q |= Q(rooftop_id=rooftop.id, **{f"{lookup}__gte": lo, f"{lookup}__lt": hi})
+    return q
+
+
+def _person_q(scope: Scope, lookup: str) -> Q:
+    if scope.person_id is None:
+        return Q()
+    if scope.person_id == UNASSIGNED:
+        return Q(**{f"{lookup}__isnull": True})
+    return Q(**{lookup: scope.person_id})
+
+
+def _source_q(scope: Scope, lookup: str = "source") -> Q:
+    return Q() if scope.source is None else Q(**{lookup: scope.source})
+
+
+def received(scope: Scope) -> Q:
+    """Leads received in the period (by their owner and source when filtered)."""
+    return _in_period(scope, "created_at") & _source_q(scope) & _person_q(scope, "assigned_to_id")
+
+
+def speed_counted(scope: Scope) -> Q:
+    return received(scope) & ~Q(source="walk_in")
+
+
+def answered(scope: Scope) -> Q:
+    return speed_counted(scope) & Q(first_attempt_at__isnull=False)
+
+
+def answered_within(seconds: int) -> Callable[[Scope], Q]:
+    # The rollup floors answer times to whole seconds, so "within 300 s" means less than 301 s.
+    return lambda scope: answered(scope) & Q(first_attempt_at__lt=F("created_at") + timedelta(seconds=seconds + 1))
+
+
+def answered_between(low_seconds: int, high_seconds: int | None) -> Callable[[Scope], Q]:
+    """Answered after `low` and within `high` seconds (None: no upper limit), as the rollup buckets them."""
+
+    def leads(scope: Scope) -> Q:
+        q = answered(scope)
+        if low_seconds:
+            q &= Q(first_attempt_at__gte=F("created_at") + timedelta(seconds=low_seconds + 1))
+        if high_seconds is not None:
+            q &= Q(first_attempt_at__lt=F("created_at") + timedelta(seconds=high_seconds + 1))
+        return q
+
+    return leads
+
+
+def _sales_appointments(**filters) -> Exists:
+    from customers.models import Appointment
+
+    return Exists(Appointment.unscoped.filter(lead=OuterRef("pk"), department="sales", **filters))
+
+
+def with_appointment(scope: Scope) -> Q:
+    return received(scope) & Q(_sales_appointments())
+
+
+def shown(scope: Scope) -> Q:
+    return received(scope) & Q(_sales_appointments(status="shown"))
+
+
+def sold(scope: Scope) -> Q:
+    return received(scope) & Q(status="sold")
+
+
+def shown_and_sold(scope: Scope) -> Q:
+    return shown(scope) & Q(status="sold")
+
+
+def _appointments_in_period(scope: Scope, *, statuses: tuple[str, ...] | None = None, due: bool = False) -> Q:
+    """Leads with a sales appointment scheduled in the period (the appointment's person and lead's source)."""
+    from customers.models import Appointment
+    from django.utils import timezone
+
+    appointments = Appointment.unscoped.filter(lead=OuterRef("pk"), department="sales")
+    when = Q(pk__in=[])
+    for rooftop in scope.rooftops:
+        lo, hi = scope.bounds(rooftop)
+        when |= Q(rooftop_id=rooftop.id, scheduled_at__gte=lo, scheduled_at__lt=hi)
+    appointments = appointments.filter(when)
+    if statuses:
+        appointments = appointments.filter(status__in=statuses)
+    if due:
+        appointments = appointments.exclude(status="cancelled").filter(
+            Q(scheduled_at__lte=timezone.now()) | Q(status__in=["shown", "no_show"])
+        )
+    if scope.person_id is not None:
+        if scope.person_id == UNASSIGNED:
+            appointments = appointments.filter(assigned_to__isnull=True, lead__assigned_to__isnull=True)
+        else:
+            appointments = appointments.filter(
+                Q(assigned_to_id=scope.person_id) | Q(assigned_to__isnull=True, lead__assigned_to_id=scope.person_id)
+            )
+    return Q(Exists(appointments)) & _source_q(scope)
+
+
+def appointments_shown(scope: Scope) -> Q:
+    return _appointments_in_period(scope, statuses=("shown",))
+
+
+def appointments_due(scope: Scope) -> Q:
+    return _appointments_in_period(scope, due=True)
+
+
+def _alert_rows(scope: Scope, **filters):
+    """Alerts raised in the period at the outer lead's rooftop for its customer (top-level alerts only)."""
+    from alerts.models import Alert
+
+    alerts = Alert.unscoped.filter(
+        customer=OuterRef("customer"), rooftop=OuterRef("rooftop"), parent__isnull=True, **filters
+    )
+    when = Q(pk__in=[])
+    for rooftop in scope.rooftops:
+        lo, hi = scope.bounds(rooftop)
+        when |= Q(rooftop_id=rooftop.id, created_at__gte=lo, created_at__lt=hi)
+    alerts = alerts.filter(when)
+    if scope.kind:
+        alerts = alerts.filter(kind=scope.kind)
+    if scope.source is not None:
+        alerts = alerts.filter(lead__source=scope.source)
+    if scope.person_id is not None:
+        if scope.person_id == UNASSIGNED:
+            alerts = alerts.filter(claimed_by__isnull=True, for_user__isnull=True)
+        else:
+            alerts = alerts.filter(
+                Q(claimed_by_id=scope.person_id) | Q(claimed_by__isnull=True, for_user_id=scope.person_id)
+            )
+    return alerts
+
+
+def _alerts(scope: Scope, **filters) -> Q:
+    """Leads of customers who raised an alert in the period, at the lead's rooftop."""
+    return Q(Exists(_alert_rows(scope, **filters)))
+
+
+def _alerts_followed_by(what: str) -> Callable[[Scope], Q]:
+    def leads(scope: Scope) -> Q:
+        from customers.models import Appointment
+        from leads.models import Lead
+
+        # OuterRef here is the alert: its customer, rooftop and the window after it was raised.
+        window = timedelta(days=conf.ALERT_ATTRIBUTION_DAYS)
+        same = {"customer": OuterRef("customer"), "rooftop": OuterRef("rooftop")}
+        within = {"created_at__gte": OuterRef("created_at"), "created_at__lt": OuterRef("created_at") + window}
+        followed = {
+            "lead": lambda: Exists(Lead.unscoped.filter(**same, **within)),
+            "appointment": lambda: Exists(Appointment.unscoped.filter(**same, department="sales", **within)),
+            "sale": lambda: Exists(Lead.unscoped.filter(
+                **same, status="sold", sold_at__gte=OuterRef("created_at"), sold_at__lt=OuterRef("created_at") + window
+            )),
+        }[what]()
+        return Q(Exists(_alert_rows(scope).filter(followed)))
+
+    return leads
+
+
+def _activity(kind: str) -> Callable[[Scope], Q]:
+    def leads(scope: Scope) -> Q:
+        from customers.models import TimelineEntry
+
+        entries = TimelineEntry.unscoped.filter(lead=OuterRef("pk"), kind=kind, actor__isnull=False)
+        when = Q(pk__in=[])
+        for rooftop in scope.rooftops:
+            lo, hi = scope.bounds(rooftop)
+            when |= Q(rooftop_id=rooftop.id, occurred_at__gte=lo, occurred_at__lt=hi)
+        entries = entries.filter(when)
+        if scope.person_id == UNASSIGNED:
+            return Q(pk__in=[])  # activity always has a person
+        if scope.person_id is not None:
+            entries = entries.filter(actor_id=scope.person_id)
+        return Q(Exists(entries)) & _source_q(scope)
+
+    return leads
+
+
+def _reroutes(missed_only: bool) -> Callable[[Scope], Q]:
+    def leads(scope: Scope) -> Q:
+        from kpis.services import reroute_columns, reroute_model
+
+        model = reroute_model()
+        columns = reroute_columns(model)
+        fields = {f.column: f.name for f in model._meta.concrete_fields}
+        at, person, kind = fields[columns.at], fields[columns.from_person], fields[columns.kind]
+        lead_field = fields[columns.lead]
+        rows = model._default_manager.filter(**{lead_field: OuterRef("pk")})
+        when = Q(pk__in=[])
+        for rooftop in scope.rooftops:
+            lo, hi = scope.bounds(rooftop)
+            when |= Q(**{f"{lead_field}__rooftop_id": rooftop.id, f"{at}__gte": lo, f"{at}__lt": hi})
+        rows = rows.filter(when)
+        if missed_only:
+            rows = rows.filter(**{f"{kind}__in": columns.missed_kinds})
+        if scope.person_id == UNASSIGNED:
+            rows = rows.filter(**{f"{person}__isnull": True})
+        elif scope.person_id is not None:
+            rows = rows.filter(**{person: scope.person_id})
+        return Q(Exists(rows)) & _source_q(scope)
+
+    return leads
+
+
+# --- Service retention: a measure over a base table, not a rollup ----------------------------------------
+
+RETENTION_SQL = """
+WITH bounds AS (
+    SELECT * FROM unnest(%(rooftops)s::bigint[], %(due_from)s::timestamptz[], %(lo)s::timestamptz[],
+                         %(hi)s::timestamptz[], %(current)s::bool[]) AS b(rooftop_id, due_from, lo, hi, is_current)
+),
+due AS (
+    SELECT DISTINCT b.is_current, ro.rooftop_id, ro.customer_id
+    FROM bounds b
+    JOIN service_repairorder ro ON ro.rooftop_id = b.rooftop_id AND ro.status = 'closed'
+                               AND ro.closed_at >= b.due_from AND ro.closed_at < b.lo
+),
+came_back AS (
+    SELECT DISTINCT b.is_current, ro.rooftop_id, ro.customer_id
+    FROM bounds b
+    JOIN service_repairorder ro ON ro.rooftop_id = b.rooftop_id AND ro.opened_at >= b.lo AND ro.opened_at < b.hi
+)
+SELECT due.is_current, count(*) AS due, count(came_back.customer_id) AS came_back
+FROM due LEFT JOIN came_back USING (is_current, rooftop_id, customer_id)
+GROUP BY due.is_current
+"""
+
+
+def _a_year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def service_retention(scope: Scope) -> tuple[float | None, int | None, int | None]:
+    """This period's retention (value, came back, due); the previous period comes from a second call."""
+    return service_retention_both(scope)[0]
+
+
+def service_retention_both(scope: Scope) -> list[tuple[float | None, int | None, int | None]]:
+    """Retention for the period and the one before, for every rooftop of the scope, in one statement."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    columns: dict[str, list] = {"rooftops": [], "due_from": [], "lo": [], "hi": [], "current": []}
+    for period, is_current in ((scope, True), (scope.previous, False)):
+        for rooftop in period.rooftops:
+            lo, hi = period.bounds(rooftop)
+            columns["rooftops"].append(rooftop.id)
+            columns["due_from"].append(
+                datetime.combine(_a_year_before(period.start), time.min, tzinfo=ZoneInfo(rooftop.time_zone)))
+            columns["lo"].append(lo)
+            columns["hi"].append(hi)
+            columns["current"].append(is_current)
+    with connection.cursor() as cursor:
+        cursor.execute(RETENTION_SQL, columns)
+        found = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+    out = []
+    for is_current in (True, False):
+        due, back = found.get(is_current, (0, 0))
+        out.append(((100.0 * back / due) if due else None, back, due))
+    return out
+
+
+# --- Measures --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Measure:
+    key: str
+    label: str
+    definition: str  # shown on the page, word for word
+    unit: Unit
+    section: str
+    formula: Formula
+    fact: str | None = None  # the rollup it aggregates; None for Computed
+    filters: frozenset[str] = FILTERS
+    better: Literal["up", "down"] | None = "up"  # which way a change is good news
+    card: bool = True  # a headline card in its section
+    leads: Callable[[Scope], Q] | None = None  # the leads behind the figure (numerator for ratios)
+    leads_base: Callable[[Scope], Q] | None = None  # the leads behind the denominator
+    requires_model: str | None = None
+    short_label: str = ""  # column heading in tables
+
+    @property
+    def heading(self) -> str:
+        return self.short_label or self.label
+
+
+def _within(minutes: int) -> Columns:
+    return buckets_within(minutes * MINUTE)
+
+
+MEASURE_LIST: list[Measure] = [
+    # Speed to lead
+    Measure(
+        "speed_median", "Median speed to lead",
+        "Speed to lead = first human call, text or email − lead received (automated replies do not count). "
+        "Median over leads answered so far; walk-ins are not timed.",
+        "minutes", "speed", Percentile("speed_seconds", 0.5, SPEED_BUCKET_COLUMNS, "speed_cum"), fact="leads",
+        better="down",
+        leads=answered, leads_base=speed_counted, short_label="Median speed",
+    ),
+    Measure(
+        "speed_p90", "Speed to lead, 90th percentile",
+        "9 in 10 answered leads got their first human attempt within this time (walk-ins not timed).",
+        "minutes", "speed", Percentile("speed_seconds", 0.9, SPEED_BUCKET_COLUMNS, "speed_cum"), fact="leads",
+        better="down",
+        leads=answered, leads_base=speed_counted, short_label="90th pct",
+    ),
+    *[
+        Measure(
+            f"answered_{m}", f"Answered within {m} minutes",
+            f"Leads with a first human attempt within {m} minutes ÷ leads received (walk-ins excluded; "
+            "leads not answered yet count as not answered).",
+            "percent", "speed", Ratio(_within(m), ("speed_eligible",)), fact="leads",
+            leads=answered_within(m * MINUTE), leads_base=speed_counted, short_label=f"≤ {m} min",
+        )
+        for m in (5, 15, 60)
+    ],
+    # The distribution chart's bars: leads by how long their first human attempt took.
+    *[
+        Measure(
+            f"speed_band_{key}", label, f"Leads received whose first human attempt came {words}.", "count", "speed",
+            Count(buckets_between(low, high)), fact="leads", card=False, better=None,
+            leads=answered_between(low, high),
+        )
+        for key, label, words, low, high in (
+            ("0_5", "≤ 5 min", "within 5 minutes", 0, 5 * MINUTE),
+            ("5_15", "5–15 min", "after 5 and within 15 minutes", 5 * MINUTE, 15 * MINUTE),
+            ("15_60", "15–60 min", "after 15 and within 60 minutes", 15 * MINUTE, HOUR),
+            ("60_240", "1–4 h", "after 1 and within 4 hours", HOUR, 4 * HOUR),
+            ("240_1440", "4–24 h", "after 4 and within 24 hours", 4 * HOUR, DAY),
+            ("1440_", "> 1 day", "more than a day later", DAY, None),
+        )
+    ],
+    Measure(
+        "not_answered", "Not answered yet", "Leads received (not walk-ins) with no human attempt yet.", "count",
+        "speed", Count(("speed_eligible",), ("answered",)), fact="leads", card=False, better="down",
+        leads=lambda s: speed_counted(s) & Q(first_attempt_at__isnull=True),
+    ),
+    # Funnel
+    Measure(
+        "leads_received", "Leads received", "Leads that arrived in the period, from every source.", "count",
+        "funnel", Count(("leads",)), fact="leads", leads=received, short_label="Leads",
+    ),
+    Measure(
+        "leads_with_appointment", "Appointment set", "Leads received in the period that have a sales appointment "
+        "(any status, set at any time so far).", "count", "funnel", Count(("with_appointment",)), fact="leads",
+        card=False, leads=with_appointment, short_label="Appts",
+    ),
+    Measure(
+        "leads_shown", "Shown", "Leads received in the period whose customer showed for a sales appointment.",
+        "count", "funnel", Count(("shown",)), fact="leads", card=False, leads=shown, short_label="Shown",
+    ),
+    Measure(
+        "leads_sold", "Sold", "Leads received in the period that are marked sold.", "count", "funnel",
+        Count(("sold",)), fact="leads", card=False, leads=sold, short_label="Sold",
+    ),
+    Measure(
+        "lead_to_appointment", "Lead → appointment",
+        "Lead to appointment rate = leads received in the period with a sales appointment ÷ leads received.",
+        "percent", "funnel", Ratio(("with_appointment",), ("leads",)), fact="leads",
+        leads=with_appointment, leads_base=received, short_label="→ Appt",
+    ),
+    Measure(
+        "show_rate", "Appointment show rate",
+        "Show rate = appointments shown ÷ appointments due, excluding cancelled. Due = sales appointments "
+        "scheduled in the period whose time has come.",
+        "percent", "funnel", Ratio(("shown",), ("due",)), fact="appointments",
+        leads=appointments_shown, leads_base=appointments_due, short_label="Show rate",
+    ),
+    Measure(
+        "show_to_sale", "Show → sale",
+        "Show to sale rate = leads sold ÷ leads that showed for a sales appointment (leads received in the period).",
+        "percent", "funnel", Ratio(("shown_sold",), ("shown",)), fact="leads",
+        leads=shown_and_sold, leads_base=shown, short_label="Show → sale",
+    ),
+    Measure(
+        "lead_to_sale", "Lead → sale", "Lead to sale rate (closing ratio) = leads sold ÷ leads received in the period.",
+        "percent", "funnel", Ratio(("sold",), ("leads",)), fact="leads", leads=sold, leads_base=received,
+        short_label="→ Sale",
+    ),
+    Measure(
+        "appointments_due", "Appointments due", "Sales appointments scheduled in the period whose time has come, "
+        "excluding cancelled.", "count", "funnel", Count(("due",)), fact="appointments", card=False,
+        leads=appointments_due, short_label="Due",
+    ),
+    # Alerts
+    Measure(
+        "alerts_raised", "Alerts raised", "Alerts raised in the period (follow-up signals grouped under an alert "
+        "are not counted again).", "count", "alerts", Count(("raised",)), fact="alerts", better=None,
+        leads=_alerts, short_label="Raised",
+    ),
+    Measure(
+        "alerts_claimed", "Alerts claimed", "Alerts raised in the period that someone claimed ÷ alerts raised.",
+        "percent", "alerts", Ratio(("claimed",), ("raised",)), fact="alerts",
+        leads=lambda s: _alerts(s, claimed_at__isnull=False), leads_base=_alerts, short_label="Claimed",
+    ),
+    Measure(
+        "alerts_acted", "Alerts acted on", "Alerts raised in the period that someone acted on (called, texted, "
+        "emailed, booked) ÷ alerts raised.", "percent", "alerts", Ratio(("acted",), ("raised",)), fact="alerts",
+        leads=lambda s: _alerts(s, acted_at__isnull=False), leads_base=_alerts, short_label="Acted on",
+    ),
+    Measure(
+        "alert_claim_minutes", "Median time to claim", "Median time from an alert being raised to someone claiming "
+        "it, over alerts claimed.", "minutes", "alerts", Percentile("claim_seconds", 0.5), fact="alerts",
+        better="down", leads=lambda s: _alerts(s, claimed_at__isnull=False), short_label="To claim",
+    ),
+    Measure(
+        "alert_act_minutes", "Median time to act", "Median time from an alert being raised to someone acting on "
+        "it, over alerts acted on.", "minutes", "alerts", Percentile("act_seconds", 0.5), fact="alerts",
+        better="down", leads=lambda s: _alerts(s, acted_at__isnull=False), short_label="To act",
+    ),
+    Measure(
+        "alerts_to_lead", "Alert → lead",
+        f"Alerts followed by a new lead from the same customer at the same rooftop within "
+        f"{conf.ALERT_ATTRIBUTION_DAYS} days ÷ alerts raised.",
+        "percent", "alerts", Ratio(("led_to_lead",), ("raised",)), fact="alerts",
+        leads=_alerts_followed_by("lead"), leads_base=_alerts, short_label="→ Lead", card=False,
+    ),
+    Measure(
+        "alerts_to_appointment", "Alert → appointment",
+        f"Alerts followed by a sales appointment set for the same customer at the same rooftop within "
+        f"{conf.ALERT_ATTRIBUTION_DAYS} days ÷ alerts raised.",
+        "percent", "alerts", Ratio(("led_to_appointment",), ("raised",)), fact="alerts",
+        leads=_alerts_followed_by("appointment"), leads_base=_alerts, short_label="→ Appt",
+    ),
+    Measure(
+        "alerts_to_sale", "Alert → sale",
+        f"Alerts followed by a sale to the same customer at the same rooftop within "
+        f"{conf.ALERT_ATTRIBUTION_DAYS} days ÷ alerts raised.",
+        "percent", "alerts", Ratio(("led_to_sale",), ("raised",)), fact="alerts",
+        leads=_alerts_followed_by("sale"), leads_base=_alerts, short_label="→ Sale",
+    ),
+    # Routing (appears once lead routing records reroutes)
+    Measure(
+        "reroutes", "Reroutes", "Leads taken from a person and given to another in the period (deadline missed, "
+        "busy with a customer, or by hand), counted against the person it was taken from.", "count", "routing",
+        Count(("reroutes",)), fact="reroutes", better="down", leads=_reroutes(False),
+        requires_model="leads.LeadReroute", short_label="Reroutes",
+    ),
+    Measure(
+        "missed_deadlines", "Missed deadlines", "Reroutes because the response deadline passed with no human "
+        "action, counted against the person who missed it.", "count", "routing", Count(("missed_deadlines",)),
+        fact="reroutes", better="down", leads=_reroutes(True), requires_model="leads.LeadReroute",
+        short_label="Missed",
+    ),
+    # Activity (the leaderboard)
+    *[
+        Measure(
+            f"activity_{kind}s", label, f"{label} logged by the person in the period (either direction, "
+            "from the customer timeline).", "count", "people", Count((f"{kind}s",)), fact="activity", card=False,
+            leads=_activity(kind), short_label=label,
+        )
+        for kind, label in (("call", "Calls"), ("text", "Texts"), ("email", "Emails"))
+    ],
+    # Service: a measure over repair orders, not a rollup, joining the page by this definition alone.
+    Measure(
+        "service_retention", "Service retention",
+        "Service retention = customers with a closed repair order in the 12 months before the period who came "
+        "back (opened a repair order) within the period ÷ those due (the customers with such an order).",
+        "percent", "service", Computed(service_retention, service_retention_both),
+        filters=frozenset({"rooftop", "date"}),
+    ),
+]
+MEASURES: dict[str, Measure] = {m.key: m for m in MEASURE_LIST}
+
+
+def model_available(label: str | None) -> bool:
+    if label is None:
+        return True
+    try:
+        apps.get_model(label)
+    except LookupError:
+        return False
+    return True
+
+
+def available_measures() -> dict[str, Measure]:
+    """Measures whose data exists in this installation (reroutes need lead routing's history)."""
+    return {key: m for key, m in MEASURES.items() if model_available(m.requires_model)}
+
+
+# --- The page layout -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Chart:
+    kind: Literal["bar", "line"]
+    measures: Columns = ()  # which of the figure's measures to draw; all when empty
+    horizontal: bool = False
+    stacked: bool = False
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A table of measures, one row per measure (dimension None) or per source/person/kind/day, maybe drawn."""
+
+    key: str
+    title: str
+    measures: Columns
+    dimension: Dimension | None = None
+    chart: Chart | None = None
+    note: str = ""
+    multi_rooftop_only: bool = False
+    share_of_first: bool = False  # funnel: each step as a share of the first
+    sort_by: str | None = None  # a measure key; rows by descending value
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    figures: tuple[Figure, ...] = field(default_factory=tuple)
+    empty_hint: str = "No data in this period."
+
+
+SPEED_COLUMNS = ("leads_received", "speed_median", "speed_p90", "answered_5", "answered_15", "answered_60")
+FUNNEL_COLUMNS = ("leads_received", "leads_with_appointment", "leads_shown", "leads_sold", "lead_to_appointment",
+                  "show_to_sale", "lead_to_sale")
+ALERT_COLUMNS = ("alerts_raised", "alerts_claimed", "alerts_acted", "alert_claim_minutes", "alert_act_minutes",
+                 "alerts_to_lead", "alerts_to_appointment", "alerts_to_sale")
+
+SECTIONS: tuple[Section, ...] = (
+    Section("funnel", "Lead funnel", (
+        Figure("funnel", "From lead to sale", ("leads_received", "leads_with_appointment", "leads_shown", "leads_sold"),
+               chart=Chart("bar", horizontal=True), share_of_first=True,
+               note="Leads received in the period and how far each got so far."),
+        Figure("funnel_by_source", "Lead to sale by source", FUNNEL_COLUMNS, dimension="source",
+               chart=Chart("bar", measures=("lead_to_appointment", "lead_to_sale")), sort_by="leads_received"),
+        Figure("trend", "Trend", ("leads_received", "leads_with_appointment", "leads_sold"), dimension="trend",
+               chart=Chart("line")),
+    )),
+    Section("speed", "Speed to lead", (
+        Figure("speed_distribution", "How long leads waited for a person",
+               ("speed_band_0_5", "speed_band_5_15", "speed_band_15_60", "speed_band_60_240", "speed_band_240_1440",
+                "speed_band_1440_", "not_answered"), chart=Chart("bar")),
+        Figure("speed_by_source", "By source", SPEED_COLUMNS, dimension="source", sort_by="leads_received"),
+        Figure("speed_by_person", "By person", SPEED_COLUMNS, dimension="person",
+               chart=Chart("bar", measures=("speed_median", "speed_p90"), horizontal=True), sort_by="leads_received"),
+        Figure("speed_by_rooftop", "By rooftop", SPEED_COLUMNS, dimension="rooftop", multi_rooftop_only=True),
+    )),
+    Section("alerts", "Alerts", (
+        Figure("alerts_by_kind", "Which alert kinds lead to appointments and sales", ALERT_COLUMNS,
+               dimension="kind", chart=Chart("bar", measures=("alerts_to_appointment", "alerts_to_sale")),
+               sort_by="alerts_raised"),
+    ), empty_hint="No alerts were raised in this period."),
+    Section("routing", "Reroutes and missed deadlines", (
+        Figure("reroutes_by_person", "By person", ("reroutes", "missed_deadlines"), dimension="person",
+               chart=Chart("bar", horizontal=True), sort_by="reroutes"),
+    ), empty_hint="No lead was rerouted in this period."),
+    Section("people", "Salesperson leaderboard", (
+        Figure("leaderboard", "Activity and outcomes by person",
+               ("activity_calls", "activity_texts", "activity_emails", "leads_received", "leads_with_appointment",
+                "leads_shown", "leads_sold", "lead_to_sale", "speed_median"),
+               dimension="person", chart=Chart("bar", measures=("leads_with_appointment", "leads_shown", "leads_sold"),
+                                                horizontal=True),
+               sort_by="leads_sold",
+               note="Activity counts what each person logged in the period; outcomes count the leads they own."),
+    )),
+    Section("service", "Service"),
+)
+
+
+def section_measures(section: Section, measures: dict[str, Measure]) -> list[Measure]:
+    """The headline cards of a section: its card measures, in definition order."""
+    return [m for m in measures.values() if m.section == section.key and m.card]
+
+
+def source_label(value: str) -> str:
+    from leads.models import Lead
+
+    if value == "":
+        return "No lead"
+    return dict(Lead.Source.choices).get(value, value)

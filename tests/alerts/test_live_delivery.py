@@ -1,0 +1,232 @@
+"""Live delivery through the real stack: events_record → Celery worker → PostgreSQL → channel layer (Redis) →
+uvicorn → a real websocket client. The client is disconnected while alerts fire and must still get each once."""
+
+import json
+import threading
+import time
+from urllib.parse import urlsplit
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from alerts.models import Alert
+from factories import InventoryVehicleFactory, LeadFactory, make_customer
+from rooftops.services import api_token_create
+from shopper_events import identify, send, vdp
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DEADLINE = 30  # seconds: generous for a shared 2-core machine
+
+
+def ws_url(live_server_url: str, key: str | None = None) -> str:
+    base = f"ws://{urlsplit(live_server_url).netloc}/ws/alerts/"
+    return f"{base}?token={key}" if key else base
+
+
+def token(user) -> str:
+    return api_token_create(user=user, name="test client")[1]
+
+
+def frames_until(ws, predicate, *, timeout: float = DEADLINE) -> list[dict]:
+    got, end = [], time.monotonic() + timeout
+    while not predicate(got):
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"timed out; received {[(f['type'], f.get('id')) for f in got]}")
+        got.append(json.loads(ws.recv(timeout=remaining)))
+    return got
+
+
+def quiet_for(ws, seconds: float) -> list[dict]:
+    got, end = [], time.monotonic() + seconds
+    while (remaining := end - time.monotonic()) > 0:
+        try:
+            got.append(json.loads(ws.recv(timeout=remaining)))
+        except TimeoutError:
+            break
+    return got
+
+
+def make_shoppers(world, count: int, *, assigned_to=None):
+    shoppers = []
+    for n in range(count):
+        customer = make_customer(world.rooftop, first_name=f"Shopper{n}")
+        vehicle = InventoryVehicleFactory(rooftop=world.rooftop)
+        if assigned_to is not None:
+            LeadFactory(rooftop=world.rooftop, customer=customer, assigned_to=assigned_to, vehicle=vehicle)
+        identify(world.rooftop, f"live-{n}", customer)
+        shoppers.append((f"live-{n}", vehicle))
+    return shoppers
+
+
+def fire(world, shopper) -> None:
+    """Four VDP views of one vehicle in one batch: the classic repeat-view alert, scored by the real worker."""
+    anonymous_id, vehicle = shopper
+    send(world.rooftop, [vdp(vehicle, anonymous_id=anonymous_id) for _ in range(4)])
+
+
+def alert_ids_in_db(world) -> list[int]:
+    return list(Alert.unscoped.filter(rooftop=world.rooftop).order_by("id").values_list("id", flat=True))
+
+
+def wait_for_alerts(world, count: int) -> list[int]:
+    end = time.monotonic() + DEADLINE
+    while len(ids := alert_ids_in_db(world)) < count:
+        if time.monotonic() > end:
+            raise AssertionError(f"the worker raised {len(ids)} of {count} alerts in time")
+        time.sleep(0.1)
+    return ids
+
+
+def test_a_client_disconnected_while_alerts_fire_gets_every_alert_exactly_once_in_order(
+        world, celery_worker, live_server_url):
+    key = token(world.bdc)
+    shoppers = make_shoppers(world, 12)
+    received: list[int] = []
+
+    def firing():
+        try:
+            for shopper in shoppers:
+                fire(world, shopper)
+                time.sleep(0.15)
+        finally:
+            connection.close()
+
+    sender = threading.Thread(target=firing)
+    with connect(ws_url(live_server_url, key)) as ws:
+        ws.send(json.dumps({"type": "resume", "after": 0}))
+        sender.start()
+        for frame in frames_until(ws, lambda got: len(got) >= 3):
+            received.append(frame["id"])
+    # Offline while the rest of the alerts are raised and pushed to nobody.
+    offline_at = timezone.now()
+    time.sleep(0.8)
+    back_at = timezone.now()
+    with connect(ws_url(live_server_url, key)) as ws:
+        ws.send(json.dumps({"type": "resume", "after": received[-1]}))
+        frames = frames_until(ws, lambda got: len(received) + len(got) >= 12)
+        received += [f["id"] for f in frames]
+        sender.join(timeout=DEADLINE)
+        assert [f for f in quiet_for(ws, 1.0) if f["type"] == "alert"] == []  # nothing twice, nothing extra
+    assert received == wait_for_alerts(world, 12)
+    assert received == sorted(set(received))
+    # The test proves something only if alerts really were raised while no client listened.
+    assert Alert.unscoped.filter(rooftop=world.rooftop, created_at__gt=offline_at, created_at__lt=back_at).exists()
+    assert all(f["type"] == "alert" and f["html"].startswith("<article id=\"alert-") for f in frames)
+
+
+def test_frames_carry_the_row_html_and_json_and_follow_ups_update_their_alert(world, celery_worker, live_server_url):
+    [(anonymous_id, vehicle)] = make_shoppers(world, 1)
+    other = InventoryVehicleFactory(rooftop=world.rooftop, model="Camry", trim="SE")
+    with connect(ws_url(live_server_url, token(world.bdc))) as ws:
+        ws.send(json.dumps({"type": "resume", "after": 0}))
+        fire(world, (anonymous_id, vehicle))
+        [first] = frames_until(ws, lambda got: len(got) >= 1)
+        assert first["alert"]["kind"] == "repeat_vdp_views" and first["parent_id"] is None
+        assert "4 times in the last 48 hours" in first["html"] and "Shopper0" in first["html"]
+        fire(world, (anonymous_id, other))
+        [follow_up] = frames_until(ws, lambda got: len(got) >= 1)
+        assert follow_up["parent_id"] == first["id"] and follow_up["root_id"] == first["id"]
+        assert f'id="alert-{first["id"]}"' in follow_up["html"] and "1 follow-up signal" in follow_up["html"]
+
+
+def test_another_rooftops_user_and_an_unaddressed_teammate_receive_nothing(world, celery_worker, live_server_url):
+    shoppers = make_shoppers(world, 2, assigned_to=world.salesperson)
+    with connect(ws_url(live_server_url, token(world.outsider))) as outsider, \
+            connect(ws_url(live_server_url, token(world.teammate))) as teammate, \
+            connect(ws_url(live_server_url, token(world.salesperson))) as assigned, \
+            connect(ws_url(live_server_url, token(world.manager))) as manager:
+        for ws in (outsider, teammate, assigned, manager):
+            ws.send(json.dumps({"type": "resume", "after": 0}))
+        for shopper in shoppers:
+            fire(world, shopper)
+        ids = wait_for_alerts(world, 2)
+        assert [f["id"] for f in frames_until(assigned, lambda got: len(got) >= 2)] == ids
+        assert [f["id"] for f in frames_until(manager, lambda got: len(got) >= 2)] == ids
+        assert quiet_for(outsider, 1.0) == []
+        assert quiet_for(teammate, 0.2) == []
+
+
+def test_a_claim_by_a_colleague_updates_the_row_on_every_open_feed(world, celery_worker, live_server_url):
+    [shopper] = make_shoppers(world, 1)
+    with connect(ws_url(live_server_url, token(world.bdc))) as ws:
+        ws.send(json.dumps({"type": "resume", "after": 0}))
+        fire(world, shopper)
+        [alert_frame] = frames_until(ws, lambda got: len(got) >= 1)
+        client = Client()
+        client.force_login(world.manager)
+        assert client.post(f"/api/alerts/{alert_frame['id']}/claim/").status_code == 200
+        [update] = frames_until(ws, lambda got: len(got) >= 1)
+        assert update["type"] == "update" and update["id"] == alert_frame["id"]
+        assert update["alert"]["state"] == "claimed" and "Claimed by Morgan Manager" in update["html"]
+
+
+def test_notices_from_lead_routing_are_forwarded_to_the_browser(world, live_server_url):
+    with connect(ws_url(live_server_url, token(world.salesperson))) as ws:
+        ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(ws.recv(timeout=5)) == {"type": "pong"}  # joined its groups before answering
+        async_to_sync(get_channel_layer().group_send)(
+            f"user-{world.salesperson.id}", {"type": "notify", "text": "New lead routed to you: Pat Shopper", "url": "/leads/7/"})
+        assert json.loads(ws.recv(timeout=5)) == {
+            "type": "notification", "text": "New lead routed to you: Pat Shopper", "url": "/leads/7/"}
+
+
+def test_the_browser_session_opens_the_feed_with_an_allowed_origin(world, live_server_url):
+    client = Client()
+    client.force_login(world.bdc)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    with connect(ws_url(live_server_url), origin="http://127.0.0.1", additional_headers={"Cookie": cookie}) as ws:
+        ws.send(json.dumps({"type": "resume", "after": 0}))
+        ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(ws.recv(timeout=5)) == {"type": "pong"}
+
+
+def test_anonymous_and_bad_token_clients_are_refused(world, live_server_url):
+    with pytest.raises(InvalidStatus) as anonymous:
+        connect(ws_url(live_server_url), origin="http://127.0.0.1")
+    assert anonymous.value.response.status_code == 403
+    with pytest.raises(InvalidStatus):
+        connect(ws_url(live_server_url, "not-a-token"))
+    with pytest.raises(InvalidStatus):  # a session cookie from another site's page: no allowed Origin
+        connect(ws_url(live_server_url), origin="http://evil.example")
+
+
+def test_a_malformed_resume_is_answered_with_a_reason(world, live_server_url):
+    with connect(ws_url(live_server_url, token(world.bdc))) as ws:
+        ws.send(json.dumps({"type": "resume", "after": "yesterday"}))
+        assert "after" in json.loads(ws.recv(timeout=5))["error"]
+        ws.send("[]")
+        assert json.loads(ws.recv(timeout=5))["type"] == "error"
+
+
+def test_an_idle_feed_stays_connected_and_still_receives(world, live_server_url):
+    # The channel layer blocks up to 5 s per Redis read; a client socket timeout of 5 s would drop every
+    # feed that went quiet for a few seconds (found with redis-py 8, whose default socket_timeout is 5 s).
+    with connect(ws_url(live_server_url, token(world.salesperson))) as ws:
+        ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(ws.recv(timeout=5)) == {"type": "pong"}
+        time.sleep(12)
+        async_to_sync(get_channel_layer().group_send)(f"user-{world.salesperson.id}", {"type": "notify", "text": "still here"})
+        assert json.loads(ws.recv(timeout=5)) == {"type": "notification", "text": "still here"}
+
+
+def test_alerts_on_screen_are_marked_seen_for_everyone(world, celery_worker, live_server_url):
+    [shopper] = make_shoppers(world, 1)
+    with connect(ws_url(live_server_url, token(world.bdc))) as bdc, \
+            connect(ws_url(live_server_url, token(world.manager))) as manager:
+        for ws in (bdc, manager):
+            ws.send(json.dumps({"type": "resume", "after": 0}))
+        fire(world, shopper)
+        [frame] = frames_until(bdc, lambda got: len(got) >= 1)
+        frames_until(manager, lambda got: len(got) >= 1)
+        bdc.send(json.dumps({"type": "seen", "ids": [frame["id"], 999999]}))
+        [update] = frames_until(manager, lambda got: len(got) >= 1)
+        assert (update["type"], update["alert"]["state"]) == ("update", "seen")
+    assert Alert.unscoped.get(pk=frame["id"]).actions.get().action == "seen"

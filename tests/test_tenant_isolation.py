@@ -1,0 +1,147 @@
+"""A user of rooftop A gets 404 for every object of rooftop B: every page and API route, and the websocket.
+
+The routes are read from the URL configuration, so a new route with an object id in its path fails here
+until its id is mapped below and it answers 404 to the other store's staff.
+"""
+
+import json
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from alerts.models import Alert
+from customers.models import Appointment, DuplicateCandidate
+from customers.services import customer_merge
+from factories import InventoryVehicleFactory, LeadFactory, make_customer
+from leads.models import AdfReview
+from rooftops.services import api_token_create
+
+pytestmark = pytest.mark.django_db
+
+# Routes whose ids are not another store's data: a user's own token; public doors authenticated by a key.
+NOT_TENANT_ROUTES = {"token-revoke", "adf-intake", "tracking-collect"}
+NOT_TENANT_PREFIXES = ("admin:", "demo-site")
+
+
+@dataclass
+class OtherStore:
+    rooftop_id: int
+    customer_id: int
+    lead_id: int
+    appointment_id: int
+    candidate_id: int
+    merge_id: int
+    review_id: int
+    alert_id: int
+
+
+@pytest.fixture
+def other_store(world) -> OtherStore:
+    b = world.other_rooftop
+    customer = make_customer(b, first_name="Bea", last_name="Elsewhere")
+    lead = LeadFactory(rooftop=b, customer=customer, vehicle=InventoryVehicleFactory(rooftop=b))
+    appointment = Appointment.unscoped.create(rooftop=b, customer=customer, lead=lead, department="sales",
+                                              kind="test_drive", scheduled_at=lead.created_at)
+    first, second = make_customer(b, first_name="Dee"), make_customer(b, first_name="Dee")
+    candidate = DuplicateCandidate.unscoped.create(dealer_group=b.dealer_group, customer_a=first, customer_b=second,
+                                                   reasons=["same name"])
+    twin_a, twin_b = make_customer(b, first_name="Twin"), make_customer(b, first_name="Twin")
+    merge = customer_merge(survivor=twin_a, merged=twin_b, user=None)
+    review = AdfReview.unscoped.create(rooftop=b, raw="<adf/>", reason="no prospect", received_via="http")
+    alert = Alert.unscoped.create(rooftop=b, customer=customer, kind="repeat_vdp_views", reasons=["Viewed it 4 times"])
+    return OtherStore(b.id, customer.id, lead.id, appointment.id, candidate.id, merge.id, review.id, alert.id)
+
+
+def _routes(patterns=None, namespace=""):
+    for p in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(p, URLResolver):
+            yield from _routes(p.url_patterns, f"{namespace}{p.namespace}:" if p.namespace else namespace)
+        elif isinstance(p, URLPattern) and p.name and p.pattern.converters:
+            yield f"{namespace}{p.name}", sorted(p.pattern.converters)
+
+
+def _tenant_routes():
+    return [
+        (name, kwargs) for name, kwargs in _routes()
+        if name not in NOT_TENANT_ROUTES and not name.startswith(NOT_TENANT_PREFIXES)
+    ]
+
+
+def _answers(client, url, **headers) -> set[int]:
+    return {client.get(url, **headers).status_code, client.post(url, {}, **headers).status_code}
+
+
+def test_every_route_with_an_object_id_is_known_here():
+    known = set(OtherStore.__dataclass_fields__)
+    unknown = {(name, kw) for name, kwargs in _tenant_routes() for kw in kwargs if kw not in known}
+    assert not unknown, f"map these ids to another store's object in OtherStore: {sorted(unknown)}"
+
+
+def test_staff_of_one_store_get_404_for_every_object_of_another_store(world, other_store, client):
+    routes = _tenant_routes()
+    assert len(routes) >= 20
+    _, key = api_token_create(user=world.manager, name="isolation test")
+    client.force_login(world.manager)  # the strongest role at store A
+    leaks = []
+    for name, kwargs in routes:
+        url = reverse(name, kwargs={kw: getattr(other_store, kw) for kw in kwargs})
+        answers = _answers(client, url)
+        if name.startswith("api-"):
+            client.logout()
+            answers |= _answers(client, url, HTTP_AUTHORIZATION=f"Token {key}")
+            client.force_login(world.manager)
+        # 405 is fine for the method a route does not take; anything else must be the 404 of "missing".
+        if 404 not in answers or answers - {404, 405}:
+            leaks.append((name, url, sorted(answers)))
+    assert not leaks, leaks
+
+
+def test_a_mix_of_my_customer_and_another_stores_lead_is_404(world, other_store, client):
+    mine = make_customer(world.rooftop)
+    client.force_login(world.manager)
+    for name in ("customer-lead-sold", "customer-lead-lost"):
+        url = reverse(name, kwargs={"customer_id": mine.id, "lead_id": other_store.lead_id})
+        assert client.post(url, {"reason": "Price"}).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_alert_websocket_never_carries_another_stores_alerts(world, other_store, live_server_url):
+    import asyncio
+
+    import websockets
+
+    _, key = api_token_create(user=world.manager, name="ws isolation")
+    ws_url = live_server_url.replace("http", "ws") + f"/ws/alerts/?token={key}"
+
+    async def replay():
+        async with websockets.connect(ws_url) as socket:
+            await socket.send(json.dumps({"type": "resume", "after": 0}))
+            frames = []
+            try:
+                while True:
+                    frames.append(json.loads(await asyncio.wait_for(socket.recv(), timeout=1.5)))
+            except TimeoutError:
+                return frames
+
+    frames = asyncio.run(replay())
+    carried = {f.get("alert", {}).get("id") or f.get("id") for f in frames}
+    assert other_store.alert_id not in carried
+    mine = Alert.unscoped.create(rooftop=world.rooftop, kind="repeat_vdp_views", reasons=["Viewed it 4 times"],
+                                 for_team="bdc")
+    frames = asyncio.run(replay())
+    assert mine.id in {f.get("alert", {}).get("id") or f.get("id") for f in frames}, frames
+
+
+def test_the_same_routes_open_for_the_stores_own_staff(world, client):
+    """The control: the 404s above come from the scope, not from a route that never answers."""
+    customer = make_customer(world.rooftop)
+    lead = LeadFactory(rooftop=world.rooftop, customer=customer, vehicle=InventoryVehicleFactory(rooftop=world.rooftop))
+    alert = Alert.unscoped.create(rooftop=world.rooftop, customer=customer, kind="repeat_vdp_views",
+                                  reasons=["Viewed it 4 times"])
+    client.force_login(world.manager)
+    for url in (reverse("customer-detail", kwargs={"customer_id": customer.id}),
+                reverse("api-customer-detail", kwargs={"customer_id": customer.id}),
+                reverse("lead-adf-export", kwargs={"lead_id": lead.id}),
+                reverse("alert-row", kwargs={"alert_id": alert.id})):
+        assert client.get(url, HTTP_HX_REQUEST="true").status_code == 200, url
