@@ -152,7 +152,7 @@ def _seed_live_leads(ctx: DemoContext, slug: str, rooftop, people) -> None:
             # One lead that already moved once, so the routing history and notifications have an example.
             reason = (f"No response in 15 minutes: rerouted from {other.staff_profile.display_name} to "
                       f"{owner.staff_profile.display_name}. Weighted: furthest below their share of leads")
-            LeadReroute.unscoped.create(lead=lead, rooftop=rooftop, kind="reroute", from_user=other, to_user=owner,
+            LeadReroute.unscoped.create(lead=lead, kind="deadline", from_user=other, to_user=owner,
                                         reason=reason, hop=1, at=created + timedelta(minutes=15))
             LeadClock.unscoped.filter(lead=lead).update(hops=1)
             TimelineEntry.unscoped.create(customer=customer, rooftop=rooftop, lead=lead, department="system",

@@ -251,16 +251,22 @@ class LeadClock(models.Model):
 
 
 class LeadReroute(models.Model):
-    """One move of a lead between people (or to a manager), kept for the lead's history and manager KPIs."""
+    """One move of a lead between people (or to a manager), kept for the lead's history and manager KPIs.
+
+    kpis reads this table: a kind containing "deadline" counts as a missed response deadline there.
+    """
 
     class Kind(models.TextChoices):
-        REROUTE = "reroute", "Rerouted"
-        ESCALATE = "escalate", "Escalated"
+        DEADLINE = "deadline", "Rerouted: deadline missed"
+        UNAVAILABLE = "unavailable", "Rerouted: owner stepped away"
+        ESCALATE = "escalate", "Escalated to a manager"
         REASSIGN = "reassign", "Reassigned by hand"
 
+    REROUTE_KINDS = (Kind.DEADLINE, Kind.UNAVAILABLE)
+    ROOFTOP_LOOKUP = "lead__rooftop_id"
+
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="reroutes")
-    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
     from_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     to_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reason = models.CharField(max_length=500)
@@ -274,7 +280,7 @@ class LeadReroute(models.Model):
     class Meta:
         base_manager_name = "unscoped"
         default_manager_name = "unscoped"
-        indexes = [models.Index(fields=["rooftop", "-at"]), models.Index(fields=["lead", "at"])]
+        indexes = [models.Index(fields=["at"]), models.Index(fields=["lead", "at"])]
 
 
 class LeadNotification(models.Model):

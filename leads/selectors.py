@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.apps import apps
 from django.contrib.auth.models import User
 from django.db.models import (
-    Aggregate, Case, Count, DurationField, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value,
+    Aggregate, BooleanField, Case, CharField, Count, DurationField, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value,
     When,
 )
 
@@ -80,8 +80,8 @@ def lead_reroutes(lead: Lead) -> list[LeadReroute]:
 # --------------------------------------------------------------------------- lists
 
 
-def _intent_score_subquery():
-    """The shopper's intent score from the alerts app, when it keeps one; None otherwise."""
+def _intent_subqueries() -> tuple | None:
+    """The shopper's best intent (score, level) from the alerts app when it keeps one; None otherwise."""
     try:
         model = apps.get_model("alerts", "ShopperIntent")
     except LookupError:
@@ -92,7 +92,10 @@ def _intent_score_subquery():
     scores = model._base_manager.filter(customer=OuterRef("customer_id"))
     if "rooftop" in names:
         scores = scores.filter(rooftop=OuterRef("rooftop_id"))
-    return Subquery(scores.order_by("-score").values("score")[:1], output_field=FloatField())
+    best = scores.order_by("-score")
+    score = Subquery(best.values("score")[:1], output_field=FloatField())
+    level = Subquery(best.values("level")[:1], output_field=CharField()) if "level" in names else None
+    return score, level
 
 
 def _with_urgency(leads: QuerySet, now: datetime) -> QuerySet:
@@ -100,17 +103,22 @@ def _with_urgency(leads: QuerySet, now: datetime) -> QuerySet:
         Appointment.unscoped.filter(lead=OuterRef("pk"), status=Appointment.Status.SCHEDULED, scheduled_at__gte=now)
         .order_by("scheduled_at").values("scheduled_at")[:1]
     )
-    intent = _intent_score_subquery()
+    intent = _intent_subqueries()
+    score, level = intent if intent is not None else (None, None)
     return leads.annotate(
         deadline_at=Case(When(clock__stopped_at__isnull=True, then=F("clock__deadline_at")), default=None),
         next_appointment_at=Subquery(next_appointment),
-        intent_score=intent if intent is not None else Value(None, output_field=FloatField()),
+        intent_score=score if score is not None else Value(None, output_field=FloatField()),
+        intent_level=level if level is not None else Value("", output_field=CharField()),
+    ).annotate(
+        intent_hot=Case(When(intent_level="hot", then=Value(True)), default=Value(False), output_field=BooleanField()),
     )
 
 
 def _urgency_order() -> list:
-    # Hottest shopper first, then the clock closest to running out, then the next appointment.
-    return [F("intent_score").desc(nulls_last=True), F("deadline_at").asc(nulls_last=True),
+    # A hot shopper first (they are on the website now), then the clock closest to running out, then warmer
+    # shoppers, then the next appointment: a cold intent score must not outrank a deadline two minutes away.
+    return [F("intent_hot").desc(), F("deadline_at").asc(nulls_last=True), F("intent_score").desc(nulls_last=True),
             F("next_appointment_at").asc(nulls_last=True), "-created_at"]
 
 
@@ -239,7 +247,7 @@ def reroute_counts(*, rooftop_ids, since: datetime, until: datetime) -> list[dic
     return list(
         LeadReroute.objects.for_rooftops(rooftop_ids).filter(at__gte=since, at__lt=until, from_user__isnull=False)
         .values("from_user_id", "from_user__staff_profile__display_name")
-        .annotate(rerouted=Count("id", filter=Q(kind=LeadReroute.Kind.REROUTE)),
+        .annotate(rerouted=Count("id", filter=Q(kind__in=LeadReroute.REROUTE_KINDS)),
                   escalated=Count("id", filter=Q(kind=LeadReroute.Kind.ESCALATE)))
         .order_by("-rerouted", "from_user__staff_profile__display_name")
     )

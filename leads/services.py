@@ -674,7 +674,7 @@ def _clock_try_assign(clock: LeadClock, lead: Lead, rule: routing.RoutingRule, h
 
 
 def _clock_reroute(clock: LeadClock, lead: Lead, rule: routing.RoutingRule, hours: routing.BusinessHours,
-                   now: datetime, *, reason: str) -> str:
+                   now: datetime, *, reason: str, kind: str = LeadReroute.Kind.DEADLINE) -> str:
     """Move the lead to the next person by the same rules, never back to someone who had it."""
     tz = lead.rooftop.time_zone
     candidates = load_candidates(rooftop=lead.rooftop, now=now)
@@ -685,7 +685,7 @@ def _clock_reroute(clock: LeadClock, lead: Lead, rule: routing.RoutingRule, hour
     new_name = next((c.label for c in candidates if c.staff_id == decision.staff_id), None)
     summary = f"{routing.Step('reroute', reason).rerouted_to(new_name).reason}. {decision.reason}"
     old_owner_id = clock.owner_id
-    LeadReroute.unscoped.create(lead=lead, rooftop_id=lead.rooftop_id, kind=LeadReroute.Kind.REROUTE,
+    LeadReroute.unscoped.create(lead=lead, kind=kind,
                                 from_user_id=old_owner_id, to_user_id=decision.staff_id, reason=summary[:500],
                                 hop=clock.hops + 1, at=now)
     _give_lead(lead, decision.staff_id, now)
@@ -694,7 +694,7 @@ def _clock_reroute(clock: LeadClock, lead: Lead, rule: routing.RoutingRule, hour
     clock.warn_at, clock.warned_at = warn_at, None
     clock.assign_retry_at = None if decision.staff_id else _assign_retry_at(rule, hours, tz, now)
     clock.save(update_fields=["owner", "hops", "deadline_at", "warn_at", "warned_at", "assign_retry_at", "updated_at"])
-    _routing_note(lead, summary, now, kind="reroute", hop=clock.hops, from_user=old_owner_id, to_user=decision.staff_id)
+    _routing_note(lead, summary, now, kind=kind, hop=clock.hops, from_user=old_owner_id, to_user=decision.staff_id)
     who = f"{lead.customer} ({lead.get_source_display().lower()})"
     _notify(user_ids=[old_owner_id], lead=lead, kind=LeadNotification.Kind.REROUTE, now=now,
             text=f"Lead taken from you: {who}. {summary}")
@@ -707,7 +707,7 @@ def _clock_reroute(clock: LeadClock, lead: Lead, rule: routing.RoutingRule, hour
 
 def _clock_escalate(clock: LeadClock, lead: Lead, now: datetime, *, reason: str) -> str:
     """Stop passing the lead around: the managers decide. The lead stays with its current owner meanwhile."""
-    LeadReroute.unscoped.create(lead=lead, rooftop_id=lead.rooftop_id, kind=LeadReroute.Kind.ESCALATE,
+    LeadReroute.unscoped.create(lead=lead, kind=LeadReroute.Kind.ESCALATE,
                                 from_user_id=clock.owner_id, to_user_id=None, reason=reason[:500], hop=clock.hops, at=now)
     _clock_stopped(clock, LeadClock.StopReason.ESCALATED, None, now)
     _routing_note(lead, reason, now, kind="escalate", hop=clock.hops)
@@ -757,7 +757,7 @@ def lead_clocks_owner_unavailable(*, user_id: int, availability: str, now: datet
                 _clock_escalate(clock, lead, now, reason=f"{why}: escalated to a manager")
             else:
                 _clock_reroute(clock, lead, rule, rooftop_business_hours(lead.rooftop), now,
-                               reason=f"{why}: rerouted from {name}")
+                               reason=f"{why}: rerouted from {name}", kind=LeadReroute.Kind.UNAVAILABLE)
             moved += 1
     return moved
 
@@ -885,7 +885,7 @@ def lead_assign(*, lead: Lead, to_user: User, by: User, reason: str = "", now: d
         summary = reason.strip() or (
             "Claimed from the pool" if by.pk == to_user.pk else f"Reassigned by {_name_of(by)}")
         summary = f"{summary}: now with {candidate.label}"
-        LeadReroute.unscoped.create(lead=lead, rooftop_id=lead.rooftop_id, kind=LeadReroute.Kind.REASSIGN,
+        LeadReroute.unscoped.create(lead=lead, kind=LeadReroute.Kind.REASSIGN,
                                     from_user_id=from_user_id, to_user=to_user, reason=summary[:500],
                                     hop=clock.hops if clock else 0, at=now, by=by)
         _give_lead(lead, to_user.pk, now)

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0003_search_duplicates_merges'),
-        ('leads', '0004_lead_new_unassigned_index'),
+        ('leads', '0003_routing_and_clocks'),
         ('rooftops', '0001_initial'),
     ]
 

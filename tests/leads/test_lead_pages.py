@@ -131,6 +131,25 @@ def test_my_day_lists_my_open_leads_most_urgent_first_with_a_live_countdown(clie
     assert "Appointment" in html
 
 
+def test_a_hot_shopper_comes_before_the_clocks_but_a_cold_score_does_not(client, world, open_store):
+    from alerts.models import ShopperIntent
+    from tracking.models import Visitor
+
+    hot = _lead(world, email="hot@example.com", owner=world.salesperson)
+    cold = _lead(world, email="cold@example.com", owner=world.salesperson)
+    clock = _lead(world, email="clock@example.com", owner=world.salesperson)
+    LeadClock.unscoped.filter(lead__in=[hot, cold]).update(stopped_at=timezone.now())
+    LeadClock.unscoped.filter(lead=clock).update(deadline_at=timezone.now() + timedelta(minutes=2))
+    for n, (lead, score, level) in enumerate(((hot, 85.0, "hot"), (cold, 12.0, "cold"))):
+        visitor = Visitor.unscoped.create(rooftop=world.rooftop, anonymous_id=f"anon-{n}", customer=lead.customer)
+        ShopperIntent.objects.create(rooftop=world.rooftop, visitor=visitor, customer=lead.customer, score=score,
+                                     level=level)
+    html = _login(client, world.salesperson).get(reverse("my-day")).content.decode()
+    order = [html.find(f'id="lead-row-{lead.pk}"') for lead in (hot, clock, cold)]
+    assert -1 not in order and order == sorted(order), order
+    assert "Intent 85" in html
+
+
 def test_a_quick_call_from_my_day_stops_the_clock_and_returns_the_row(client, world, open_store):
     lead = _lead(world, owner=world.salesperson)
     response = _login(client, world.salesperson).post(

@@ -56,7 +56,7 @@ def test_at_the_deadline_the_lead_goes_to_the_next_available_person_with_the_rea
     assert (clock.owner, clock.hops, clock.warned_at) == (new, 1, None)
     assert clock.deadline_at == OPEN + 30 * MIN
     reroute = LeadReroute.unscoped.get(lead=lead)
-    assert (reroute.kind, reroute.from_user, reroute.to_user, reroute.hop) == ("reroute", old, new, 1)
+    assert (reroute.kind, reroute.from_user, reroute.to_user, reroute.hop) == ("deadline", old, new, 1)
     old_name, new_name = old.staff_profile.display_name, new.staff_profile.display_name
     expected = f"No response in 15 minutes: rerouted from {old_name} to {new_name}"
     assert TimelineEntry.unscoped.filter(lead=lead, kind="routing", summary__startswith=expected).exists()
@@ -191,7 +191,7 @@ def test_with_a_customer_reroutes_urgent_leads_at_once_but_leaves_ordinary_ones(
     hot.refresh_from_db()
     ordinary.refresh_from_db()
     assert hot.assigned_to not in (owner, None) and ordinary.assigned_to == owner
-    reason = LeadReroute.unscoped.get(lead=hot, kind="reroute").reason
+    reason = LeadReroute.unscoped.get(lead=hot, kind="unavailable").reason
     assert reason.startswith(f"{owner.staff_profile.display_name} is with a customer and the lead is urgent")
 
 
