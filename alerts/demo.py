@@ -1,7 +1,7 @@
 """Demo shoppers and alerts, so the live feed and the customer pages are not empty on first login.
 
-Each demo shopper's clicks go through the real path (tracking.services.events_record, then scoring), so the
-alerts, reasons and intent scores are exactly what the product would have produced. Idempotent: nothing is
+Each demo shopper's clicks are normalized like collector messages and scored by the real scoring service, so
+the alerts, reasons and intent scores are exactly what the product would have produced. Idempotent: nothing is
 added when the demo shoppers exist already.
 """
 
@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from alerts.models import Alert
 from alerts.services import alert_act, alert_claim, alert_dismiss, alert_snooze, visitor_score_events
@@ -20,7 +21,6 @@ from rooftops.demo import DemoContext
 from service.models import RepairOrder
 from tracking.messages import normalize
 from tracking.models import Visitor
-from tracking.services import events_record
 
 PREFIX = "demo-alerts-"
 
@@ -111,8 +111,18 @@ def _seed_rooftop(ctx: DemoContext, slug: str, rooftop, now) -> None:
     _staff_actions(ctx, slug, alerts_by_scenario, now)
 
 
-def _browse(rooftop, anonymous_id: str, customer_id: int, end, clicks) -> Visitor:
-    raws = []
+def _browse(rooftop, anonymous_id: str, customer_id: int, end, clicks, *, scored_at=None) -> Visitor:
+    """One demo browser's clicks, normalized like the collector's messages and stored as web events.
+
+    Seeding writes the rows itself instead of calling tracking.services.events_record: that would queue a
+    scoring task per browser after commit, hundreds of them racing a running worker for nothing (the demo
+    scores its shoppers right here, and imported history arrives already scored).
+    """
+    visitor = Visitor.unscoped.create(
+        rooftop=rooftop, anonymous_id=anonymous_id, customer_id=customer_id,
+        identified_at=min(c[0] for c in clicks), first_seen_at=min(c[0] for c in clicks), last_seen_at=end,
+    )
+    rows = []
     for i, (at, kind, props, vehicle) in enumerate(sorted(clicks, key=lambda c: c[0])):
         if kind.startswith("vdp"):
             event, properties = "asc_item_pageview", {
@@ -125,13 +135,17 @@ def _browse(rooftop, anonymous_id: str, customer_id: int, end, clicks) -> Visito
             event, properties = kind, {"page_type": "home"}
         else:
             event, properties = kind, {"item_id": vehicle.vin, **props}
-        raws.append({"type": "track", "event": event, "anonymousId": anonymous_id, "messageId": f"{anonymous_id}-{i}",
-                     "timestamp": at.isoformat(), "properties": properties})
-    events_record(rooftop=rooftop, messages=[normalize(r, received_at=end) for r in raws], received_at=end)
-    visitor = Visitor.unscoped.get(rooftop=rooftop, anonymous_id=anonymous_id)
-    visitor.customer_id = customer_id
-    visitor.identified_at = clicks[0][0]
-    visitor.save(update_fields=["customer", "identified_at"])
+        m = normalize({"type": "track", "event": event, "anonymousId": anonymous_id,
+                       "messageId": f"{anonymous_id}-{i}", "timestamp": at.isoformat(), "properties": properties},
+                      received_at=end)
+        rows.append((end, rooftop.id, visitor.id, customer_id, m.message_id, m.type, m.event, m.occurred_at, m.vin,
+                     Jsonb(dict(m.properties)), scored_at))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO tracking_event (received_at, rooftop_id, visitor_id, customer_id, message_id, type, event, "
+            "occurred_at, vin, properties, scored_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            rows,
+        )
     return visitor
 
 
@@ -174,7 +188,6 @@ def _seed_outcome_history(ctx: DemoContext, slug: str, rooftop, now) -> None:
     leads = rng.sample(leads, k=min(HISTORY_SHOPPERS, len(leads)))
     vehicles = {v.id: v for v in InventoryVehicle.objects.for_rooftops([rooftop.id])}
     pool = list(vehicles.values())
-    visitor_ids = []
     for n, (customer_id, created_at, sold_at, vehicle_id) in enumerate(sorted(leads)):
         bought = sold_at is not None and sold_at <= created_at + timedelta(days=30)
         wanted = vehicles.get(vehicle_id) or rng.choice(pool)
@@ -195,8 +208,4 @@ def _seed_outcome_history(ctx: DemoContext, slug: str, rooftop, now) -> None:
             clicks.append((before(48), "payment_calculator_used", {"monthly_payment": 459, "term_months": 72}, wanted))
         if rng.random() < (0.2 if bought else 0.35):
             clicks.append((before(100), "chat_started", {}, wanted))
-        visitor = _browse(rooftop, f"{PREFIX}{slug}-hist-{n}", customer_id, created_at, clicks)
-        visitor_ids.append(visitor.id)
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE tracking_event SET scored_at = %s WHERE visitor_id = ANY(%s) AND scored_at IS NULL",
-                       [now, visitor_ids])
+        _browse(rooftop, f"{PREFIX}{slug}-hist-{n}", customer_id, created_at, clicks, scored_at=now)

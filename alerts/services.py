@@ -41,6 +41,7 @@ SCORING_BATCH = 500
 MAX_ROOT_REASONS = 10
 PRICE_DROP_LOOKBACK = timedelta(days=7)
 MAX_SNOOZE = timedelta(days=7)
+MAX_ALERT_DELAY = timedelta(hours=24)
 
 ACT_CHANNELS = {"call": TimelineEntry.Kind.CALL, "text": TimelineEntry.Kind.TEXT, "email": TimelineEntry.Kind.EMAIL}
 
@@ -81,6 +82,10 @@ def visitor_score_events(*, visitor_id: int, now: datetime | None = None, batch_
             .values_list("id", "received_at", "type", "event", "occurred_at", "vin", "properties")[:batch_size]
         )
         if not rows:
+            if intent.customer_id != intent.visitor.customer_id:
+                # Queued because the browser was just joined to a customer: the shopper page should know.
+                intent.customer_id = intent.visitor.customer_id
+                intent.save(update_fields=["customer"])
             return ScoringOutcome(visitor_id, 0, intent.score, (), False)
         config = _config_of(intent)
         state = _load_state(intent)
@@ -97,7 +102,10 @@ def visitor_score_events(*, visitor_id: int, now: datetime | None = None, batch_
         for fact in facts:
             update = apply_event(state, fact, rules=config.rules, context=context, now=now)
             state = update.state
-            fired.extend(update.fired)
+            # An event that arrives a day late (imported history, a device clock far off) still shapes the
+            # score and the reasons, but "act now" about it would be wrong.
+            if now - fact.occurred_at <= MAX_ALERT_DELAY:
+                fired.extend(update.fired)
         if update is not None:
             _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now)
         _mark_scored(visitor_id=visitor_id, rows=rows, now=now)

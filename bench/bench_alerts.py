@@ -1,10 +1,10 @@
 """End-to-end alert latency: stored shopper events → Celery worker (scoring, alert row) → channel layer (Redis) →
 uvicorn → a real websocket client, while background shopper traffic flows.
 
-Clock start: the return of tracking.services.events_record for the batch holding a shopper's fourth view of one
-vehicle, i.e. the moment its transaction has committed and the scoring task is queued: the point where the
-HTTP collector (built on another branch, not merged here) answers 200. Clock stop: the websocket frame for that
-shopper's alert arriving at a client authenticated as the store's BDC agent.
+Clock start: the collector's 200 to POST /v1/batch (Basic auth with the rooftop's write key, Segment's shape) for
+the batch holding a shopper's fourth view of one vehicle: its events are committed and its scoring task queued.
+Clock stop: the websocket frame for that shopper's alert arriving at a client authenticated as the store's BDC
+agent. The background traffic goes through the same collector on the same uvicorn.
 
 The floor, measured in the same run and under the same load: a raw Redis PUBLISH → subscriber round trip.
 
@@ -177,9 +177,8 @@ def run_config(args, params: dict, pool: str, concurrency: int) -> dict:
     import redis
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connections
 
-    connections.close_all()
+    _close_database_connections()
     recreate_database(params)
     call_command("migrate", verbosity=0)
     for offset in range(3):
@@ -199,11 +198,21 @@ def run_config(args, params: dict, pool: str, concurrency: int) -> dict:
     finally:
         stop(web)
         stop(worker)
-        connections.close_all()
+        _close_database_connections()
         if not args.keep:
             drop_database(params)
     report(result)
     return result
+
+
+def _close_database_connections() -> None:
+    """Before the database is dropped: plain and pooled connections both (settings may use a psycopg pool)."""
+    from django.db import connections
+
+    connections.close_all()
+    for conn in connections.all():
+        if getattr(conn, "pool", None) is not None:
+            conn.close_pool()
 
 
 def wait_ready(port: int) -> None:
@@ -253,7 +262,8 @@ def seed(alert_count: int) -> dict:
         Visitor.unscoped.bulk_create([
             Visitor(rooftop=rooftop, anonymous_id=f"alert-{n}", customer=c) for n, c in enumerate(customers)
         ])
-    return {"rooftop": rooftop, "vehicles": vehicles, "customer_ids": [c.id for c in customers], "token": key}
+    return {"rooftop": rooftop, "vehicles": vehicles, "customer_ids": [c.id for c in customers], "token": key,
+            "write_key": rooftop.tracking_write_key}
 
 
 def vdp_raw(vehicle, anonymous_id: str, message_id: str) -> dict:
@@ -263,22 +273,30 @@ def vdp_raw(vehicle, anonymous_id: str, message_id: str) -> dict:
                            "item_price": vehicle.price_cents / 100}}
 
 
-def record(rooftop, raws: list[dict]) -> None:
-    from django.utils import timezone
+class Collector:
+    """A website's sender: POST /v1/batch on a kept-alive connection, as Segment's clients do."""
 
-    from tracking.messages import normalize
-    from tracking.services import events_record
+    def __init__(self, port: int, write_key: str):
+        import base64
 
-    now = timezone.now()
-    events_record(rooftop=rooftop, messages=[normalize(r, received_at=now) for r in raws], received_at=now)
+        import requests
+
+        self.url = f"http://127.0.0.1:{port}/v1/batch"
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
+
+    def send(self, raws: list[dict]) -> None:
+        response = self.session.post(self.url, json={"batch": raws}, timeout=10)
+        if response.status_code != 200:
+            raise RuntimeError(f"the collector answered {response.status_code}: {response.text[:200]}")
 
 
 class Background(threading.Thread):
     """Anonymous shoppers browsing (page views, search results, detail pages): scored, alerting no one."""
 
-    def __init__(self, rooftop, vehicles, events_per_second: float, batch: int):
+    def __init__(self, collector: "Collector", vehicles, events_per_second: float, batch: int):
         super().__init__(daemon=True)
-        self.rooftop, self.vehicles, self.batch = rooftop, vehicles, batch
+        self.collector, self.vehicles, self.batch = collector, vehicles, batch
         self.interval = batch / events_per_second
         self.stop_event = threading.Event()
         self.sent = 0
@@ -305,7 +323,7 @@ class Background(threading.Thread):
                                      "messageId": f"bg-{n}", "properties": {"item_results": 24}})
                     else:
                         raws.append(vdp_raw(rng.choice(self.vehicles), browser, f"bg-{n}"))
-                record(self.rooftop, raws)
+                self.collector.send(raws)
                 self.sent += len(raws)
                 next_at += self.interval
                 delay = next_at - time.perf_counter()
@@ -397,7 +415,9 @@ def run(args, world, port: int, worker: subprocess.Popen, pool: str, concurrency
     if not client.ready.wait(30):
         raise RuntimeError("the websocket client could not connect")
     floor = RedisFloor(settings.CHANNEL_LAYER_URL)
-    background = Background(rooftop, vehicles, args.background, args.batch)
+    write_key = world["write_key"]
+    background = Background(Collector(port, write_key), vehicles, args.background, args.batch)
+    collector = Collector(port, write_key)
     rss_samples: list[float] = []
     rss_stop = threading.Event()
 
@@ -420,8 +440,8 @@ def run(args, world, port: int, worker: subprocess.Popen, pool: str, concurrency
     print(f"raising {args.alerts} alerts at {args.rate:.0f}/s", flush=True)
     for n, customer_id in enumerate(world["customer_ids"]):
         vehicle = rng.choice(vehicles)
-        record(rooftop, [vdp_raw(vehicle, f"alert-{n}", f"alert-{n}-{v}") for v in range(4)])
-        started[customer_id] = time.perf_counter()  # events_record returned: committed, task queued
+        collector.send([vdp_raw(vehicle, f"alert-{n}", f"alert-{n}-{v}") for v in range(4)])
+        started[customer_id] = time.perf_counter()  # the collector's 200: stored, committed, task queued
         started_wall[customer_id] = time.time()
         next_at += interval
         delay = next_at - time.perf_counter()
@@ -461,8 +481,7 @@ def run(args, world, port: int, worker: subprocess.Popen, pool: str, concurrency
     connection.close()
     result = {
         "benchmark": "alerts",
-        "clock_start": "tracking.services.events_record returned (committed; scoring task queued) — the HTTP "
-                       "collector is not merged on this branch",
+        "clock_start": "HTTP 200 from POST /v1/batch (the collector on uvicorn; events committed, task queued)",
         "clock_stop": "alert frame received by a websocket client (uvicorn, Channels, channels-redis)",
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "settings": {"alerts": args.alerts, "alert_rate_per_s": args.rate, "background_target_eps": args.background,
@@ -488,7 +507,7 @@ def report(result: dict) -> None:
     a, f, b = result["alerts"], result["redis_publish_subscribe_floor"], result["breakdown"]
     w = result["worker_rss_mb"]
     print(f"""
-alerts end to end (events_record commit -> websocket frame), {a['n']} alerts, {a['missing']} missing,
+alerts end to end (collector 200 -> websocket frame), {a['n']} alerts, {a['missing']} missing,
   worker {result['settings']['worker_pool']} x {result['settings']['worker_concurrency']}, background {result['background_events_per_second']} events/s:
   p50 {a['p50_ms']} ms   p90 {a['p90_ms']} ms   p99 {a['p99_ms']} ms   max {a['max_ms']} ms
   frames in id order, each once: {a['frames_in_id_order_once']}

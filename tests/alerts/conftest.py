@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Appended, not prepended: `from conftest import ...` elsewhere must keep finding tests/conftest.py.
+sys.path.append(str(Path(__file__).resolve().parent))
 
 from factories import InventoryVehicleFactory, LeadFactory, add_contact, make_customer  # noqa: E402
 from shopper_events import Shopper, identify  # noqa: E402

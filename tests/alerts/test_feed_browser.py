@@ -1,10 +1,14 @@
 """A BDC agent keeps the live feed open in a real Chromium while a shopper browses; the alert appears unbidden.
 
-Shopper events go through tracking.services.events_record (the collector's own storage path; the HTTP collector
-is built on another branch), then the real Celery worker scores them and uvicorn pushes the row.
+The first test sends the shopper's events to the HTTP collector (POST /v1/batch with the rooftop's write key,
+as Segment's clients do); the real Celery worker scores them and uvicorn pushes the row.
 """
 
+import base64
+import uuid
+
 import pytest
+import requests
 from django.db import connection
 
 from alerts.models import Alert
@@ -37,7 +41,11 @@ def test_an_alert_appears_on_the_open_feed_without_reload_and_is_claimed(world, 
     assert page.locator("#feed-empty").is_visible()
     page.evaluate("window.__sameDocument = true")
 
-    send(world.rooftop, [vdp(vehicle, anonymous_id="browser-shopper") for _ in range(4)])
+    key = base64.b64encode(f"{world.rooftop.tracking_write_key}:".encode()).decode()
+    batch = [{**vdp(vehicle, anonymous_id="browser-shopper"), "messageId": str(uuid.uuid4())} for _ in range(4)]
+    response = requests.post(f"{live_server_url}/v1/batch", json={"batch": batch},
+                             headers={"Authorization": f"Basic {key}"}, timeout=10)
+    assert response.status_code == 200, response.text
     connection.close()
 
     row = page.locator(".alert-row").first

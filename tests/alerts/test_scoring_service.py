@@ -316,3 +316,22 @@ def test_the_beat_sweep_task_runs_every_part_and_one_sweep_at_a_time(world, shop
             cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])
     finally:
         second.close()
+
+
+def test_events_more_than_a_day_late_shape_the_score_but_alert_no_one(world, shopper):
+    long_ago = timezone.now() - timedelta(days=2)
+    send(world.rooftop, [track("credit_application_started", at=long_ago, anonymous_id=shopper.anonymous_id)])
+    assert score(shopper).alert_ids == ()
+    intent = ShopperIntent.unscoped.get(visitor=shopper.visitor)
+    assert intent.score > 0 and intent.reasons[0].startswith("started a credit application")
+
+
+def test_a_browser_joined_to_a_customer_later_moves_its_intent_to_the_customer(world):
+    vehicle = InventoryVehicleFactory(rooftop=world.rooftop)
+    send(world.rooftop, [vdp(vehicle, anonymous_id="late-joiner")])
+    visitor_id = TrackedEvent.unscoped.filter(rooftop_id=world.rooftop.id).values_list("visitor_id", flat=True)[0]
+    visitor_score_events(visitor_id=visitor_id)
+    customer = make_customer(world.rooftop, first_name="Later")
+    identify(world.rooftop, "late-joiner", customer)
+    assert visitor_score_events(visitor_id=visitor_id).events_scored == 0
+    assert intent_for_customer(customer) is not None
