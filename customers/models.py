@@ -332,3 +332,79 @@ class MergeRecord(models.Model):
         base_manager_name = "unscoped"
         default_manager_name = "unscoped"
         indexes = [models.Index(fields=["survivor", "-merged_at"]), models.Index(fields=["merged", "-merged_at"])]
+
+
+# --------------------------------------------------------------------------- messaging (customers.messaging)
+
+
+class OutboundMessage(models.Model):
+    """An email or text to a customer: an outbox row written with the change that caused it, sent exactly once."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "Text message"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        WAITING_QUIET_HOURS = "waiting_quiet_hours", "Waiting for quiet hours to end"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SUPPRESSED = "suppressed", "Not sent (no consent)"
+
+    class Kind(models.TextChoices):
+        FIRST_RESPONSE = "first_response", "Automated first response"
+        OPT_OUT_CONFIRMATION = "opt_out_confirmation", "Opt-out confirmation"
+        STAFF = "staff", "Sent by staff"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="outbound_messages")
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound_messages")
+    # What staff wrote on the customer page (customers.outbound): its delivery status is kept on that entry.
+    timeline_entry = models.ForeignKey(TimelineEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    purpose = models.CharField(max_length=20, choices=ConsentRecord.Purpose.choices, default=ConsentRecord.Purpose.TRANSACTIONAL)
+    to_address = models.CharField(max_length=254)  # E.164 number or email address
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    # Unique per logical message; also sent to the provider so a resend after a crash is recognised there.
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    send_after = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    provider_id = models.CharField(max_length=100, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        indexes = [
+            models.Index(fields=["send_after"], condition=models.Q(status__in=["queued", "waiting_quiet_hours"]),
+                         name="outbound_due"),
+            models.Index(fields=["claimed_at"], condition=models.Q(status="sending"), name="outbound_in_flight"),
+            models.Index(fields=["customer", "-created_at"]),
+            models.Index(fields=["lead", "created_at"]),
+        ]
+
+
+class InboundMessage(models.Model):
+    """A text a customer sent us, stored once per provider message id (providers retry webhooks)."""
+
+    provider_id = models.CharField(max_length=100, unique=True)
+    from_number = models.CharField(max_length=20)
+    to_number = models.CharField(max_length=20)
+    body = models.TextField(blank=True)
+    is_opt_out = models.BooleanField(default=False)
+    is_opt_in = models.BooleanField(default=False)
+    customer_ids = models.JSONField(default=list, blank=True)  # every matched customer in the dealer group(s)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["from_number", "-received_at"])]

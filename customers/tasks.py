@@ -1,7 +1,10 @@
-"""Celery doors for customers. Thin: load by id, call the service."""
+"""Celery doors for customers. Thin: load by id, call the service. Messaging runs on queue "messages" so texts
+never wait behind scoring."""
 
 from celery import shared_task
+from django.utils import timezone
 
+from customers.messaging import outbound_message_send, outbound_messages_send_due
 from customers.services import web_sessions_refresh
 
 
@@ -9,3 +12,15 @@ from customers.services import web_sessions_refresh
 def refresh_web_sessions(customer_id: int) -> int:
     """For the tracking pipeline: fold a customer's newest web events into timeline sessions (idempotent)."""
     return web_sessions_refresh(customer_id=customer_id)
+
+
+@shared_task(queue="messages", ignore_result=True)
+def send_outbound_message(message_id: int) -> str:
+    """Send one outbox message now (a no-op when another worker has it or it is not due)."""
+    return outbound_message_send(message_id=message_id)
+
+
+@shared_task(queue="messages", ignore_result=True)
+def send_due_messages() -> int:
+    """Beat: send messages whose quiet hours ended, retries, and any a dead worker left in flight."""
+    return outbound_messages_send_due(now=timezone.now())

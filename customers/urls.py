@@ -24,3 +24,8 @@ urlpatterns = [
     # ADF intake lives in leads/ (see leads/intake_urls.py); wired here to leave leads/urls.py to routing.
     path("", include("leads.intake_urls")),
 ]
+
+# Messaging (lead routing branch): inbound texts from the SMS provider.
+from customers import messaging_views  # noqa: E402
+
+urlpatterns += [path("webhooks/sms/inbound/", messaging_views.sms_inbound, name="sms-inbound")]

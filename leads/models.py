@@ -1,3 +1,5 @@
+import json
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -124,6 +126,9 @@ class Lead(models.Model):
             models.Index(fields=["rooftop", "-created_at"]),
             models.Index(fields=["assigned_to", "status"]),
             models.Index(fields=["customer", "-created_at"]),
+            # Beat adopts fresh unrouted leads every 15 s: keep that a tiny index scan on a large table.
+            models.Index(fields=["created_at"], condition=models.Q(status="new", assigned_to__isnull=True),
+                         name="lead_new_unassigned"),
         ]
 
     def __str__(self) -> str:
@@ -137,6 +142,199 @@ class LeadStatusChange(models.Model):
     reason = models.CharField(max_length=200, blank=True)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     changed_at = models.DateTimeField(default=timezone.now)
+
+
+# --------------------------------------------------------------------------- routing and the response clock
+
+
+class RoutingRule(models.Model):
+    """How one rooftop routes one lead source, and how fast someone must answer (read by leads.routing)."""
+
+    class Mode(models.TextChoices):
+        ROUND_ROBIN = "round_robin", "Round robin"
+        WEIGHTED = "weighted", "Weighted shares"
+        NAMED_OWNER = "named_owner", "Named owner"
+        POOL = "pool", "Pool (up for grabs)"
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="routing_rules")
+    source = models.CharField(max_length=12, choices=Lead.Source.choices)
+    mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.ROUND_ROBIN)
+    named_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    response_minutes = models.PositiveSmallIntegerField(default=15)
+    warn_before_minutes = models.PositiveSmallIntegerField(default=5)
+    max_hops = models.PositiveSmallIntegerField(default=2)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        constraints = [models.UniqueConstraint(fields=["rooftop", "source"], name="one_routing_rule_per_source")]
+
+    def __str__(self) -> str:
+        return f"{self.rooftop} {self.get_source_display()}: {self.get_mode_display()}"
+
+
+class SalesRosterEntry(models.Model):
+    """A salesperson as lead routing sees them at one rooftop: share of weighted leads, on the roster, shift."""
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="sales_roster")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sales_roster")
+    weight = models.PositiveSmallIntegerField(default=1)
+    # Off the roster: still a salesperson (sees their leads) but gets no new ones.
+    active = models.BooleanField(default=True)
+    # Their own hours in BusinessHours JSON; empty means "whenever the store is open".
+    shift = models.JSONField(default=dict, blank=True)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        constraints = [models.UniqueConstraint(fields=["rooftop", "user"], name="on_the_sales_roster_once")]
+
+    @property
+    def shift_json(self) -> str:
+        return json.dumps(self.shift) if self.shift else ""
+
+
+class LeadClock(models.Model):
+    """A lead's response clock. Deadlines live here and beat sweeps them, so a restart loses nothing."""
+
+    class StopReason(models.TextChoices):
+        HUMAN_ACTION = "human_action", "Someone called, texted or emailed"
+        STATUS_CHANGE = "status_change", "Status changed"
+        ESCALATED = "escalated", "Escalated to a manager"
+
+    lead = models.OneToOneField(Lead, on_delete=models.CASCADE, related_name="clock")
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    urgent = models.BooleanField(default=False)
+    started_at = models.DateTimeField()
+    deadline_at = models.DateTimeField()
+    warn_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    hops = models.PositiveSmallIntegerField(default=0)
+    # A lead waiting in the pool under a rule that assigns people: when to try to assign it again.
+    assign_retry_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=16, choices=StopReason.choices, blank=True)
+    stopped_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        indexes = [
+            # The sweep reads only running clocks; partial indexes keep it one short index scan.
+            models.Index(fields=["deadline_at"], condition=models.Q(stopped_at__isnull=True), name="clock_running_deadline"),
+            models.Index(fields=["warn_at"], condition=models.Q(stopped_at__isnull=True, warned_at__isnull=True),
+                         name="clock_running_warn"),
+            models.Index(fields=["assign_retry_at"], condition=models.Q(stopped_at__isnull=True),
+                         name="clock_running_assign_retry"),
+            models.Index(fields=["owner"], condition=models.Q(stopped_at__isnull=True), name="clock_running_owner"),
+        ]
+
+    @property
+    def running(self) -> bool:
+        return self.stopped_at is None
+
+
+class LeadReroute(models.Model):
+    """One move of a lead between people (or to a manager), kept for the lead's history and manager KPIs.
+
+    kpis reads this table: a kind containing "deadline" counts as a missed response deadline there.
+    """
+
+    class Kind(models.TextChoices):
+        DEADLINE = "deadline", "Rerouted: deadline missed"
+        UNAVAILABLE = "unavailable", "Rerouted: owner stepped away"
+        ESCALATE = "escalate", "Escalated to a manager"
+        REASSIGN = "reassign", "Reassigned by hand"
+
+    REROUTE_KINDS = (Kind.DEADLINE, Kind.UNAVAILABLE)
+    ROOFTOP_LOOKUP = "lead__rooftop_id"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="reroutes")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=500)
+    hop = models.PositiveSmallIntegerField(default=0)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        indexes = [models.Index(fields=["at"]), models.Index(fields=["lead", "at"])]
+
+
+class LeadNotification(models.Model):
+    """A note to one staff member about a lead (warned, rerouted, escalated), also pushed live."""
+
+    class Kind(models.TextChoices):
+        NEW_LEAD = "new_lead", "New lead"
+        WARN = "warn", "Deadline close"
+        REROUTE = "reroute", "Rerouted"
+        ESCALATE = "escalate", "Escalated"
+        REPLY = "reply", "Customer replied"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lead_notifications")
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    text = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+
+class LeadResponseTemplate(models.Model):
+    """The automated first response a rooftop sends for one lead source on one channel."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "Text message"
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="response_templates")
+    source = models.CharField(max_length=12, choices=Lead.Source.choices)
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    subject = models.CharField(max_length=200, blank=True)  # email only
+    body = models.TextField()
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        constraints = [
+            models.UniqueConstraint(fields=["rooftop", "source", "channel"], name="one_response_template_per_channel")
+        ]
 
 
 # --- ADF intake (customers engineer): the needs-review queue --------------------------------------------------

@@ -363,6 +363,11 @@ def _why_not(candidate: Candidate, *, exclude_ids: frozenset[int], urgent: bool)
     return None
 
 
+def why_not_assignable(candidate: Candidate, *, urgent: bool = False) -> str | None:
+    """Say why a person cannot be given a lead now (for hand assignment), or None if they can."""
+    return _why_not(candidate, exclude_ids=frozenset(), urgent=urgent)
+
+
 def _round_robin_key(candidate: Candidate) -> tuple[bool, datetime, int]:
     """Order by longest wait: never-assigned first, then oldest assignment, then staff_id."""
     last = candidate.last_assigned_at

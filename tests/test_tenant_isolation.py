@@ -34,6 +34,9 @@ class OtherStore:
     merge_id: int
     review_id: int
     alert_id: int
+    user_id: int  # a salesperson of the other store (roster, availability)
+    source: str = "web_form"  # lead routing: a lead source and a message channel, with the rooftop id
+    channel: str = "sms"
 
 
 @pytest.fixture
@@ -50,7 +53,8 @@ def other_store(world) -> OtherStore:
     merge = customer_merge(survivor=twin_a, merged=twin_b, user=None)
     review = AdfReview.unscoped.create(rooftop=b, raw="<adf/>", reason="no prospect", received_via="http")
     alert = Alert.unscoped.create(rooftop=b, customer=customer, kind="repeat_vdp_views", reasons=["Viewed it 4 times"])
-    return OtherStore(b.id, customer.id, lead.id, appointment.id, candidate.id, merge.id, review.id, alert.id)
+    return OtherStore(b.id, customer.id, lead.id, appointment.id, candidate.id, merge.id, review.id, alert.id,
+                      world.outsider.id)
 
 
 def _routes(patterns=None, namespace=""):

@@ -622,3 +622,31 @@ def test_following_the_clock_from_lead_to_manager() -> None:
 def test_next_step_refuses_a_naive_now() -> None:
     with pytest.raises(ValueError, match="now must be timezone-aware"):
         next_step(ClockState(DEADLINE), RULE, datetime(2026, 6, 10, 14))
+
+
+# --------------------------------------------------------------------------- hand assignment
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, None),
+    ({"availability": "with_customer"}, None),
+    ({"availability": "lunch"}, "is at lunch"),
+    ({"availability": "off"}, "is off"),
+    ({"is_active": False}, "is no longer active"),
+    ({"on_shift": False}, "is not on shift"),
+])
+def test_hand_assignment_refuses_whoever_routing_would_never_pick(changes: dict, expected: str | None) -> None:
+    from leads.routing import why_not_assignable
+
+    values = dict(staff_id=1, availability="available", is_active=True, on_shift=True, weight=1, assigned_count=0,
+                  last_assigned_at=None, name="Sam")
+    values.update(changes)
+    assert why_not_assignable(Candidate(**values)) == expected
+
+
+def test_with_a_customer_blocks_hand_assignment_of_an_urgent_lead_only() -> None:
+    from leads.routing import why_not_assignable
+
+    busy = Candidate(staff_id=1, availability="with_customer", is_active=True, on_shift=True, weight=1,
+                     assigned_count=0, last_assigned_at=None)
+    assert why_not_assignable(busy, urgent=True) == "is with a customer and the lead is urgent"

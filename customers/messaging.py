@@ -1,0 +1,478 @@
+"""Writes for texts and emails to customers: queue, send exactly once, and take inbound texts (STOP included).
+
+How "exactly once" holds up when a worker dies mid-send:
+
+1. `outbound_message_queue` writes an outbox row in the caller's transaction (a rollback leaves no message)
+   with a unique idempotency key, and asks Celery to send it only after commit. Beat's sweep sends any row
+   that is due and was never handed over (Redis down, worker restarted).
+2. `outbound_message_claim` moves a due row to `sending` in its own short transaction, under
+   `SELECT ... FOR UPDATE SKIP LOCKED`: two workers never claim the same row, and a claim is visible to all.
+3. The provider call happens outside any transaction and carries the idempotency key.
+4. Only the claimant may record the result (the update matches the row's `claimed_at`).
+5. A row left in `sending` by a dead worker is claimed again after MESSAGING_SEND_LEASE_SECONDS and sent with
+   the same key, so a provider that dedupes on it delivers once; a row that never reached the provider is
+   simply sent. (Plain SMTP and Twilio's own API do not dedupe: there the window is a crash between the
+   provider accepting and our commit, a few milliseconds; the email carries a stable Message-ID.)
+
+Consent and quiet hours are checked when the row is written and again when it is claimed, because a customer
+may text STOP while a message waits for 08:00.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from customers.models import (
+    ConsentRecord, Customer, CustomerRooftop, InboundMessage, OutboundMessage, TimelineEntry,
+)
+from customers.opt_out import is_opt_in, is_opt_out
+from customers.quiet_hours import may_send_at, next_send_time
+from customers.sms import OutgoingSms, SmsPermanentError, SmsTemporaryError, sms_backend
+from rooftops.models import DealerGroup, Rooftop
+
+logger = logging.getLogger(__name__)
+
+MAX_SEND_ATTEMPTS = 5
+Status = OutboundMessage.Status
+Kind = OutboundMessage.Kind
+DUE_STATUSES = (Status.QUEUED, Status.WAITING_QUIET_HOURS)
+# A confirmation answers the customer's own STOP: consent is already gone and quiet hours do not apply.
+KINDS_EXEMPT_FROM_CONSENT = frozenset({Kind.OPT_OUT_CONFIRMATION})
+
+
+# --------------------------------------------------------------------------- consent
+
+
+def sms_consent_granted(*, dealer_group_id: int, phone: str, purpose: str = ConsentRecord.Purpose.TRANSACTIONAL) -> bool:
+    """Say whether the newest SMS consent for this number in the dealer group is a grant.
+
+    Judged per phone number across the group, so a STOP reaches every customer record sharing the number.
+    """
+    latest = (
+        ConsentRecord.objects.filter(
+            dealer_group_id=dealer_group_id, channel=ConsentRecord.Channel.SMS, purpose=purpose,
+            customer__phones__e164=phone,
+        )
+        .order_by("-recorded_at", "-id")
+        .values_list("granted", flat=True)
+        .first()
+    )
+    return bool(latest)
+
+
+def email_consent_refused(*, customer: Customer, purpose: str = ConsentRecord.Purpose.TRANSACTIONAL) -> bool:
+    """Say whether the customer revoked email for this purpose (an inquiry reply needs no prior opt-in)."""
+    latest = (
+        ConsentRecord.objects.filter(customer=customer, channel=ConsentRecord.Channel.EMAIL, purpose=purpose)
+        .order_by("-recorded_at", "-id")
+        .values_list("granted", flat=True)
+        .first()
+    )
+    return latest is False
+
+
+def _blocked_reason(message: OutboundMessage) -> str:
+    """Why this message may not go out now (consent), or '' when it may."""
+    if message.kind in KINDS_EXEMPT_FROM_CONSENT:
+        return ""
+    if message.channel == OutboundMessage.Channel.SMS:
+        if not sms_consent_granted(dealer_group_id=message.customer.dealer_group_id, phone=message.to_address,
+                                   purpose=message.purpose):
+            return f"No {message.purpose} text consent for {message.to_address}"
+    elif email_consent_refused(customer=message.customer, purpose=message.purpose):
+        return "The customer opted out of email"
+    return ""
+
+
+def customer_time_zone(customer: Customer, rooftop: Rooftop) -> str:
+    """Quiet hours follow the customer's clock; without one, the store that writes to them."""
+    return customer.time_zone or rooftop.time_zone
+
+
+def _held_by_quiet_hours(message: OutboundMessage) -> bool:
+    return (message.channel in settings.MESSAGING_QUIET_HOURS_CHANNELS
+            and message.kind not in KINDS_EXEMPT_FROM_CONSENT)
+
+
+# --------------------------------------------------------------------------- queue
+
+
+def outbound_message_queue(
+    *,
+    customer: Customer,
+    rooftop: Rooftop,
+    channel: str,
+    kind: str,
+    to_address: str,
+    body: str,
+    idempotency_key: str,
+    now: datetime,
+    subject: str = "",
+    lead=None,
+    purpose: str = ConsentRecord.Purpose.TRANSACTIONAL,
+    timeline_entry: TimelineEntry | None = None,
+) -> OutboundMessage:
+    """Write a message to the outbox (once per idempotency key) and have it sent after commit."""
+    message, created = OutboundMessage.unscoped.get_or_create(
+        idempotency_key=idempotency_key,
+        defaults=dict(
+            customer=customer, rooftop=rooftop, lead=lead, channel=channel, kind=kind, purpose=purpose,
+            timeline_entry=timeline_entry,
+            to_address=to_address, subject=subject[:200], body=body, send_after=now, created_at=now,
+        ),
+    )
+    if not created:
+        return message
+    blocked = _blocked_reason(message)
+    if blocked:
+        message.status, message.error = Status.SUPPRESSED, blocked[:500]
+        message.save(update_fields=["status", "error"])
+        return message
+    tz = customer_time_zone(customer, rooftop)
+    if _held_by_quiet_hours(message) and not may_send_at(now, tz):
+        message.status, message.send_after = Status.WAITING_QUIET_HOURS, next_send_time(now, tz)
+        message.save(update_fields=["status", "send_after"])
+        return message
+    message_id = message.id
+
+    def hand_over() -> None:
+        from customers.tasks import send_outbound_message
+
+        try:
+            send_outbound_message.delay(message_id)
+        except Exception:  # the broker is down: beat's sweep sends it from the outbox
+            logger.warning("could not queue message %s; the sweep will send it", message_id, exc_info=True)
+
+    transaction.on_commit(hand_over)
+    return message
+
+
+# --------------------------------------------------------------------------- send
+
+
+def _due(now: datetime) -> Q:
+    lease = timedelta(seconds=settings.MESSAGING_SEND_LEASE_SECONDS)
+    return Q(status__in=DUE_STATUSES, send_after__lte=now) | Q(status=Status.SENDING, claimed_at__lte=now - lease)
+
+
+def outbound_message_claim(*, message_id: int, now: datetime) -> OutboundMessage | None:
+    """Take a due message for sending (or settle it as suppressed/waiting); None if it is not ours to send."""
+    with transaction.atomic():
+        message = (
+            OutboundMessage.unscoped.select_for_update(skip_locked=True, of=("self",))
+            .select_related("customer", "rooftop")
+            .filter(_due(now), pk=message_id)
+            .first()
+        )
+        if message is None:
+            return None
+        blocked = _blocked_reason(message)
+        if blocked:
+            message.status, message.error = Status.SUPPRESSED, blocked[:500]
+            message.save(update_fields=["status", "error"])
+            _note_delivery(message, Status.SUPPRESSED)
+            return None
+        tz = customer_time_zone(message.customer, message.rooftop)
+        if _held_by_quiet_hours(message) and not may_send_at(now, tz):
+            message.status, message.send_after = Status.WAITING_QUIET_HOURS, next_send_time(now, tz)
+            message.save(update_fields=["status", "send_after"])
+            return None
+        message.status, message.claimed_at, message.attempts = Status.SENDING, now, message.attempts + 1
+        message.save(update_fields=["status", "claimed_at", "attempts"])
+        return message
+
+
+def _message_id_header(message: OutboundMessage) -> str:
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "crm.localhost"
+    return f"<{hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+class DeliveryTemporaryError(Exception):
+    """The provider may take it later."""
+
+
+class DeliveryPermanentError(Exception):
+    """The provider will never take it."""
+
+
+def _deliver(message: OutboundMessage) -> str:
+    """Hand the message to its provider; returns the provider's id or raises Delivery*Error."""
+    if message.channel == OutboundMessage.Channel.SMS:
+        sms = OutgoingSms(to=message.to_address, body=message.body, idempotency_key=message.idempotency_key)
+        try:
+            return sms_backend().send(sms)
+        except SmsTemporaryError as exc:
+            raise DeliveryTemporaryError(str(exc)) from exc
+        except SmsPermanentError as exc:
+            raise DeliveryPermanentError(str(exc)) from exc
+    message_id = _message_id_header(message)
+    email = EmailMessage(
+        subject=message.subject, body=message.body, from_email=settings.DEFAULT_FROM_EMAIL, to=[message.to_address],
+        # A stable Message-ID lets mail systems drop a resend after a crash as a duplicate.
+        headers={"Message-ID": message_id, "X-CRM-Idempotency-Key": message.idempotency_key},
+    )
+    try:
+        email.send(fail_silently=False)
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
+        raise DeliveryPermanentError(f"The mail server refused the email: {exc}") from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryTemporaryError(f"Could not reach the mail server: {exc.__class__.__name__}") from exc
+    return message_id
+
+
+def outbound_message_deliver(*, message: OutboundMessage, now: datetime | None = None) -> str:
+    """Send a claimed message and record the outcome; returns the status it ended in."""
+    claimed_at = message.claimed_at
+    try:
+        provider_id = _deliver(message)
+    except DeliveryTemporaryError as exc:
+        retry = message.attempts < MAX_SEND_ATTEMPTS
+        finished_at = now or timezone.now()
+        fields = {"status": Status.QUEUED if retry else Status.FAILED, "error": str(exc)[:500]}
+        if retry:
+            # 1, 2, 4, 8 minutes: a provider outage should not turn into a hammering.
+            fields["send_after"] = finished_at + timedelta(minutes=2 ** (message.attempts - 1))
+        OutboundMessage.unscoped.filter(pk=message.pk, status=Status.SENDING, claimed_at=claimed_at).update(**fields)
+        if not retry:
+            _note_delivery(message, Status.FAILED)
+        return fields["status"]
+    except DeliveryPermanentError as exc:
+        OutboundMessage.unscoped.filter(pk=message.pk, status=Status.SENDING, claimed_at=claimed_at).update(
+            status=Status.FAILED, error=str(exc)[:500])
+        _note_delivery(message, Status.FAILED)
+        return Status.FAILED
+    _record_sent(message=message, claimed_at=claimed_at, provider_id=provider_id, sent_at=now or timezone.now())
+    return Status.SENT
+
+
+def _record_sent(*, message: OutboundMessage, claimed_at: datetime, provider_id: str, sent_at: datetime) -> None:
+    with transaction.atomic():
+        updated = OutboundMessage.unscoped.filter(pk=message.pk, status=Status.SENDING, claimed_at=claimed_at).update(
+            status=Status.SENT, provider_id=provider_id[:100], sent_at=sent_at, error="")
+        if not updated:
+            return  # our lease ran out and another worker finished it
+        if message.timeline_entry_id:
+            # Staff wrote this on the customer page: that entry is the story; mark it delivered.
+            _note_delivery(message, Status.SENT)
+            return
+        channel = "text" if message.channel == OutboundMessage.Channel.SMS else "email"
+        TimelineEntry.unscoped.create(
+            customer_id=message.customer_id, rooftop_id=message.rooftop_id, lead_id=message.lead_id,
+            department=TimelineEntry.Department.SYSTEM,
+            kind=TimelineEntry.Kind.TEXT if channel == "text" else TimelineEntry.Kind.EMAIL,
+            direction="out", occurred_at=sent_at, summary=f"{message.get_kind_display()} sent by {channel}",
+            body=message.body, detail={"outbound_message_id": message.pk, "automated": True},
+        )
+        if message.kind == Kind.FIRST_RESPONSE and message.lead_id:
+            from leads.models import Lead
+
+            # Automated: stamps the speed-to-lead step but never stops the response clock.
+            Lead.unscoped.filter(pk=message.lead_id, first_response_at__isnull=True).update(first_response_at=sent_at)
+
+
+def outbound_message_send(*, message_id: int, now: datetime | None = None) -> str:
+    """Claim and send one message; returns its status, or 'skipped' when it was not due or not ours."""
+    now = now or timezone.now()
+    message = outbound_message_claim(message_id=message_id, now=now)
+    if message is None:
+        return "skipped"
+    return outbound_message_deliver(message=message, now=now)
+
+
+def outbound_messages_send_due(*, now: datetime, limit: int = 200) -> int:
+    """Send every message that is due (including ones a dead worker left behind); returns how many were sent."""
+    ids = list(OutboundMessage.unscoped.filter(_due(now)).order_by("send_after").values_list("id", flat=True)[:limit])
+    return sum(outbound_message_send(message_id=pk, now=now) == Status.SENT for pk in ids)
+
+
+# --------------------------------------------------------------------------- inbound texts
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    duplicate: bool
+    opted_out: bool
+    opted_in: bool
+    customer_ids: tuple[int, ...]
+
+
+def _groups_for(to_number: str, from_number: str) -> list[int]:
+    """The dealer group(s) the customer was texting: the store owning the number, else every group that knows them.
+
+    Erring wide is deliberate: a missed opt-out can cost a TCPA claim.
+    """
+    rooftop = Rooftop.objects.filter(phone=to_number).first()
+    if rooftop is not None:
+        return [rooftop.dealer_group_id]
+    return list(
+        Customer.unscoped.filter(phones__e164=from_number).values_list("dealer_group_id", flat=True).distinct()
+    )
+
+
+def sms_inbound_receive(*, provider_id: str, from_number: str, to_number: str, body: str,
+                        now: datetime | None = None) -> InboundResult:
+    """Take one inbound text: STOP revokes SMS consent group-wide at once; anything else is the customer talking."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        inbound, created = InboundMessage.objects.get_or_create(
+            provider_id=provider_id,
+            defaults=dict(from_number=from_number, to_number=to_number, body=body, received_at=now),
+        )
+        if not created:
+            return InboundResult(True, inbound.is_opt_out, inbound.is_opt_in, tuple(inbound.customer_ids))
+        group_ids = _groups_for(to_number, from_number)
+        customers = list(
+            Customer.unscoped.filter(dealer_group_id__in=group_ids, phones__e164=from_number, merged_into__isnull=True)
+            .distinct().order_by("id")
+        )
+        inbound.customer_ids = [c.id for c in customers]
+        inbound.is_opt_out = is_opt_out(body)
+        opted_in = False
+        if inbound.is_opt_out:
+            _opt_out(customers=customers, from_number=from_number, body=body, inbound=inbound, now=now)
+        elif is_opt_in(body) and customers and not all(
+            sms_consent_granted(dealer_group_id=g, phone=from_number) for g in {c.dealer_group_id for c in customers}
+        ):
+            # START/YES only means opt-in right after an opt-out; otherwise "yes" is conversation.
+            _opt_in(customers=customers, body=body, now=now)
+            opted_in = True
+        else:
+            _customer_replied(customers=customers, body=body, now=now, inbound=inbound)
+        inbound.is_opt_in = opted_in
+        inbound.save(update_fields=["customer_ids", "is_opt_out", "is_opt_in"])
+    return InboundResult(False, inbound.is_opt_out, opted_in, tuple(inbound.customer_ids))
+
+
+def _home_rooftop_id(customer: Customer) -> int | None:
+    known = CustomerRooftop.objects.filter(customer=customer).order_by("-first_seen_at").values_list("rooftop_id", flat=True)
+    return known.first()
+
+
+def _opt_out(*, customers: list[Customer], from_number: str, body: str, inbound: InboundMessage, now: datetime) -> None:
+    quoted = body.strip()[:200]
+    for customer in customers:
+        ConsentRecord.objects.bulk_create([
+            ConsentRecord(customer=customer, dealer_group_id=customer.dealer_group_id, channel=ConsentRecord.Channel.SMS,
+                          purpose=purpose, granted=False, text_shown=f'Customer texted "{quoted}"',
+                          source="inbound text opt-out", recorded_at=now)
+            for purpose in ConsentRecord.Purpose.values
+        ])
+        TimelineEntry.unscoped.create(
+            customer=customer, rooftop=None, department=TimelineEntry.Department.SYSTEM,
+            kind=TimelineEntry.Kind.CONSENT, direction="in", occurred_at=now,
+            summary="Opted out of texts for the whole dealer group", body=quoted,
+            detail={"inbound_message_id": inbound.pk, "channel": "sms", "granted": False},
+        )
+    if not customers:
+        return
+    ids = [c.id for c in customers]
+    # Anything still waiting would be stopped at claim time anyway; say so now where staff can see it.
+    OutboundMessage.unscoped.filter(
+        customer_id__in=ids, channel=OutboundMessage.Channel.SMS, status__in=DUE_STATUSES,
+    ).exclude(kind__in=KINDS_EXEMPT_FROM_CONSENT).update(status=Status.SUPPRESSED, error="The customer texted STOP")
+    last_grant = ConsentRecord.objects.filter(
+        customer_id__in=ids, channel=ConsentRecord.Channel.SMS, granted=True).aggregate(at=Max("recorded_at"))["at"]
+    confirmed = OutboundMessage.unscoped.filter(kind=Kind.OPT_OUT_CONFIRMATION, to_address=from_number)
+    if last_grant is not None:
+        confirmed = confirmed.filter(created_at__gt=last_grant)
+    if confirmed.exists():
+        return  # one confirmation per opt-out, however many times they text STOP
+    first = customers[0]
+    rooftop_id = _home_rooftop_id(first)
+    if rooftop_id is None:
+        return
+    group = DealerGroup.objects.get(pk=first.dealer_group_id)
+    outbound_message_queue(
+        customer=first, rooftop=Rooftop.objects.get(pk=rooftop_id), channel=OutboundMessage.Channel.SMS,
+        kind=Kind.OPT_OUT_CONFIRMATION, to_address=from_number, now=now,
+        body=f"{group.name}: you are unsubscribed and will get no more texts from us. Reply START to resubscribe.",
+        idempotency_key=f"sms-opt-out-confirmation:{inbound.provider_id}"[:120],
+    )
+
+
+def _opt_in(*, customers: list[Customer], body: str, now: datetime) -> None:
+    for customer in customers:
+        # Texts about their inquiries only: marketing needs its own, written consent.
+        ConsentRecord.objects.create(
+            customer=customer, dealer_group_id=customer.dealer_group_id, channel=ConsentRecord.Channel.SMS,
+            purpose=ConsentRecord.Purpose.TRANSACTIONAL, granted=True, text_shown=f'Customer texted "{body.strip()[:200]}"',
+            source="inbound text opt-in", recorded_at=now,
+        )
+        TimelineEntry.unscoped.create(
+            customer=customer, department=TimelineEntry.Department.SYSTEM, kind=TimelineEntry.Kind.CONSENT,
+            direction="in", occurred_at=now, summary="Opted back in to texts about their inquiries", body=body[:500],
+            detail={"channel": "sms", "granted": True},
+        )
+
+
+def _customer_replied(*, customers: list[Customer], body: str, now: datetime, inbound: InboundMessage) -> None:
+    from leads.services import lead_customer_replied
+
+    for customer in customers:
+        lead = customer.leads.filter(status__in=_open_statuses()).order_by("-created_at").first()
+        TimelineEntry.unscoped.create(
+            customer=customer, rooftop_id=lead.rooftop_id if lead else _home_rooftop_id(customer),
+            lead=lead, department=TimelineEntry.Department.SALES, kind=TimelineEntry.Kind.TEXT, direction="in",
+            occurred_at=now, summary="Text from the customer", body=body[:5000],
+            detail={"inbound_message_id": inbound.pk},
+        )
+        if lead is not None:
+            lead_customer_replied(lead=lead, channel="text", now=now)
+
+
+def _open_statuses() -> tuple[str, ...]:
+    from leads.models import Lead
+
+    return tuple(Lead.OPEN_STATUSES)
+
+
+# --------------------------------------------------------------------------- what staff write (customers.outbound)
+
+
+def _note_delivery(message: OutboundMessage, status: str) -> None:
+    """Keep the delivery status on the timeline entry a staff member wrote, where the customer page shows it."""
+    if not message.timeline_entry_id:
+        return
+    entry = TimelineEntry.unscoped.filter(pk=message.timeline_entry_id).first()
+    if entry is None:
+        return
+    entry.detail = {**entry.detail, "delivery": status, "outbound_message_id": message.pk}
+    entry.save(update_fields=["detail"])
+
+
+def timeline_message_deliver(*, entry_id: int, now: datetime | None = None) -> OutboundMessage | None:
+    """Send a text or email a staff member recorded on the customer page: one outbox message per entry.
+
+    customers.outbound checks consent and quiet hours before recording and calls this after commit; the
+    outbox checks both again when it sends, because minutes or hours may pass in between.
+    """
+    entry = (
+        TimelineEntry.unscoped.select_related("customer", "rooftop")
+        .filter(pk=entry_id, direction="out", kind__in=[TimelineEntry.Kind.TEXT, TimelineEntry.Kind.EMAIL])
+        .first()
+    )
+    to_address = (entry.detail or {}).get("to") if entry is not None else None
+    if entry is None or entry.rooftop is None or not to_address:
+        logger.warning("timeline entry %s is not a message staff can send; nothing queued", entry_id)
+        return None
+    sms = entry.kind == TimelineEntry.Kind.TEXT
+    with transaction.atomic():
+        message = outbound_message_queue(
+            customer=entry.customer, rooftop=entry.rooftop, lead=entry.lead, timeline_entry=entry,
+            channel=OutboundMessage.Channel.SMS if sms else OutboundMessage.Channel.EMAIL, kind=Kind.STAFF,
+            to_address=to_address, subject="" if sms else (entry.detail.get("subject") or "(no subject)"),
+            # Queued as of when staff sent it (consent and quiet hours were checked for that moment).
+            body=entry.body, idempotency_key=f"timeline-entry:{entry.pk}", now=now or entry.occurred_at,
+        )
+        _note_delivery(message, message.status)
+    return message
