@@ -27,7 +27,10 @@ def test_healthz_is_503_naming_redis_when_redis_is_down(client):
 
 def test_healthz_is_503_naming_the_worker_when_no_worker_listens(client, monkeypatch):
     # A broker database no worker consumes: the real Redis answers, no worker does.
-    lonely = Celery("lonely", broker=redis_db_url(settings.REDIS_URL, settings.REDIS_DB_OFFSET + 7), set_as_current=False)
+    # set_as_current=False: a new Celery app otherwise becomes the current app, and every later .delay() in
+    # this test session would go to this lonely broker.
+    lonely = Celery("lonely", broker=redis_db_url(settings.REDIS_URL, settings.REDIS_DB_OFFSET + 7),
+                    set_as_current=False)
     monkeypatch.setattr(health, "celery_app", lonely)
     response = client.get("/healthz")
     assert response.status_code == 503
