@@ -22,7 +22,7 @@ from shopper_events import identify, send, vdp
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DEADLINE = 30  # seconds: generous for a shared 2-core machine
+DEADLINE = 60  # seconds: a bound that proves delivery, not a speed target (the benchmark measures speed)
 
 
 def ws_url(live_server_url: str, key: str | None = None) -> str:
