@@ -3,7 +3,8 @@
 Some visitors are demo customers who opened a link from an email or text (identify with their customer
 token) or signed up for a price alert (identify with their email), so customer pages show their website
 history; the rest stay anonymous. Everything goes through tracking.services.events_record, exactly as the
-collector stores it. Deterministic message ids make it idempotent: a second run stores nothing new.
+collector stores it, except that scoring is left to the beat sweep of unscored events rather than thousands of
+queued tasks. Deterministic message ids make it idempotent: a second run stores nothing new.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from leads.models import InventoryVehicle
 from rooftops.demo import DemoContext
 from tracking.messages import normalize
 from tracking.partitions import partitions_ensure
-from tracking.services import events_record
+from tracking.services import events_record, scoring_left_to_sweep
 
 DAYS = 21
 KNOWN_VISITORS = 40  # demo customers per rooftop who browse the website
@@ -71,7 +72,8 @@ def _seed_rooftop(ctx: DemoContext, slug: str, rooftop) -> None:
             for raw in messages:
                 raw.pop("_at")
                 normalized.append(normalize(raw, received_at=received_at))
-            events_record(rooftop=rooftop, messages=normalized, received_at=received_at)
+            with scoring_left_to_sweep():
+                events_record(rooftop=rooftop, messages=normalized, received_at=received_at)
 
 
 def _session(rng, *, anonymous_id: str, start: datetime, inventory: list, favourite: InventoryVehicle, site: str,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from contextlib import contextmanager
+from contextvars import ContextVar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -87,7 +89,7 @@ def events_record(*, rooftop: Rooftop, messages: Sequence[Message], received_at:
             joined = _identity_apply(rooftop=rooftop, messages=identity_messages, visitors=visitors,
                                      received_at=received_at)
         to_score = tuple(sorted(batch_visitors - joined))
-        transaction.on_commit(lambda: _queue_scoring(to_score))
+        _queue_scoring_after_commit(to_score)
     return RecordResult(stored=len(new_messages), duplicates=len(messages) - len(new_messages),
                         visitor_ids=tuple(sorted(batch_visitors | joined)))
 
@@ -118,6 +120,27 @@ def _visitors_upsert(cursor, *, rooftop_id: int, messages: Sequence[Message]) ->
          [last_seen[k] for k in keys]],
     )
     return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+
+
+# Bulk loads (the demo seeder) leave scoring to the beat sweep of unscored events instead of queueing a task
+# per visitor: thousands of tasks racing the loader's own transactions help nobody.
+_scoring_left_to_sweep: ContextVar[bool] = ContextVar("scoring_left_to_sweep", default=False)
+
+
+@contextmanager
+def scoring_left_to_sweep():
+    """Store events without queueing scoring tasks; alerts' beat sweep scores them within seconds."""
+    token = _scoring_left_to_sweep.set(True)
+    try:
+        yield
+    finally:
+        _scoring_left_to_sweep.reset(token)
+
+
+def _queue_scoring_after_commit(visitor_ids: Sequence[int]) -> None:
+    # Decided when the events are stored, not when the outer transaction commits (maybe outside the block).
+    if not _scoring_left_to_sweep.get():
+        transaction.on_commit(lambda: _queue_scoring(visitor_ids))
 
 
 def _queue_scoring(visitor_ids: Sequence[int]) -> None:
@@ -326,7 +349,7 @@ def visitors_link_customer(*, rooftop: Rooftop, visitor_ids: Sequence[int], cust
                        else ""),
             detail={"visitor_ids": changed, "events_joined": joined, "how": reason},
         )
-        transaction.on_commit(lambda: _queue_scoring(changed))
+        _queue_scoring_after_commit(changed)
     return set(changed)
 
 
@@ -361,7 +384,7 @@ def visitors_move_to_customer(*, from_customer_id: int, to_customer_id: int,
         events = cursor.rowcount
         for rooftop_id in sorted({r for _, r in moved}):
             CustomerRooftop.objects.get_or_create(customer_id=to_customer_id, rooftop_id=rooftop_id)
-        transaction.on_commit(lambda: _queue_scoring(ids))
+        _queue_scoring_after_commit(ids)
     return MoveResult(tuple(ids), events)
 
 

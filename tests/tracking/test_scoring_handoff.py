@@ -87,3 +87,18 @@ def test_redis_down_does_not_fail_the_store(monkeypatch, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         result = events_record(rooftop=rooftop, messages=_messages("a"), received_at=NOW)
     assert result.stored == 1  # stored; the sweep of unscored events (alerts app) picks it up later
+
+
+def test_a_bulk_load_leaves_scoring_to_the_sweep_and_queues_nothing(scoring, django_capture_on_commit_callbacks):
+    from tracking.models import TrackedEvent
+    from tracking.services import scoring_left_to_sweep
+
+    rooftop = RooftopFactory()
+    with django_capture_on_commit_callbacks(execute=True), scoring_left_to_sweep():
+        events_record(rooftop=rooftop, messages=_messages("a", "b"), received_at=NOW)
+    assert scoring.calls == []
+    # Stored unscored: exactly what alerts' beat sweep picks up.
+    assert TrackedEvent.objects.for_rooftops([rooftop.id]).filter(scored_at__isnull=True).count() == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        events_record(rooftop=rooftop, messages=_messages("c"), received_at=NOW)
+    assert len(scoring.calls) == 1  # outside the block, the hand-off is back
