@@ -77,9 +77,11 @@ class DemoContext:
 
 
 def anchor_now() -> datetime:
-    """Today at noon UTC: seeding twice on one day gives identical dates."""
-    today = datetime.now(dt_timezone.utc).date()
-    return datetime.combine(today, time(12, 0), tzinfo=dt_timezone.utc)
+    """The latest noon UTC that has passed: seeding twice on one day gives identical dates, and no demo history
+    lies in the future (before noon UTC that would put today's leads after now, outside every rollup)."""
+    now = datetime.now(dt_timezone.utc)
+    noon = datetime.combine(now.date(), time(12, 0), tzinfo=dt_timezone.utc)
+    return noon if noon <= now else noon - timedelta(days=1)
 
 
 def seed_base(seed: int) -> DemoContext:
