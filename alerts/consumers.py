@@ -4,8 +4,10 @@ Protocol (also described in the OpenAPI schema under GET /api/alerts/):
   client → {"type": "resume", "after": <last alert id seen>}   on every (re)connect; replays what was missed
   client → {"type": "seen", "ids": [...]}                     alerts that were on screen (new → seen)
   client → {"type": "ping"}                                   answered with {"type": "pong"}
-  server → {"type": "alert", "id", "parent_id", "root_id", "html", "alert"}   in id order, each id once
-  server → {"type": "update", "id", "html", "alert"}          a row changed (claimed, snoozed, dismissed ...)
+  server → {"type": "alert", "id", "parent_id", "root_id", "html", "alert"}   a new alert, in id order, each once
+  server → {"type": "update", "id", "root_id", "html", "alert"}   a row changed (claimed, snoozed, dismissed ...)
+           with "seq", "follow_up_ids", "moved": true and "renotify" when signals folded into it (one shopper,
+           one row: the row moves to the top; sound and notification only if "renotify", the priority rose)
   server → {"type": "notification", ...}                      other apps' notices (e.g. a lead was routed to you)
 
 The channel-layer push is only a hint: on each hint the consumer reads "id > last sent" from PostgreSQL, so a
@@ -86,13 +88,14 @@ class AlertFeedConsumer(AsyncJsonWebsocketConsumer):
     # --- helpers ------------------------------------------------------------------------------
 
     async def _catch_up(self):
+        shown_roots: dict[int, int] = {}  # one frame per alert per catch-up, however many signals folded in
         while True:
-            frames, last = await database_sync_to_async(replay_frames)(
-                access=self.access, after=self.after, limit=REPLAY_BATCH)
+            frames, last, more = await database_sync_to_async(replay_frames)(
+                access=self.access, after=self.after, limit=REPLAY_BATCH, shown_roots=shown_roots)
             for frame in frames:
                 await self.send_json(frame)
             self.after = last
-            if len(frames) < REPLAY_BATCH:
+            if not more:
                 return
 
     def _mark_seen(self, ids: list[int]) -> None:

@@ -57,7 +57,10 @@ class Alert(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     # A root alert counts the follow-up signals grouped under it and remembers the latest one.
     follow_up_count = models.PositiveIntegerField(default=0)
+    # The feed orders open alerts by their latest signal: a shopper who just did something comes first.
     last_signal_at = models.DateTimeField(default=timezone.now)
+    # On a follow-up: this signal raised its alert's priority (the feed re-notified for it).
+    priority_rose = models.BooleanField(default=False)
     # When the row was last handed to the channel layer: a hint only, the replay by id is the guarantee.
     last_pushed_at = models.DateTimeField(null=True, blank=True)
 
@@ -69,6 +72,8 @@ class Alert(models.Model):
         default_manager_name = "unscoped"
         indexes = [
             models.Index(fields=["rooftop", "-id"]),
+            models.Index(fields=["rooftop", "-last_signal_at", "-id"], name="alert_feed_order",
+                         condition=models.Q(parent__isnull=True)),
             models.Index(fields=["for_user", "-id"]),
             models.Index(fields=["customer", "kind", "-created_at"]),
             models.Index(fields=["visitor", "kind", "-created_at"], name="alert_visitor_kind_time"),

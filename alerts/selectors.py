@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Max, Q, QuerySet
@@ -59,19 +59,44 @@ def feed_high_water(access: StaffAccess) -> int:
     return alerts_visible(access).aggregate(top=Max("id"))["top"] or 0
 
 
-def feed_alerts(*, access: StaffAccess, before: int | None = None, upto: int | None = None,
+def feed_alerts(*, access: StaffAccess, before: FeedCursor | None = None, upto: int | None = None,
                 include_closed: bool = False, now: datetime | None = None,
                 limit: int = FEED_PAGE_SIZE) -> list[Alert]:
-    """Root alerts for the feed, newest first; snoozed ones stay hidden until their time."""
+    """Root alerts for the feed, the shopper with the latest signal first; snoozed ones hidden until their time."""
     now = now or timezone.now()
     qs = alerts_visible(access).filter(parent__isnull=True)
     if before is not None:
-        qs = qs.filter(id__lt=before)
+        qs = qs.filter(Q(last_signal_at__lt=before.last_signal_at)
+                       | Q(last_signal_at=before.last_signal_at, id__lt=before.id))
     if upto is not None:
         qs = qs.filter(id__lte=upto)
     if not include_closed:
         qs = qs.exclude(state__in=CLOSED_STATES).exclude(snoozed_until__gt=now)
-    return list(_with_row_relations(qs).order_by("-id")[:limit])
+    return list(_with_row_relations(qs).order_by("-last_signal_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class FeedCursor:
+    """Where "Load older" continues: the last row's latest signal and id, as `<microseconds>_<id>` in URLs."""
+
+    last_signal_at: datetime
+    id: int
+
+    @classmethod
+    def after_row(cls, alert: Alert) -> FeedCursor:
+        return cls(alert.last_signal_at, alert.id)
+
+    @classmethod
+    def parse(cls, text: str) -> FeedCursor:
+        micros, sep, ident = (text or "").partition("_")
+        if not sep or not micros.isdigit() or not ident.isdigit() or len(micros) > 17 or len(ident) > 18:
+            raise ValueError("before must be a feed position as given by the page")
+        at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(micros))
+        return cls(at, int(ident))
+
+    def __str__(self) -> str:
+        delta = self.last_signal_at - datetime(1970, 1, 1, tzinfo=UTC)
+        return f"{delta // timedelta(microseconds=1)}_{self.id}"
 
 
 def _with_row_relations(qs: QuerySet[Alert]) -> QuerySet[Alert]:

@@ -32,7 +32,7 @@ class AlertOutput(serializers.ModelSerializer):
         fields = [
             "id", "parent_id", "rooftop_id", "kind", "priority", "priority_label", "state", "state_label", "reasons",
             "suggested_next_step", "score", "customer", "visitor_id", "lead_id", "vehicle", "for_user_id", "for_team",
-            "claimed_by_id", "claimed_at", "acted_at", "dismissed_reason", "snoozed_until", "follow_up_count",
+            "claimed_by_id", "claimed_at", "acted_at", "dismissed_reason", "snoozed_until", "follow_up_count", "priority_rose",
             "created_at", "last_signal_at", "expires_at",
         ]
         read_only_fields = fields

@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from alerts import audience
 from alerts.facts import event_fact
+from alerts.folding import FOLD, NEW, FoldDecision, LastOfKind, OpenAlert, place_signal
 from alerts.labels import DISMISS_REASONS
 from alerts.models import Alert, AlertAction, ScoringSettings, ShopperIntent
 from alerts.scoring import (
@@ -286,29 +287,33 @@ def _raise_all(intent: ShopperIntent, fired: list[Signal], *, config: ScoringCon
 
 def alert_raise(*, rooftop: Rooftop, signal: Signal, customer_id: int | None, visitor_id: int | None, score: float,
                 config: ScoringConfig, now: datetime) -> Alert:
-    """Write one alert for a fired signal, or group it under the open alert of its kind; push after commit.
+    """Put a fired signal on the feed: one open alert per shopper per rooftop (alerts.folding decides where).
 
-    One customer (or anonymous visitor) raises one alert per kind within the cooldown unless the priority
-    rises; what fires inside the cooldown becomes a follow-up row under that alert and refreshes it.
+    Returns the row written: a new root alert, or the follow-up kept for the history under the shopper's alert.
     """
     # No savepoint: the caller's transaction (if any) is the unit; a failure here fails the whole scoring batch.
     with transaction.atomic(savepoint=False):
+        # One lock for every alert insert: ids commit in order (the feed's replay relies on it), and two workers
+        # scoring the same shopper (or two browsers of one customer) decide one after the other.
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ALERT_SEQUENCE_LOCK])
+        shopper = _shopper_q(customer_id=customer_id, visitor_id=visitor_id)
+        open_root = _open_root_for_update(rooftop=rooftop, shopper=shopper, now=now)
         cooldown = timedelta(minutes=float(config.rules.cooldown_minutes.get(signal.kind, 0)))
-        who = {"customer_id": customer_id} if customer_id else {"visitor_id": visitor_id, "customer__isnull": True}
-        root = (
-            Alert.unscoped.select_for_update().filter(
-                rooftop=rooftop, kind=signal.kind, parent__isnull=True, created_at__gt=now - cooldown, **who,
-            ).order_by("-id").first()
-            if cooldown
-            else None
+        last = (
+            Alert.unscoped.filter(shopper, rooftop=rooftop, kind=signal.kind, created_at__gt=now - cooldown)
+            .order_by("-id").values_list("id", "parent_id", "created_at").first()
+            if open_root is None and cooldown else None
+        )
+        decision = place_signal(
+            rank=signal.rank, score=score, now=now, cooldown=cooldown,
+            open_alert=OpenAlert(id=open_root.id, priority=open_root.priority, score=open_root.score,
+                                 snoozed=bool(open_root.snoozed_until and open_root.snoozed_until > now))
+            if open_root is not None else None,
+            last_of_kind=LastOfKind(root_id=last[1] or last[0], at=last[2]) if last else None,
         )
         facts = _alert_facts(rooftop_id=rooftop.id, customer_id=customer_id, signal=signal)
-        if root is not None and signal.rank <= root.priority:
-            alert = _follow_up_create(root, signal, vehicle_id=facts.vehicle_id, score=score, now=now)
-            groups = audience.groups_for_alert(rooftop_id=rooftop.id, team=root.for_team, for_user_id=root.for_user_id)
-        else:
+        if decision.placement == NEW:
             team = audience.choose_team(kind=signal.kind, form_type=signal.form_type, rooftop_has_bdc=facts.has_bdc)
             alert = Alert.unscoped.create(
                 rooftop=rooftop, customer_id=customer_id, visitor_id=visitor_id, lead_id=facts.lead_id,
@@ -317,10 +322,80 @@ def alert_raise(*, rooftop: Rooftop, signal: Signal, customer_id: int | None, vi
                 for_user_id=facts.salesperson_id, for_team=team, created_at=now,
                 last_signal_at=now, expires_at=now + timedelta(hours=config.alert_expiry_hours),
             )
-            groups = audience.groups_for_alert(rooftop_id=rooftop.id, team=team, for_user_id=alert.for_user_id)
+            root = alert
+        else:
+            root = open_root if decision.placement == FOLD else Alert.unscoped.select_for_update().get(pk=decision.root_id)
+            alert = _follow_up_create(root, signal, decision=decision, customer_id=customer_id, facts=facts, now=now,
+                                      lifetime=timedelta(hours=config.alert_expiry_hours))
+        groups = audience.groups_for_alert(rooftop_id=rooftop.id, team=root.for_team, for_user_id=root.for_user_id)
         alert_id = alert.id
         transaction.on_commit(lambda: alert_push(alert_id=alert_id, groups=groups, message_type="alert.hint"))
     return alert
+
+
+def _shopper_q(*, customer_id: int | None, visitor_id: int | None) -> Q:
+    """The shopper's alerts: the customer's, and their browser's from before it was identified."""
+    anonymous = Q(visitor_id=visitor_id, customer__isnull=True) if visitor_id else Q(pk__in=[])
+    return Q(customer_id=customer_id) | anonymous if customer_id else anonymous
+
+
+def _open_root_for_update(*, rooftop: Rooftop, shopper: Q, now: datetime) -> Alert | None:
+    """The shopper's open alert, locked; one past its expiry that the sweep has not reached yet is expired here."""
+    candidates = list(
+        Alert.unscoped.select_for_update().filter(shopper, rooftop=rooftop, parent__isnull=True, state__in=OPEN_STATES)
+        .order_by("-last_signal_at", "-id")
+    )
+    for alert in candidates:
+        if alert.state != Alert.State.CLAIMED and alert.expires_at is not None and alert.expires_at <= now:
+            _expire(alert, now=now)
+            continue
+        return alert  # after a customer merge there may be two; the newest takes the signal
+    return None
+
+
+def _follow_up_create(root: Alert, signal: Signal, *, decision: FoldDecision, customer_id: int | None,
+                      facts: _AlertFacts, now: datetime, lifetime: timedelta) -> Alert:
+    """Keep the signal as a history row under `root`; fold it into `root` in place when the root is open."""
+    follow_up = Alert.unscoped.create(
+        parent=root, rooftop_id=root.rooftop_id, customer_id=customer_id or root.customer_id,
+        visitor_id=root.visitor_id, lead_id=root.lead_id or facts.lead_id, kind=signal.kind, priority=signal.rank,
+        reasons=[signal.reason], vehicle_id=facts.vehicle_id, suggested_next_step=signal.suggested_next_step[:300],
+        score=decision.score if decision.score is not None else root.score, for_user_id=root.for_user_id,
+        for_team=root.for_team, state=root.state, created_at=now, last_signal_at=now, expires_at=root.expires_at,
+        priority_rose=decision.priority_rose,
+    )
+    root.follow_up_count = F("follow_up_count") + 1
+    fields = ["follow_up_count", "updated_at"]
+    if decision.placement == FOLD:
+        root.reasons = ([signal.reason] + [r for r in root.reasons if r != signal.reason])[:MAX_ROOT_REASONS]
+        root.last_signal_at = now
+        root.score = decision.score
+        root.priority = decision.priority
+        fields += ["reasons", "last_signal_at", "score", "priority"]
+        if decision.priority_rose:
+            # The strongest signal says what to do next.
+            root.suggested_next_step = signal.suggested_next_step[:300]
+            fields.append("suggested_next_step")
+        if decision.wake:
+            root.snoozed_until = None
+            fields.append("snoozed_until")
+        if root.customer_id is None and customer_id:
+            # The browser was identified in the middle of a burst: the alert now names the customer.
+            root.customer_id = customer_id
+            fields.append("customer")
+        if root.lead_id is None and facts.lead_id:
+            root.lead_id = facts.lead_id
+            fields.append("lead")
+        if root.vehicle_id is None and facts.vehicle_id:
+            root.vehicle_id = facts.vehicle_id
+            fields.append("vehicle")
+        if root.expires_at is not None and root.expires_at < now + lifetime:
+            # Fresh activity keeps the alert on the feed for its full lifetime again.
+            root.expires_at = now + lifetime
+            fields.append("expires_at")
+    root.save(update_fields=fields)
+    root.refresh_from_db(fields=["follow_up_count"])
+    return follow_up
 
 
 @dataclass(frozen=True)
@@ -358,26 +433,6 @@ def _alert_facts(*, rooftop_id: int, customer_id: int | None, signal: Signal) ->
         })
         vehicle_id, lead_id, salesperson_id, has_bdc = cursor.fetchone()
     return _AlertFacts(vehicle_id=vehicle_id, lead_id=lead_id, salesperson_id=salesperson_id, has_bdc=bool(has_bdc))
-
-
-def _follow_up_create(root: Alert, signal: Signal, *, vehicle_id: int | None, score: float, now: datetime) -> Alert:
-    follow_up = Alert.unscoped.create(
-        parent=root, rooftop_id=root.rooftop_id, customer_id=root.customer_id, visitor_id=root.visitor_id,
-        lead_id=root.lead_id, kind=signal.kind, priority=signal.rank, reasons=[signal.reason],
-        vehicle_id=vehicle_id, suggested_next_step=signal.suggested_next_step[:300], score=score,
-        for_user_id=root.for_user_id, for_team=root.for_team, state=root.state, created_at=now,
-        last_signal_at=now, expires_at=root.expires_at,
-    )
-    root.reasons = ([signal.reason] + [r for r in root.reasons if r != signal.reason])[:MAX_ROOT_REASONS]
-    root.follow_up_count = F("follow_up_count") + 1
-    root.last_signal_at = now
-    root.score = score
-    fields = ["reasons", "follow_up_count", "last_signal_at", "score", "updated_at"]
-    if root.vehicle_id is None and vehicle_id:
-        root.vehicle_id = vehicle_id
-        fields.append("vehicle")
-    root.save(update_fields=fields)
-    return follow_up
 
 
 # --- pushing (after commit only) ----------------------------------------------------------------------
@@ -644,11 +699,15 @@ def alerts_expire(*, now: datetime | None = None) -> int:
             .filter(state__in=[Alert.State.NEW, Alert.State.SEEN], expires_at__lt=now, parent__isnull=True)[:500]
         )
         for alert in stale:
-            alert.state = Alert.State.EXPIRED
-            alert.save(update_fields=["state", "updated_at"])
-            _log(alert, None, AlertAction.Action.EXPIRE, now=now)
-            _push_changed(alert)
+            _expire(alert, now=now)
     return len(stale)
+
+
+def _expire(alert: Alert, *, now: datetime) -> None:
+    alert.state = Alert.State.EXPIRED
+    alert.save(update_fields=["state", "updated_at"])
+    _log(alert, None, AlertAction.Action.EXPIRE, now=now)
+    _push_changed(alert)
 
 
 def snoozes_wake(*, now: datetime | None = None) -> int:

@@ -17,7 +17,7 @@ from alerts.forms import ScoringSettingsForm
 from alerts.labels import EVENT_LABELS
 from alerts.models import Alert, ScoringSettings
 from alerts.selectors import (
-    FEED_PAGE_SIZE, alert_rows, alerts_visible, feed_alerts, feed_high_water, scoring_config,
+    FEED_PAGE_SIZE, FeedCursor, alert_rows, alerts_visible, feed_alerts, feed_high_water, scoring_config,
 )
 from rooftops.models import Role, Rooftop
 from rooftops.selectors import staff_access
@@ -38,7 +38,7 @@ def alert_feed(request: HttpRequest) -> HttpResponse:
     rows = alert_rows(alerts, viewer_id=request.user.pk)
     return render(request, "alerts/feed.html", {
         "rows": rows, "high_water": high_water, "include_closed": include_closed,
-        "has_older": len(alerts) == FEED_PAGE_SIZE, "oldest_id": alerts[-1].id if alerts else 0,
+        "has_older": len(alerts) == FEED_PAGE_SIZE, "older_cursor": FeedCursor.after_row(alerts[-1]) if alerts else "",
         "has_feed_role": bool(access.rooftop_ids),
     })
 
@@ -48,14 +48,14 @@ def alert_feed(request: HttpRequest) -> HttpResponse:
 def alert_feed_older(request: HttpRequest) -> HttpResponse:
     access = staff_access(request.user)
     try:
-        before = int(request.GET.get("before", ""))
-    except ValueError:
-        return HttpResponse("before must be an alert id", status=400)
+        before = FeedCursor.parse(request.GET.get("before", ""))
+    except ValueError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
     include_closed = request.GET.get("closed") == "1"
     alerts = feed_alerts(access=access, before=before, include_closed=include_closed)
     return render(request, "alerts/_older.html", {
         "rows": alert_rows(alerts, viewer_id=request.user.pk), "include_closed": include_closed,
-        "has_older": len(alerts) == FEED_PAGE_SIZE, "oldest_id": alerts[-1].id if alerts else before,
+        "has_older": len(alerts) == FEED_PAGE_SIZE, "older_cursor": FeedCursor.after_row(alerts[-1]) if alerts else before,
     })
 
 

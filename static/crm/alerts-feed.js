@@ -82,23 +82,39 @@
   }
 
   function handleUpdate(msg) {
+    // Signals folded into an alert advance the replay position like new alerts do.
+    if (msg.seq && msg.seq > lastId) lastId = msg.seq;
+    (msg.follow_up_ids || []).forEach(function (id) { delivered.add(id); });
     var existing = document.getElementById('alert-' + msg.root_id);
+    var alert = msg.alert || {};
+    var open = alert.state === 'new' || alert.state === 'seen' || alert.state === 'claimed';
+    var snoozed = alert.snoozed_until && new Date(alert.snoozed_until) > new Date();
+    if (msg.moved) {
+      // One shopper, one row: a new signal moves their row to the top (the feed is ordered by latest signal).
+      if (existing) existing.remove();
+      if ((!open || snoozed) && !showClosed) { refreshEmpty(); return; }
+      var moved = place(msg.root_id, msg.html, true);
+      delivered.add(msg.root_id);
+      if (moved && msg.renotify) {
+        announce(alert);
+        if (alert.state === 'new') markSeenSoon(msg.root_id);
+      }
+      return;
+    }
     if (existing) {
       // An action taken on this page already swapped the row in; the echo from the server is the same row.
       place(msg.root_id, msg.html, false);
       return;
     }
     // A row this page never showed: a snoozed alert coming back, or one a colleague reopened.
-    var alert = msg.alert || {};
-    var open = alert.state === 'new' || alert.state === 'seen' || alert.state === 'claimed';
-    var snoozed = alert.snoozed_until && new Date(alert.snoozed_until) > new Date();
     if (!open || snoozed || msg.parent_id) return;
     var el = toElement(msg.html);
     if (!el) return;
     var rows = feed.querySelectorAll('.alert-row');
     var before = null;
+    var signalAt = +el.dataset.lastSignal || 0;
     for (var i = 0; i < rows.length; i++) {
-      if (+rows[i].dataset.alertId < msg.root_id) { before = rows[i]; break; }
+      if ((+rows[i].dataset.lastSignal || 0) < signalAt) { before = rows[i]; break; }
     }
     if (before) feed.insertBefore(el, before);
     else if (!document.querySelector('#load-older button')) feed.appendChild(el);

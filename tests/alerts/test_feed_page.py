@@ -1,6 +1,9 @@
 """The live feed page and its one-click actions (htmx partials), and the manager's scoring settings page."""
 
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -23,7 +26,7 @@ def page(client, user, url="/alerts/", **extra):
 
 
 def test_anonymous_visitors_are_sent_to_log_in(client, alert):
-    for url in ("/alerts/", "/alerts/older/?before=5", f"/alerts/{alert.id}/", "/settings/scoring/"):
+    for url in ("/alerts/", "/alerts/older/?before=1_5", f"/alerts/{alert.id}/", "/settings/scoring/"):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/login/")
     assert client.post(f"/alerts/{alert.id}/claim/")["Location"].startswith("/login/")
@@ -51,20 +54,32 @@ def test_an_empty_feed_says_what_will_appear_there(client, world):
     assert "No alerts right now" in html and 'data-after="0"' in html
 
 
-def test_the_feed_is_newest_first_and_loads_older_alerts(client, world):
+def test_the_feed_puts_the_latest_signal_first_and_loads_older_alerts(client, world):
     config = scoring_config(rooftop_id=world.rooftop.id)
-    ids = []
+    start = timezone.now() - timedelta(hours=1)
+    ids, customers = [], []
     for n in range(FEED_PAGE_SIZE + 3):
         customer = make_customer(world.rooftop, first_name=f"Buyer{n}")
+        customers.append(customer)
         ids.append(alert_raise(rooftop=world.rooftop, signal=Signal("credit_app_started", "urgent", f"reason {n}", "call"),
-                               customer_id=customer.id, visitor_id=None, score=50, config=config, now=timezone.now()).id)
+                               customer_id=customer.id, visitor_id=None, score=50, config=config,
+                               now=start + timedelta(seconds=n)).id)
     html = page(client, world.bdc).content.decode()
     assert html.index(f'id="alert-{ids[-1]}"') < html.index(f'id="alert-{ids[-2]}"')
     assert f'id="alert-{ids[2]}"' not in html and "Load older alerts" in html
-    oldest_shown = ids[3]
-    older = client.get(f"/alerts/older/?before={oldest_shown}").content.decode()
+    older_url = re.search(r'hx-get="(/alerts/older/\?before=[^"]+)"', html).group(1)
+    older = client.get(older_url).content.decode()
     assert all(f'id="alert-{i}"' in older for i in ids[:3]) and 'hx-swap-oob="true"' in older
-    assert client.get("/alerts/older/?before=x").status_code == 400
+    assert "That is every alert." in older
+    # The first shopper does something again: their one row moves to the top.
+    alert_raise(rooftop=world.rooftop, signal=Signal("trade_in_completed", "high", "Finished the trade-in", "call"),
+                customer_id=customers[0].id, visitor_id=None, score=60, config=config, now=timezone.now())
+    html = page(client, world.bdc).content.decode()
+    assert html.index(f'id="alert-{ids[0]}"') < html.index(f'id="alert-{ids[-1]}"')
+    assert "Finished the trade-in" in html and "latest signal" in html
+    for bad in ("x", "5", "1_x", "99999999999999999999_1"):
+        response = client.get(f"/alerts/older/?before={bad}")
+        assert response.status_code == 400 and b"feed position" in response.content
 
 
 def test_claim_from_the_feed_swaps_the_row(client, world, alert):

@@ -100,11 +100,13 @@ def test_follow_up_signals_inside_the_cooldown_are_grouped_under_the_first_alert
     assert Alert.unscoped.filter(customer=shopper.customer, parent__isnull=True).count() == 1
 
 
-def test_a_rising_priority_inside_the_cooldown_raises_a_new_alert(world, shopper):
+def test_a_rising_priority_inside_the_cooldown_rises_in_place_on_the_shoppers_one_alert(world, shopper):
     send(world.rooftop, views(shopper, 8, step=timedelta(minutes=1)))
     outcome = score(shopper)
-    alerts = list(Alert.unscoped.filter(pk__in=outcome.alert_ids).order_by("id"))
-    assert [(a.priority, a.parent_id) for a in alerts] == [(Alert.Priority.HIGH, None), (Alert.Priority.URGENT, None)]
+    root, follow_up = Alert.unscoped.filter(pk__in=outcome.alert_ids).order_by("id")
+    root.refresh_from_db()
+    assert (root.parent_id, follow_up.parent_id) == (None, root.id)
+    assert (root.priority, follow_up.priority, follow_up.priority_rose) == (Alert.Priority.URGENT,) * 2 + (True,)
 
 
 def test_a_service_customer_with_equity_browsing_inventory_goes_to_the_service_lane(world, shopper):
