@@ -192,8 +192,10 @@ TWILIO_API_BASE = env_str("TWILIO_API_BASE", "https://api.twilio.com")
 SMS_HTTP_TIMEOUT_SECONDS = env_int("SMS_HTTP_TIMEOUT_SECONDS", 15)
 # A message claimed by a worker that then died is sent again (same idempotency key) after this long.
 MESSAGING_SEND_LEASE_SECONDS = env_int("MESSAGING_SEND_LEASE_SECONDS", 120)
-# Quiet hours (08:00-21:00 on the customer's clock) hold back these channels.
-MESSAGING_QUIET_HOURS_CHANNELS = env_list("MESSAGING_QUIET_HOURS_CHANNELS", "sms,email")
+# Quiet hours (08:00-21:00 on the customer's clock) hold back these channels. The TCPA window is about texts
+# and calls; an email answering the customer's own inquiry is read when they choose, so by default it goes at
+# any hour (a 3 a.m. lead gets its first response at once). Set "sms,email" to hold email too.
+MESSAGING_QUIET_HOURS_CHANNELS = env_list("MESSAGING_QUIET_HOURS_CHANNELS", "sms")
 
 # --- Product settings --------------------------------------------------------------------------
 TRACKING_EVENT_RETENTION_DAYS = env_int("TRACKING_EVENT_RETENTION_DAYS", 400)

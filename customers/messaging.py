@@ -100,6 +100,7 @@ def customer_time_zone(customer: Customer, rooftop: Rooftop) -> str:
 
 
 def _held_by_quiet_hours(message: OutboundMessage) -> bool:
+    """Texts by default (the TCPA window); email only where MESSAGING_QUIET_HOURS_CHANNELS names it."""
     return (message.channel in settings.MESSAGING_QUIET_HOURS_CHANNELS
             and message.kind not in KINDS_EXEMPT_FROM_CONSENT)
 

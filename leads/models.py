@@ -156,6 +156,10 @@ class RoutingRule(models.Model):
         NAMED_OWNER = "named_owner", "Named owner"
         POOL = "pool", "Pool (up for grabs)"
 
+    class AfterHours(models.TextChoices):
+        NEXT_SHIFT = "next_shift", "Next shift"
+        POOL = "pool", "BDC pool"
+
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="routing_rules")
     source = models.CharField(max_length=12, choices=Lead.Source.choices)
     mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.ROUND_ROBIN)
@@ -165,6 +169,9 @@ class RoutingRule(models.Model):
     response_minutes = models.PositiveSmallIntegerField(default=15)
     warn_before_minutes = models.PositiveSmallIntegerField(default=5)
     max_hops = models.PositiveSmallIntegerField(default=2)
+    # A lead arriving while the store is closed is assigned at once to whoever works when it opens (its clock
+    # counting from the opening), or left in the pool for the BDC. Read by leads.routing.choose_after_hours.
+    after_hours = models.CharField(max_length=12, choices=AfterHours.choices, default=AfterHours.NEXT_SHIFT)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -224,6 +231,9 @@ class LeadClock(models.Model):
     hops = models.PositiveSmallIntegerField(default=0)
     # A lead waiting in the pool under a rule that assigns people: when to try to assign it again.
     assign_retry_at = models.DateTimeField(null=True, blank=True)
+    # Set when the clock was started while the store was closed: it counts from this opening, and nothing
+    # moves the lead before then (there is nobody to move it to).
+    opens_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     stop_reason = models.CharField(max_length=16, choices=StopReason.choices, blank=True)
     stopped_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

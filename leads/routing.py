@@ -29,10 +29,12 @@ UTC = timezone.utc
 DAY_KEYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 AVAILABILITIES = frozenset({"available", "with_customer", "lunch", "off"})
 MODES = frozenset({"round_robin", "weighted", "named_owner", "pool"})
+AFTER_HOURS = frozenset({"next_shift", "pool"})
 STEP_ACTIONS = frozenset({"none", "warn", "reroute", "escalate"})
 
 Availability = Literal["available", "with_customer", "lunch", "off"]
 Mode = Literal["round_robin", "weighted", "named_owner", "pool"]
+AfterHours = Literal["next_shift", "pool"]
 Action = Literal["none", "warn", "reroute", "escalate"]
 Interval = tuple[time, time]
 Segment = tuple[datetime, datetime]
@@ -318,10 +320,16 @@ class RoutingRule:
     response_minutes: int = 15
     warn_before_minutes: int = 5
     max_hops: int = 2
+    # A lead arriving while the store is closed: to whoever works the next shift, or left in the (BDC) pool.
+    after_hours: AfterHours = "next_shift"
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(sorted(MODES))}, got {self.mode!r}")
+        if self.after_hours not in AFTER_HOURS:
+            raise ValueError(
+                f"after_hours must be one of {', '.join(sorted(AFTER_HOURS))}, got {self.after_hours!r}"
+            )
         if self.mode == "named_owner" and self.named_owner_id is None:
             raise ValueError("named_owner mode needs a named_owner_id")
         for field_name in ("response_minutes", "warn_before_minutes", "max_hops"):
@@ -442,6 +450,52 @@ def choose_assignee(
     return _round_robin(eligible, prefix)
 
 
+# --------------------------------------------------------------------------- after hours
+
+
+# Lunch and a customer on the lot describe this evening, not tomorrow morning. "Off" is different: it
+# stays until the person says otherwise (a day off, a holiday), so it still rules them out.
+_MOMENTARY: frozenset[str] = frozenset({"with_customer", "lunch"})
+
+
+def _opening_label(opens_at: datetime, tz: str) -> str:
+    """'Wed 09:00' on the rooftop's wall clock."""
+    local = _utc(opens_at, "opens_at").astimezone(_zone(tz))
+    return f"{local:%a} {_fmt(local.time())}"
+
+
+def choose_after_hours(
+    candidates_at_opening: Iterable[Candidate],
+    rule: RoutingRule,
+    *,
+    opens_at: datetime,
+    tz: str,
+    previous_owner_id: int | None,
+    exclude_ids: frozenset[int],
+) -> Decision:
+    """Decide who gets a lead that arrives while the store is closed: the next shift, or the pool.
+
+    `candidates_at_opening` carry `on_shift` as judged at `opens_at` (the store's next opening), so
+    "next shift" means "working when the doors open". The lead is assigned at once; its response clock
+    counts from the opening (see `deadline_for`), so nobody is chased overnight.
+    """
+    closed = f"Store is closed until {_opening_label(opens_at, tz)}"
+    if rule.mode == "pool":
+        return Decision(None, True, f"Pool mode: {POOL_TAIL}")
+    if rule.after_hours == "pool":
+        return Decision(None, True, f"{closed}: after-hours leads from this source wait in the BDC pool, {POOL_TAIL}")
+    ready = [
+        replace(c, availability="available") if c.availability in _MOMENTARY else c for c in candidates_at_opening
+    ]
+    # Urgency is about who can answer right now; at night nobody can, so the morning decides.
+    decision = choose_assignee(
+        ready, rule, previous_owner_id=previous_owner_id, exclude_ids=exclude_ids, store_open=True, urgent=False
+    )
+    if decision.pool:
+        return Decision(None, True, f"{closed}, nobody is on the next shift. {decision.reason}")
+    return Decision(decision.staff_id, False, f"{closed}: for the next shift. {decision.reason}")
+
+
 # --------------------------------------------------------------------------- response clock
 
 
@@ -457,6 +511,27 @@ def deadline_for(received_at: datetime, rule: RoutingRule, hours: BusinessHours,
             return start + remaining
         remaining -= end - start
     raise AssertionError("unreachable: _segments_after either yields or raises")
+
+
+@dataclass(frozen=True)
+class ResponseWindow:
+    """When a new owner's response clock runs: from now, or from the next opening when the store is closed."""
+
+    opens_at: datetime | None  # UTC: the opening the clock counts from; None when the store is open now
+    deadline_at: datetime
+    warn_at: datetime | None
+
+
+def response_window(received_at: datetime, rule: RoutingRule, hours: BusinessHours, tz: str) -> ResponseWindow:
+    """Return the opening the clock counts from (if closed), the deadline and the warning time, all UTC."""
+    moment = _utc(received_at, "received_at")
+    opens_at = None if is_open(hours, tz, moment) else next_open(hours, tz, moment)
+    deadline = deadline_for(moment, rule, hours, tz)
+    warn_at = deadline - timedelta(minutes=rule.warn_before_minutes) if rule.warn_before_minutes else None
+    if warn_at is not None and opens_at is not None:
+        # A warning at 08:55 reaches someone still on their way in; the earliest useful moment is the opening.
+        warn_at = max(warn_at, opens_at)
+    return ResponseWindow(opens_at=opens_at, deadline_at=deadline, warn_at=warn_at)
 
 
 @dataclass(frozen=True)

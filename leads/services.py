@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
@@ -91,10 +92,11 @@ def routing_rule_for(*, rooftop: Rooftop, source: str) -> routing.RoutingRule:
     if row.mode == RoutingRule.Mode.NAMED_OWNER and row.named_owner_id is None:
         # The owner left (SET_NULL): round robin is the sensible fallback, not an exception at intake.
         return routing.RoutingRule(mode="round_robin", response_minutes=row.response_minutes,
-                                   warn_before_minutes=row.warn_before_minutes, max_hops=row.max_hops)
+                                   warn_before_minutes=row.warn_before_minutes, max_hops=row.max_hops,
+                                   after_hours=row.after_hours)
     return routing.RoutingRule(
         mode=row.mode, named_owner_id=row.named_owner_id, response_minutes=row.response_minutes,
-        warn_before_minutes=row.warn_before_minutes, max_hops=row.max_hops,
+        warn_before_minutes=row.warn_before_minutes, max_hops=row.max_hops, after_hours=row.after_hours,
     )
 
 
@@ -115,11 +117,13 @@ def _on_shift(entry: SalesRosterEntry | None, tz: str, now: datetime) -> bool:
         return False
 
 
-def load_candidates(*, rooftop: Rooftop, now: datetime, lock: bool = True) -> list[routing.Candidate]:
+def load_candidates(*, rooftop: Rooftop, now: datetime, lock: bool = True,
+                    on_shift_at: datetime | None = None) -> list[routing.Candidate]:
     """Everyone who sells at the rooftop, as the routing decision sees them.
 
     With `lock`, the rooftop's roster rows stay locked until commit: two leads arriving together must not
-    both go to the person who has waited longest.
+    both go to the person who has waited longest. `on_shift_at` judges shifts at another instant (the next
+    opening, for a lead that arrives while the store is closed); by default at `now`.
     """
     people = _salespeople(rooftop)
     SalesRosterEntry.unscoped.bulk_create(
@@ -141,7 +145,7 @@ def load_candidates(*, rooftop: Rooftop, now: datetime, lock: bool = True) -> li
             staff_id=person.id,
             availability=profile.availability if profile else "off",
             is_active=person.is_active and (entry.active if entry else True),
-            on_shift=_on_shift(entry, rooftop.time_zone, now),
+            on_shift=_on_shift(entry, rooftop.time_zone, on_shift_at or now),
             weight=entry.weight if entry else 1,
             assigned_count=counts.get(person.id, 0),
             last_assigned_at=entry.last_assigned_at if entry else None,
@@ -417,19 +421,34 @@ def _lead_route(*, lead: Lead, previous_owner_id: int | None, urgent: bool, now:
     rule = routing_rule_for(rooftop=rooftop, source=lead.source)
     hours = rooftop_business_hours(rooftop)
     urgent = urgent or rule.response_minutes == 0
-    candidates = load_candidates(rooftop=rooftop, now=now)
-    decision = routing.choose_assignee(
-        candidates, rule, previous_owner_id=previous_owner_id, exclude_ids=frozenset(),
-        store_open=routing.is_open(hours, rooftop.time_zone, now), urgent=urgent,
-    )
+    tz = rooftop.time_zone
+    if routing.is_open(hours, tz, now):
+        opens_at = None
+        candidates = load_candidates(rooftop=rooftop, now=now)
+        decision = routing.choose_assignee(
+            candidates, rule, previous_owner_id=previous_owner_id, exclude_ids=frozenset(), store_open=True,
+            urgent=urgent,
+        )
+    else:
+        # Assigned now, to whoever works when the doors open: the lead is theirs at the top of My day at
+        # opening, and its clock counts from then.
+        opens_at = routing.next_open(hours, tz, now)
+        candidates = load_candidates(rooftop=rooftop, now=now, on_shift_at=opens_at)
+        decision = routing.choose_after_hours(
+            candidates, rule, opens_at=opens_at, tz=tz, previous_owner_id=previous_owner_id,
+            exclude_ids=frozenset(),
+        )
     names = {c.staff_id: c.label for c in candidates}
     if decision.staff_id is not None:
         _give_lead(lead, decision.staff_id, now)
         _routing_note(lead, f"Assigned to {names[decision.staff_id]}: {decision.reason}", now, reason=decision.reason)
         vehicle = _vehicle_phrase(lead)
         about = f" about the {vehicle}" if vehicle else ""
+        when = ""
+        if opens_at is not None:
+            when = f" (for when the store opens, {timezone.localtime(opens_at, ZoneInfo(tz)):%a %-I:%M %p})"
         _notify(user_ids=[decision.staff_id], lead=lead, kind=LeadNotification.Kind.NEW_LEAD, now=now,
-                text=f"New {lead.get_source_display().lower()} lead: {lead.customer}{about}")
+                text=f"New {lead.get_source_display().lower()} lead: {lead.customer}{about}{when}")
     else:
         _routing_note(lead, decision.reason, now, reason=decision.reason)
     _clock_start(lead=lead, rule=rule, hours=hours, owner_id=decision.staff_id, urgent=urgent, now=now)
@@ -481,10 +500,10 @@ def _give_lead(lead: Lead, user_id: int | None, now: datetime) -> None:
 
 
 def _clock_times(*, rule: routing.RoutingRule, hours: routing.BusinessHours, tz: str, now: datetime
-                 ) -> tuple[datetime, datetime | None]:
-    deadline = routing.deadline_for(now, rule, hours, tz)
-    warn_at = deadline - timedelta(minutes=rule.warn_before_minutes) if rule.warn_before_minutes else None
-    return deadline, warn_at
+                 ) -> tuple[datetime, datetime | None, datetime | None]:
+    """(deadline, warn_at, opens_at) for a clock (re)started now; opens_at is None while the store is open."""
+    window = routing.response_window(now, rule, hours, tz)
+    return window.deadline_at, window.warn_at, window.opens_at
 
 
 def _assign_retry_at(rule: routing.RoutingRule, hours: routing.BusinessHours, tz: str, now: datetime) -> datetime | None:
@@ -497,10 +516,11 @@ def _assign_retry_at(rule: routing.RoutingRule, hours: routing.BusinessHours, tz
 
 def _clock_start(*, lead: Lead, rule: routing.RoutingRule, hours: routing.BusinessHours, owner_id: int | None,
                  urgent: bool, now: datetime) -> LeadClock:
-    deadline, warn_at = _clock_times(rule=rule, hours=hours, tz=lead.rooftop.time_zone, now=now)
+    deadline, warn_at, opens_at = _clock_times(rule=rule, hours=hours, tz=lead.rooftop.time_zone, now=now)
     return LeadClock.unscoped.create(
         lead=lead, rooftop_id=lead.rooftop_id, owner_id=owner_id, urgent=urgent, started_at=now, deadline_at=deadline,
-        warn_at=warn_at, assign_retry_at=None if owner_id else _assign_retry_at(rule, hours, lead.rooftop.time_zone, now),
+        warn_at=warn_at, opens_at=opens_at,
+        assign_retry_at=None if owner_id else _assign_retry_at(rule, hours, lead.rooftop.time_zone, now),
     )
 
 
@@ -516,7 +536,8 @@ def response_context(*, lead: Lead, now: datetime, rule: routing.RoutingRule | N
     rooftop = lead.rooftop
     rule = rule or routing_rule_for(rooftop=rooftop, source=lead.source)
     hours = rooftop_business_hours(rooftop)
-    store_open = routing.is_open(hours, rooftop.time_zone, now)
+    window = routing.response_window(now, rule, hours, rooftop.time_zone)
+    store_open = window.opens_at is None
     return response_templates.ResponseContext(
         customer_first_name=lead.customer.first_name,
         vehicle=_vehicle_phrase(lead),
@@ -525,9 +546,10 @@ def response_context(*, lead: Lead, now: datetime, rule: routing.RoutingRule | N
         rooftop_phone=rooftop.phone,
         response_minutes=rule.response_minutes,
         store_open=store_open,
-        next_open_at=None if store_open else routing.next_open(hours, rooftop.time_zone, now),
+        next_open_at=window.opens_at,
         time_zone=rooftop.time_zone,
         now=now,
+        reply_due_at=window.deadline_at,
     )
 
 
@@ -663,10 +685,11 @@ def _clock_try_assign(clock: LeadClock, lead: Lead, rule: routing.RoutingRule, h
         return "none"
     name = next(c.label for c in candidates if c.staff_id == decision.staff_id)
     _give_lead(lead, decision.staff_id, now)
-    deadline, warn_at = _clock_times(rule=rule, hours=hours, tz=tz, now=now)
+    deadline, warn_at, opens_at = _clock_times(rule=rule, hours=hours, tz=tz, now=now)
     clock.owner_id, clock.deadline_at, clock.warn_at, clock.warned_at = decision.staff_id, deadline, warn_at, None
-    clock.assign_retry_at = None
-    clock.save(update_fields=["owner", "deadline_at", "warn_at", "warned_at", "assign_retry_at", "updated_at"])
+    clock.assign_retry_at, clock.opens_at = None, opens_at
+    clock.save(update_fields=["owner", "deadline_at", "warn_at", "warned_at", "assign_retry_at", "opens_at",
+                              "updated_at"])
     _routing_note(lead, f"Assigned to {name} from the pool: {decision.reason}", now, reason=decision.reason)
     _notify(user_ids=[decision.staff_id], lead=lead, kind=LeadNotification.Kind.NEW_LEAD, now=now,
             text=f"New lead for you: {lead.customer} ({lead.get_source_display().lower()})")
@@ -689,11 +712,12 @@ def _clock_reroute(clock: LeadClock, lead: Lead, rule: routing.RoutingRule, hour
                                 from_user_id=old_owner_id, to_user_id=decision.staff_id, reason=summary[:500],
                                 hop=clock.hops + 1, at=now)
     _give_lead(lead, decision.staff_id, now)
-    deadline, warn_at = _clock_times(rule=rule, hours=hours, tz=tz, now=now)
+    deadline, warn_at, opens_at = _clock_times(rule=rule, hours=hours, tz=tz, now=now)
     clock.owner_id, clock.hops, clock.deadline_at = decision.staff_id, clock.hops + 1, deadline
-    clock.warn_at, clock.warned_at = warn_at, None
+    clock.warn_at, clock.warned_at, clock.opens_at = warn_at, None, opens_at
     clock.assign_retry_at = None if decision.staff_id else _assign_retry_at(rule, hours, tz, now)
-    clock.save(update_fields=["owner", "hops", "deadline_at", "warn_at", "warned_at", "assign_retry_at", "updated_at"])
+    clock.save(update_fields=["owner", "hops", "deadline_at", "warn_at", "warned_at", "assign_retry_at", "opens_at",
+                              "updated_at"])
     _routing_note(lead, summary, now, kind=kind, hop=clock.hops, from_user=old_owner_id, to_user=decision.staff_id)
     who = f"{lead.customer} ({lead.get_source_display().lower()})"
     _notify(user_ids=[old_owner_id], lead=lead, kind=LeadNotification.Kind.REROUTE, now=now,
@@ -751,12 +775,17 @@ def lead_clocks_owner_unavailable(*, user_id: int, availability: str, now: datet
             if clock is None:
                 continue  # the sweep or the person themselves got there first
             lead = clock.lead
+            hours = rooftop_business_hours(lead.rooftop)
+            if not routing.is_open(hours, lead.rooftop.time_zone, now):
+                # Going off at closing time is normal, and a lead kept for the next shift must not be passed
+                # around overnight: nobody else is there. Its deadline (counted from the opening) still holds.
+                continue
             rule = routing_rule_for(rooftop=lead.rooftop, source=lead.source)
             why = f"{name} {UNAVAILABLE_REASON[availability]}"
             if clock.hops >= rule.max_hops:
                 _clock_escalate(clock, lead, now, reason=f"{why}: escalated to a manager")
             else:
-                _clock_reroute(clock, lead, rule, rooftop_business_hours(lead.rooftop), now,
+                _clock_reroute(clock, lead, rule, hours, now,
                                reason=f"{why}: rerouted from {name}", kind=LeadReroute.Kind.UNAVAILABLE)
             moved += 1
     return moved
@@ -894,13 +923,14 @@ def lead_assign(*, lead: Lead, to_user: User, by: User, reason: str = "", now: d
         if lead.first_attempt_at is None and lead.status == Lead.Status.NEW:
             # Nobody has tried the customer yet: the new owner gets a fresh clock (hops carry on).
             rule = routing_rule_for(rooftop=lead.rooftop, source=lead.source)
-            deadline, warn_at = _clock_times(rule=rule, hours=rooftop_business_hours(lead.rooftop),
-                                             tz=lead.rooftop.time_zone, now=now)
+            deadline, warn_at, opens_at = _clock_times(rule=rule, hours=rooftop_business_hours(lead.rooftop),
+                                                       tz=lead.rooftop.time_zone, now=now)
             if clock is None:
                 LeadClock.unscoped.create(lead=lead, rooftop_id=lead.rooftop_id, owner=to_user, started_at=now,
-                                          deadline_at=deadline, warn_at=warn_at)
+                                          deadline_at=deadline, warn_at=warn_at, opens_at=opens_at)
             else:
                 clock.owner, clock.deadline_at, clock.warn_at, clock.warned_at = to_user, deadline, warn_at, None
+                clock.opens_at = opens_at
                 clock.assign_retry_at, clock.stopped_at, clock.stop_reason, clock.stopped_by = None, None, "", None
                 clock.save()
         who = f"{lead.customer} ({lead.get_source_display().lower()})"
@@ -936,7 +966,8 @@ def lead_notifications_mark_read(*, user: User, now: datetime | None = None) -> 
 
 
 def routing_rule_save(*, rooftop: Rooftop, source: str, mode: str, named_owner: User | None, response_minutes: int,
-                      warn_before_minutes: int, max_hops: int, by: User) -> RoutingRule:
+                      warn_before_minutes: int, max_hops: int, by: User,
+                      after_hours: str = RoutingRule.AfterHours.NEXT_SHIFT) -> RoutingRule:
     """Save a rooftop's rule for a source after checking it with the pure module's own validation."""
     if source not in Lead.Source.values:
         raise LeadError(f"Unknown lead source {source!r}")
@@ -951,9 +982,12 @@ def routing_rule_save(*, rooftop: Rooftop, source: str, mode: str, named_owner: 
         raise LeadError("Warn before the deadline, not at or before the start: make the warning shorter than the deadline")
     if max_hops > 10:
         raise LeadError("At most 10 reroutes before a manager steps in")
+    if after_hours not in RoutingRule.AfterHours.values:
+        raise LeadError("Choose what happens to a lead that arrives while the store is closed: next shift or BDC pool")
     try:
         routing.RoutingRule(mode=mode, named_owner_id=named_owner.pk if named_owner else None,  # type: ignore[arg-type]
-                            response_minutes=response_minutes, warn_before_minutes=warn_before_minutes, max_hops=max_hops)
+                            response_minutes=response_minutes, warn_before_minutes=warn_before_minutes, max_hops=max_hops,
+                            after_hours=after_hours)  # type: ignore[arg-type]
     except ValueError as exc:
         message = str(exc)
         if "named_owner" in message:
@@ -962,7 +996,7 @@ def routing_rule_save(*, rooftop: Rooftop, source: str, mode: str, named_owner: 
     row, _ = RoutingRule.unscoped.update_or_create(
         rooftop=rooftop, source=source,
         defaults=dict(mode=mode, named_owner=named_owner, response_minutes=response_minutes,
-                      warn_before_minutes=warn_before_minutes, max_hops=max_hops, updated_by=by),
+                      warn_before_minutes=warn_before_minutes, max_hops=max_hops, after_hours=after_hours, updated_by=by),
     )
     return row
 

@@ -251,7 +251,8 @@ def routing_settings_view(request):
             for source, label, rule in settings["rules"]
         ]
         sections.append((rooftop, settings))
-    return render(request, "leads/routing_settings.html", {"rooftops": sections, "modes": RoutingRule.Mode.choices})
+    return render(request, "leads/routing_settings.html", {"rooftops": sections, "modes": RoutingRule.Mode.choices,
+                                                          "after_hours_choices": RoutingRule.AfterHours.choices})
 
 
 def _rule_values(rule: RoutingRule | None, posted) -> dict:
@@ -259,11 +260,12 @@ def _rule_values(rule: RoutingRule | None, posted) -> dict:
     if posted is not None:
         return {"mode": posted.get("mode", ""), "named_owner": posted.get("named_owner", ""),
                 "response_minutes": posted.get("response_minutes", ""),
-                "warn_before_minutes": posted.get("warn_before_minutes", ""), "max_hops": posted.get("max_hops", "")}
+                "warn_before_minutes": posted.get("warn_before_minutes", ""), "max_hops": posted.get("max_hops", ""),
+                "after_hours": posted.get("after_hours", "")}
     source = rule or DEFAULT_RULE
     return {"mode": source.mode, "named_owner": str(rule.named_owner_id or "") if rule else "",
             "response_minutes": source.response_minutes, "warn_before_minutes": source.warn_before_minutes,
-            "max_hops": source.max_hops}
+            "max_hops": source.max_hops, "after_hours": source.after_hours}
 
 
 def _rule_row(request, rooftop: Rooftop, source: str, *, error: str = "", saved: bool = False, posted=None):
@@ -272,7 +274,8 @@ def _rule_row(request, rooftop: Rooftop, source: str, *, error: str = "", saved:
     response = render(request, "leads/_rule_row.html", {
         "rooftop": rooftop, "item": {"source": source, "source_label": Lead.Source(source).label, "rule": rule,
                                      "values": _rule_values(rule, posted)},
-        "salespeople": settings["salespeople"], "modes": RoutingRule.Mode.choices, "error": error, "saved": saved,
+        "salespeople": settings["salespeople"], "modes": RoutingRule.Mode.choices,
+        "after_hours_choices": RoutingRule.AfterHours.choices, "error": error, "saved": saved,
     })
     response.status_code = UNPROCESSABLE if error else 200
     return response
@@ -300,9 +303,14 @@ def routing_rule_save_view(request, rooftop_id: int, source: str):
         error = "Choose how these leads are routed"
     if not error and request.POST.get("named_owner"):
         owner = User.objects.filter(pk=_int(request.POST.get("named_owner"), 0)).first()
+    # A form (or API client) that predates the after-hours choice keeps what the store already chose.
+    after_hours = request.POST.get("after_hours") or (
+        RoutingRule.unscoped.filter(rooftop=rooftop, source=source).values_list("after_hours", flat=True).first()
+        or RoutingRule.AfterHours.NEXT_SHIFT)
     if not error:
         try:
-            routing_rule_save(rooftop=rooftop, source=source, mode=mode, named_owner=owner, by=request.user, **numbers)
+            routing_rule_save(rooftop=rooftop, source=source, mode=mode, named_owner=owner, by=request.user,
+                              after_hours=after_hours, **numbers)
         except LeadError as exc:
             error = str(exc)
     if _is_htmx(request):
@@ -439,7 +447,8 @@ def template_preview_view(request):
         now = timezone.now()
         open_context = response_context(lead=lead, now=now)
         for label, context in (
-            ("During business hours", open_context.__class__(**{**vars(open_context), "store_open": True, "next_open_at": None})),
+            ("During business hours", open_context.__class__(**{**vars(open_context), "store_open": True, "next_open_at": None,
+                                                                 "reply_due_at": None})),
             ("Outside business hours", _closed_context(open_context, rooftop, now)),
         ):
             previews.append({"label": label, "subject": response_templates.render(subject, context) if subject else "",
@@ -462,8 +471,10 @@ def _closed_context(context, rooftop: Rooftop, now):
         if not routing.is_open(hours, rooftop.time_zone, probe):
             break
         probe += timedelta(minutes=15)
-    opens = routing.next_open(hours, rooftop.time_zone, probe)
-    return context.__class__(**{**vars(context), "store_open": False, "next_open_at": opens, "now": probe})
+    window = routing.response_window(probe, routing.RoutingRule(mode="pool", response_minutes=context.response_minutes),
+                                     hours, rooftop.time_zone)
+    return context.__class__(**{**vars(context), "store_open": False, "next_open_at": window.opens_at, "now": probe,
+                                "reply_due_at": window.deadline_at})
 
 
 # --------------------------------------------------------------------------- manager: availability and speed

@@ -98,6 +98,25 @@ def test_a_text_due_in_quiet_hours_waits_for_eight_in_the_morning_on_the_custome
     assert len(fake_twilio.delivered) == 1
 
 
+def test_an_email_at_night_is_not_held_by_quiet_hours_which_are_for_texts_and_calls(world, customer):
+    message = outbound_message_queue(customer=customer, rooftop=world.rooftop, channel="email", kind="first_response",
+                                     to_address="pat@example.com", subject="Your inquiry", body="Thanks.",
+                                     idempotency_key="night-email", now=TEN_PM_NY)
+    assert (message.status, message.send_after) == ("queued", TEN_PM_NY)
+    assert outbound_message_send(message_id=message.pk, now=TEN_PM_NY) == "sent"
+    assert len(mail.outbox) == 1
+
+
+def test_a_deployment_that_lists_email_in_the_quiet_hours_channels_still_holds_it(world, customer, settings):
+    settings.MESSAGING_QUIET_HOURS_CHANNELS = ["sms", "email"]
+    message = outbound_message_queue(customer=customer, rooftop=world.rooftop, channel="email", kind="first_response",
+                                     to_address="pat@example.com", subject="Your inquiry", body="Thanks.",
+                                     idempotency_key="held-email", now=TEN_PM_NY)
+    assert (message.status, message.send_after) == ("waiting_quiet_hours", EIGHT_AM_NY)
+    assert outbound_message_send(message_id=message.pk, now=TEN_PM_NY) == "skipped"
+    assert mail.outbox == []
+
+
 def test_quiet_hours_follow_the_customers_own_time_zone(world, customer, fake_twilio):
     customer.time_zone = "America/Los_Angeles"
     customer.save()

@@ -111,7 +111,19 @@ def test_with_nobody_available_the_lead_waits_in_the_pool_and_is_assigned_when_s
     assert clock.deadline_at == OPEN + timedelta(seconds=31, minutes=15)
 
 
-def test_a_lead_at_night_waits_for_the_morning_instead_of_starting_a_clock_nobody_can_meet(world):
+def test_a_lead_at_night_goes_to_the_next_shift_with_a_clock_that_counts_from_the_opening(world):
+    lead = _web_lead(world, now=NIGHT)
+    clock = LeadClock.unscoped.get(lead=lead)
+    assert lead.assigned_to in (world.salesperson, world.teammate) and lead.assigned_at == NIGHT
+    assert "Store is closed until Wed 09:00: for the next shift" in TimelineEntry.unscoped.get(
+        lead=lead, kind="routing").summary
+    assert (clock.owner, clock.opens_at, clock.assign_retry_at) == (lead.assigned_to, WEDNESDAY_OPENING, None)
+    assert clock.deadline_at == WEDNESDAY_OPENING + timedelta(minutes=15)
+    assert lead_clocks_sweep(now=WEDNESDAY_OPENING).rerouted == 0
+
+
+def test_a_source_kept_in_the_pool_after_hours_waits_for_the_morning(world):
+    RoutingRule.unscoped.create(rooftop=world.rooftop, source="web_form", after_hours="pool")
     lead = _web_lead(world, now=NIGHT)
     clock = LeadClock.unscoped.get(lead=lead)
     assert lead.assigned_to is None
@@ -212,7 +224,8 @@ def test_outside_business_hours_the_response_says_when_a_person_will_reply(world
     lead = _web_lead(world, now=sunday)
     email = OutboundMessage.unscoped.get(lead=lead, channel="email")
     assert email.status == "queued"
-    assert "Our showroom is closed right now. Our team will reply tomorrow at 9:00 AM." in email.body
+    owner = lead.assigned_to.staff_profile.display_name  # the next shift's salesperson, assigned at once
+    assert f"Our showroom is closed right now; we open tomorrow at 9:00 AM. {owner} will reply by 9:15 AM." in email.body
 
 
 def test_a_rooftop_template_replaces_the_default_and_an_inactive_one_sends_nothing(world):

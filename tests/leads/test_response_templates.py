@@ -96,3 +96,72 @@ def test_a_bad_sms_template_is_explained(text: str, message: str) -> None:
 
 def test_literal_braces_are_allowed_when_doubled() -> None:
     assert template_errors("Use code {{SPRING}} at {rooftop}", channel="sms") == []
+
+
+# --------------------------------------------------------------------------- {reply_by}: the deadline, after hours too
+
+from leads.response_templates import reply_by  # noqa: E402
+from leads.routing import RoutingRule, response_window  # noqa: E402
+
+# SHOWROOM (Monday to Saturday 09-20, closed Sundays) plus a closed Christmas.
+WITH_CHRISTMAS = BusinessHours.from_dict(SHOWROOM.to_dict() | {"closed_dates": ["2026-12-25"]})
+
+
+def _clocked(now: datetime, minutes: int = 15, hours: BusinessHours = WITH_CHRISTMAS, **changes) -> ResponseContext:
+    """A context as leads.services builds it: open or not, the opening and the deadline from the same window."""
+    window = response_window(now, RoutingRule(mode="round_robin", response_minutes=minutes, warn_before_minutes=0),
+                             hours, NY)
+    return _context(now, response_minutes=minutes, store_open=window.opens_at is None, next_open_at=window.opens_at,
+                    reply_due_at=window.deadline_at, **changes)
+
+
+@pytest.mark.parametrize(("now", "minutes", "by", "promise"), [
+    # Tuesday 03:09: the first response goes now and says when a person will answer.
+    (datetime(2026, 11, 24, 8, 9, tzinfo=UTC), 15,
+     "We open today at 9:00 AM, and a person will reply by 9:15 AM.",
+     "Our showroom is closed right now; we open today at 9:00 AM. Maria Alvarez will reply by 9:15 AM."),
+    # Tuesday 10:00: open.
+    (datetime(2026, 11, 24, 15, 0, tzinfo=UTC), 15,
+     "A person will reply within 15 minutes.", "Maria Alvarez will be in touch within 15 minutes."),
+    (datetime(2026, 11, 24, 15, 0, tzinfo=UTC), 1,
+     "A person will reply within 1 minute.", "Maria Alvarez will be in touch within 1 minute."),
+    (datetime(2026, 11, 24, 15, 0, tzinfo=UTC), 0,
+     "A person will reply right away.", "Maria Alvarez will be in touch right away."),
+    # Tuesday 19:55: open, but the window runs past closing, so "within 15 minutes" would be a false promise.
+    (datetime(2026, 11, 25, 0, 55, tzinfo=UTC), 15,
+     "A person will reply by tomorrow at 9:10 AM.", "Maria Alvarez will reply by tomorrow at 9:10 AM."),
+    # Tuesday 23:00 with a 0-minute rule: due the moment the doors open.
+    (datetime(2026, 11, 25, 4, 0, tzinfo=UTC), 0,
+     "We open tomorrow at 9:00 AM, and a person will reply as soon as we open.",
+     "Our showroom is closed right now; we open tomorrow at 9:00 AM. Maria Alvarez will reply as soon as we open."),
+    # Spring-forward night (Sunday 03:09 EDT; closed Sundays): Monday 09:00 on the wall clock.
+    (datetime(2026, 3, 8, 7, 9, tzinfo=UTC), 15,
+     "We open tomorrow at 9:00 AM, and a person will reply by 9:15 AM.",
+     "Our showroom is closed right now; we open tomorrow at 9:00 AM. Maria Alvarez will reply by 9:15 AM."),
+    # Fall-back night, the second 01:30 (EST).
+    (datetime(2026, 11, 1, 6, 30, tzinfo=UTC), 15,
+     "We open tomorrow at 9:00 AM, and a person will reply by 9:15 AM.",
+     "Our showroom is closed right now; we open tomorrow at 9:00 AM. Maria Alvarez will reply by 9:15 AM."),
+    # Christmas Eve at 21:00: Christmas is closed all day, so Saturday.
+    (datetime(2026, 12, 25, 2, 0, tzinfo=UTC), 15,
+     "We open Saturday at 9:00 AM, and a person will reply by 9:15 AM.",
+     "Our showroom is closed right now; we open Saturday at 9:00 AM. Maria Alvarez will reply by 9:15 AM."),
+    # A window longer than the first day's hours ends on a later day, and says so.
+    (datetime(2026, 11, 24, 8, 9, tzinfo=UTC), 720,
+     "We open today at 9:00 AM, and a person will reply by tomorrow at 10:00 AM.",
+     "Our showroom is closed right now; we open today at 9:00 AM. Maria Alvarez will reply by tomorrow at 10:00 AM."),
+], ids=["3am", "open", "open-1", "open-0", "closing", "night-0", "spring-forward", "fall-back", "christmas", "long"])
+def test_reply_by_and_the_promise_state_the_deadline_on_the_rooftops_clock(
+        now: datetime, minutes: int, by: str, promise: str) -> None:
+    context = _clocked(now, minutes)
+    assert reply_by(context) == by
+    assert reply_promise(context) == promise
+    assert render("Thanks. {reply_by}", context) == f"Thanks. {by}"
+
+
+def test_reply_by_is_a_placeholder_managers_may_use_and_names_nobody() -> None:
+    assert template_errors("Hi {customer_first_name}. {reply_by}", channel="sms") == []
+    context = _clocked(datetime(2026, 11, 24, 8, 9, tzinfo=UTC), salesperson="our team")
+    assert "Maria" not in render("{reply_by}", context)
+    assert render("{reply_promise}", context) == (
+        "Our showroom is closed right now; we open today at 9:00 AM. Our team will reply by 9:15 AM.")
