@@ -37,7 +37,7 @@ bench: install
 	$(PY) scripts/dev.py bench $(ARGS)
 
 demo-keys: install
-	@eval "$$($(PY) scripts/dev.py env)" && $(PY) manage.py seed_demo --json
+	@$(PY) scripts/dev.py demo-keys
 
 stop-services:
 	$(PY) scripts/devservices.py stop

@@ -27,6 +27,17 @@ def base_env() -> dict[str, str]:
     return env
 
 
+def dev_env() -> dict[str, str]:
+    """The developer's CRM (`make run`, `make demo-keys`): DEBUG on unless set, so settings use a dev secret key.
+
+    Only these local commands turn DEBUG on; a deployed process reads the environment as it is, and there a
+    missing SECRET_KEY with DEBUG off still refuses to start (crm/settings.py).
+    """
+    env = base_env()
+    env.setdefault("DEBUG", "true")
+    return env
+
+
 def manage(env: dict[str, str], *args: str, capture: bool = False) -> subprocess.CompletedProcess:
     return subprocess.run(
         [PY, "manage.py", *args], cwd=ROOT, env=env, check=True, text=True,
@@ -35,8 +46,7 @@ def manage(env: dict[str, str], *args: str, capture: bool = False) -> subprocess
 
 
 def run() -> int:
-    env = base_env()
-    env.setdefault("DEBUG", "true")
+    env = dev_env()
     port = env.setdefault("PORT", "8000")
     env.setdefault("SITE_URL", f"http://localhost:{port}")
     manage(env, "migrate", "--noinput", "-v", "0")
@@ -90,6 +100,14 @@ def run() -> int:
     return exit_code
 
 
+def demo_keys() -> int:
+    """Every demo login, API token and rooftop key as JSON on stdout (works on a fresh clone: migrates first)."""
+    env = dev_env()
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "seed_demo", "--json")
+    return 0
+
+
 def test(pytest_args: list[str]) -> int:
     env = base_env()
     # Separate Redis databases: a developer's running worker must never take a test's tasks.
@@ -129,9 +147,6 @@ if __name__ == "__main__":
         sys.exit(test(rest))
     if command == "bench":
         sys.exit(bench(rest))
-    if command == "env":
-        for key, value in base_env().items():
-            if key in ("DATABASE_URL", "REDIS_URL"):
-                print(f"export {key}='{value}'")
-        sys.exit(0)
-    sys.exit("usage: dev.py run|test|bench|env")
+    if command == "demo-keys":
+        sys.exit(demo_keys())
+    sys.exit("usage: dev.py run|test|bench|demo-keys")
