@@ -13,11 +13,11 @@ from django.utils import timezone
 from alerts.audience import TEAM_ROLE
 from alerts.facts import ActivityLine, condense_activity
 from alerts.labels import DISMISS_REASONS
-from alerts.models import Alert, ScoringSettings, ShopperIntent
+from alerts.models import Alert, ScoringFit, ScoringSettings, ShopperIntent
 from alerts.scoring import ScoringRules, ShopperState, current_score, describe_reasons
 from customers.models import Customer, CustomerEmail, CustomerPhone
 from rooftops.models import Role, StaffProfile
-from rooftops.tenancy import StaffAccess
+from rooftops.tenancy import StaffAccess, get_scoped_or_404
 from tracking.models import TrackedEvent, Visitor
 
 FEED_PAGE_SIZE = 25
@@ -292,52 +292,111 @@ __all__ = [
 
 # --- outcomes for fitting the weights ----------------------------------------------------------------
 
+OUTCOME_CHUNK = 500  # shoppers read per step of a fit: one events query each, and one progress update
+
+# Each shopper's own window is applied in SQL (the join on the unnest), so a chunk fetches only the events
+# that count; the constant outer bounds let PostgreSQL skip monthly partitions outside the chunk's span.
 OUTCOME_EVENTS_SQL = """
-SELECT v.customer_id, e.type, e.event, e.occurred_at, e.vin, e.properties
-FROM tracking_event e JOIN tracking_visitor v ON v.id = e.visitor_id
-WHERE v.customer_id = ANY(%s) AND e.rooftop_id = %s AND e.type = 'track'
+SELECT r.customer_id, e.type, e.event, e.occurred_at, e.vin, e.properties
+FROM unnest(%s::bigint[], %s::timestamptz[]) AS r(customer_id, reference)
+JOIN tracking_visitor v ON v.customer_id = r.customer_id
+JOIN tracking_event e ON e.visitor_id = v.id
+WHERE e.rooftop_id = %s AND e.type = 'track'
   AND e.occurred_at >= %s AND e.occurred_at <= %s
+  AND e.occurred_at >= r.reference - %s AND e.occurred_at <= r.reference
 """
 
 
-def outcome_rows(*, rooftop_id: int, now: datetime, window_days: int = 30, outcome_days: int = 30,
-                 history_days: int = 365, max_shoppers: int = 5000):
-    """Shoppers with a known outcome: website events in the window before their first lead, and whether that
-    lead sold within `outcome_days`. Only shoppers with some website activity count: they are who scoring ranks."""
+def _outcome_leads(*, rooftop_id: int, now: datetime, outcome_days: int, history_days: int):
     from datetime import timedelta
 
+    from leads.models import Lead
+
+    return Lead.objects.for_rooftops([rooftop_id]).filter(
+        created_at__gte=now - timedelta(days=history_days), created_at__lte=now - timedelta(days=outcome_days))
+
+
+def outcome_shopper_count(*, rooftop_id: int, now: datetime, outcome_days: int = 30, history_days: int = 365) -> int:
+    """How many shoppers a fit reads (those with a first lead in the window): the total of its progress bar."""
+    return (_outcome_leads(rooftop_id=rooftop_id, now=now, outcome_days=outcome_days, history_days=history_days)
+            .values("customer_id").distinct().count())
+
+
+def outcome_row_chunks(*, rooftop_id: int, now: datetime, window_days: int = 30, outcome_days: int = 30,
+                       history_days: int = 365, chunk_size: int = OUTCOME_CHUNK):
+    """Shoppers with a known outcome, `chunk_size` at a time in customer id order: yields (shoppers read, their
+    rows). A row is the website events in the window before the shopper's first lead and whether that lead sold
+    within `outcome_days`; shoppers without website activity are read but give no row (scoring cannot rank them).
+
+    The first leads stream from one server-side cursor (DISTINCT ON customer), so the worker holds one chunk of
+    leads and events at a time however large the store is.
+    """
+    from datetime import timedelta
+
+    first_leads = (
+        _outcome_leads(rooftop_id=rooftop_id, now=now, outcome_days=outcome_days, history_days=history_days)
+        .order_by("customer_id", "created_at").distinct("customer_id")
+        .values_list("customer_id", "created_at", "sold_at")
+    )
+    chunk: list[tuple[int, datetime, datetime | None]] = []
+    for first_lead in first_leads.iterator(chunk_size=chunk_size):
+        chunk.append(first_lead)
+        if len(chunk) == chunk_size:
+            yield len(chunk), _outcome_rows_for(chunk, rooftop_id=rooftop_id, window=timedelta(days=window_days),
+                                                outcome=timedelta(days=outcome_days))
+            chunk = []
+    if chunk:
+        yield len(chunk), _outcome_rows_for(chunk, rooftop_id=rooftop_id, window=timedelta(days=window_days),
+                                            outcome=timedelta(days=outcome_days))
+
+
+def _outcome_rows_for(first_leads, *, rooftop_id: int, window, outcome) -> list:
     from django.db import connection
 
     from alerts.facts import event_fact
     from alerts.outcomes import OutcomeRow
-    from leads.models import Lead
 
-    first_lead: dict[int, tuple[datetime, datetime | None]] = {}
-    leads = (
-        Lead.objects.for_rooftops([rooftop_id])
-        .filter(created_at__gte=now - timedelta(days=history_days), created_at__lte=now - timedelta(days=outcome_days))
-        .order_by("customer_id", "created_at").values_list("customer_id", "created_at", "sold_at")
-    )
-    for customer_id, created_at, sold_at in leads.iterator():
-        first_lead.setdefault(customer_id, (created_at, sold_at))
-        if len(first_lead) >= max_shoppers:
-            break
-    if not first_lead:
-        return []
-    start = min(created for created, _ in first_lead.values()) - timedelta(days=window_days)
-    end = max(created for created, _ in first_lead.values())
+    by_customer = {customer_id: (created_at, sold_at) for customer_id, created_at, sold_at in first_leads}
+    references = [created_at for _, created_at, _ in first_leads]
     events: dict[int, list] = {}
     with connection.cursor() as cursor:
-        cursor.execute(OUTCOME_EVENTS_SQL, [sorted(first_lead), rooftop_id, start, end])
+        cursor.execute(OUTCOME_EVENTS_SQL, [
+            [customer_id for customer_id, _, _ in first_leads], references, rooftop_id,
+            min(references) - window, max(references), window,
+        ])
         for customer_id, type_, event, occurred_at, vin, properties in cursor.fetchall():
-            reference = first_lead[customer_id][0]
-            if reference - timedelta(days=window_days) <= occurred_at <= reference:
-                fact = event_fact(type=type_, event=event, occurred_at=occurred_at, vin=vin, properties=properties)
-                if fact is not None:
-                    events.setdefault(customer_id, []).append(fact)
+            fact = event_fact(type=type_, event=event, occurred_at=occurred_at, vin=vin, properties=properties)
+            if fact is not None:
+                events.setdefault(customer_id, []).append(fact)
     rows = []
     for customer_id, facts in sorted(events.items()):
-        reference, sold_at = first_lead[customer_id]
-        sold = sold_at is not None and reference <= sold_at <= reference + timedelta(days=outcome_days)
-        rows.append(OutcomeRow(events=tuple(facts), reference=reference, sold=sold))
+        reference, sold_at = by_customer[customer_id]
+        sold = sold_at is not None and reference <= sold_at <= reference + outcome
+        # Sorted so a row does not depend on the order PostgreSQL happened to return the events in.
+        rows.append(OutcomeRow(events=tuple(sorted(facts, key=lambda f: f.occurred_at)), reference=reference,
+                               sold=sold))
     return rows
+
+
+def outcome_rows(*, rooftop_id: int, now: datetime, window_days: int = 30, outcome_days: int = 30,
+                 history_days: int = 365) -> list:
+    """Every shopper's outcome row at once (tests and small stores; a fit reads them chunk by chunk)."""
+    return [row for _, rows in outcome_row_chunks(rooftop_id=rooftop_id, now=now, window_days=window_days,
+                                                  outcome_days=outcome_days, history_days=history_days)
+            for row in rows]
+
+
+# --- fit runs ----------------------------------------------------------------------------------------
+
+def latest_scoring_fit(*, access: StaffAccess, rooftop_id: int) -> ScoringFit | None:
+    """The newest fit run at a store, if this person manages it; None for a store they do not manage."""
+    if not access.has_role(rooftop_id, Role.MANAGER):
+        return None
+    return ScoringFit.objects.for_access(access).filter(rooftop_id=rooftop_id).order_by("-created_at", "-id").first()
+
+
+def access_scoring_fit(*, access: StaffAccess, fit_id: int) -> ScoringFit:
+    """One fit run, for a manager of its store; anyone else (and a missing id) gets the same 404."""
+    managed = access.rooftops_with_role(Role.MANAGER)
+    return get_scoped_or_404(ScoringFit.objects.filter(rooftop_id__in=sorted(managed)).select_related("rooftop"),
+                             access, id=fit_id)
