@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -24,12 +24,14 @@ from alerts import audience
 from alerts.facts import event_fact
 from alerts.folding import FOLD, NEW, FoldDecision, LastOfKind, OpenAlert, place_signal
 from alerts.labels import DISMISS_REASONS
-from alerts.models import Alert, AlertAction, ScoringSettings, ShopperIntent
+from alerts.models import Alert, AlertAction, ScoringFit, ScoringSettings, ShopperIntent
 from alerts.scoring import (
     ScoringRules, ScoreUpdate, ShopperContext, ShopperState, Signal, apply_event, check_idle, describe_reasons,
 )
 from alerts.push import group_send_many
-from alerts.selectors import ScoringConfig, scoring_config_from_row
+from alerts.selectors import (
+    OUTCOME_CHUNK, ScoringConfig, outcome_row_chunks, outcome_shopper_count, scoring_config_from_row,
+)
 from customers.models import TimelineEntry
 from leads.models import Lead, PriceChange
 from rooftops.models import Role, Rooftop
@@ -803,23 +805,111 @@ def scoring_settings_undo(*, rooftop: Rooftop, user: User | None) -> ScoringSett
     return row
 
 
-def scoring_fit_run(*, rooftop: Rooftop, now: datetime | None = None) -> dict:
-    """Fit event weights to the store's sales outcomes and keep the comparison for the manager to judge."""
-    from alerts.outcomes import NotEnoughOutcomes, fit_event_weights
-    from alerts.selectors import outcome_rows
+# --- fitting the weights to a store's sales (a Celery worker does the reading and the fitting) ---------
+
+FIT_LOCK = 0x66697472  # "fitr", with the run id: one worker on a run even if the broker delivers it twice
+# An active run whose worker has not reported for this long is taken as lost (worker killed, message dropped):
+# the next "Fit" marks it failed and starts again instead of pointing at it forever.
+FIT_STALE_AFTER = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class FitStart:
+    fit: ScoringFit
+    started: bool  # False: a fit was already running at this store, and `fit` is that one
+
+
+def scoring_fit_is_stale(fit: ScoringFit, *, now: datetime) -> bool:
+    return fit.active and fit.heartbeat_at < now - FIT_STALE_AFTER
+
+
+def scoring_fit_start(*, rooftop: Rooftop, user: User | None, now: datetime | None = None) -> FitStart:
+    """Queue a fit of the store's event weights, or hand back the one already running there."""
+    from alerts.tasks import scoring_fit
 
     now = now or timezone.now()
-    config = scoring_config_from_row(ScoringSettings.unscoped.filter(rooftop=rooftop).first())
-    rows = outcome_rows(rooftop_id=rooftop.id, now=now)
+    with transaction.atomic():
+        active = ScoringFit.unscoped.select_for_update().filter(rooftop=rooftop, status__in=ScoringFit.ACTIVE).first()
+        if active is not None and not scoring_fit_is_stale(active, now=now):
+            return FitStart(fit=active, started=False)
+        if active is not None:
+            active.status = ScoringFit.Status.FAILED
+            active.error = "Its worker stopped reporting progress, so it was abandoned and a new fit started."
+            active.finished_at = now
+            active.save(update_fields=["status", "error", "finished_at"])
+        try:
+            with transaction.atomic():
+                fit = ScoringFit.unscoped.create(rooftop=rooftop, created_by=user, created_at=now, heartbeat_at=now)
+        except IntegrityError:
+            # Another click committed its run between our look and our insert (the partial unique index).
+            return FitStart(fit=ScoringFit.unscoped.get(rooftop=rooftop, status__in=ScoringFit.ACTIVE), started=False)
+        fit_id = fit.id
+        transaction.on_commit(lambda: scoring_fit.delay(fit_id))
+    return FitStart(fit=fit, started=True)
+
+
+def scoring_fit_execute(*, fit_id: int, chunk_size: int = OUTCOME_CHUNK) -> ScoringFit | None:
+    """The worker's half of a fit: read every shopper chunk by chunk (reporting progress), fit, keep the result.
+
+    The result also becomes the store's `ScoringSettings.fit_result`, which the page shows and "Use the fitted
+    weights" adopts. A failure is recorded on the run for the page to show; it never changes the settings.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [FIT_LOCK, fit_id])
+        if not cursor.fetchone()[0]:
+            return None  # a second delivery of a run another worker is still on
     try:
-        result = {"ok": True, **fit_event_weights(rows, rules=config.rules).to_dict()}
+        return _scoring_fit_execute(fit_id=fit_id, chunk_size=chunk_size)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [FIT_LOCK, fit_id])
+
+
+def _scoring_fit_execute(*, fit_id: int, chunk_size: int) -> ScoringFit | None:
+    fit = ScoringFit.unscoped.select_related("rooftop").filter(id=fit_id).first()
+    if fit is None or not fit.active:
+        return fit  # finished, failed or abandoned meanwhile: nothing to do
+    rooftop = fit.rooftop
+    now = timezone.now()
+    # Only this run's own updates: a run abandoned as stale meanwhile must not overwrite the one that replaced it.
+    mine = ScoringFit.unscoped.filter(id=fit_id, status__in=ScoringFit.ACTIVE)
+    try:
+        total = outcome_shopper_count(rooftop_id=rooftop.id, now=now)
+        mine.update(status=ScoringFit.Status.RUNNING, started_at=now, heartbeat_at=now, done=0, total=total)
+        rows: list = []
+        done = 0
+        for read, chunk_rows in outcome_row_chunks(rooftop_id=rooftop.id, now=now, chunk_size=chunk_size):
+            rows.extend(chunk_rows)
+            done += read
+            if not mine.update(done=done, heartbeat_at=timezone.now()):
+                return ScoringFit.unscoped.get(id=fit_id)
+        config = scoring_config_from_row(ScoringSettings.unscoped.filter(rooftop=rooftop).first())
+        result = scoring_fit_result(rows, rules=config.rules, now=now)
+    except Exception as exc:
+        logger.exception("scoring fit %s at rooftop %s failed", fit_id, rooftop.id)
+        mine.update(status=ScoringFit.Status.FAILED, finished_at=timezone.now(),
+                    error=f"Something went wrong while fitting ({type(exc).__name__}). Nothing was changed: "
+                          "try again, and tell your administrator if it keeps happening.")
+        return ScoringFit.unscoped.get(id=fit_id)
+    with transaction.atomic():
+        finished = mine.update(status=ScoringFit.Status.DONE, result=result, done=done, total=max(total, done),
+                               finished_at=timezone.now(), heartbeat_at=timezone.now())
+        if finished:
+            row, _ = ScoringSettings.unscoped.select_for_update().get_or_create(rooftop=rooftop)
+            row.fit_result = result
+            row.save(update_fields=["fit_result"])
+    return ScoringFit.unscoped.get(id=fit_id)
+
+
+def scoring_fit_result(rows: Sequence, *, rules: ScoringRules, now: datetime) -> dict:
+    """The comparison the manager judges, or why there is none yet (too few buyers, too few shoppers)."""
+    from alerts.outcomes import NotEnoughOutcomes, fit_event_weights
+
+    try:
+        result = {"ok": True, **fit_event_weights(rows, rules=rules).to_dict()}
     except NotEnoughOutcomes as exc:
         result = {"ok": False, "reason": str(exc), "shoppers": len(rows)}
     result["fitted_at"] = now.isoformat()
-    with transaction.atomic():
-        row, _ = ScoringSettings.unscoped.select_for_update().get_or_create(rooftop=rooftop)
-        row.fit_result = result
-        row.save(update_fields=["fit_result"])
     return result
 
 

@@ -34,3 +34,10 @@ def sweep() -> dict:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])
+
+
+# Not retried: a failed fit is recorded on its run for the manager to see, and they choose whether to fit again.
+@shared_task(ignore_result=True)
+def scoring_fit(fit_id: int) -> None:
+    """Fit a store's event weights to its sales; queued by services.scoring_fit_start, progress on the run row."""
+    services.scoring_fit_execute(fit_id=fit_id)

@@ -12,4 +12,5 @@ urlpatterns = [
     path("alerts/<int:alert_id>/dismiss/", views.alert_dismiss, name="alert-dismiss"),
     path("alerts/<int:alert_id>/undismiss/", views.alert_undismiss, name="alert-undismiss"),
     path("settings/scoring/", views.scoring_settings, name="scoring-settings"),
+    path("settings/scoring/fit/<int:fit_id>/", views.scoring_fit_progress, name="scoring-fit-progress"),
 ]

@@ -15,9 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 from alerts import audience, services
 from alerts.forms import ScoringSettingsForm
 from alerts.labels import EVENT_LABELS
-from alerts.models import Alert, ScoringSettings
+from alerts.models import Alert, ScoringFit, ScoringSettings
 from alerts.selectors import (
-    FEED_PAGE_SIZE, FeedCursor, alert_rows, alerts_visible, feed_alerts, feed_high_water, scoring_config,
+    FEED_PAGE_SIZE, FeedCursor, ScoringConfig, access_scoring_fit, alert_rows, alerts_visible, feed_alerts,
+    feed_high_water, latest_scoring_fit, scoring_config,
 )
 from rooftops.models import Role, Rooftop
 from rooftops.selectors import staff_access
@@ -175,11 +176,9 @@ def scoring_settings(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "The previous scoring rules are back.")
             return redirect(here)
         if action == "fit":
-            fit = services.scoring_fit_run(rooftop=rooftop)
-            if fit["ok"]:
-                messages.success(request, "Fitted. Compare the two rows below before you choose.")
-            else:
-                messages.error(request, f"Not enough data to fit yet: {fit['reason']}.")
+            start = services.scoring_fit_start(rooftop=rooftop, user=request.user)
+            if not start.started:
+                messages.info(request, "A fit is already running at this store: its progress is below.")
             return redirect(here + "#fit")
         if action == "adopt":
             try:
@@ -203,13 +202,33 @@ def scoring_settings(request: HttpRequest) -> HttpResponse:
     else:
         form = ScoringSettingsForm.from_config(config)
         status = 200
+    run = latest_scoring_fit(access=staff_access(request.user), rooftop_id=rooftop.id)
+    return render(request, "alerts/scoring_settings.html", {
+        "form": form, "rooftops": rooftops, "customized": config.customized,
+        **_fit_context(rooftop, config, run),
+    }, status=status)
+
+
+@login_required
+@require_GET
+def scoring_fit_progress(request: HttpRequest, fit_id: int) -> HttpResponse:
+    """The fit section of the scoring page, polled by htmx while a fit runs; it stops polling once finished."""
+    run = access_scoring_fit(access=staff_access(request.user), fit_id=fit_id)
+    config = scoring_config(rooftop_id=run.rooftop_id)
+    return render(request, "alerts/_scoring_fit.html", {**_fit_context(run.rooftop, config, run), "polled": True})
+
+
+def _fit_context(rooftop: Rooftop, config: ScoringConfig, run: ScoringFit | None) -> dict:
+    """What the fit section shows: the run in progress or how it ended, and the fit "Use" would adopt."""
     settings_row = ScoringSettings.unscoped.filter(rooftop=rooftop).first()
     fit = settings_row.fit_result if settings_row else None
     weight_rows = []
     if fit and fit.get("ok"):
         weight_rows = [(EVENT_LABELS.get(kind, kind), config.rules.event_weight(kind), weight)
                        for kind, weight in fit["event_weights"].items()]
-    return render(request, "alerts/scoring_settings.html", {
-        "form": form, "rooftop": rooftop, "rooftops": rooftops, "customized": config.customized, "fit": fit,
-        "weight_rows": weight_rows, "weights_source": settings_row.weights_source if settings_row else "hand-set",
-    }, status=status)
+    stale = run is not None and services.scoring_fit_is_stale(run, now=timezone.now())
+    return {
+        "rooftop": rooftop, "fit": fit, "weight_rows": weight_rows, "run": run, "run_stale": stale,
+        "polling": run is not None and run.active and not stale,
+        "weights_source": settings_row.weights_source if settings_row else "hand-set",
+    }

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from alerts.models import Alert
+from alerts.models import Alert, ScoringFit
 from customers.models import Appointment, DuplicateCandidate
 from customers.services import customer_merge
 from factories import InventoryVehicleFactory, LeadFactory, make_customer
@@ -34,6 +34,7 @@ class OtherStore:
     merge_id: int
     review_id: int
     alert_id: int
+    fit_id: int  # a fit of the scoring weights run at the other store
     user_id: int  # a salesperson of the other store (roster, availability)
     source: str = "web_form"  # lead routing: a lead source and a message channel, with the rooftop id
     channel: str = "sms"
@@ -53,8 +54,9 @@ def other_store(world) -> OtherStore:
     merge = customer_merge(survivor=twin_a, merged=twin_b, user=None)
     review = AdfReview.unscoped.create(rooftop=b, raw="<adf/>", reason="no prospect", received_via="http")
     alert = Alert.unscoped.create(rooftop=b, customer=customer, kind="repeat_vdp_views", reasons=["Viewed it 4 times"])
+    fit = ScoringFit.unscoped.create(rooftop=b)
     return OtherStore(b.id, customer.id, lead.id, appointment.id, candidate.id, merge.id, review.id, alert.id,
-                      world.outsider.id)
+                      fit.id, world.outsider.id)
 
 
 def _routes(patterns=None, namespace=""):
@@ -143,9 +145,11 @@ def test_the_same_routes_open_for_the_stores_own_staff(world, client):
     lead = LeadFactory(rooftop=world.rooftop, customer=customer, vehicle=InventoryVehicleFactory(rooftop=world.rooftop))
     alert = Alert.unscoped.create(rooftop=world.rooftop, customer=customer, kind="repeat_vdp_views",
                                   reasons=["Viewed it 4 times"])
+    fit = ScoringFit.unscoped.create(rooftop=world.rooftop)
     client.force_login(world.manager)
     for url in (reverse("customer-detail", kwargs={"customer_id": customer.id}),
                 reverse("api-customer-detail", kwargs={"customer_id": customer.id}),
                 reverse("lead-adf-export", kwargs={"lead_id": lead.id}),
-                reverse("alert-row", kwargs={"alert_id": alert.id})):
+                reverse("alert-row", kwargs={"alert_id": alert.id}),
+                reverse("scoring-fit-progress", kwargs={"fit_id": fit.id})):
         assert client.get(url, HTTP_HX_REQUEST="true").status_code == 200, url

@@ -35,7 +35,7 @@ def test_the_demo_feed_has_alerts_in_several_states_and_seeding_again_changes_no
 
 
 def test_the_demo_store_has_enough_sales_history_to_fit_the_weights():
-    from alerts.services import scoring_fit_run
+    from alerts.services import scoring_fit_execute, scoring_fit_start
     from rooftops.models import Rooftop
 
     call_command("seed_demo")
@@ -44,6 +44,7 @@ def test_the_demo_store_has_enough_sales_history_to_fit_the_weights():
     # Imported history arrives scored: it raises no alerts today.
     assert not TrackedEvent.unscoped.filter(visitor__anonymous_id__contains="-hist-", scored_at__isnull=True).exists()
     assert not Alert.unscoped.filter(visitor__anonymous_id__contains="-hist-").exists()
-    result = scoring_fit_run(rooftop=Rooftop.objects.get(slug="lakeside-toyota"))
+    start = scoring_fit_start(rooftop=Rooftop.objects.get(slug="lakeside-toyota"), user=None)
+    result = scoring_fit_execute(fit_id=start.fit.id).result
     assert result["ok"], result
     assert result["test"] >= 40 and 0.5 < result["rules"]["auc"] and 0.5 < result["fitted"]["auc"]
