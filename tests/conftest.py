@@ -67,8 +67,38 @@ def celery_worker(django_db_setup, django_db_blocker):
     else:
         stop_process(process)
         raise RuntimeError("the Celery worker did not answer a ping within 30 s")
+    _WORKER_NAMES.append(f"test-{os.getpid()}@{socket.gethostname()}")
     yield process
+    _WORKER_NAMES.clear()
     stop_process(process)
+
+
+_WORKER_NAMES: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _worker_idle_before_flush(request):
+    """Once the session's worker runs, a transactional test's committed work (a lead's first response, a
+    scoring hint) reaches it and may still be running when the test's database is flushed: TRUNCATE and that
+    task then deadlock. Before the flush (this fixture is torn down first), drop what is queued and wait for
+    the worker's running tasks to end."""
+    marker = request.node.get_closest_marker("django_db")
+    if not marker or not marker.kwargs.get("transaction"):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # set up before us, so flushed after our teardown
+    yield
+    if not _WORKER_NAMES:
+        return
+    from crm.celery import app
+
+    app.control.purge()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        replies = app.control.inspect(destination=_WORKER_NAMES, timeout=1).active() or {}
+        if not any(replies.values()):
+            return
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

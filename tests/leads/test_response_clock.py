@@ -205,6 +205,9 @@ def test_going_to_lunch_moves_every_untouched_lead_on(world):
 
 
 def test_setting_availability_moves_urgent_leads_after_commit(world, django_capture_on_commit_callbacks):
+    # The change happens at the real time of the run, and a closed store moves nothing overnight: keep it open.
+    world.rooftop.business_hours = {d: [["00:00", "23:59"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    world.rooftop.save(update_fields=["business_hours"])
     RoutingRule.unscoped.create(rooftop=world.rooftop, source="chat", response_minutes=0, warn_before_minutes=0)
     lead = _lead(world, source="chat")
     owner = lead.assigned_to
