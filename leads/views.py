@@ -134,6 +134,7 @@ def _lead_page_context(request, lead: Lead, **extra) -> dict:
         "lead": lead,
         "steps": selectors.speed_to_lead_steps(lead),
         "timeline": selectors.lead_timeline(lead),
+        "vehicles_of_interest": selectors.lead_vehicles_of_interest(lead),
         "outbound": selectors.lead_messages(lead),
         "reroutes": selectors.lead_reroutes(lead),
         "clock": getattr(lead, "clock", None),
