@@ -7,6 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.pagination import page_number
 from customers import selectors, services
 from rooftops.selectors import staff_access
 
@@ -103,10 +104,7 @@ class CustomerSearchApi(APIView):
                    parameters=[OpenApiParameter("q", str), OpenApiParameter("page", int)])
     def get(self, request):
         access = staff_access(request.user)
-        try:
-            page = int(request.query_params.get("page", "1"))
-        except ValueError:
-            page = 1
+        page = page_number(request.query_params.get("page"))
         results = selectors.customer_search(access=access, query=request.query_params.get("q", ""), page=page)
         return Response(SearchOutput({"results": results.hits, "total": results.total, "page": results.page,
                                       "has_next": results.has_next}).data)

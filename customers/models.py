@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
+from crm.times import SenderDateTimeField
 from rooftops.models import DealerGroup, Rooftop
 from rooftops.tenancy import RooftopQuerySet, RooftopScopedManager
 
@@ -242,7 +243,7 @@ class TimelineEntry(models.Model):
     rooftop = models.ForeignKey(Rooftop, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     department = models.CharField(max_length=10, choices=Department.choices)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    occurred_at = models.DateTimeField(default=timezone.now)
+    occurred_at = SenderDateTimeField(default=timezone.now)  # a web session starts at a shopper's clock
     summary = models.CharField(max_length=500)
     body = models.TextField(blank=True)
     direction = models.CharField(max_length=8, blank=True)  # "in" / "out" for calls, texts, emails

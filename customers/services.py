@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from crm.times import displayable
 from customers.contact import InvalidContact, normalize_email, normalize_phone
 from customers.models import (
     Appointment, Customer, CustomerEmail, CustomerPhone, CustomerRooftop, DuplicateCandidate, MergeRecord, TimelineEntry,
@@ -361,7 +362,8 @@ def web_sessions_refresh(*, customer_id: int) -> int:
         with connection.cursor() as cursor:
             cursor.execute(query, params)
             # Django leaves jsonb as text on raw cursors (its JSONField does the decoding).
-            events = [WebEvent(event_id=r[0], occurred_at=r[1], rooftop_id=r[2], event=r[3] or "", vin=r[4] or "",
+            # Raw rows skip the model field: pull a shopper clock from year 1 or 9999 into range here too.
+            events = [WebEvent(event_id=r[0], occurred_at=displayable(r[1]), rooftop_id=r[2], event=r[3] or "", vin=r[4] or "",
                                properties=json.loads(r[5]) if isinstance(r[5], str) else (r[5] or {}))
                       for r in cursor.fetchall()]
         if not events:

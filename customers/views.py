@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.pagination import page_number
 from customers import forms, selectors, services
 from customers.models import Appointment, Customer, DuplicateCandidate, MergeRecord, TimelineEntry
 from customers.outbound import delivery_connected, message_send_from_staff
@@ -253,10 +254,7 @@ def action_lead_outcome(request, customer_id: int, lead_id: int, outcome: str):
 def customer_search(request):
     access = staff_access(request.user)
     query = request.GET.get("q", "")
-    try:
-        page = int(request.GET.get("page", "1"))
-    except ValueError:
-        page = 1
+    page = page_number(request.GET.get("page"))
     results = selectors.customer_search(access=access, query=query, page=page)
     template = "customers/_search_results.html" if request.headers.get("HX-Request") else "customers/search.html"
     return render(request, template, {"q": query, "results": results})
@@ -271,11 +269,11 @@ def customer_search(request):
 @require_GET
 def duplicates_list(request):
     access = staff_access(request.user)
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number(request.GET.get("page"))
     rows, total = selectors.duplicates_open(access=access, limit=25, offset=(page - 1) * 25)
+    if not rows and page > 1:  # past the end: the last page
+        page = max(1, -(-total // 25))
+        rows, total = selectors.duplicates_open(access=access, limit=25, offset=(page - 1) * 25)
     return render(request, "customers/duplicates.html", {
         "candidates": rows, "total": total, "page": page, "has_next": page * 25 < total,
     })

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from crm.pagination import paginate
 from kpis import conf
 from kpis.definitions import available_measures
 from kpis.forms import PRESETS, DashboardFilterForm, managed_rooftops, scope_query
@@ -200,7 +200,7 @@ def leads_behind(request: HttpRequest) -> HttpResponse:
         filename = f"leads_{measure.key}_{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
-    page = Paginator(leads, conf.DRILLDOWN_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(leads, per_page=conf.DRILLDOWN_PAGE_SIZE, raw_page=request.GET.get("page"))
     rows = [
         {"lead": lead, "received": timezone.localtime(lead.created_at, _zone(lead.rooftop.time_zone)),
          "owner": _owner(lead), "speed": None if lead.first_attempt_at is None else _speed_minutes(lead)}

@@ -57,6 +57,8 @@ __all__ = [
     "AdfPhone",
     "AdfRefused",
     "AdfVehicle",
+    "vehicle_as_record",
+    "vehicle_from_record",
     "parse_adf",
     "parse_adf_many",
     "render_adf",
@@ -117,6 +119,24 @@ class AdfVehicle:
     @property
     def is_trade(self) -> bool:
         return self.interest in _TRADE_INTERESTS
+
+
+_VEHICLE_TEXT = ("interest", "status", "make", "model", "trim", "vin", "stock", "comments")
+_VEHICLE_NUMBERS = ("year", "price_cents", "odometer")
+
+
+def vehicle_as_record(vehicle: AdfVehicle) -> dict:
+    """A vehicle as a JSON object for storage on the lead (empty fields left out)."""
+    record = {name: getattr(vehicle, name) for name in _VEHICLE_TEXT + _VEHICLE_NUMBERS}
+    return {name: value for name, value in record.items() if value not in (None, "")}
+
+
+def vehicle_from_record(record: dict) -> AdfVehicle:
+    """The stored object back as a vehicle; fields of the wrong type are dropped, never trusted."""
+    text = {name: record[name] for name in _VEHICLE_TEXT if isinstance(record.get(name), str)}
+    numbers = {name: record[name] for name in _VEHICLE_NUMBERS
+               if isinstance(record.get(name), int) and not isinstance(record.get(name), bool)}
+    return AdfVehicle(**text, **numbers)
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,10 @@ def _lead_create_from_adf(*, rooftop: Rooftop, parsed: AdfLead, raw_text: str, r
     wanted = parsed.vehicles_of_interest[0] if parsed.vehicles_of_interest else None
     vehicle = vehicle_match(rooftop=rooftop, wanted=wanted) if wanted else None
     description = "" if vehicle or wanted is None else vehicle_description(wanted)
+    interests = []
+    for index, each in enumerate(parsed.vehicles_of_interest):
+        match = vehicle if index == 0 else vehicle_match(rooftop=rooftop, wanted=each)
+        interests.append({**adf.vehicle_as_record(each), **({"inventory_id": match.pk} if match else {})})
     comments = parsed.comments
     if parsed.timeframe:
         comments = f"{comments}\nTimeframe: {parsed.timeframe}".strip()
@@ -177,10 +181,12 @@ def _lead_create_from_adf(*, rooftop: Rooftop, parsed: AdfLead, raw_text: str, r
     lead = Lead.unscoped.create(
         rooftop=rooftop, customer=customer, source=Lead.Source.ADF,
         provider=(parsed.provider_name or parsed.vendor_name or "ADF")[:100], vehicle=vehicle,
-        vehicle_description=description, trade_in=trade_in_of(parsed.trade_ins[0]) if parsed.trade_ins else {},
+        vehicle_description=description, vehicles_of_interest=interests, trade_in=trade_in_of(parsed.trade_ins[0]) if parsed.trade_ins else {},
         comments=comments, created_at=now, status_changed_at=now, dedupe_key=parsed.dedupe_key, raw_adf=raw_text,
     )
     what = vehicle.title + f" (stock {vehicle.stock_number})" if vehicle else (description or "no vehicle named")
+    if len(interests) > 1:
+        what += f" and {len(interests) - 1} more vehicle{'s' if len(interests) > 2 else ''}"
     TimelineEntry.unscoped.create(
         customer=customer, rooftop=rooftop, department=TimelineEntry.Department.SALES, kind=TimelineEntry.Kind.LEAD,
         occurred_at=now, lead=lead, summary=f"New lead from {lead.provider}: {what}"[:500], body=comments,
@@ -233,17 +239,30 @@ def adf_review_discard(*, review: AdfReview, user: User) -> None:
     review.save(update_fields=["status", "resolved_by", "resolved_at"])
 
 
+def _inventory_as_adf(v: InventoryVehicle, interest: str = "buy") -> AdfVehicle:
+    return AdfVehicle(interest=interest, status="used" if v.condition != "new" else "new", year=v.year, make=v.make,
+                      model=v.model, trim=v.trim, vin=v.vin, stock=v.stock_number, price_cents=v.price_cents,
+                      odometer=v.mileage or None)
+
+
 def lead_as_adf(lead: Lead) -> bytes:
     """The lead as ADF 1.0 XML, to hand to another system."""
     from leads.adf import AdfContact, AdfPhone, render_adf
 
     customer = lead.customer
-    vehicles = ()
-    if lead.vehicle_id:
-        v = lead.vehicle
-        vehicles = (AdfVehicle(interest="buy", status="used" if v.condition != "new" else "new", year=v.year,
-                               make=v.make, model=v.model, trim=v.trim, vin=v.vin, stock=v.stock_number,
-                               price_cents=v.price_cents, odometer=v.mileage or None),)
+    vehicles: tuple[AdfVehicle, ...] = ()
+    if lead.vehicles_of_interest:
+        # Every vehicle the provider named, in its order; one matched to inventory is written from the inventory.
+        records = [r for r in lead.vehicles_of_interest if isinstance(r, dict)]
+        ids = [r["inventory_id"] for r in records if isinstance(r.get("inventory_id"), int)]
+        stock = {v.pk: v for v in InventoryVehicle.objects.for_rooftops([lead.rooftop_id]).filter(pk__in=ids)}
+        vehicles = tuple(
+            _inventory_as_adf(stock[r["inventory_id"]], interest=str(r.get("interest") or "buy"))
+            if r.get("inventory_id") in stock else adf.vehicle_from_record(r)
+            for r in records
+        )
+    elif lead.vehicle_id:
+        vehicles = (_inventory_as_adf(lead.vehicle),)
     elif lead.vehicle_description:
         vehicles = (AdfVehicle(interest="buy", comments=lead.vehicle_description),)
     trades = ()

@@ -8,7 +8,6 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.shortcuts import redirect, render
@@ -17,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.views import APIView
 
+from crm.pagination import paginate
 from leads.intake import MAX_ADF_BYTES, AdfUnreadable, adf_lead_accept, adf_review_accept, adf_review_discard, lead_as_adf
 from leads.models import AdfReview, Lead
 from rooftops.models import Role, Rooftop
@@ -120,7 +120,7 @@ def adf_review(request):
         status = AdfReview.Status.OPEN
     reviews = (AdfReview.objects.for_rooftops(rooftop_ids).filter(status=status)
                .select_related("rooftop", "lead", "resolved_by").order_by("-received_at", "-id"))
-    page = Paginator(reviews, 25).get_page(request.GET.get("page"))
+    page = paginate(reviews, per_page=25, raw_page=request.GET.get("page"))
     return render(request, "leads/intake_review_list.html", {
         "page": page, "status": status, "statuses": AdfReview.Status.choices,
     })

@@ -97,6 +97,9 @@ class Lead(models.Model):
     assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
     vehicle = models.ForeignKey(InventoryVehicle, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
     vehicle_description = models.CharField(max_length=200, blank=True)  # when not matched to inventory
+    # Every vehicle of interest an ADF lead named, in its order (leads.adf.vehicle_as_record); `vehicle` and
+    # `vehicle_description` stay the first one, which routing, scoring and the lists read.
+    vehicles_of_interest = models.JSONField(default=list, blank=True)
     trade_in = models.JSONField(default=dict, blank=True)  # {"year", "make", "model", "mileage", "vin"}
     comments = models.TextField(blank=True)
     # Speed to lead: each step is stamped once, when it first happens.

@@ -17,7 +17,7 @@ from django.db.models import (
 )
 
 from customers.models import Appointment, OutboundMessage, TimelineEntry
-from leads.models import Lead, LeadClock, LeadNotification, LeadReroute, LeadResponseTemplate, RoutingRule, SalesRosterEntry
+from leads.models import InventoryVehicle, Lead, LeadClock, LeadNotification, LeadReroute, LeadResponseTemplate, RoutingRule, SalesRosterEntry
 from rooftops.models import Role, Rooftop, StaffRole
 from rooftops.tenancy import StaffAccess
 
@@ -67,6 +67,31 @@ def speed_to_lead_steps(lead: Lead) -> list[SpeedStep]:
 def lead_timeline(lead: Lead, limit: int = 100) -> list[TimelineEntry]:
     """The lead's entries, newest first (the customer page shows every department's)."""
     return list(lead.timeline.select_related("actor__staff_profile").order_by("-occurred_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class VehicleOfInterest:
+    title: str  # "2024 Toyota RAV4 XLE (stock T1004)" or, unmatched, what the provider described
+    interest: str  # buy, lease, test-drive, ...
+    inventory: InventoryVehicle | None
+
+
+def lead_vehicles_of_interest(lead: Lead) -> list[VehicleOfInterest]:
+    """Every vehicle the lead asked about, in the provider's order, matched to this rooftop's inventory."""
+    from leads.adf import vehicle_from_record
+    from leads.intake import vehicle_description
+
+    records = [r for r in lead.vehicles_of_interest if isinstance(r, dict)]
+    ids = [r["inventory_id"] for r in records if isinstance(r.get("inventory_id"), int)]
+    stock = {v.pk: v for v in InventoryVehicle.objects.for_rooftops([lead.rooftop_id]).filter(pk__in=ids)}
+    shown = []
+    for record in records:
+        wanted = vehicle_from_record(record)
+        match = stock.get(record.get("inventory_id"))
+        title = f"{match.title} (stock {match.stock_number})" if match else vehicle_description(wanted)
+        shown.append(VehicleOfInterest(title=title or "a vehicle not described", interest=wanted.interest,
+                                       inventory=match))
+    return shown
 
 
 def lead_messages(lead: Lead) -> list[OutboundMessage]:

@@ -13,12 +13,12 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.pagination import paginate
 from leads import response_templates, selectors
 from leads.models import InventoryVehicle, Lead, LeadResponseTemplate, RoutingRule
 from leads.routing import AVAILABILITIES
@@ -117,8 +117,8 @@ def leads_list(request):
         q=request.GET.get("q", "")[:100],
     )
     now = timezone.now()
-    page = Paginator(selectors.leads_search(access=access, user=request.user, filters=filters, now=now), PAGE_SIZE)
-    page_obj = page.get_page(request.GET.get("page"))
+    page_obj = paginate(selectors.leads_search(access=access, user=request.user, filters=filters, now=now),
+                        per_page=PAGE_SIZE, raw_page=request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "leads/leads_list.html", {
@@ -134,6 +134,7 @@ def _lead_page_context(request, lead: Lead, **extra) -> dict:
         "lead": lead,
         "steps": selectors.speed_to_lead_steps(lead),
         "timeline": selectors.lead_timeline(lead),
+        "vehicles_of_interest": selectors.lead_vehicles_of_interest(lead),
         "outbound": selectors.lead_messages(lead),
         "reroutes": selectors.lead_reroutes(lead),
         "clock": getattr(lead, "clock", None),

@@ -8,8 +8,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 
+from crm.pagination import CheckedCursorPagination
 from customers.models import Customer
 from rooftops.selectors import staff_access
 from tracking.models import TrackedEvent
@@ -32,7 +32,7 @@ class EventOutput(serializers.Serializer):
     context = serializers.JSONField()
 
 
-class NewestFirst(CursorPagination):
+class NewestFirst(CheckedCursorPagination):
     # Cursor, not offset: events arrive all the time and an offset would skip or repeat them between pages.
     ordering = "-id"
     page_size = 50

@@ -11,13 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from crm.json_input import JsonRefused, loads_bounded
 from tracking.messages import (
     MAX_BATCH_BYTES, MESSAGE_TYPES, Message, MessageError, MessageTooLarge, normalize, parse_time,
 )
@@ -114,28 +114,20 @@ def write_key_from_authorization(header: str) -> str:
     return (user or password).strip()
 
 
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:20]} is out of range")
-    return value
-
-
 def parse_json(body: bytes) -> dict[str, Any]:
     if not body.strip():
         raise IntakeError(400, "invalid_json", "the request body is empty")
     try:
-        payload = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+        # As json.loads(bytes) reads: UTF-8 (a BOM allowed), -16 or -32; lone surrogates refused per message.
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
     except UnicodeDecodeError:
         raise IntakeError(400, "invalid_json", "the body is not UTF-8 text") from None
-    except RecursionError:
-        raise IntakeError(400, "invalid_json", "the JSON is nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, integers too long to read
-        raise IntakeError(400, "invalid_json", f"malformed JSON: {str(exc)[:160]}") from None
+    try:
+        # The same reader as the staff API: bounded nesting, finite numbers. A NUL is refused per message
+        # (tracking.messages) so the sender learns which one, and nothing of the batch is stored either way.
+        payload = loads_bounded(text, refuse_nul=False)
+    except JsonRefused as exc:
+        raise IntakeError(400, "invalid_json", exc.reason) from None
     if not isinstance(payload, dict):
         raise IntakeError(400, "invalid_json", "the body must be a JSON object")
     return payload

@@ -16,8 +16,13 @@ from typing import Any
 MESSAGE_TYPES = frozenset({"track", "page", "screen", "identify", "alias", "group"})
 MAX_EVENT_BYTES = 32 * 1024  # Segment's limits
 MAX_BATCH_BYTES = 500 * 1024
-# A client clock may be wrong; a corrected time further out than this is not believed.
+# A client clock may be wrong (or hostile: the write key is public). A time, once corrected for the device's
+# clock skew, further from the receipt than this window is not believed: the event is stored at its received
+# time and what the sender said is kept in context["crm_clock"]. Refusing it instead would drop the whole
+# batch for one bad clock. The past bound is the event retention: an older event would not be kept anyway.
 MAX_FUTURE = timedelta(hours=1)
+MAX_PAST = timedelta(days=400)
+CLOCK_NOTE = "crm_clock"
 VIN_PROPERTIES = ("item_id", "vin", "item_vin", "vehicle_vin")
 
 
@@ -114,12 +119,24 @@ def normalize(raw: Any, *, received_at: datetime, batch_sent_at: datetime | None
         raise MessageTooLarge(f"message is larger than {MAX_EVENT_BYTES // 1024} KB")
     message_id = _text(raw, "messageId", 100) or "auto-" + hashlib.sha256(encoded).hexdigest()[:40]
 
-    timestamp = parse_time(raw.get("timestamp") or raw.get("originalTimestamp"), "timestamp")
+    raw_timestamp = raw.get("timestamp") or raw.get("originalTimestamp")
+    timestamp = parse_time(raw_timestamp, "timestamp")
     sent_at = parse_time(raw.get("sentAt"), "sentAt") or batch_sent_at
-    try:
-        occurred_at = correct_clock_skew(timestamp=timestamp, sent_at=sent_at, received_at=received_at)
-    except OverflowError:
-        raise MessageError("timestamp and sentAt are too far apart to correct the clock") from None
+    doubts: list[str] = []
+    if sent_at is not None and not believable(sent_at, received_at=received_at):
+        doubts.append("sentAt")
+        sent_at = None  # no skew correction from a clock that far off
+    occurred_at = correct_clock_skew(timestamp=timestamp, sent_at=sent_at, received_at=received_at)
+    if occurred_at is None:
+        doubts.append("timestamp")
+        occurred_at = received_at
+    if doubts:
+        context = {**context, CLOCK_NOTE: {
+            "timestamp": raw_timestamp if isinstance(raw_timestamp, str) else None,
+            "sentAt": raw.get("sentAt") if isinstance(raw.get("sentAt"), str) else None,
+            "reason": f"{' and '.join(doubts)} not believed: further than {MAX_PAST.days} days before or "
+                      f"{int(MAX_FUTURE.total_seconds() // 3600)} hour after receipt; stored at the received time",
+        }}
 
     vin = ""
     for key in VIN_PROPERTIES:
@@ -150,12 +167,24 @@ def _encode(raw: dict) -> bytes:
         raise MessageError("message contains text that is not valid Unicode") from None
 
 
-def correct_clock_skew(*, timestamp: datetime | None, sent_at: datetime | None, received_at: datetime) -> datetime:
-    """Segment's rule: the device clock is off by (sentAt - receivedAt), so timestamp is shifted by it."""
+def believable(value: datetime, *, received_at: datetime) -> bool:
+    """Within the window around receipt (comparison of aware datetimes cannot overflow)."""
+    try:
+        return received_at - MAX_PAST <= value <= received_at + MAX_FUTURE
+    except OverflowError:
+        return False
+
+
+def correct_clock_skew(*, timestamp: datetime | None, sent_at: datetime | None,
+                       received_at: datetime) -> datetime | None:
+    """Segment's rule: the device clock is off by (sentAt - receivedAt), so timestamp is shifted by it.
+
+    None when the corrected time is outside the believable window (or outside Python's datetime range).
+    """
     if timestamp is None:
         return received_at
-    if sent_at is None:
-        corrected = timestamp
-    else:
-        corrected = received_at - sent_at + timestamp
-    return min(corrected, received_at + MAX_FUTURE)
+    try:
+        corrected = timestamp if sent_at is None else received_at - sent_at + timestamp
+    except OverflowError:
+        return None
+    return corrected if believable(corrected, received_at=received_at) else None

@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
+from crm.times import SenderDateTimeField
 from customers.models import Customer
 from rooftops.models import Rooftop
 from rooftops.tenancy import RooftopScopedManager
@@ -13,9 +14,10 @@ class Visitor(models.Model):
     anonymous_id = models.CharField(max_length=100)
     user_id = models.CharField(max_length=100, blank=True)  # Segment userId, when the site knows one
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors")
-    identified_at = models.DateTimeField(null=True, blank=True)
-    first_seen_at = models.DateTimeField(default=timezone.now)
-    last_seen_at = models.DateTimeField(default=timezone.now)
+    # Seen times come from the events' (sender's) clocks.
+    identified_at = SenderDateTimeField(null=True, blank=True)
+    first_seen_at = SenderDateTimeField(default=timezone.now)
+    last_seen_at = SenderDateTimeField(default=timezone.now)
 
     unscoped = models.Manager()
     objects = RooftopScopedManager()
@@ -46,8 +48,8 @@ class TrackedEvent(models.Model):
     message_id = models.CharField(max_length=100)
     type = models.CharField(max_length=10)  # track, page, identify, alias, screen, group
     event = models.CharField(max_length=200, blank=True)  # track: event name; page: page name
-    occurred_at = models.DateTimeField()  # skew-corrected: receivedAt - sentAt + timestamp
-    sent_at = models.DateTimeField(null=True)
+    occurred_at = SenderDateTimeField()  # skew-corrected: receivedAt - sentAt + timestamp
+    sent_at = SenderDateTimeField(null=True)
     vin = models.CharField(max_length=17, blank=True)
     properties = models.JSONField(default=dict)
     traits = models.JSONField(default=dict)

@@ -7,12 +7,12 @@ Browsing it is how a person sees events arrive in the manager's live debugger.
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from crm.pagination import paginate
 from leads.models import InventoryVehicle
 from rooftops.models import Rooftop
 from tracking.services import web_lead_create
@@ -77,7 +77,7 @@ def srp(request, slug: str):
             vehicles = vehicles.filter(Q(make__icontains=word) | Q(model__icontains=word) | Q(trim__icontains=word)
                                        | Q(body_style__icontains=word))
     sort = request.GET.get("sort", "price") if request.GET.get("sort") in SORTS else "price"
-    page = Paginator(vehicles.order_by(*SORTS[sort]), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(vehicles.order_by(*SORTS[sort]), per_page=PAGE_SIZE, raw_page=request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     filters = {"make": make if make in makes else "", "model": model if model in models else "",

@@ -225,7 +225,9 @@ def test_the_leads_list_filters_and_paginates(client, world, open_store):
     mine = client.get(reverse("leads-list"), {"owner": world.salesperson.pk, "page": 1}).content.decode()
     assert "(15 leads)" in mine
     assert "No leads match" in client.get(reverse("leads-list"), {"q": "nobody-called-this"}).content.decode()
-    assert client.get(reverse("leads-list"), {"page": "abc", "rooftop": "x", "status": "??"}).status_code == 200
+    assert client.get(reverse("leads-list"), {"page": "9999", "rooftop": "x", "status": "??"}).status_code == 200
+    junk_page = client.get(reverse("leads-list"), {"page": "abc"})  # crm.pagination: a reason, not page 1
+    assert junk_page.status_code == 400 and "page must be a whole number" in junk_page.content.decode()
 
 
 # --------------------------------------------------------------------------- manager settings

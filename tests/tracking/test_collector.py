@@ -239,8 +239,7 @@ def test_refused_requests_are_kept_for_the_debugger_with_their_reason(client, ro
     b'{"batch": [{"type": "track", "event": "x", "anonymousId": "a\\ud800"}]}',
     b'{"batch": [{"type": "track", "event": "x", "anonymousId": "a", "properties": ' + b"[" * 5000 + b"]" * 5000 + b"}]}",
     b'{"batch": [{"type": "track", "event": "x", "anonymousId": "a", "properties": {"n": ' + b"9" * 5000 + b"}}]}",
-    b'{"batch": [{"type": "track", "event": "x", "anonymousId": "a", "timestamp": "9999-12-31T23:59:59Z",'
-    b' "sentAt": "0001-01-01T00:00:00Z"}]}',
+    # Times at either end of the calendar are stored at the received time: tests/tracking/test_out_of_range_times.py
     b'{"batch": [{"type": "track", "event": "x", "anonymousId": "a", "timestamp": "yesterday"}]}',
     b'{"batch": [{"type": "track", "event": ["x"], "anonymousId": "a"}]}',
     b'{"batch": [{"type": "track", "event": "x", "anonymousId": true}]}',

@@ -1,0 +1,95 @@
+"""The one JSON reader for request bodies: bounded nesting, no NUL, finite numbers.
+
+Python's json module recurses once per level, so a body nested 10,000 deep raised RecursionError (a 500)
+before any view saw it. `nesting_depth` counts brackets outside strings without recursion, and a body
+deeper than MAX_JSON_DEPTH is refused before it is parsed. PostgreSQL text cannot hold NUL, so a
+string carrying one is refused too. The staff API reads bodies through `BoundedJSONParser` (DRF's default
+parser) and the collector through `loads_bounded`; both refuse with a reason the sender can act on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import math
+import re
+from typing import Any
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+MAX_JSON_DEPTH = 64
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+class JsonRefused(ValueError):
+    """The body is not JSON this server reads; `reason` is what the sender is told."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects, strings skipped; iterative, linear in the text."""
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_STRING.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+def _has_nul(value: Any) -> bool:
+    # Depth is bounded by MAX_JSON_DEPTH before this runs, so recursion is safe.
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def loads_bounded(text: str, *, max_depth: int = MAX_JSON_DEPTH, refuse_nul: bool = True) -> Any:
+    """json.loads, or JsonRefused: nested deeper than max_depth, NaN/Infinity, a NUL in a string, malformed."""
+    if nesting_depth(text) > max_depth:
+        raise JsonRefused(f"the JSON is nested deeper than {max_depth} levels")
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:  # unreachable after the depth check; kept so a change there cannot become a 500
+        raise JsonRefused(f"the JSON is nested deeper than {max_depth} levels") from None
+    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, integers too long to read
+        raise JsonRefused(f"malformed JSON: {str(exc)[:160]}") from None
+    if refuse_nul and _has_nul(value):
+        raise JsonRefused("the JSON contains a NUL character (\\u0000), which cannot be stored")
+    return value
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser reading through loads_bounded: a hostile body is a 400 with the reason."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", "utf-8")
+        try:
+            text = codecs.getreader(encoding)(stream).read()
+        except UnicodeDecodeError:
+            raise ParseError(f"the body is not {encoding} text") from None
+        try:
+            return loads_bounded(text)
+        except JsonRefused as exc:
+            raise ParseError(exc.reason) from None
