@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "crm.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -230,6 +231,21 @@ MESSAGING_SEND_LEASE_SECONDS = env_int("MESSAGING_SEND_LEASE_SECONDS", 120)
 # any hour (a 3 a.m. lead gets its first response at once). Set "sms,email" to hold email too.
 MESSAGING_QUIET_HOURS_CHANNELS = env_list("MESSAGING_QUIET_HOURS_CHANNELS", "sms")
 
+# --- Rate limits of the public doors (crm/ratelimit.py) ------------------------------------------
+# "N/S": N requests per S seconds, per key (write key, intake token, the store's texting number) and per
+# client address. Over a limit: 429 with Retry-After. Redis down or hung: requests pass (fail open).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)  # also: the client address is the last X-Forwarded-For hop
+RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", True)
+RATE_LIMIT_REDIS_TIMEOUT_SECONDS = env_float("RATE_LIMIT_REDIS_TIMEOUT_SECONDS", 0.1)
+RATE_LIMITS = {
+    "collector": {"per_key": env_str("RATE_LIMIT_COLLECTOR_PER_KEY", "6000/60"),
+                  "per_address": env_str("RATE_LIMIT_COLLECTOR_PER_ADDRESS", "1200/60")},
+    "adf": {"per_key": env_str("RATE_LIMIT_ADF_PER_KEY", "120/60"),
+            "per_address": env_str("RATE_LIMIT_ADF_PER_ADDRESS", "300/60")},
+    "sms": {"per_key": env_str("RATE_LIMIT_SMS_PER_KEY", "300/60"),
+            "per_address": env_str("RATE_LIMIT_SMS_PER_ADDRESS", "600/60")},
+}
+
 # --- Product settings --------------------------------------------------------------------------
 TRACKING_EVENT_RETENTION_DAYS = env_int("TRACKING_EVENT_RETENTION_DAYS", 400)
 
@@ -243,7 +259,7 @@ LOGGING = {
 
 if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 
 from crm.beat import collect_beat_schedule  # noqa: E402  (needs INSTALLED_APPS above)
 
