@@ -206,6 +206,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Staff API. Authenticate with a session or `Authorization: Token <key>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "rooftops.schema.add_common_error_responses",
+    ],
 }
 
 # --- Email / SMS -------------------------------------------------------------------------------
