@@ -12,12 +12,23 @@ Protocol (also described in the OpenAPI schema under GET /api/alerts/):
 
 The channel-layer push is only a hint: on each hint the consumer reads "id > last sent" from PostgreSQL, so a
 frame is never skipped or sent twice on one connection, and a reconnecting client loses nothing.
+
+A feed whose channel layer failed would stay open and silent (Redis hung, restarted without its group
+memberships, or the receive loop gone), so every ALERT_FEED_LIVENESS_SECONDS the consumer sends itself a probe
+through a group it joined with its others; when the probe does not come back in time it closes with 1011 and
+the browser reconnects and replays by id.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import uuid
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from alerts import audience
 from alerts.frames import replay_frames, update_frame
@@ -25,13 +36,18 @@ from alerts.selectors import alerts_visible
 from alerts.services import alerts_mark_seen
 from rooftops.selectors import staff_access
 
+logger = logging.getLogger(__name__)
+
 REPLAY_BATCH = 100
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_LAYER_FAILED = 1011  # "internal error": the browser reconnects (with backoff) and replays by id
+LAYER_TIMEOUT_SECONDS = 3.0  # one channel-layer call, or a probe's round trip
 
 
 class AlertFeedConsumer(AsyncJsonWebsocketConsumer):
     groups_joined: list[str] = []
     after: int | None = None
+    _watcher: asyncio.Task | None = None
 
     async def connect(self):
         user = self.scope.get("user")
@@ -41,14 +57,51 @@ class AlertFeedConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         self.access = await database_sync_to_async(staff_access)(user)
-        self.groups_joined = audience.groups_for_access(self.access)
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self.probe_group = f"feed-live-{uuid.uuid4().hex}"
+        self._probe_seen = asyncio.Event()
+        self._probe_nonce = 0
+        self.groups_joined = [*audience.groups_for_access(self.access), self.probe_group]
+        try:
+            for group in self.groups_joined:
+                await asyncio.wait_for(self.channel_layer.group_add(group, self.channel_name), LAYER_TIMEOUT_SECONDS)
+        except Exception:  # noqa: BLE001 - Redis down or hung: refuse now, the browser retries with backoff
+            logger.warning("alert feed refused: the channel layer did not answer")
+            await self.close(code=CLOSE_LAYER_FAILED)
+            return
         await self.accept()
+        self._watcher = asyncio.create_task(self._watch_layer())
 
     async def disconnect(self, code):
+        if self._watcher is not None:
+            self._watcher.cancel()
         for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            with contextlib.suppress(Exception):  # Redis may be the reason we are closing
+                await asyncio.wait_for(self.channel_layer.group_discard(group, self.channel_name),
+                                       LAYER_TIMEOUT_SECONDS)
+
+    async def _watch_layer(self):
+        """Probe the subscription every ALERT_FEED_LIVENESS_SECONDS; close with 1011 when it no longer works."""
+        while True:
+            await asyncio.sleep(settings.ALERT_FEED_LIVENESS_SECONDS)
+            if not await self._probe():
+                logger.info("alert feed closed: its channel-layer subscription stopped answering")
+                await self.close(code=CLOSE_LAYER_FAILED)
+                return
+
+    async def _probe(self) -> bool:
+        self._probe_nonce += 1
+        self._probe_seen.clear()
+        try:
+            async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
+                await self.channel_layer.group_send(self.probe_group, {"type": "feed.probe", "nonce": self._probe_nonce})
+                await self._probe_seen.wait()
+        except Exception:  # noqa: BLE001 - timeout, refused connection, lost membership: all the same to us
+            return False
+        return True
+
+    async def feed_probe(self, event):
+        if event.get("nonce") == self._probe_nonce:
+            self._probe_seen.set()
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None

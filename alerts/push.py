@@ -36,4 +36,9 @@ def group_send_many(groups: Sequence[str], message: dict, *, timeout: float = 3.
         for group in groups:
             await layer.group_send(group, dict(message))
 
-    asyncio.run_coroutine_threadsafe(send_all(), _loop()).result(timeout)
+    future = asyncio.run_coroutine_threadsafe(send_all(), _loop())
+    try:
+        future.result(timeout)
+    except BaseException:
+        future.cancel()  # a hung Redis must not leave sends piling up on the loop
+        raise

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from crm.env import env_bool, env_int, env_list, env_str, redis_db_url
+from crm.env import env_bool, env_float, env_int, env_list, env_str, redis_db_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "crm.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -76,11 +77,15 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 if env_bool("DB_POOL", True):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env_int("DB_POOL_MIN", 1), "max_size": env_int("DB_POOL_MAX", 10), "timeout": 10,
+        "min_size": env_int("DB_POOL_MIN", 1), "max_size": env_int("DB_POOL_MAX", 10),
+        # How long a request waits for a pooled connection; with PostgreSQL down it is answered 503 after this.
+        "timeout": env_float("DB_POOL_TIMEOUT_SECONDS", 5),
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A hung server (or a black-holed network) must not hold a request forever at connect.
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT_SECONDS", 3)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -90,15 +95,33 @@ CELERY_BROKER_URL = redis_db_url(REDIS_URL, REDIS_DB_OFFSET + 0)
 CHANNEL_LAYER_URL = redis_db_url(REDIS_URL, REDIS_DB_OFFSET + 1)
 CACHE_URL = redis_db_url(REDIS_URL, REDIS_DB_OFFSET + 2)
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+# Every hand-off to Redis has bounded timeouts: a hung Redis (accepts, never answers) must cost a bounded wait,
+# never a hung request or worker (README "Resilience").
+REDIS_SOCKET_TIMEOUT_SECONDS = env_float("REDIS_SOCKET_TIMEOUT_SECONDS", 3)
+REDIS_CONNECT_TIMEOUT_SECONDS = env_float("REDIS_CONNECT_TIMEOUT_SECONDS", 2)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+        "OPTIONS": {"socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+                    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS},
+    }
+}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        # channels-redis blocks up to 5 s per read (BZPOPMIN); redis-py 8's default 5 s socket timeout would
-        # cut every websocket that stays quiet that long. 30 s still notices a dead Redis.
-        "CONFIG": {"hosts": [{"address": CHANNEL_LAYER_URL, "socket_timeout": 30}], "capacity": 1500, "expiry": 30},
+        # channels-redis blocks up to 5 s per read (BZPOPMIN), so its socket timeout must be longer than that or
+        # every quiet websocket would be cut; 8 s still notices a hung Redis. Sends are bounded by the callers.
+        "CONFIG": {
+            "hosts": [{"address": CHANNEL_LAYER_URL, "socket_timeout": 8,
+                       "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS}],
+            "capacity": 1500, "expiry": 30,
+        },
     }
 }
+# The live feed checks its channel-layer subscription this often and closes (1011) when it is gone.
+ALERT_FEED_LIVENESS_SECONDS = env_float("ALERT_FEED_LIVENESS_SECONDS", 15)
+# After a failed hand-off to Redis, publishing is skipped for this long (the beat sweeps recover the work).
+HANDOFF_BREAKER_SECONDS = env_float("HANDOFF_BREAKER_SECONDS", 5)
 
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -108,6 +131,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # an urgent scoring task must not wait be
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
+    # A task taken by a worker that died (acks_late) is delivered again after this long; longer than any task.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 300),
+    # How often a worker looks for such tasks (kombu's default, 10 s x throttle 10, is 100 s).
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL_SECONDS", 10),
+    "unacked_restore_throttle": 1,
+}
+# A publish gives up quickly; the callers' sweeps pick up what was not queued.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULE: dict = {}  # apps add their sweeps in their own beat.py, collected below
 
 # --- Auth --------------------------------------------------------------------------------------
@@ -179,6 +213,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Staff API. Authenticate with a session or `Authorization: Token <key>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "rooftops.schema.add_common_error_responses",
+    ],
 }
 
 # --- Email / SMS -------------------------------------------------------------------------------
@@ -204,6 +242,21 @@ MESSAGING_SEND_LEASE_SECONDS = env_int("MESSAGING_SEND_LEASE_SECONDS", 120)
 # any hour (a 3 a.m. lead gets its first response at once). Set "sms,email" to hold email too.
 MESSAGING_QUIET_HOURS_CHANNELS = env_list("MESSAGING_QUIET_HOURS_CHANNELS", "sms")
 
+# --- Rate limits of the public doors (crm/ratelimit.py) ------------------------------------------
+# "N/S": N requests per S seconds, per key (write key, intake token, the store's texting number) and per
+# client address. Over a limit: 429 with Retry-After. Redis down or hung: requests pass (fail open).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)  # also: the client address is the last X-Forwarded-For hop
+RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", True)
+RATE_LIMIT_REDIS_TIMEOUT_SECONDS = env_float("RATE_LIMIT_REDIS_TIMEOUT_SECONDS", 0.1)
+RATE_LIMITS = {
+    "collector": {"per_key": env_str("RATE_LIMIT_COLLECTOR_PER_KEY", "6000/60"),
+                  "per_address": env_str("RATE_LIMIT_COLLECTOR_PER_ADDRESS", "1200/60")},
+    "adf": {"per_key": env_str("RATE_LIMIT_ADF_PER_KEY", "120/60"),
+            "per_address": env_str("RATE_LIMIT_ADF_PER_ADDRESS", "300/60")},
+    "sms": {"per_key": env_str("RATE_LIMIT_SMS_PER_KEY", "300/60"),
+            "per_address": env_str("RATE_LIMIT_SMS_PER_ADDRESS", "600/60")},
+}
+
 # --- Product settings --------------------------------------------------------------------------
 TRACKING_EVENT_RETENTION_DAYS = env_int("TRACKING_EVENT_RETENTION_DAYS", 400)
 
@@ -217,7 +270,7 @@ LOGGING = {
 
 if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 
 from crm.beat import collect_beat_schedule  # noqa: E402  (needs INSTALLED_APPS above)
 

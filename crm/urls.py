@@ -18,3 +18,16 @@ for app in APPS:
     urlpatterns.append(path("api/", include(f"{app}.api_urls")))
 for app in APPS:
     urlpatterns.append(path("", include(f"{app}.urls")))
+
+
+def not_found(request, exception=None):
+    """404 outside any view (a path that does not route, e.g. a negative id): JSON under /api/, a page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+handler404 = not_found

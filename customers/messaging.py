@@ -32,6 +32,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from crm.handoff import hand_off
 from customers.models import (
     ConsentRecord, Customer, CustomerRooftop, InboundMessage, OutboundMessage, TimelineEntry,
 )
@@ -149,10 +150,8 @@ def outbound_message_queue(
     def hand_over() -> None:
         from customers.tasks import send_outbound_message
 
-        try:
-            send_outbound_message.delay(message_id)
-        except Exception:  # the broker is down: beat's sweep sends it from the outbox
-            logger.warning("could not queue message %s; the sweep will send it", message_id, exc_info=True)
+        # Off the request's thread; when the broker is down or hung, beat's sweep sends it from the outbox.
+        hand_off(lambda: send_outbound_message.delay(message_id), what=f"outbound message {message_id}")
 
     transaction.on_commit(hand_over)
     return message

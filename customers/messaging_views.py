@@ -7,6 +7,7 @@ from django.http import HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from crm.ratelimit import client_address, retry_after
 from customers.messaging import sms_inbound_receive
 from customers.sms import twilio_signature_valid
 from leads.services import normalise_phone  # customers.contact rules, None when unusable
@@ -24,6 +25,11 @@ def _candidate_urls(request) -> list[str]:
 @csrf_exempt  # the provider cannot send a CSRF token; the HMAC signature proves who sent it
 @require_POST
 def sms_inbound(request):
+    wait = retry_after("sms", key=request.POST.get("To", "")[:40], address=client_address(request))
+    if wait is not None:
+        response = HttpResponse(f"Too many requests; retry in {wait} s", status=429, content_type="text/plain")
+        response["Retry-After"] = str(wait)
+        return response
     params = [(name, value) for name in request.POST for value in request.POST.getlist(name)]
     if not twilio_signature_valid(urls=_candidate_urls(request), params=params,
                                   signature=request.headers.get("X-Twilio-Signature", ""),

@@ -17,6 +17,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.views import APIView
 
 from crm.pagination import paginate
+from crm.ratelimit import client_address, retry_after
 from leads.intake import MAX_ADF_BYTES, AdfUnreadable, adf_lead_accept, adf_review_accept, adf_review_discard, lead_as_adf
 from leads.models import AdfReview, Lead
 from rooftops.models import Role, Rooftop
@@ -71,6 +72,11 @@ def _document_from(request, body: bytes) -> bytes | str | None:
 @csrf_exempt
 def adf_intake(request, token: str):
     """POST an ADF document: raw body (application/xml, text/xml, text/plain) or form field `adf`/`xml`."""
+    wait = retry_after("adf", key=token, address=client_address(request))
+    if wait is not None:
+        response = _error(429, f"too many requests; retry in {wait} s")
+        response["Retry-After"] = str(wait)
+        return response
     rooftop = Rooftop.objects.filter(lead_intake_token=token).first() if token else None
     if rooftop is None:
         return _error(404, "unknown intake address: check the URL the dealership gave you")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.handoff import hand_off
 from customers.contact import InvalidContact, normalize_phone
 from customers.messaging import outbound_message_queue
 from customers.models import (
@@ -197,29 +197,28 @@ def _notify(*, user_ids: Iterable[int | None], lead: Lead, kind: str, text: str,
 
 
 def _push(payloads: list[tuple[int, dict]]) -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        _group_send(payloads)
-        return
-    # Called from sync code inside a running event loop (Playwright's sync API in tests, a careless async
-    # view): async_to_sync refuses to run here, so send from a short-lived thread of our own.
-    sender = threading.Thread(target=_group_send, args=(payloads,), name="lead-notify")
-    sender.start()
-    sender.join(timeout=5)
-
-
-def _group_send(payloads: list[tuple[int, dict]]) -> None:
     from channels.layers import get_channel_layer
 
+    # Looked up here, not on the hand-off thread: channels builds its layer lazily without a lock, and two
+    # threads building it at once would leave two layers (and channels one of them cannot read).
     layer = get_channel_layer()
     if layer is None:
         return
-    for user_id, payload in payloads:
-        try:
-            async_to_sync(layer.group_send)(f"user-{user_id}", payload)
-        except Exception:  # the row is saved; the page shows it even if the live push failed
-            logger.warning("live notification to user %s failed", user_id, exc_info=True)
+    # On the hand-off thread: the request that stored the lead never waits on the channel layer.
+    hand_off(lambda: _group_send(layer, payloads), what=f"{len(payloads)} lead notification(s)")
+
+
+PUSH_TIMEOUT_SECONDS = 2.0
+
+
+def _group_send(layer, payloads: list[tuple[int, dict]]) -> None:
+    """Push each notice; raises when the channel layer does not answer (the row is saved and shown on the page)."""
+
+    async def send_all() -> None:
+        for user_id, payload in payloads:
+            await asyncio.wait_for(layer.group_send(f"user-{user_id}", payload), PUSH_TIMEOUT_SECONDS)
+
+    async_to_sync(send_all)()
 
 
 # --------------------------------------------------------------------------- timeline helpers

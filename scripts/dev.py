@@ -127,6 +127,7 @@ def bench(args: list[str]) -> int:
     env = base_env()
     env["REDIS_DB_OFFSET"] = env.get("BENCH_REDIS_DB_OFFSET", "24")
     env.setdefault("SECRET_KEY", "bench-secret-key")
+    env.setdefault("RATE_LIMIT_ENABLED", "false")  # one loopback sender measures the pipeline, not the guard
     scripts = sorted((ROOT / "bench").glob("bench_*.py"))
     if args:
         scripts = [s for s in scripts if any(a in s.name for a in args)]

@@ -24,6 +24,8 @@ class FakeTwilio:
     by_key: dict[str, str] = field(default_factory=dict)
     fail_next: list[tuple[int, dict]] = field(default_factory=list)
     drop_answer_next: int = 0
+    # When set, a message is taken but its answer waits until the gate opens (a sender killed mid-request).
+    answer_gate: threading.Event | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -75,6 +77,8 @@ class FakeTwilio:
                         self.close_connection = True
                         self.connection.shutdown(2)
                         return None
+                if fake.answer_gate is not None:
+                    fake.answer_gate.wait(30)
                 return self._answer(201, {"sid": sid, "status": "queued"})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 
 from asgiref.sync import sync_to_async
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from crm.middleware import RETRY_AFTER_SECONDS
+from crm.ratelimit import client_address, retry_after
 from tracking.intake import (
     MAX_ENCODED_BYTES, IntakeError, check_content_type, decode_body, messages_from, parse_json, too_large,
     write_key_from_authorization, write_key_from_body,
@@ -40,6 +42,14 @@ def _answer(status: int, body: dict) -> JsonResponse:
     response = JsonResponse(body, status=status)
     response["Access-Control-Allow-Origin"] = "*"
     response["Cache-Control"] = "no-store"
+    return response
+
+
+def _rate_limited(wait: int) -> JsonResponse:
+    # Not recorded as a rejection: a flood must not become a flood of writes.
+    response = _answer(429, {"success": False, "code": "rate_limited",
+                             "message": f"too many requests; retry in {wait} s"})
+    response["Retry-After"] = str(wait)
     return response
 
 
@@ -86,12 +96,18 @@ def _store(request: HttpRequest, path_type: str) -> HttpResponse:
     raw = b""
     body = b""
     rooftop = None
+    header_key = write_key_from_authorization(request.headers.get("Authorization", ""))
+    wait = retry_after("collector", key=header_key, address=client_address(request))
+    if wait is not None:
+        return _rate_limited(wait)
     try:
         raw = _read_body(request)
         body = decode_body(raw, content_encoding=request.headers.get("Content-Encoding", ""))
         check_content_type(request.headers.get("Content-Type", ""))
         payload = parse_json(body)
-        key = write_key_from_authorization(request.headers.get("Authorization", "")) or write_key_from_body(payload)
+        key = header_key or write_key_from_body(payload)
+        if key and not header_key and (wait := retry_after("collector", key=key, address=None)) is not None:
+            return _rate_limited(wait)
         if not key:
             raise IntakeError(401, "unauthorized", "missing write key: send it as the HTTP Basic user name or as writeKey")
         rooftop = rooftop_for_write_key(key)
@@ -109,11 +125,16 @@ def _store(request: HttpRequest, path_type: str) -> HttpResponse:
         if exc.status == 401:
             response["WWW-Authenticate"] = 'Basic realm="collector"'
         return response
-    except DatabaseError:
-        # Nothing was committed; 503 tells Segment-style clients to retry the same batch later.
-        logger.exception("collector could not store a batch")
+    except DatabaseError as exc:
+        # Nothing was committed; 503 tells Segment-style clients to retry the same batch later (its messageIds
+        # make the retry store each event once).
+        if isinstance(exc, (OperationalError, InterfaceError)):  # PostgreSQL down: expected, one line
+            logger.warning("collector could not store a batch: %s", str(exc).splitlines()[0][:200] if str(exc) else
+                           type(exc).__name__)
+        else:
+            logger.exception("collector could not store a batch")
         response = _answer(503, {"success": False, "code": "unavailable", "message": "storage unavailable, retry"})
-        response["Retry-After"] = "5"
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     return _answer(200, {"success": True})
 

@@ -166,7 +166,8 @@ def messages_from(payload: Mapping[str, Any], *, path_type: str, received_at: da
             raw = {**raw, "context": {**shared_context, **own} if isinstance(own, dict) else shared_context}
         try:
             kind = raw.get("type") if isinstance(raw, dict) else None
-            if path_type == "batch" and kind not in MESSAGE_TYPES:
+            # Any JSON may stand where the type should be (a list or object is unhashable: not a set lookup).
+            if path_type == "batch" and not (isinstance(kind, str) and kind in MESSAGE_TYPES):
                 raise MessageError(f"type must be one of {', '.join(sorted(MESSAGE_TYPES))}; got {str(kind)[:20]!r}")
             messages.append(normalize(raw, received_at=received_at, batch_sent_at=batch_sent_at))
         except MessageTooLarge as exc:

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from crm.handoff import hand_off
 from customers.models import (
     Appointment, ConsentRecord, Customer, CustomerEmail, CustomerPhone, CustomerRooftop, TimelineEntry,
 )
@@ -148,15 +149,17 @@ def _queue_scoring(visitor_ids: Sequence[int]) -> None:
         from alerts.tasks import score_visitor_events
     except ImportError:  # scoring not installed: events wait for it, nothing is lost
         return
-    for visitor_id in visitor_ids:
-        try:
-            # No long publish retries: the answer to the website waits on this, and the sweep catches up.
-            score_visitor_events.apply_async(
-                args=[visitor_id], queue="scoring", retry=True,
-                retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
-            )
-        except Exception:  # noqa: BLE001 - Redis down: the beat sweep of unscored events catches up
-            logger.warning("could not queue scoring for visitor %s; the sweep will pick it up", visitor_id)
+    if not visitor_ids:
+        return
+
+    def publish() -> None:
+        for visitor_id in visitor_ids:
+            # Bounded by the broker's socket timeouts and publish retry policy (settings); on the hand-off
+            # thread, so the answer to the website never waits on Redis. A failure leaves the rest to the sweep.
+            score_visitor_events.apply_async(args=[visitor_id], queue="scoring")
+
+    # Redis down or hung: the hint is skipped and the beat sweep of unscored events scores what was stored.
+    hand_off(publish, what=f"scoring of {len(visitor_ids)} visitor(s)")
 
 
 # --- identity: joining visitors to customers ---------------------------------------------------------

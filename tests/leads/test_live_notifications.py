@@ -8,6 +8,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from crm import handoff
 from leads.models import LeadNotification
 from leads.services import lead_clocks_sweep, lead_create
 
@@ -38,6 +39,7 @@ def _receive(channel: str) -> dict:
 
 def test_the_old_owner_the_new_owner_and_the_manager_are_told_live(world):
     lead = lead_create(rooftop=world.rooftop, source="web_form", first_name="Pat", email="p@example.com", now=OPEN).lead
+    handoff.flush()  # the creation's own notices (published off the request thread) are out before we listen
     old = lead.assigned_to
     new = world.teammate if old == world.salesperson else world.salesperson
     channels = {user.pk: _listen(user) for user in (old, new, world.manager)}

