@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from crm.pagination import page_number
 from customers import selectors, services
+from rooftops.audit import Kind, access_record, customer_rooftop_ids
 from rooftops.selectors import staff_access
 
 
@@ -74,6 +75,8 @@ class CustomerDetailApi(APIView):
         access = staff_access(request.user)
         customer = selectors.customer_for_access(access=access, customer_id=customer_id)
         consent, _ = selectors.consent_lines(customer)
+        access_record(request, kind=Kind.CUSTOMER_API, rooftop_ids=customer_rooftop_ids(access, customer), rows=1,
+                      object_ids=[customer.pk])
         data = {
             "id": customer.pk, "first_name": customer.first_name, "last_name": customer.last_name,
             "emails": list(customer.emails.order_by("-is_primary", "id").values_list("email", flat=True)),
@@ -96,6 +99,8 @@ class CustomerTimelineApi(APIView):
             customer=customer, access=access, cursor=request.query_params.get("cursor", ""),
             kinds=request.query_params.getlist("kind"), departments=request.query_params.getlist("department"),
         )
+        access_record(request, kind=Kind.CUSTOMER_API, rooftop_ids=customer_rooftop_ids(access, customer),
+                      rows=len(page.entries), object_ids=[customer.pk])
         return Response(TimelineOutput({"entries": page.entries, "next_cursor": page.next_cursor}).data)
 
 
@@ -106,6 +111,9 @@ class CustomerSearchApi(APIView):
         access = staff_access(request.user)
         page = page_number(request.query_params.get("page"))
         results = selectors.customer_search(access=access, query=request.query_params.get("q", ""), page=page)
+        if results.hits:
+            access_record(request, kind=Kind.CUSTOMER_SEARCH, rooftop_ids=access.rooftop_ids,
+                          rows=len(results.hits), object_ids=[hit.customer.pk for hit in results.hits])
         return Response(SearchOutput({"results": results.hits, "total": results.total, "page": results.page,
                                       "has_next": results.has_next}).data)
 

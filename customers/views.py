@@ -16,6 +16,7 @@ from customers import forms, selectors, services
 from customers.models import Appointment, Customer, DuplicateCandidate, MergeRecord, TimelineEntry
 from customers.outbound import delivery_connected, message_send_from_staff
 from leads.models import Lead
+from rooftops.audit import Kind, access_record
 from rooftops.models import Rooftop
 from rooftops.selectors import staff_access
 from rooftops.tenancy import get_scoped_or_404
@@ -57,6 +58,7 @@ def customer_detail(request, customer_id: int):
     page = selectors.timeline_page(customer=customer, access=access, **filters)
     panel = selectors.customer_panel(customer=customer, access=access)
     rooftop = _action_rooftop(access, customer)
+    access_record(request, kind=Kind.CUSTOMER_PAGE, rooftop_ids=[rooftop.pk], rows=1, object_ids=[customer.pk])
     return render(request, "customers/detail.html", {
         **_forms_context(customer, panel, rooftop),
         "customer": customer, "page": page, "panel": panel, "filters": filters, "rooftop": rooftop,
@@ -84,9 +86,11 @@ def customer_timeline(request, customer_id: int):
     """The htmx "load more" and filter partial: one page of entries after a cursor."""
     access, customer = _customer(request, customer_id)
     page = selectors.timeline_page(customer=customer, access=access, cursor=request.GET.get("cursor", ""), **_filters(request))
+    rooftop = _action_rooftop(access, customer)
+    access_record(request, kind=Kind.CUSTOMER_PAGE, rooftop_ids=[rooftop.pk], rows=len(page.entries),
+                  object_ids=[customer.pk])
     return render(request, "customers/_timeline_page.html", {
-        "customer": customer, "page": page, "filters": _filters(request),
-        "rooftop": _action_rooftop(access, customer),
+        "customer": customer, "page": page, "filters": _filters(request), "rooftop": rooftop,
     })
 
 
@@ -256,6 +260,10 @@ def customer_search(request):
     query = request.GET.get("q", "")
     page = page_number(request.GET.get("page"))
     results = selectors.customer_search(access=access, query=query, page=page)
+    if results.hits:
+        # The hits may be known at any of the user's stores: each store's managers see the search.
+        access_record(request, kind=Kind.CUSTOMER_SEARCH, rooftop_ids=access.rooftop_ids, rows=len(results.hits),
+                      object_ids=[hit.customer.pk for hit in results.hits])
     template = "customers/_search_results.html" if request.headers.get("HX-Request") else "customers/search.html"
     return render(request, template, {"q": query, "results": results})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -19,6 +20,7 @@ from kpis.definitions import available_measures
 from kpis.forms import PRESETS, DashboardFilterForm, managed_rooftops, scope_query
 from kpis.presentation import breakdown_table, chart_data, format_change, plain_number
 from kpis.selectors import EMPTY, dashboard_build, drilldown_leads, figure_lookup
+from rooftops.audit import Kind, access_record
 from rooftops.selectors import staff_access
 
 
@@ -96,6 +98,16 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     if not _bound(form):
         return HttpResponse("; ".join(_errors(form)), status=400, content_type="text/plain")
     scope = form.scope()
+    response = _figure_csv(request, scope)
+    if response.status_code == 200:
+        # Data lines: all but the line naming the period and the column headings.
+        lines = sum(1 for _ in csv.reader(io.StringIO(response.content.decode())))
+        access_record(request, kind=Kind.KPI_CSV, rooftop_ids=[r.id for r in scope.rooftops], rows=max(0, lines - 2))
+    return response
+
+
+def _figure_csv(request: HttpRequest, scope) -> HttpResponse:
+    """The file for one figure, or a 400 naming what was unknown."""
     key = request.GET.get("figure", "summary")
     found = figure_lookup(key) if key != "summary" else None
     if key != "summary" and found is None:
@@ -183,6 +195,8 @@ def leads_behind(request: HttpRequest) -> HttpResponse:
     scope = form.scope()
     leads = drilldown_leads(scope=scope, measure=measure, base=part == "base")
     if request.GET.get("format") == "csv":
+        # Recorded before streaming, with the count of what the file holds: a download cut short still counts.
+        access_record(request, kind=Kind.LEADS_CSV, rooftop_ids=[r.id for r in scope.rooftops], rows=leads.count())
         writer = csv.writer(_Echo())
 
         def rows() -> Iterator[str]:

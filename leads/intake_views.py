@@ -20,6 +20,7 @@ from crm.pagination import paginate
 from crm.ratelimit import client_address, retry_after
 from leads.intake import MAX_ADF_BYTES, AdfUnreadable, adf_lead_accept, adf_review_accept, adf_review_discard, lead_as_adf
 from leads.models import AdfReview, Lead
+from rooftops.audit import Kind, access_record
 from rooftops.models import Role, Rooftop
 from rooftops.selectors import staff_access
 from rooftops.tenancy import get_scoped_or_404
@@ -166,7 +167,8 @@ def adf_review_detail(request, review_id: int):
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _xml_response(lead: Lead) -> HttpResponse:
+def _xml_response(request, lead: Lead) -> HttpResponse:
+    access_record(request, kind=Kind.LEAD_ADF_EXPORT, rooftop_ids=[lead.rooftop_id], rows=1, object_ids=[lead.pk])
     response = HttpResponse(lead_as_adf(lead), content_type="application/xml; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="lead-{lead.pk}.adf.xml"'
     return response
@@ -176,7 +178,7 @@ def _xml_response(lead: Lead) -> HttpResponse:
 def lead_adf_export(request, lead_id: int):
     access = staff_access(request.user)
     lead = get_scoped_or_404(Lead.objects.select_related("customer", "vehicle", "rooftop"), access, pk=lead_id)
-    return _xml_response(lead)
+    return _xml_response(request, lead)
 
 
 class LeadAdfExportApi(APIView):
@@ -184,6 +186,6 @@ class LeadAdfExportApi(APIView):
     def get(self, request, lead_id: int):
         access = staff_access(request.user)
         lead = get_scoped_or_404(Lead.objects.select_related("customer", "vehicle", "rooftop"), access, pk=lead_id)
-        return _xml_response(lead)
+        return _xml_response(request, lead)
 
 

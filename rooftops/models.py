@@ -2,8 +2,11 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
+
+from rooftops.tenancy import RooftopScopedManager
 
 
 class DealerGroup(models.Model):
@@ -122,3 +125,49 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class AccessRecord(models.Model):
+    """One read or export of customer data: who, what, when, from where, how many rows. Append-only.
+
+    The database refuses UPDATE, DELETE and TRUNCATE of this table (migration 0002's triggers), so the
+    application cannot rewrite what it recorded. The user and rooftop are plain ids without a foreign key
+    constraint: deleting a user or a store must not need to delete, or be blocked by, the record of their reads.
+    """
+
+    class Kind(models.TextChoices):
+        CUSTOMER_PAGE = "customer_page", "Customer page"
+        CUSTOMER_SEARCH = "customer_search", "Customer search"
+        CUSTOMER_API = "customer_api", "Customer API"
+        EVENTS_API = "events_api", "Website events API"
+        LEAD_ADF_EXPORT = "lead_adf_export", "Lead ADF export"
+        KPI_CSV = "kpi_csv", "Dashboard CSV"
+        LEADS_CSV = "leads_csv", "Leads CSV"
+        ACCESS_LOG_CSV = "access_log_csv", "Access log CSV"
+
+    # The store whose data was read; a read spanning several stores is one record at each.
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False,
+                             null=True, related_name="+")
+    username = models.CharField(max_length=150)  # as it was then: the user may be renamed or deleted later
+    at = models.DateTimeField(default=timezone.now)
+    client_address = models.CharField(max_length=64)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    path = models.CharField(max_length=300)
+    query = models.CharField(max_length=2000, blank=True)
+    object_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+
+    objects = RooftopScopedManager()
+    unscoped = models.Manager()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        indexes = [
+            models.Index(fields=["rooftop", "at"], name="access_record_rooftop_at"),
+            models.Index(fields=["rooftop", "user", "at"], name="access_record_user_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.kind} at {self.at:%Y-%m-%d %H:%M}"

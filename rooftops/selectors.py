@@ -35,3 +35,26 @@ def api_token_user(key: str) -> User | None:
     if token is None or not token.user.is_active:
         return None
     return token.user
+
+
+def access_records(*, rooftop_id: int, user_id: int | None = None, start=None, end=None, kind: str = ""):
+    """The access log of one store, newest first, narrowed by person, time (start inclusive, end exclusive), kind."""
+    from rooftops.models import AccessRecord
+
+    records = AccessRecord.objects.for_rooftops([rooftop_id])
+    if user_id is not None:
+        records = records.filter(user_id=user_id)
+    if start is not None:
+        records = records.filter(at__gte=start)
+    if end is not None:
+        records = records.filter(at__lt=end)
+    if kind:
+        records = records.filter(kind=kind)
+    return records.order_by("-at", "-id")
+
+
+def rooftop_staff_names(rooftop_id: int) -> dict[int, str]:
+    """Everyone holding a role at the store, by user id, with the name staff know them by."""
+    rows = (StaffRole.objects.filter(rooftop_id=rooftop_id)
+            .values_list("user_id", "user__staff_profile__display_name", "user__username").distinct())
+    return {user_id: display or username for user_id, display, username in sorted(rows, key=lambda r: (r[1] or r[2]).lower())}

@@ -11,4 +11,5 @@ urlpatterns = [
     path("profile/availability/", views.set_availability, name="set-availability"),
     path("profile/tokens/", views.token_create, name="token-create"),
     path("profile/tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
+    path("access-log/", views.access_log, name="access-log"),
 ]

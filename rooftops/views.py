@@ -1,12 +1,19 @@
+import csv
+from zoneinfo import ZoneInfo
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.views.decorators.http import require_POST
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
-from rooftops.models import Availability, Role
-from rooftops.selectors import accessible_rooftops, staff_access
+from crm.pagination import paginate
+from rooftops.audit import Kind, access_record
+from rooftops.forms import AccessLogFilterForm
+from rooftops.models import Availability, Role, Rooftop
+from rooftops.selectors import access_records, accessible_rooftops, rooftop_staff_names, staff_access
 from rooftops.services import api_token_create, api_token_revoke, staff_set_availability
 
 # Where each role starts its day; the first page that exists wins (apps add their pages over time).
@@ -81,3 +88,64 @@ def token_revoke(request, token_id: int):
     if api_token_revoke(user=request.user, token_id=token_id):
         messages.success(request, "Token revoked. Scripts using it will get 401 from now on.")
     return redirect("profile")
+
+
+ACCESS_LOG_PAGE_SIZE = 50
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+@require_GET
+def access_log(request):
+    """A manager's answer to "what did this person read between these times", as a page or a CSV file."""
+    access = staff_access(request.user)
+    rooftops = list(Rooftop.objects.filter(id__in=access.rooftops_with_role(Role.MANAGER)).order_by("name"))
+    if not rooftops:
+        raise Http404
+    asked = request.GET.get("rooftop")
+    rooftop = next((r for r in rooftops if str(r.id) == asked), None) if asked else rooftops[0]
+    if rooftop is None:
+        raise Http404  # another store's log: the same answer as a store that does not exist
+    zone = ZoneInfo(rooftop.time_zone)
+    names = rooftop_staff_names(rooftop.id)
+    with timezone.override(zone):  # "From" and "To" are read on the store's clock
+        form = AccessLogFilterForm(request.GET or None, staff_names=names)
+        valid = form.is_valid() if form.is_bound else True
+    context = {"form": form, "rooftops": rooftops, "rooftop": rooftop}
+    if not valid:
+        return render(request, "rooftops/access_log.html", context, status=400)
+    filters = form.cleaned_data if form.is_bound else {}
+    records = access_records(rooftop_id=rooftop.id, user_id=filters.get("person"), start=filters.get("start"),
+                             end=filters.get("end"), kind=filters.get("kind", ""))
+    if request.GET.get("format") == "csv":
+        access_record(request, kind=Kind.ACCESS_LOG_CSV, rooftop_ids=[rooftop.id], rows=records.count())
+        return _access_log_csv(records, rooftop=rooftop, zone=zone)
+    page = paginate(records, per_page=ACCESS_LOG_PAGE_SIZE, raw_page=request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    context.update({
+        "page": page, "query": query.urlencode(),
+        "rows": [(r, timezone.localtime(r.at, zone), names.get(r.user_id, r.username)) for r in page.object_list],
+    })
+    return render(request, "rooftops/access_log.html", context)
+
+
+def _access_log_csv(records, *, rooftop: Rooftop, zone: ZoneInfo) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(["at", "user_id", "username", "client_address", "kind", "path", "query", "rows",
+                               "object_ids"])
+        for r in records.iterator(chunk_size=2000):
+            yield writer.writerow([timezone.localtime(r.at, zone).isoformat(), r.user_id or "", r.username,
+                                   r.client_address, r.kind, r.path, r.query, r.rows,
+                                   " ".join(str(i) for i in r.object_ids)])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="access-log-{rooftop.slug}.csv"'
+    return response

@@ -11,6 +11,7 @@ from rest_framework.generics import ListAPIView
 
 from crm.pagination import CheckedCursorPagination
 from customers.models import Customer
+from rooftops.audit import Kind, access_record
 from rooftops.selectors import staff_access
 from tracking.models import TrackedEvent
 
@@ -71,7 +72,16 @@ class EventListView(ListAPIView):
         ],
     )
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        events = getattr(self, "_page_events", [])
+        if events:
+            access_record(request, kind=Kind.EVENTS_API, rooftop_ids={e.rooftop_id for e in events}, rows=len(events),
+                          object_ids=[e.id for e in events])
+        return response
+
+    def paginate_queryset(self, queryset):
+        self._page_events = page = super().paginate_queryset(queryset)
+        return page
 
     def get_queryset(self):
         access = staff_access(self.request.user)
