@@ -28,6 +28,23 @@ def _handoff_breaker_closed():
     handoff.breaker.reset()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_passes_the_access_log():
+    """The access log refuses TRUNCATE (rooftops migration 0002); a transactional test's flush is the one
+    privileged purge the suite runs, so it runs as a retention purge would: with ordinary triggers off for
+    its own transaction only (`SET LOCAL session_replication_role`, a superuser setting)."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        return original(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = original
+
+
 @pytest.fixture(autouse=True)
 def _rate_limit_counters_cleared():
     """Every test sends from 127.0.0.1: counts left by earlier tests must not limit this one."""
