@@ -153,3 +153,11 @@ def test_the_same_routes_open_for_the_stores_own_staff(world, client):
                 reverse("alert-row", kwargs={"alert_id": alert.id}),
                 reverse("scoring-fit-progress", kwargs={"fit_id": fit.id})):
         assert client.get(url, HTTP_HX_REQUEST="true").status_code == 200, url
+
+
+def test_the_access_log_of_another_store_is_404_for_its_page_and_its_export(world, other_store, client):
+    """Its store is a query parameter, not a path id, so the route walk above does not reach it."""
+    client.force_login(world.manager)
+    for params in ({"rooftop": other_store.rooftop_id}, {"rooftop": other_store.rooftop_id, "format": "csv"}):
+        assert client.get(reverse("access-log"), params).status_code == 404
+    assert client.get(reverse("access-log")).status_code == 200  # the control: their own store's log
