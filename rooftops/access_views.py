@@ -79,13 +79,14 @@ def second_factor_verify(request):
     error = None
     if request.method == "POST":
         code = request.POST.get("code", "").strip().replace(" ", "").lower()
+        # Six digits go to the app's device, anything else to the recovery codes: a mistyped code throttles only
+        # the device it was meant for (each failure doubles that device's wait, from one second).
+        devices = TOTPDevice if code.isdigit() and len(code) == 6 else StaticDevice
         device = None
-        if code:
-            for candidate in [*TOTPDevice.objects.filter(user=request.user, confirmed=True),
-                              *StaticDevice.objects.filter(user=request.user, confirmed=True)]:
-                device = verify_token(request.user, candidate.persistent_id, code)
-                if device is not None:
-                    break
+        for candidate in devices.objects.filter(user=request.user, confirmed=True):
+            device = verify_token(request.user, candidate.persistent_id, code)
+            if device is not None:
+                break
         if device is not None:
             request.session.cycle_key()
             otp_login(request, device)
