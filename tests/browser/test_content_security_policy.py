@@ -60,7 +60,7 @@ def test_the_feed_dashboards_and_htmx_pages_work_under_the_policy_with_no_violat
     page.wait_for_selector("#feed-status[data-state=live]")  # the websocket connected under connect-src
 
     page.goto(f"{live_server_url}/dashboards/")
-    page.wait_for_function("document.documentElement.dataset.kpiCharts === 'drawn'")
+    page.wait_for_function("() => document.documentElement.dataset.kpiCharts === 'drawn'")
     charts = page.evaluate("""() => [...document.querySelectorAll('canvas[data-chart]')]
         .filter((canvas) => Chart.getChart(canvas)).length""")
     assert charts >= 1
