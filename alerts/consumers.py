@@ -113,6 +113,8 @@ class AlertFeedConsumer(AsyncJsonWebsocketConsumer):
             self.after = after
             await self._catch_up()
         elif kind == "seen":
+            if self.scope.get("token_read_only"):
+                return  # a read-only API token changes nothing, not even an alert's seen mark
             ids = content.get("ids")
             if isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
                 await database_sync_to_async(self._mark_seen)(ids[:200])

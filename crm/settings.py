@@ -1,8 +1,11 @@
 """Project settings, read from the environment. Every variable is listed in the README."""
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from crm.env import env_bool, env_float, env_int, env_list, env_str, redis_db_url
 
@@ -28,6 +31,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "channels",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
     "rooftops",
     "customers",
     "leads",
@@ -45,9 +53,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "rooftops.middleware.SlidingSessionMiddleware",
+    "rooftops.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crm.middleware.DatabaseUnavailableMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last: turns a locked-out login into the login page saying so (rooftops.access_views.login_locked_out).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -153,12 +167,79 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # Refuses a locked-out username+address before any password is checked; logs in nobody itself.
+    "rooftops.auth_backends.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Failed logins (django-axes): AXES_FAILURE_LIMIT wrong passwords for one username from one address lock that
+# pair out for AXES_COOLOFF_MINUTES; a manager can unlock their staff from the Staff page sooner.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "rooftops.access_views.login_locked_out"
+AXES_USERNAME_FORM_FIELD = "username"
+# uvicorn --proxy-headers already puts the client's address in REMOTE_ADDR when a trusted proxy forwarded it.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+AXES_VERBOSE = False
+
+# Sessions: an idle session ends after SESSION_IDLE_HOURS (a whole shift of use keeps it alive, a night off
+# does not); activity renews it at most every SESSION_RENEW_SECONDS (rooftops.middleware.SlidingSessionMiddleware)
+# rather than a database write per request. A password change ends every other session of that user (Django's
+# session auth hash).
+SESSION_COOKIE_AGE = int(env_int("SESSION_IDLE_HOURS", 8) * 3600)
+SESSION_RENEW_SECONDS = env_int("SESSION_RENEW_SECONDS", 300)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Second factor (django-otp): TOTP apps plus one-time recovery codes. A dealer group can require it.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Dealership CRM")
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+
+# --- HTTPS -------------------------------------------------------------------------------------
+# SECURE_COOKIES says "this deployment is served over HTTPS": cookies only over TLS and HSTS (sent only on HTTPS
+# responses). Behind a TLS-terminating proxy set BEHIND_PROXY so X-Forwarded-Proto tells Django the request was
+# HTTPS; then plain HTTP is also redirected to HTTPS.
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+# Redirecting needs to know which requests came over TLS, so by default only behind the TLS proxy.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SESSION_COOKIE_SECURE and BEHIND_PROXY)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # container health probes speak plain HTTP on loopback
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if SESSION_COOKIE_SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------------
+# No inline scripts or styles: behaviour lives in static files (static/crm/app.js wires confirm dialogs,
+# auto-submitting selects and htmx after-request resets). connect-src names the websocket origin of SITE_URL
+# as well as 'self' (older browsers do not match ws: to 'self'); CSP_CONNECT_SRC adds more.
+_site = urlsplit(SITE_URL)
+_ws_origin = f"{'wss' if _site.scheme == 'https' else 'ws'}://{_site.netloc}"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF, _ws_origin, *env_list("CSP_CONNECT_SRC", "")],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 # --- I18N / time -------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -245,7 +326,7 @@ MESSAGING_QUIET_HOURS_CHANNELS = env_list("MESSAGING_QUIET_HOURS_CHANNELS", "sms
 # --- Rate limits of the public doors (crm/ratelimit.py) ------------------------------------------
 # "N/S": N requests per S seconds, per key (write key, intake token, the store's texting number) and per
 # client address. Over a limit: 429 with Retry-After. Redis down or hung: requests pass (fail open).
-BEHIND_PROXY = env_bool("BEHIND_PROXY", False)  # also: the client address is the last X-Forwarded-For hop
+# BEHIND_PROXY (HTTPS, above) also says the client address is the last X-Forwarded-For hop.
 RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", True)
 RATE_LIMIT_REDIS_TIMEOUT_SECONDS = env_float("RATE_LIMIT_REDIS_TIMEOUT_SECONDS", 0.1)
 RATE_LIMITS = {
@@ -260,17 +341,17 @@ RATE_LIMITS = {
 # --- Product settings --------------------------------------------------------------------------
 TRACKING_EVENT_RETENTION_DAYS = env_int("TRACKING_EVENT_RETENTION_DAYS", 400)
 
+# Every log line passes crm.logging.RedactSecretsFilter (API tokens and keys in query strings, e.g. the
+# websocket's ?token=, become [redacted]); crm.logging.configure also puts it on uvicorn's own handlers.
+LOGGING_CONFIG = "crm.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secrets": {"()": "crm.logging.RedactSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-
-if not DEBUG:
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 
 from crm.beat import collect_beat_schedule  # noqa: E402  (needs INSTALLED_APPS above)
 

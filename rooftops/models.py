@@ -14,6 +14,13 @@ class DealerGroup(models.Model):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
+    # Set by a manager: then nobody in the group reaches customer data (pages, API tokens, websockets) without
+    # a verified second factor (rooftops.middleware.SecondFactorMiddleware, rooftops.authentication, crm.ws_auth).
+    require_second_factor = models.BooleanField(default=False)
+    require_second_factor_changed_at = models.DateTimeField(null=True, blank=True)
+    require_second_factor_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -113,13 +120,21 @@ def hash_token(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+class TokenScope(models.TextChoices):
+    READ = "read", "Read only"
+    READ_WRITE = "read_write", "Read and write"
+
+
 class ApiToken(models.Model):
-    """A personal API token; only its hash is stored, the key is shown once."""
+    """A personal API token; only its hash is stored, the key is shown once. Limited in scope and lifetime."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, default="API token")
     prefix = models.CharField(max_length=8)
     key_hash = models.CharField(max_length=64, unique=True)
+    # Tokens made before scopes existed keep the access they had.
+    scope = models.CharField(max_length=16, choices=TokenScope.choices, default=TokenScope.READ_WRITE)
+    expires_at = models.DateTimeField(null=True, blank=True)  # null: never (only from the command line)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
 

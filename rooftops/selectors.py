@@ -1,7 +1,15 @@
-from django.contrib.auth.models import AnonymousUser, User
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
-from rooftops.models import ApiToken, Role, Rooftop, StaffRole, hash_token
+from django.contrib.auth.models import AnonymousUser, User
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from rooftops.models import ApiToken, Role, Rooftop, StaffProfile, StaffRole, hash_token
 from rooftops.tenancy import StaffAccess
+
+RECOVERY_DEVICE_NAME = "Recovery codes"
 
 
 def staff_access(user: User | AnonymousUser) -> StaffAccess:
@@ -31,10 +39,93 @@ def accessible_rooftops(access: StaffAccess):
 
 
 def api_token_user(key: str) -> User | None:
+    token = api_token_lookup(key)
+    return token.user if token is not None else None
+
+
+def api_token_lookup(key: str) -> ApiToken | None:
+    """The token with this key whose owner is active, with its user; scope and expiry are the caller's to judge."""
     token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(key)).first()
     if token is None or not token.user.is_active:
         return None
-    return token.user
+    return token
+
+
+def second_factor_required(user: User) -> bool:
+    """Whether the user's dealer group requires a second factor (cached on the user for the request)."""
+    cached = getattr(user, "_second_factor_required", None)
+    if cached is None:
+        cached = StaffProfile.objects.filter(user_id=user.pk, dealer_group__require_second_factor=True).exists()
+        user._second_factor_required = cached
+    return cached
+
+
+def second_factor_enrolled(user: User) -> bool:
+    """Whether the user has a confirmed authenticator (TOTP) device. Recovery codes alone do not count."""
+    cached = getattr(user, "_second_factor_enrolled", None)
+    if cached is None:
+        cached = TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists()
+        user._second_factor_enrolled = cached
+    return cached
+
+
+def second_factor_verified_in_session(user: User, session) -> bool:
+    """What django-otp's middleware decides for HTTP, for a websocket's session: the device the session was
+    verified with still exists, is confirmed and is this user's."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.models import Device
+
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    if not persistent_id:
+        return False
+    device = Device.from_persistent_id(persistent_id, for_verify=False)
+    return device is not None and device.user_id == user.pk and device.confirmed
+
+
+def recovery_codes_left(user: User) -> int:
+    return StaticToken.objects.filter(device__user_id=user.pk, device__name=RECOVERY_DEVICE_NAME).count()
+
+
+@dataclass(frozen=True)
+class StaffSecurityRow:
+    user_id: int
+    username: str
+    display_name: str
+    roles: str
+    second_factor: bool
+    locked_out: bool
+    last_login: datetime | None
+
+
+def staff_security_rows(*, rooftop_ids: Iterable[int], now: datetime | None = None) -> list[StaffSecurityRow]:
+    """The staff of these rooftops with their second factor and whether their login is locked out now."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    roles: dict[int, set[str]] = {}
+    for user_id, role in StaffRole.objects.filter(rooftop_id__in=list(rooftop_ids)).values_list("user_id", "role"):
+        roles.setdefault(user_id, set()).add(Role(role).label)
+    users = User.objects.filter(pk__in=roles).select_related("staff_profile").order_by("username")
+    enrolled = set(TOTPDevice.objects.filter(user_id__in=roles, confirmed=True).values_list("user_id", flat=True))
+    usernames = [u.username for u in users]
+    locked = set(
+        AccessAttempt.objects.filter(
+            username__in=usernames, failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+            attempt_time__gte=now - settings.AXES_COOLOFF_TIME,
+        ).values_list("username", flat=True)
+    )
+    return [
+        StaffSecurityRow(
+            user_id=u.pk, username=u.username,
+            display_name=getattr(getattr(u, "staff_profile", None), "display_name", "") or u.username,
+            roles=", ".join(sorted(roles[u.pk])), second_factor=u.pk in enrolled, locked_out=u.username in locked,
+            last_login=u.last_login,
+        )
+        for u in users
+    ]
+
 
 
 def access_records(*, rooftop_id: int, user_id: int | None = None, start=None, end=None, kind: str = ""):

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from rooftops import views
+from rooftops import access_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,4 +12,12 @@ urlpatterns = [
     path("profile/tokens/", views.token_create, name="token-create"),
     path("profile/tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
     path("access-log/", views.access_log, name="access-log"),
+    path("account/second-factor/", access_views.second_factor_enrol, name="second-factor-enrol"),
+    path("account/second-factor/verify/", access_views.second_factor_verify, name="second-factor-verify"),
+    path("account/second-factor/recovery-codes/", access_views.second_factor_recovery, name="second-factor-recovery"),
+    path("staff/", access_views.staff_security, name="staff-security"),
+    path("staff/second-factor/", access_views.staff_require_second_factor, name="staff-require-second-factor"),
+    path("staff/<int:user_id>/unlock/", access_views.staff_unlock, name="staff-unlock"),
+    path("staff/<int:user_id>/reset-second-factor/", access_views.staff_reset_second_factor,
+         name="staff-reset-second-factor"),
 ]

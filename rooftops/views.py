@@ -1,4 +1,5 @@
 import csv
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -12,9 +13,15 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.pagination import paginate
 from rooftops.audit import Kind, access_record
 from rooftops.forms import AccessLogFilterForm
-from rooftops.models import Availability, Role, Rooftop
-from rooftops.selectors import access_records, accessible_rooftops, rooftop_staff_names, staff_access
+from rooftops.models import Availability, Role, Rooftop, TokenScope
+from rooftops.selectors import (
+    access_records, accessible_rooftops, recovery_codes_left, rooftop_staff_names, second_factor_enrolled,
+    second_factor_required, staff_access,
+)
 from rooftops.services import api_token_create, api_token_revoke, staff_set_availability
+
+# Tokens made on the profile page always expire; only the command line makes one that never does.
+TOKEN_LIFETIME_DAYS = [7, 30, 90, 365]
 
 # Where each role starts its day; the first page that exists wins (apps add their pages over time).
 LANDING_BY_ROLE = {
@@ -49,8 +56,14 @@ def profile(request):
                 (r, [Role(role).label for role in sorted(access.roles[r.id])]) for r in accessible_rooftops(access)
             ],
             "tokens": request.user.api_tokens.order_by("-created_at"),
+            "token_scopes": TokenScope.choices,
+            "token_lifetimes": TOKEN_LIFETIME_DAYS,
+            "now": timezone.now(),
             "availability_choices": Availability.choices,
             "new_token_key": request.session.pop("new_token_key", None),
+            "second_factor_enrolled": second_factor_enrolled(request.user),
+            "second_factor_required": second_factor_required(request.user),
+            "recovery_codes_left": recovery_codes_left(request.user),
         },
     )
 
@@ -76,7 +89,16 @@ def set_availability(request):
 @require_POST
 def token_create(request):
     name = (request.POST.get("name") or "API token").strip()[:100]
-    _, key = api_token_create(user=request.user, name=name)
+    scope = request.POST.get("scope") or TokenScope.READ
+    try:
+        days = int(request.POST.get("lifetime_days") or 90)
+    except ValueError:
+        days = 0
+    if scope not in TokenScope.values or days not in TOKEN_LIFETIME_DAYS:
+        return HttpResponseBadRequest(
+            f"Choose an access ({', '.join(TokenScope.values)}) and a lifetime of {TOKEN_LIFETIME_DAYS} days."
+        )
+    _, key = api_token_create(user=request.user, name=name, scope=scope, lifetime=timedelta(days=days))
     # Shown once, on the next page load only.
     request.session["new_token_key"] = key
     return redirect("profile")

@@ -26,7 +26,7 @@ def test_the_demo_manager_lands_on_the_dashboards_and_sees_the_charts(demo_group
     page.on("pageerror", lambda error: errors.append(str(error)))
     _log_in(page, live_server_url)
     page.wait_for_url(re.compile(r"/dashboards/"))  # managers land here
-    page.wait_for_function("document.documentElement.dataset.kpiCharts === 'drawn'")
+    page.wait_for_function("() => document.documentElement.dataset.kpiCharts === 'drawn'")
     canvases = page.locator("canvas[data-chart]")
     assert canvases.count() >= 5
     # Chart.js drew into the funnel canvas (a chart instance is attached to it, with the server's numbers).
@@ -46,11 +46,11 @@ def test_the_demo_manager_lands_on_the_dashboards_and_sees_the_charts(demo_group
 def test_changing_a_filter_redraws_the_charts_without_leaving_the_page(demo_group, live_server_url, page):
     _log_in(page, live_server_url)
     page.goto(f"{live_server_url}/dashboards/?preset=30")
-    page.wait_for_function("document.documentElement.dataset.kpiCharts === 'drawn'")
+    page.wait_for_function("() => document.documentElement.dataset.kpiCharts === 'drawn'")
     before = page.locator(".kpi-card[data-measure=leads_received] .kpi-value").inner_text()
     page.evaluate("document.documentElement.dataset.kpiCharts = ''")
     page.select_option("select[name=source]", "adf")
-    page.wait_for_function("document.documentElement.dataset.kpiCharts === 'drawn'")
+    page.wait_for_function("() => document.documentElement.dataset.kpiCharts === 'drawn'")
     after = page.locator(".kpi-card[data-measure=leads_received] .kpi-value").inner_text()
     assert int(after.replace(",", "")) < int(before.replace(",", ""))
     assert "source=adf" in page.url

@@ -96,7 +96,7 @@ def test_a_page_with_declined_tracking_sends_nothing(live_server_url, page, stor
     beacons = []
     page.on("request", lambda r: beacons.append(r.url) if "/v1/" in r.url else None)
     page.goto(f"{live_server_url}/demo-site/browser-toyota/?tracking=declined")
-    page.wait_for_function("window.crmTrack && window.crmTrack.__crm === true")
+    page.wait_for_function("() => window.crmTrack && window.crmTrack.__crm === true")
     assert page.evaluate("crmTrack.hasOptedOut()") is True
     page.click("[data-offer]")
     page.evaluate("crmTrack.track('chat_started', {}); crmTrack.flush()")
@@ -108,7 +108,7 @@ def test_a_page_with_declined_tracking_sends_nothing(live_server_url, page, stor
 
 def test_do_not_track_me_stops_sending_on_the_next_pages(live_server_url, page, store):
     page.goto(f"{live_server_url}/demo-site/browser-toyota/")
-    page.wait_for_function("window.crmTrack && window.crmTrack.__crm === true")
+    page.wait_for_function("() => window.crmTrack && window.crmTrack.__crm === true")
     page.click("#privacy-decline")
     beacons = []
     page.on("request", lambda r: beacons.append(r.url) if "/v1/" in r.url else None)

@@ -10,6 +10,20 @@
   function num(v) { var n = parseFloat(String(v == null ? '' : v).replace(/[^0-9.]/g, '')); return isFinite(n) ? n : NaN; }
   function money(n) { return '$' + Math.round(n).toLocaleString('en-US'); }
 
+  // The calculators answer on the page; Enter in them must not submit anything.
+  ['#payment-form', '#trade-form'].forEach(function (sel) {
+    var form = $(sel);
+    if (form) form.addEventListener('submit', function (event) { event.preventDefault(); });
+  });
+  // <select data-autosubmit data-clears="model">: a new make starts the model over and applies at once.
+  document.addEventListener('change', function (event) {
+    var select = event.target;
+    if (!select.hasAttribute || !select.hasAttribute('data-autosubmit') || !select.form) return;
+    var clear = select.getAttribute('data-clears');
+    if (clear && select.form.elements[clear]) select.form.elements[clear].value = '';
+    select.form.submit();
+  });
+
   var vehicleEl = $('[data-crm-vehicle]');
   var vehicle = vehicleEl ? {
     item_id: vehicleEl.dataset.vin, item_price: num(vehicleEl.dataset.price), item_make: vehicleEl.dataset.make,
