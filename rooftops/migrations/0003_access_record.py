@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rooftops', '0001_initial'),
+        ('rooftops', '0002_second_factor_and_token_scope'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
