@@ -137,7 +137,9 @@ def _celery_client(redis_url: str):
     from crm.env import redis_db_url
 
     # The broker database the child processes use (REDIS_DB_OFFSET + 0), on this test's own server.
-    client = Celery("fault-test", broker=redis_db_url(redis_url, settings.REDIS_DB_OFFSET))
+    # Not the current app: shared tasks later in the session (`.delay()`) must keep publishing to the suite's
+    # Redis, not to this test's server after it is gone.
+    client = Celery("fault-test", broker=redis_db_url(redis_url, settings.REDIS_DB_OFFSET), set_as_current=False)
     client.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
     return client
 
