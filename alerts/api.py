@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from alerts import audience, services
 from alerts.selectors import alerts_replay, alerts_visible
 from alerts.serializers import ActInput, AlertOutput, DismissInput, ReplayOutput, ReplayQuery, SnoozeInput
+from rooftops.audit import Kind as Read, access_record_rows
 from rooftops.models import Role
 from rooftops.selectors import staff_access
 from rooftops.tenancy import get_scoped_or_404
@@ -82,6 +83,7 @@ class AlertReplayView(APIView):
         after, limit = query.validated_data["after"], query.validated_data["limit"]
         alerts = alerts_replay(access=access, after=after, limit=limit + 1)
         page = alerts[:limit]
+        access_record_rows(request, kind=Read.ALERTS_API, rows=page)
         return Response(ReplayOutput({
             "results": page, "last_id": page[-1].id if page else after, "has_more": len(alerts) > limit,
         }).data)

@@ -34,6 +34,7 @@ from alerts import audience
 from alerts.frames import replay_frames, update_frame
 from alerts.selectors import alerts_visible
 from alerts.services import alerts_mark_seen
+from rooftops.audit import Kind as Read, Reader, access_record_by
 from rooftops.selectors import staff_access
 
 logger = logging.getLogger(__name__)
@@ -149,9 +150,19 @@ class AlertFeedConsumer(AsyncJsonWebsocketConsumer):
                 access=self.access, after=self.after, limit=REPLAY_BATCH, shown_roots=shown_roots)
             for frame in frames:
                 await self.send_json(frame)
+            if frames:
+                await database_sync_to_async(self._record_shown)(frames)
             self.after = last
             if not more:
                 return
+
+    def _record_shown(self, frames: list[dict]) -> None:
+        """The access log gets the rows this connection showed, after they went out (a record never delays a
+        frame). A row re-rendered in place (claimed, snoozed) was already recorded when it was first shown."""
+        shown = [frame["alert"] for frame in frames]
+        access_record_by(Reader.of_scope(self.scope), kind=Read.ALERT_FEED, rows=len(shown),
+                         rooftop_ids={a["rooftop_id"] for a in shown},
+                         object_ids=list(dict.fromkeys(a["customer"]["id"] for a in shown if a.get("customer"))))
 
     def _mark_seen(self, ids: list[int]) -> None:
         visible = set(alerts_visible(self.access).filter(id__in=ids).values_list("id", flat=True))

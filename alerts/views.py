@@ -20,6 +20,7 @@ from alerts.selectors import (
     FEED_PAGE_SIZE, FeedCursor, ScoringConfig, access_scoring_fit, alert_rows, alerts_visible, feed_alerts,
     feed_high_water, latest_scoring_fit, scoring_config,
 )
+from rooftops.audit import Kind as Read, access_record_rows
 from rooftops.models import Role, Rooftop
 from rooftops.selectors import staff_access
 from rooftops.tenancy import StaffAccess, get_scoped_or_404
@@ -37,6 +38,7 @@ def alert_feed(request: HttpRequest) -> HttpResponse:
     high_water = feed_high_water(access)
     alerts = feed_alerts(access=access, upto=high_water, include_closed=include_closed)
     rows = alert_rows(alerts, viewer_id=request.user.pk)
+    access_record_rows(request, kind=Read.ALERT_FEED, rows=alerts)
     return render(request, "alerts/feed.html", {
         "rows": rows, "high_water": high_water, "include_closed": include_closed,
         "has_older": len(alerts) == FEED_PAGE_SIZE, "older_cursor": FeedCursor.after_row(alerts[-1]) if alerts else "",
@@ -54,6 +56,7 @@ def alert_feed_older(request: HttpRequest) -> HttpResponse:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     include_closed = request.GET.get("closed") == "1"
     alerts = feed_alerts(access=access, before=before, include_closed=include_closed)
+    access_record_rows(request, kind=Read.ALERT_FEED, rows=alerts)
     return render(request, "alerts/_older.html", {
         "rows": alert_rows(alerts, viewer_id=request.user.pk), "include_closed": include_closed,
         "has_older": len(alerts) == FEED_PAGE_SIZE, "older_cursor": FeedCursor.after_row(alerts[-1]) if alerts else before,
@@ -65,6 +68,8 @@ def alert_feed_older(request: HttpRequest) -> HttpResponse:
 def alert_row(request: HttpRequest, alert_id: int) -> HttpResponse:
     access = staff_access(request.user)
     alert = _visible_or_404(access, alert_id)
+    if request.headers.get("HX-Request"):  # only then is the row shown (else a redirect to the feed)
+        access_record_rows(request, kind=Read.ALERT_FEED, rows=[alert])
     return _row_response(request, alert)
 
 

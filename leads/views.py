@@ -27,6 +27,7 @@ from leads.services import (
     lead_set_status, response_context, response_template_save, routing_rule_for,
     routing_rule_save, sales_roster_save,
 )
+from rooftops.audit import Kind as Read, access_record_rows
 from rooftops.models import Availability, Role, Rooftop, StaffProfile, StaffRole
 from rooftops.selectors import staff_access
 from rooftops.services import staff_set_availability
@@ -68,10 +69,13 @@ def _int(value, default: int | None = None) -> int | None:
 def my_day(request):
     access = staff_access(request.user)
     now = timezone.now()
+    mine = selectors.my_day_leads(access=access, user=request.user, now=now)
+    pool = selectors.pool_leads(access=access, now=now) if access.any_role(Role.SALESPERSON, Role.MANAGER) else []
+    access_record_rows(request, kind=Read.MY_DAY, rows=[*mine, *pool])
     return render(request, "leads/my_day.html", {
-        "leads": selectors.my_day_leads(access=access, user=request.user, now=now),
+        "leads": mine,
         "open_count": selectors.my_day_open_count(access=access, user=request.user),
-        "pool": selectors.pool_leads(access=access, now=now) if access.any_role(Role.SALESPERSON, Role.MANAGER) else [],
+        "pool": pool,
         "notifications": selectors.notifications_for(user=request.user),
         "unread": selectors.unread_notification_count(user=request.user),
         "availability_choices": Availability.choices,
@@ -119,6 +123,7 @@ def leads_list(request):
     now = timezone.now()
     page_obj = paginate(selectors.leads_search(access=access, user=request.user, filters=filters, now=now),
                         per_page=PAGE_SIZE, raw_page=request.GET.get("page"))
+    access_record_rows(request, kind=Read.LEADS_LIST, rows=page_obj.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "leads/leads_list.html", {
@@ -158,6 +163,7 @@ def _fetch_lead(request, lead_id: int) -> Lead:
 @require_GET
 def lead_detail(request, lead_id: int):
     lead = _fetch_lead(request, lead_id)
+    access_record_rows(request, kind=Read.LEAD_PAGE, rows=[lead])
     return render(request, "leads/lead_detail.html", _lead_page_context(request, lead))
 
 

@@ -8,7 +8,9 @@ a page whose record cannot be written fails rather than shows data nobody can la
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from crm.ratelimit import client_address
@@ -19,17 +21,58 @@ Kind = AccessRecord.Kind
 MAX_OBJECT_IDS = 500  # a list page holds far fewer; an export is identified by its query and row count
 
 
+@dataclass(frozen=True)
+class Reader:
+    """Who read, from where, through which door: an HTTP request or a websocket connection."""
+
+    user_id: int | None
+    username: str
+    client_address: str
+    path: str
+    query: str
+
+    @classmethod
+    def of_request(cls, request: HttpRequest) -> Reader:
+        user = request.user
+        return cls(user.pk, user.get_username()[:150], client_address(request), request.path[:300],
+                   request.META.get("QUERY_STRING", "")[:2000])
+
+    @classmethod
+    def of_scope(cls, scope: dict) -> Reader:
+        """A websocket's ASGI scope, the address read the way `client_address` reads a request's."""
+        user = scope["user"]
+        address = (scope.get("client") or ("unknown",))[0] or "unknown"
+        if settings.BEHIND_PROXY:
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            hops = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
+            address = hops[-1] if hops else address
+        # The query string is left out: a websocket's may hold an API token.
+        return cls(user.pk, user.get_username()[:150], str(address)[:64], scope.get("path", "")[:300], "")
+
+
 def access_record(request: HttpRequest, *, kind: str, rooftop_ids: Iterable[int], rows: int,
                   object_ids: Iterable[int] = ()) -> None:
     """Record that request.user read `rows` rows of customer data of these stores."""
-    user = request.user
+    access_record_by(Reader.of_request(request), kind=kind, rooftop_ids=rooftop_ids, rows=rows, object_ids=object_ids)
+
+
+def access_record_by(reader: Reader, *, kind: str, rooftop_ids: Iterable[int], rows: int,
+                     object_ids: Iterable[int] = ()) -> None:
     ids = [int(i) for i in object_ids][:MAX_OBJECT_IDS]
     common = {
-        "user_id": user.pk, "username": user.get_username()[:150], "client_address": client_address(request),
-        "kind": kind, "path": request.path[:300], "query": request.META.get("QUERY_STRING", "")[:2000],
-        "object_ids": ids, "rows": max(0, rows),
+        "user_id": reader.user_id, "username": reader.username, "client_address": reader.client_address,
+        "kind": kind, "path": reader.path, "query": reader.query, "object_ids": ids, "rows": max(0, rows),
     }
     AccessRecord.unscoped.bulk_create([AccessRecord(rooftop_id=r, **common) for r in sorted(set(rooftop_ids))])
+
+
+def access_record_rows(request: HttpRequest, *, kind: str, rows: Iterable) -> None:
+    """A list of rows that each belong to one store and show one customer (leads, alerts, RO or appointments):
+    one record at each store shown, naming the customers; nothing when the list was empty."""
+    rows = list(rows)
+    if rows:
+        access_record(request, kind=kind, rooftop_ids={r.rooftop_id for r in rows}, rows=len(rows),
+                      object_ids=list(dict.fromkeys(r.customer_id for r in rows if r.customer_id)))
 
 
 def customer_rooftop_ids(access: StaffAccess, customer) -> list[int]:

@@ -159,6 +159,12 @@ class AccessRecord(models.Model):
         KPI_CSV = "kpi_csv", "Dashboard CSV"
         LEADS_CSV = "leads_csv", "Leads CSV"
         ACCESS_LOG_CSV = "access_log_csv", "Access log CSV"
+        LEADS_LIST = "leads_list", "Leads list"
+        LEAD_PAGE = "lead_page", "Lead page"
+        MY_DAY = "my_day", "My day"
+        ALERT_FEED = "alert_feed", "Alert feed"
+        ALERTS_API = "alerts_api", "Alerts API"
+        SERVICE_LANE = "service_lane", "Service lane"
 
     # The store whose data was read; a read spanning several stores is one record at each.
     rooftop = models.ForeignKey(Rooftop, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")

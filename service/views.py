@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
+from rooftops.audit import Kind as Read, access_record_rows
 from rooftops.models import Role, Rooftop
 from rooftops.selectors import staff_access
 from service.selectors import service_lane
@@ -21,6 +22,7 @@ def lane(request):
     rooftops = list(Rooftop.objects.filter(id__in=rooftop_ids).order_by("name"))
     chosen = request.GET.get("rooftop")
     rooftop = next((r for r in rooftops if str(r.pk) == chosen), rooftops[0])
-    return render(request, "service/lane.html", {
-        "lane": service_lane(access=access, rooftop=rooftop, now=timezone.now()), "rooftops": rooftops,
-    })
+    today = service_lane(access=access, rooftop=rooftop, now=timezone.now())
+    shown = [row.appointment or row.repair_order for row in (*today.appointments, *today.open_ros)]
+    access_record_rows(request, kind=Read.SERVICE_LANE, rows=shown)
+    return render(request, "service/lane.html", {"lane": today, "rooftops": rooftops})

@@ -19,6 +19,7 @@ from websockets.sync.client import connect
 
 from alerts.models import Alert
 from factories import InventoryVehicleFactory, LeadFactory, make_customer
+from rooftops.models import AccessRecord
 from rooftops.services import api_token_create
 from shopper_events import identify, send, track, vdp
 
@@ -130,6 +131,15 @@ def test_a_client_disconnected_while_alerts_fire_gets_every_alert_exactly_once_i
     # The test proves something only if alerts really were raised while no client listened.
     assert Alert.unscoped.filter(rooftop=world.rooftop, created_at__gt=offline_at, created_at__lt=back_at).exists()
     assert all(f["type"] == "alert" and f["html"].startswith("<article id=\"alert-") for f in frames)
+    # Each frame shown is in the access log, by whom and from where, with the customers it showed; the
+    # websocket's query string (it carries the token) is not.
+    records = list(AccessRecord.unscoped.filter(kind="alert_feed", path="/ws/alerts/").order_by("id"))
+    assert {(r.username, r.rooftop_id, r.query) for r in records} == {(world.bdc.username, world.rooftop.id, "")}
+    # At least the twelve read; a frame sent as the first client hung up is shown again on replay, and both count.
+    assert sum(r.rows for r in records) >= 12
+    shown = set(Alert.unscoped.filter(id__in=received).values_list("customer_id", flat=True))
+    assert {i for r in records for i in r.object_ids} == shown and len(shown) == 12
+    assert all(r.client_address == "127.0.0.1" for r in records)
 
 
 def test_frames_carry_the_row_html_and_json_and_a_folded_signal_updates_its_alert_once(world, celery_worker, live_server_url):

@@ -172,6 +172,49 @@ def test_dashboard_and_leads_csv_exports_are_recorded_with_their_row_counts(clie
         ("kpi_csv", len(summary_lines) - 2, world.rooftop.id), ("leads_csv", len(lead_lines) - 1, world.rooftop.id)]
 
 
+def test_the_lead_pages_my_day_the_feed_the_alerts_api_and_the_service_lane_are_recorded(client, world):
+    from django.utils import timezone
+
+    from alerts.models import Alert
+    from customers.models import Appointment
+
+    mine, pooled, walk_in = (make_customer(world.rooftop, last_name=n) for n in ("Mine", "Pooled", "WalkIn"))
+    lead = LeadFactory(rooftop=world.rooftop, customer=mine, assigned_to=world.salesperson,
+                       vehicle=InventoryVehicleFactory(rooftop=world.rooftop))
+    LeadFactory(rooftop=world.rooftop, customer=pooled, assigned_to=None,
+                vehicle=InventoryVehicleFactory(rooftop=world.rooftop))
+    alert = Alert.unscoped.create(rooftop=world.rooftop, customer=mine, kind="repeat_vdp_views",
+                                  reasons=["Viewed it 4 times"], for_team="bdc")
+    Appointment.objects.create(rooftop=world.rooftop, customer=walk_in, department="service", kind="service",
+                               scheduled_at=timezone.now())
+
+    client.force_login(world.salesperson)
+    assert client.get(reverse("my-day")).status_code == 200
+    assert client.get(reverse("leads-list")).status_code == 200
+    assert client.get(reverse("lead-detail", args=[lead.id])).status_code == 200
+    doors = [(r.kind, sorted(r.object_ids), r.rows) for r in _records()]
+    assert doors == [("my_day", sorted([mine.id, pooled.id]), 2), ("leads_list", sorted([mine.id, pooled.id]), 2),
+                     ("lead_page", [mine.id], 1)]
+
+    client.force_login(world.bdc)
+    assert client.get(reverse("alert-feed")).status_code == 200
+    assert client.get(reverse("alert-row", args=[alert.id]), HTTP_HX_REQUEST="true").status_code == 200
+    assert client.get(reverse("api-alerts"), {"after": 0}).status_code == 200
+    client.force_login(world.advisor)
+    assert client.get(reverse("service-lane")).status_code == 200
+    later = [(r.username, r.kind, r.object_ids, r.rows) for r in _records()[3:]]
+    assert later == [(world.bdc.username, "alert_feed", [mine.id], 1), (world.bdc.username, "alert_feed", [mine.id], 1),
+                     (world.bdc.username, "alerts_api", [mine.id], 1),
+                     (world.advisor.username, "service_lane", [walk_in.id], 1)]
+
+
+def test_a_list_that_shows_no_customer_records_nothing(client, world):
+    client.force_login(world.salesperson)
+    assert client.get(reverse("my-day")).status_code == 200
+    assert client.get(reverse("leads-list")).status_code == 200
+    assert _records() == []
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The manager's page
 # ---------------------------------------------------------------------------------------------------------
