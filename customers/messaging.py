@@ -101,8 +101,11 @@ def customer_time_zone(customer: Customer, rooftop: Rooftop) -> str:
 
 
 def _held_by_quiet_hours(message: OutboundMessage) -> bool:
-    """Texts by default (the TCPA window); email only where MESSAGING_QUIET_HOURS_CHANNELS names it."""
-    return (message.channel in settings.MESSAGING_QUIET_HOURS_CHANNELS
+    """Texts by default (the TCPA window); email only where MESSAGING_QUIET_HOURS_CHANNELS names it for the whole
+    deployment, or the store chose to hold its email too."""
+    held_channel = (message.channel in settings.MESSAGING_QUIET_HOURS_CHANNELS
+                    or (message.channel == OutboundMessage.Channel.EMAIL and message.rooftop.hold_email_in_quiet_hours))
+    return (held_channel
             and message.kind not in KINDS_EXEMPT_FROM_CONSENT)
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("leads/<int:lead_id>/claim/", views.lead_claim_view, name="lead-claim"),
     path("routing/", views.routing_settings_view, name="routing-settings"),
     path("routing/<int:rooftop_id>/rules/<str:source>/", views.routing_rule_save_view, name="routing-rule-save"),
+    path("routing/<int:rooftop_id>/email-quiet-hours/", views.email_quiet_hours_save_view, name="email-quiet-hours-save"),
     path("routing/<int:rooftop_id>/roster/<int:user_id>/", views.roster_save_view, name="roster-save"),
     path("routing/templates/", views.templates_view, name="response-templates"),
     path("routing/templates/preview/", views.template_preview_view, name="response-template-preview"),

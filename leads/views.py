@@ -30,7 +30,7 @@ from leads.services import (
 from rooftops.audit import Kind as Read, access_record_rows
 from rooftops.models import Availability, Role, Rooftop, StaffProfile, StaffRole
 from rooftops.selectors import staff_access
-from rooftops.services import staff_set_availability
+from rooftops.services import rooftop_hold_email_in_quiet_hours, staff_set_availability
 from rooftops.tenancy import get_scoped_or_404
 
 PAGE_SIZE = 25
@@ -260,6 +260,20 @@ def routing_settings_view(request):
         sections.append((rooftop, settings))
     return render(request, "leads/routing_settings.html", {"rooftops": sections, "modes": RoutingRule.Mode.choices,
                                                           "after_hours_choices": RoutingRule.AfterHours.choices})
+
+
+@login_required
+@require_POST
+def email_quiet_hours_save_view(request, rooftop_id: int):
+    """The store's choice to hold email for quiet hours too (texts are always held: the TCPA window)."""
+    rooftop = _manager_rooftop(staff_access(request.user), rooftop_id)
+    hold = request.POST.get("hold_email_in_quiet_hours")
+    if hold not in ("on", "off"):
+        return HttpResponse("Choose whether email waits for quiet hours: on or off", status=UNPROCESSABLE,
+                            content_type="text/plain")
+    rooftop_hold_email_in_quiet_hours(rooftop=rooftop, hold=hold == "on")
+    messages.success(request, f"{rooftop.name} now {'holds email until 8:00 AM, like texts' if hold == 'on' else 'sends email at any hour'}.")
+    return redirect("routing-settings")
 
 
 def _rule_values(rule: RoutingRule | None, posted) -> dict:

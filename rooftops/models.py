@@ -46,6 +46,8 @@ class Rooftop(models.Model):
     tracking_write_key = models.CharField(max_length=64, unique=True, default=_new_key)
     # Secret-ish: part of the ADF intake URL given to lead providers.
     lead_intake_token = models.CharField(max_length=64, unique=True, default=_new_key)
+    # Quiet hours are the TCPA's rule for texts; email goes at any hour unless the store chooses to hold it too.
+    hold_email_in_quiet_hours = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

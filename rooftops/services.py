@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from rooftops.models import Availability, ApiToken, DealerGroup, StaffProfile, TokenScope, hash_token
+from rooftops.models import Availability, ApiToken, DealerGroup, Rooftop, StaffProfile, TokenScope, hash_token
 from rooftops.selectors import RECOVERY_DEVICE_NAME
 
 RECOVERY_CODE_COUNT = 10
@@ -112,6 +112,13 @@ def dealer_group_require_second_factor(*, dealer_group: DealerGroup, required: b
         update_fields=["require_second_factor", "require_second_factor_changed_at", "require_second_factor_changed_by"]
     )
     return dealer_group
+
+
+def rooftop_hold_email_in_quiet_hours(*, rooftop: Rooftop, hold: bool) -> Rooftop:
+    """A store may hold its email for quiet hours as well as its texts (the law asks it only of texts)."""
+    rooftop.hold_email_in_quiet_hours = hold
+    rooftop.save(update_fields=["hold_email_in_quiet_hours"])
+    return rooftop
 
 
 def staff_login_unlock(*, user: User) -> int:

@@ -194,6 +194,28 @@ def test_a_manager_chooses_next_shift_or_pool_per_source(client, world):
     assert RoutingRule.unscoped.get(rooftop=world.rooftop, source="adf").after_hours == "pool"
 
 
+
+def test_a_store_can_choose_to_hold_its_email_for_quiet_hours_too(client, world, next_shift):
+    client.force_login(world.manager)
+    url = reverse("email-quiet-hours-save", args=[world.rooftop.pk])
+    page = client.get(reverse("routing-settings")).content.decode()
+    assert "Send email at any hour" in page and "Hold email until 8:00 AM, like texts" in page
+    bad = client.post(url, {"hold_email_in_quiet_hours": "sometimes"})
+    assert bad.status_code == 422 and "on or off" in bad.content.decode()
+    assert client.post(url, {"hold_email_in_quiet_hours": "on"}).status_code == 302
+    world.rooftop.refresh_from_db()
+    assert world.rooftop.hold_email_in_quiet_hours
+    lead = _adf_lead(world)
+    email = OutboundMessage.unscoped.get(lead=lead, channel="email", kind="first_response")
+    assert (email.status, email.send_after) == ("waiting_quiet_hours", EIGHT_AM)
+    assert outbound_message_send(message_id=email.pk, now=THREE_OH_NINE + SECOND) == "skipped"
+    assert mail.outbox == []
+    # Only the store's managers choose; another store's staff get the same 404 as for a missing store.
+    client.force_login(world.outsider)
+    assert client.post(url, {"hold_email_in_quiet_hours": "off"}).status_code == 404
+    world.rooftop.refresh_from_db()
+    assert world.rooftop.hold_email_in_quiet_hours
+
 # --------------------------------------------------------------------------- the real worker, at a real 3 a.m.
 
 ADF_DOC = """<?xml version="1.0"?><?adf version="1.0"?>
