@@ -1,4 +1,5 @@
-"""Log lines never carry credentials: API tokens and keys in query strings become `[redacted]`.
+"""Log lines never carry credentials: API tokens and keys in query strings, and the lead intake token in its
+path, become `[redacted]`.
 
 The websocket accepts `?token=<key>` (scripts cannot set headers on every client library), and uvicorn logs
 the path with its query string ("WebSocket /ws/alerts/?token=..." [accepted], and the access log). The filter
@@ -17,13 +18,17 @@ SECRET_QUERY_PARAM = re.compile(
     r"(?P<value>[^&;\s\"'#]+)",
     re.IGNORECASE,
 )
+# Paths that carry a credential: a lead provider's intake token (Django's "Bad Request: /intake/adf/<token>/",
+# uvicorn's access log).
+SECRET_PATH_SEGMENT = re.compile(r"(?P<name>/intake/adf/)(?P<value>[^/\s?\"'#]+)")
 REDACTED = "[redacted]"
 # uvicorn configures these before Django does; their handlers do not propagate to root.
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "daphne", "django.server", "celery")
 
 
 def redact(text: str) -> str:
-    return SECRET_QUERY_PARAM.sub(lambda m: m.group("name") + REDACTED, text)
+    text = SECRET_QUERY_PARAM.sub(lambda m: m.group("name") + REDACTED, text)
+    return SECRET_PATH_SEGMENT.sub(lambda m: m.group("name") + REDACTED, text)
 
 
 def _redact_value(value):

@@ -301,7 +301,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Email / SMS -------------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The console backends print whole messages (development); with DEBUG off the defaults deliver nothing and log
+# only that they did not, so a message body never reaches a production log.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG
+                        else "customers.email_backends.LogOnlyEmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -310,7 +313,7 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "crm@localhost")
 # Texts: customers.sms.ConsoleSmsBackend prints them; customers.sms.TwilioSmsBackend sends through Twilio's API
 # (or a compatible server at TWILIO_API_BASE). TWILIO_AUTH_TOKEN also checks inbound webhook signatures.
-SMS_BACKEND = env_str("SMS_BACKEND", "customers.sms.ConsoleSmsBackend")
+SMS_BACKEND = env_str("SMS_BACKEND", "customers.sms.ConsoleSmsBackend" if DEBUG else "customers.sms.LogOnlySmsBackend")
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")

@@ -1,6 +1,7 @@
 """Sending texts through a pluggable backend, and checking that an inbound webhook really came from the provider.
 
-`SMS_BACKEND` names a class: `customers.sms.ConsoleSmsBackend` (prints; the default for `make run`) or
+`SMS_BACKEND` names a class: `customers.sms.ConsoleSmsBackend` (prints; the default for `make run`),
+`customers.sms.LogOnlySmsBackend` (delivers nothing; the default with DEBUG off) or
 `customers.sms.TwilioSmsBackend` (Twilio's REST API, or anything that speaks it: `TWILIO_API_BASE` points
 tests at a fake server on loopback). A backend either returns the provider's message id or raises
 `SmsTemporaryError` (try again later: timeouts, 5xx, 429) or `SmsPermanentError` (will never work: bad number,
@@ -50,12 +51,21 @@ class SmsBackend:
 
 
 class ConsoleSmsBackend(SmsBackend):
-    """Writes the text to the log instead of sending it (development and demos)."""
+    """Prints the text instead of sending it, body and all (development: `make run`). Never the log: a log
+    line must not carry a message body, and a deployment with DEBUG off defaults to `LogOnlySmsBackend`."""
 
     def send(self, sms: OutgoingSms) -> str:
-        logger.info("SMS to %s [%s]:\n%s", sms.to, sms.idempotency_key, sms.body)
         print(f"--- SMS to {sms.to} [{sms.idempotency_key}]\n{sms.body}\n---", flush=True)
         return "console-" + hashlib.sha256(sms.idempotency_key.encode()).hexdigest()[:24]
+
+
+class LogOnlySmsBackend(SmsBackend):
+    """A deployment with no text provider yet: the text is not delivered, and the log says so by its key only
+    (no number, no body)."""
+
+    def send(self, sms: OutgoingSms) -> str:
+        logger.warning("SMS %s not delivered: no text provider is configured (SMS_BACKEND)", sms.idempotency_key)
+        return "undelivered-" + hashlib.sha256(sms.idempotency_key.encode()).hexdigest()[:24]
 
 
 class TwilioSmsBackend(SmsBackend):

@@ -23,6 +23,8 @@ from support import ROOT, free_port, stop_process, subprocess_env
         ("/ws/alerts/%3Ftoken%3Dabc", "/ws/alerts/%3Ftoken%3Dabc"),  # not a query string: left alone
         ("/ws/alerts/?TOKEN=abc#frag", "/ws/alerts/?TOKEN=[redacted]#frag"),
         ("/customers/?q=token", "/customers/?q=token"),
+        ('"POST /intake/adf/5pIAsc2ZKFbZU_5PW/ HTTP/1.1" 400', '"POST /intake/adf/[redacted]/ HTTP/1.1" 400'),
+        ("Bad Request: /intake/adf/abc", "Bad Request: /intake/adf/[redacted]"),
     ],
 )
 def test_credentials_in_query_strings_are_redacted(line, expected):
