@@ -16,7 +16,13 @@ from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-__all__ = ["InvalidToken", "Unreadable", "decrypt", "dev_key", "encrypt", "field_encryption_keys", "is_current"]
+__all__ = ["Ciphertext", "InvalidToken", "Unreadable", "decrypt", "dev_key", "encrypt", "field_encryption_keys", "is_current"]
+
+
+class Ciphertext(str):
+    """A token that is already encrypted: an encrypted field writes it as it is (rotation writes these)."""
+
+    __slots__ = ()
 
 
 class Unreadable:
@@ -82,6 +88,10 @@ def _cipher(keys: tuple[str, ...]) -> MultiFernet:
 @lru_cache(maxsize=8)
 def _first(keys: tuple[str, ...]) -> Fernet:
     return Fernet(keys[0])
+
+
+def configured_keys() -> tuple[str, ...]:
+    return _keys(None)
 
 
 def _keys(keys: Sequence[str] | None) -> tuple[str, ...]:

@@ -64,6 +64,8 @@ class EncryptedField(models.TextField):
             return None
         if isinstance(value, Unreadable):
             return value.token  # written back as it was: a restored key may still open it
+        if isinstance(value, crypto.Ciphertext):
+            return str(value)  # already a token (rotate_field_keys)
         value = self.to_python(value)
         return None if value is None else crypto.encrypt(self.encode(value))
 
