@@ -21,7 +21,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from alerts import audience
-from crm import crypto
 from alerts.facts import event_fact
 from alerts.folding import FOLD, NEW, FoldDecision, LastOfKind, OpenAlert, place_signal
 from alerts.labels import DISMISS_REASONS
@@ -33,6 +32,7 @@ from alerts.push import group_send_many
 from alerts.selectors import (
     OUTCOME_CHUNK, ScoringConfig, outcome_row_chunks, outcome_shopper_count, scoring_config_from_row,
 )
+from crm import crypto
 from customers.models import TimelineEntry
 from leads.models import Lead, PriceChange
 from rooftops.models import Role, Rooftop

@@ -194,7 +194,9 @@ def duplicate_dismiss(*, candidate: DuplicateCandidate, user: User) -> None:
 # Bookkeeping about customers themselves; these rows describe the records, they do not move with them.
 _NOT_MOVED = {"customers.DuplicateCandidate", "customers.MergeRecord", "customers.CustomerRooftop",
               "customers.Customer", "tracking.Visitor", "tracking.TrackedEvent"}
-_FILLABLE = ("first_name", "last_name", "street", "city", "region", "postal_code", "time_zone", "preferred_contact")
+_FILLABLE = ("first_name", "last_name", "street", "city", "region", "postal_code", "time_zone", "preferred_contact",
+             # Encrypted fields fill only an empty one, so the snapshot keeps None or "", never a plain value.
+             "date_of_birth", "drivers_licence_number", "drivers_licence_state")
 
 
 def _customer_foreign_keys() -> list[models.ForeignKey]:

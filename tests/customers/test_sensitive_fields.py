@@ -231,3 +231,18 @@ def test_the_migration_encrypts_plain_payoffs_and_its_reverse_restores_them(hold
     assert raw_row(holder)[2] == token
     migration.payoff_decrypt(None, editor)
     assert raw_row(holder)[2] == "987600"
+
+
+def test_a_merge_fills_an_empty_date_of_birth_and_licence_and_undo_clears_them_again(world, holder):
+    from customers.models import MergeRecord
+    from customers.services import customer_merge, merge_undo
+
+    survivor = make_customer(world.rooftop, first_name="Dana", last_name="Private")
+    record = customer_merge(survivor=survivor, merged=holder.customer, user=world.manager)
+    survivor = Customer.unscoped.get(pk=survivor.pk)
+    assert (survivor.date_of_birth, survivor.drivers_licence_number) == (DOB, LICENCE)
+    snapshot = str(MergeRecord.unscoped.get(pk=record.pk).snapshot)
+    assert LICENCE not in snapshot and "1987" not in snapshot
+    merge_undo(record=record, user=world.manager)
+    survivor = Customer.unscoped.get(pk=survivor.pk)
+    assert (survivor.date_of_birth, survivor.drivers_licence_number) == (None, None)
