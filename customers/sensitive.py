@@ -11,8 +11,10 @@ import re
 from crm.crypto import Unreadable
 
 DOT = "\u2022"
-# What a "Reveal" button may open, per model: field name -> label. Anything else is a 404.
+# What a "Reveal" button may open, per model: field name -> label (and the URL name of its reveal).
 CUSTOMER_REVEALABLE = {"date_of_birth": "Date of birth", "drivers_licence_number": "Driver's licence"}
+REVEAL_URL_NAMES = {"date_of_birth": "customer-reveal-date-of-birth",
+                    "drivers_licence_number": "customer-reveal-licence"}
 VEHICLE_REVEALABLE = {"finance_account_number": "Finance account"}
 LICENCE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,31}")
 

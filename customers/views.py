@@ -358,7 +358,7 @@ def _identity_context(customer: Customer, **extra) -> dict:
     lines = [
         {"field": name, "label": label, "dom_id": f"sensitive-{name}",
          "masked": sensitive.mask(name, getattr(customer, name)), "present": getattr(customer, name) is not None,
-         "reveal_url": reverse("customer-reveal", args=[customer.pk, name])}
+         "reveal_url": reverse(sensitive.REVEAL_URL_NAMES[name], args=[customer.pk])}
         for name, label in sensitive.CUSTOMER_REVEALABLE.items()
     ]
     return {"identity_lines": lines, "identity_form": extra.pop("identity_form", forms.IdentityForm()), **extra}

@@ -142,7 +142,7 @@ def test_the_customer_page_shows_the_values_masked_and_no_plain_text(client, wor
 
 def test_reveal_answers_the_value_and_writes_one_access_record(client, world, holder):
     client.force_login(world.salesperson)
-    response = client.post(f"/customers/{holder.customer.pk}/reveal/drivers_licence_number/")
+    response = client.post(f"/customers/{holder.customer.pk}/reveal/licence/")
     assert response.status_code == 200 and LICENCE in response.content.decode()
     assert response["Cache-Control"] == "no-store"
     records = list(AccessRecord.unscoped.filter(kind=AccessRecord.Kind.SENSITIVE_REVEAL))
@@ -150,27 +150,25 @@ def test_reveal_answers_the_value_and_writes_one_access_record(client, world, ho
     record = records[0]
     assert (record.user_id, record.rooftop_id, record.object_ids, record.rows) == (
         world.salesperson.pk, world.rooftop.pk, [holder.customer.pk], 1)
-    assert record.path.endswith("/reveal/drivers_licence_number/")
-    dob = client.post(f"/customers/{holder.customer.pk}/reveal/date_of_birth/")
+    assert record.path.endswith("/reveal/licence/")
+    dob = client.post(f"/customers/{holder.customer.pk}/reveal/date-of-birth/")
     assert "04/12/1987" in dob.content.decode()
-    account = client.post(f"/customers/{holder.customer.pk}/vehicles/{holder.vehicle.pk}/reveal/finance_account_number/")
+    account = client.post(f"/customers/{holder.customer.pk}/vehicles/{holder.vehicle.pk}/reveal/account/")
     assert ACCOUNT in account.content.decode()
     assert AccessRecord.unscoped.filter(kind=AccessRecord.Kind.SENSITIVE_REVEAL).count() == 3
 
 
 def test_reveal_is_a_404_for_another_rooftop_and_refused_to_anonymous_and_get(client, world, holder):
-    url = f"/customers/{holder.customer.pk}/reveal/drivers_licence_number/"
+    url = f"/customers/{holder.customer.pk}/reveal/licence/"
     anonymous = client.post(url)
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
     client.force_login(world.outsider)
     assert client.post(url).status_code == 404
-    assert client.post(f"/customers/{holder.customer.pk}/vehicles/{holder.vehicle.pk}/reveal/"
-                       "finance_account_number/").status_code == 404
+    assert client.post(f"/customers/{holder.customer.pk}/vehicles/{holder.vehicle.pk}/reveal/account/").status_code == 404
     client.force_login(world.salesperson)
     assert client.get(url).status_code == 405
     assert client.post(f"/customers/{holder.customer.pk}/reveal/first_name/").status_code == 404
-    assert client.post(f"/customers/{holder.customer.pk}/vehicles/{holder.vehicle.pk}/reveal/"
-                       "payoff_cents/").status_code == 404
+    assert client.post(f"/customers/{holder.customer.pk}/vehicles/999999999/reveal/account/").status_code == 404
     assert not AccessRecord.unscoped.filter(kind=AccessRecord.Kind.SENSITIVE_REVEAL).exists()
 
 
