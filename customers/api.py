@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from crm.pagination import page_number
 from customers import selectors, services
+from customers.sensitive import mask_date_of_birth, mask_last4
 from rooftops.audit import Kind, access_record, customer_rooftop_ids
 from rooftops.selectors import staff_access
 
@@ -47,6 +48,10 @@ class CustomerOutput(serializers.Serializer):
     phones = serializers.ListField(child=serializers.CharField())
     consent = ConsentOutput(many=True)
     merged_into_id = serializers.IntegerField(allow_null=True)
+    # Encrypted at rest and masked here, always: the API has no reveal (README "Privacy").
+    date_of_birth_masked = serializers.CharField(help_text='Year only ("••/••/1987"); empty when not on file')
+    drivers_licence_masked = serializers.CharField(help_text='Last four ("••••1234"); empty when not on file')
+    drivers_licence_state = serializers.CharField()
 
 
 class SearchHitOutput(serializers.Serializer):
@@ -82,6 +87,9 @@ class CustomerDetailApi(APIView):
             "emails": list(customer.emails.order_by("-is_primary", "id").values_list("email", flat=True)),
             "phones": list(customer.phones.order_by("-is_primary", "id").values_list("e164", flat=True)),
             "consent": [c.__dict__ for c in consent], "merged_into_id": customer.merged_into_id,
+            "date_of_birth_masked": mask_date_of_birth(customer.date_of_birth),
+            "drivers_licence_masked": mask_last4(customer.drivers_licence_number),
+            "drivers_licence_state": customer.drivers_licence_state,
         }
         return Response(CustomerOutput(data).data)
 

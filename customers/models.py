@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
+from crm.encrypted_fields import EncryptedDateField, EncryptedIntegerField, EncryptedTextField, readable
 from crm.times import SenderDateTimeField
 from rooftops.models import DealerGroup, Rooftop
 from rooftops.tenancy import RooftopQuerySet, RooftopScopedManager
@@ -38,6 +39,12 @@ class Customer(models.Model):
     # For quiet hours; empty means the time zone of the rooftop that contacts them.
     time_zone = models.CharField(max_length=64, blank=True)
     preferred_contact = models.CharField(max_length=10, choices=ContactMethod.choices, blank=True)
+    # Identity and finance data (FTC Safeguards Rule): encrypted at rest, shown masked, revealed on purpose and
+    # recorded (README "Privacy"). Not searchable: only __isnull works on these columns.
+    date_of_birth = EncryptedDateField(null=True, blank=True)
+    drivers_licence_number = EncryptedTextField(null=True, blank=True)
+    # The issuing state alone identifies nobody; kept plain so it can be shown and filtered.
+    drivers_licence_state = models.CharField(max_length=2, blank=True)
     # Opaque token put in email/text links so a click identifies the shopper on the website.
     link_token = models.CharField(max_length=32, unique=True, null=True, blank=True)
     # Set when merged into another record; the row stays so the merge can be undone.
@@ -151,7 +158,11 @@ class OwnedVehicle(models.Model):
     trim = models.CharField(max_length=80, blank=True)
     mileage = models.PositiveIntegerField(null=True, blank=True)
     trade_value_cents = models.BigIntegerField(null=True, blank=True)
-    payoff_cents = models.BigIntegerField(null=True, blank=True)
+    # Loan data from the credit application or the DMS: encrypted at rest (README "Privacy"). Equity is
+    # therefore computed in Python on loaded rows (service/equity.py), never in SQL.
+    payoff_cents = EncryptedIntegerField(null=True, blank=True)
+    lender = EncryptedTextField(null=True, blank=True)
+    finance_account_number = EncryptedTextField(null=True, blank=True)
     valued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -163,9 +174,10 @@ class OwnedVehicle(models.Model):
 
     @property
     def equity_cents(self) -> int | None:
-        if self.trade_value_cents is None or self.payoff_cents is None:
+        payoff = readable(self.payoff_cents)
+        if self.trade_value_cents is None or payoff is None:
             return None
-        return self.trade_value_cents - self.payoff_cents
+        return self.trade_value_cents - payoff
 
     def __str__(self) -> str:
         return " ".join(str(p) for p in (self.year, self.make, self.model, self.trim) if p)

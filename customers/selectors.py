@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
+from crm.encrypted_fields import readable
 from customers.contact import format_phone
 from customers.models import (
     Appointment, ConsentRecord, Customer, CustomerEmail, CustomerPhone, DuplicateCandidate, MergeRecord, OwnedVehicle,
@@ -114,6 +115,12 @@ class VehicleLine:
     vehicle: OwnedVehicle
     equity: Equity
 
+    @property
+    def account_masked(self) -> str:
+        from customers.sensitive import mask_last4
+
+        return mask_last4(self.vehicle.finance_account_number)
+
 
 @dataclass
 class CustomerPanel:
@@ -155,7 +162,8 @@ def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
     phones = [(format_phone(p.e164), p.label, p.is_primary) for p in customer.phones.order_by("-is_primary", "id")]
     emails = [(e.email, e.is_primary) for e in customer.emails.order_by("-is_primary", "id")]
     consent, history = consent_lines(customer)
-    vehicles = [VehicleLine(v, equity_of(trade_value_cents=v.trade_value_cents, payoff_cents=v.payoff_cents))
+    vehicles = [VehicleLine(v, equity_of(trade_value_cents=v.trade_value_cents,
+                                         payoff_cents=readable(v.payoff_cents)))
                 for v in customer.vehicles.order_by("-year", "id")]
     open_leads = list(Lead.objects.for_access(access).filter(customer=customer, status__in=Lead.OPEN_STATUSES)
                       .select_related("vehicle", "assigned_to__staff_profile", "rooftop").order_by("-created_at")[:20])

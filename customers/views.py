@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.pagination import page_number
-from customers import forms, selectors, services
+from customers import forms, selectors, sensitive, services
 from customers.models import Appointment, Customer, DuplicateCandidate, MergeRecord, TimelineEntry
 from customers.outbound import delivery_connected, message_send_from_staff
 from leads.models import Lead
-from rooftops.audit import Kind, access_record
+from rooftops.audit import Kind, access_record, customer_rooftop_ids
 from rooftops.models import Rooftop
 from rooftops.selectors import staff_access
 from rooftops.tenancy import get_scoped_or_404
@@ -60,7 +60,7 @@ def customer_detail(request, customer_id: int):
     rooftop = _action_rooftop(access, customer)
     access_record(request, kind=Kind.CUSTOMER_PAGE, rooftop_ids=[rooftop.pk], rows=1, object_ids=[customer.pk])
     return render(request, "customers/detail.html", {
-        **_forms_context(customer, panel, rooftop),
+        **_forms_context(customer, panel, rooftop), **_identity_context(customer),
         "customer": customer, "page": page, "panel": panel, "filters": filters, "rooftop": rooftop,
         "kind_choices": KIND_CHOICES, "department_choices": DEPARTMENT_CHOICES,
         "delivery_connected": delivery_connected(),
@@ -347,3 +347,72 @@ def merge_undo(request, merge_id: int):
         return redirect("customer-detail", customer_id=record.survivor_id)
     messages.success(request, f"Merge undone: customer #{record.merged_id} has their own record again.")
     return redirect("customer-detail", customer_id=record.survivor_id)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sensitive fields (encrypted at rest): masked on the page, revealed one at a time and recorded
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _identity_context(customer: Customer, **extra) -> dict:
+    lines = [
+        {"field": name, "label": label, "dom_id": f"sensitive-{name}",
+         "masked": sensitive.mask(name, getattr(customer, name)), "present": getattr(customer, name) is not None,
+         "reveal_url": reverse(sensitive.REVEAL_URL_NAMES[name], args=[customer.pk])}
+        for name, label in sensitive.CUSTOMER_REVEALABLE.items()
+    ]
+    return {"identity_lines": lines, "identity_form": extra.pop("identity_form", forms.IdentityForm()), **extra}
+
+
+@login_required
+@require_POST
+def customer_identity(request, customer_id: int):
+    """The identity card's edit form: date of birth and licence, answered with the card (masked again)."""
+    access, customer = _customer(request, customer_id)
+    form = forms.IdentityForm(request.POST)
+    if not form.is_valid():
+        return render(request, "customers/_identity.html", {
+            "customer": customer, **_identity_context(customer, identity_form=form, error=_first_error(form)),
+        }, status=422)
+    data = form.cleaned_data
+    services.customer_identity_update(customer=customer, date_of_birth=data["date_of_birth"],
+                                      licence_number=data["drivers_licence_number"],
+                                      licence_state=data["drivers_licence_state"], remove=data["remove"])
+    ok = "Date of birth and licence removed." if data["remove"] else "Saved."
+    return render(request, "customers/_identity.html", {"customer": customer, **_identity_context(customer, ok=ok)})
+
+
+def _reveal(request, access, customer: Customer, *, value, field: str, dom_id: str) -> HttpResponse:
+    # Recorded before the value leaves: a reveal nobody can account for must not happen (rooftops/audit.py).
+    access_record(request, kind=Kind.SENSITIVE_REVEAL, rooftop_ids=customer_rooftop_ids(access, customer), rows=1,
+                  object_ids=[customer.pk])
+    response = render(request, "customers/_sensitive_revealed.html",
+                      {"dom_id": dom_id, "text": sensitive.reveal_text(field, value)})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def customer_reveal(request, customer_id: int, field: str):
+    """One masked value of the customer in full (htmx), for staff who may open this customer."""
+    if field not in sensitive.CUSTOMER_REVEALABLE:
+        raise Http404
+    access = staff_access(request.user)
+    customer = get_scoped_or_404(Customer.objects, access, pk=customer_id)
+    return _reveal(request, access, customer, value=getattr(customer, field), field=field, dom_id=f"sensitive-{field}")
+
+
+@login_required
+@require_POST
+def vehicle_reveal(request, customer_id: int, vehicle_id: int, field: str):
+    """A masked value of one of the customer's vehicles (the finance account number) in full."""
+    if field not in sensitive.VEHICLE_REVEALABLE:
+        raise Http404
+    access = staff_access(request.user)
+    customer = get_scoped_or_404(Customer.objects, access, pk=customer_id)
+    vehicle = customer.vehicles.filter(pk=vehicle_id).first()
+    if vehicle is None:
+        raise Http404
+    return _reveal(request, access, customer, value=getattr(vehicle, field), field=field,
+                   dom_id=f"sensitive-{field}-{vehicle.pk}")

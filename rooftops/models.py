@@ -167,6 +167,8 @@ class AccessRecord(models.Model):
         ALERT_FEED = "alert_feed", "Alert feed"
         ALERTS_API = "alerts_api", "Alerts API"
         SERVICE_LANE = "service_lane", "Service lane"
+        # A masked sensitive value (date of birth, licence, loan account) shown in full on purpose.
+        SENSITIVE_REVEAL = "sensitive_reveal", "Sensitive field revealed"
 
     # The store whose data was read; a read spanning several stores is one record at each.
     rooftop = models.ForeignKey(Rooftop, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")

@@ -11,7 +11,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from alerts.models import Alert, ScoringFit
-from customers.models import Appointment, DuplicateCandidate
+from customers.models import Appointment, DuplicateCandidate, OwnedVehicle
 from customers.services import customer_merge
 from factories import InventoryVehicleFactory, LeadFactory, make_customer
 from leads.models import AdfReview
@@ -36,6 +36,7 @@ class OtherStore:
     alert_id: int
     fit_id: int  # a fit of the scoring weights run at the other store
     user_id: int  # a salesperson of the other store (roster, availability)
+    vehicle_id: int  # a financed vehicle of the other store's customer (the account number's reveal)
     source: str = "web_form"  # lead routing: a lead source and a message channel, with the rooftop id
     channel: str = "sms"
 
@@ -55,8 +56,10 @@ def other_store(world) -> OtherStore:
     review = AdfReview.unscoped.create(rooftop=b, raw="<adf/>", reason="no prospect", received_via="http")
     alert = Alert.unscoped.create(rooftop=b, customer=customer, kind="repeat_vdp_views", reasons=["Viewed it 4 times"])
     fit = ScoringFit.unscoped.create(rooftop=b)
+    vehicle = OwnedVehicle.objects.create(customer=customer, make="Honda", model="CR-V", lender="Ally Financial",
+                                          finance_account_number="5550001234")
     return OtherStore(b.id, customer.id, lead.id, appointment.id, candidate.id, merge.id, review.id, alert.id,
-                      fit.id, world.outsider.id)
+                      fit.id, world.outsider.id, vehicle.id)
 
 
 def _routes(patterns=None, namespace=""):
