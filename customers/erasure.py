@@ -320,9 +320,11 @@ RESUME_AFTER_MINUTES = 15
 
 
 def erasures_resume(*, now: datetime) -> int:
-    """Carry out records left queued or running (a lost task message, a worker that died and never came back)."""
+    """Carry out records left queued or running (a lost task message, a worker that died and never came back),
+    and try failed ones again: honouring the request is not optional, and a failure is logged each time."""
     stale = now - timedelta(minutes=RESUME_AFTER_MINUTES)
-    ids = list(ErasureRecord.unscoped.filter(status__in=[Status.QUEUED, Status.RUNNING], created_at__lt=stale)
+    ids = list(ErasureRecord.unscoped.filter(status__in=[Status.QUEUED, Status.RUNNING, Status.FAILED],
+                                             created_at__lt=stale)
                .order_by("pk").values_list("pk", flat=True)[:100])
     for record_id in ids:
         try:

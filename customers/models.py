@@ -471,8 +471,8 @@ class ErasureRecord(models.Model):
         indexes = [
             models.Index(fields=["dealer_group", "-created_at"]),
             models.Index(fields=["customer_id"]),
-            # The retention sweep picks up records a lost task or a dead worker left unfinished.
-            models.Index(fields=["created_at"], condition=models.Q(status__in=["queued", "running"]),
+            # The resume sweep picks up records a lost task or a dead worker left unfinished, and failed ones.
+            models.Index(fields=["created_at"], condition=models.Q(status__in=["queued", "running", "failed"]),
                          name="erasure_unfinished"),
         ]
 

@@ -35,6 +35,14 @@ def erase_customer(record_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def resume_erasures() -> int:
+    """Beat: carry out erasures whose task was lost (Redis down at the hand-off) or whose worker died, and failed ones."""
+    from customers.erasure import erasures_resume
+
+    return erasures_resume(now=timezone.now())
+
+
+@shared_task(ignore_result=True)
 def retention_purge() -> int:
     """Beat, daily: finish erasures left behind, then erase customers unused past CUSTOMER_RETENTION_DAYS."""
     from django.conf import settings

@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
             options={
                 'base_manager_name': 'unscoped',
                 'default_manager_name': 'unscoped',
-                'indexes': [models.Index(fields=['dealer_group', '-created_at'], name='customers_e_dealer__2bc4a7_idx'), models.Index(fields=['customer_id'], name='customers_e_custome_cec76d_idx'), models.Index(condition=models.Q(('status__in', ['queued', 'running'])), fields=['created_at'], name='erasure_unfinished')],
+                'indexes': [models.Index(fields=['dealer_group', '-created_at'], name='customers_e_dealer__2bc4a7_idx'), models.Index(fields=['customer_id'], name='customers_e_custome_cec76d_idx'), models.Index(condition=models.Q(('status__in', ['queued', 'running', 'failed'])), fields=['created_at'], name='erasure_unfinished')],
             },
             managers=[
                 ('unscoped', django.db.models.manager.Manager()),

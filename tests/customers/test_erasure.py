@@ -250,12 +250,19 @@ def test_the_retention_purge_erases_only_the_unused_customer(world, settings):
         assert kept.erased_at is None and kept.first_name != "Erased customer"
 
 
-def test_a_record_left_queued_is_carried_out_by_the_daily_run(world, settings):
-    from customers.tasks import retention_purge
+def test_records_left_queued_or_failed_are_carried_out_by_the_resume_sweep(world):
+    from customers.beat import BEAT_SCHEDULE
+    from customers.tasks import resume_erasures
 
-    settings.CUSTOMER_RETENTION_DAYS = 0
-    customer = make_customer(world.rooftop, first_name="Lost", last_name="Message")
-    record = _record(customer, created_at=timezone.now() - timedelta(hours=1))  # its task never arrived
-    retention_purge()
-    record.refresh_from_db()
-    assert record.status == "done" and record.removed["customers"] == 1
+    assert BEAT_SCHEDULE["customers-erasures-resume"]["task"] == "customers.tasks.resume_erasures"
+    lost = make_customer(world.rooftop, first_name="Lost", last_name="Message")
+    failed = make_customer(world.rooftop, first_name="Failed", last_name="Once")
+    hour_ago = timezone.now() - timedelta(hours=1)
+    lost_record = _record(lost, created_at=hour_ago)  # its task never arrived
+    failed_record = _record(failed, created_at=hour_ago, status="failed", error="OperationalError while erasing leads")
+    fresh_record = _record(make_customer(world.rooftop, first_name="Fresh"))  # its task may still be on its way
+    assert resume_erasures() == 2
+    for record in (lost_record, failed_record, fresh_record):
+        record.refresh_from_db()
+    assert (lost_record.status, failed_record.status, fresh_record.status) == ("done", "done", "queued")
+    assert failed_record.error == "" and failed_record.removed["customers"] == 1
