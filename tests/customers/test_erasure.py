@@ -266,3 +266,15 @@ def test_records_left_queued_or_failed_are_carried_out_by_the_resume_sweep(world
         record.refresh_from_db()
     assert (lost_record.status, failed_record.status, fresh_record.status) == ("done", "done", "queued")
     assert failed_record.error == "" and failed_record.removed["customers"] == 1
+
+
+def test_staff_cannot_write_to_a_suppressed_address_from_the_customer_page(world):
+    from customers.outbound import message_send_from_staff
+
+    customer, _, _ = build_person(world)
+    erase_customer(record_id=_record(customer).pk)
+    again = make_customer(world.rooftop, first_name="Zeb", last_name="Again")
+    add_contact(again, email="Zeb.Quux@example.test")
+    with pytest.raises(ActionRefused, match="do-not-contact"):
+        message_send_from_staff(customer=again, rooftop=world.rooftop, user=world.bdc, kind="email", body="Hi")
+    assert not TimelineEntry.unscoped.filter(customer=again, kind="email").exists()
