@@ -347,6 +347,9 @@ RATE_LIMITS = {
 
 # --- Product settings --------------------------------------------------------------------------
 TRACKING_EVENT_RETENTION_DAYS = env_int("TRACKING_EVENT_RETENTION_DAYS", 400)
+# A customer with no activity (lead, RO, appointment, timeline entry, message, web event) for this long and no
+# open lead is erased by the daily purge (customers.erasure.retention_purge); 0 turns the purge off.
+CUSTOMER_RETENTION_DAYS = env_int("CUSTOMER_RETENTION_DAYS", 730)
 
 # Every log line passes crm.logging.RedactSecretsFilter (API tokens and keys in query strings, e.g. the
 # websocket's ?token=, become [redacted]); crm.logging.configure also puts it on uvicorn's own handlers.

@@ -112,3 +112,25 @@ class IdentityForm(forms.Form):
         if value and not (len(value) == 2 and value.isalpha()):
             raise forms.ValidationError("The licence state is two letters (e.g. MA).")
         return value
+def _folded(text: str) -> str:
+    return " ".join((text or "").split()).casefold()
+
+
+class ErasureForm(forms.Form):
+    """A manager confirms a deletion request by typing the customer's name (or number, for a nameless record)."""
+
+    reason = forms.CharField(max_length=500, label="Reason or request reference",
+                             error_messages={"required": "Say why: the request reference or the reason."},
+                             help_text='For example "CCPA request 2026-114, received by email on Dec 2".')
+    confirm_name = forms.CharField(max_length=201, label="Type the customer's name to confirm")
+
+    def __init__(self, *args, expected_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.expected_name = expected_name
+
+    def clean_confirm_name(self) -> str:
+        typed = self.cleaned_data["confirm_name"]
+        if _folded(typed) != _folded(self.expected_name):
+            raise forms.ValidationError(
+                f"That is not the customer's name. Type “{self.expected_name}” exactly to confirm.")
+        return typed

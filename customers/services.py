@@ -307,6 +307,9 @@ def merge_undo(*, record: MergeRecord, user: User | None) -> None:
         record = MergeRecord.unscoped.select_for_update().get(pk=record.pk)
         if record.undone_at:
             raise ActionRefused("This merge was already undone.")
+        if record.snapshot.get("erased"):
+            # customers.erasure scrubbed the values the undo would restore; the person asked to be forgotten.
+            raise ActionRefused("A customer of this merge had their personal data erased; it cannot be undone.")
         survivor = Customer.unscoped.select_for_update().get(pk=record.survivor_id)
         merged = Customer.unscoped.select_for_update().get(pk=record.merged_id)
         snap = record.snapshot

@@ -11,13 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.pagination import page_number
-from customers import forms, selectors, sensitive, services
-from customers.models import Appointment, Customer, DuplicateCandidate, MergeRecord, TimelineEntry
+from crm.pagination import page_number, paginate
+from customers import erasure, forms, selectors, sensitive, services
+from customers.models import Appointment, Customer, DuplicateCandidate, ErasureRecord, MergeRecord, TimelineEntry
 from customers.outbound import delivery_connected, message_send_from_staff
 from leads.models import Lead
 from rooftops.audit import Kind, access_record, customer_rooftop_ids
-from rooftops.models import Rooftop
+from rooftops.models import Role, Rooftop
 from rooftops.selectors import staff_access
 from rooftops.tenancy import get_scoped_or_404
 
@@ -64,6 +64,8 @@ def customer_detail(request, customer_id: int):
         "customer": customer, "page": page, "panel": panel, "filters": filters, "rooftop": rooftop,
         "kind_choices": KIND_CHOICES, "department_choices": DEPARTMENT_CHOICES,
         "delivery_connected": delivery_connected(),
+        "can_erase": not customer.erased_at and bool(access.rooftops_with_role(Role.MANAGER) & set(
+            customer.known_at.values_list("rooftop_id", flat=True))),
     })
 
 
@@ -416,3 +418,71 @@ def vehicle_reveal(request, customer_id: int, vehicle_id: int, field: str):
         raise Http404
     return _reveal(request, access, customer, value=getattr(vehicle, field), field=field,
                    dom_id=f"sensitive-{field}-{vehicle.pk}")
+# Erasure (deletion requests): managers only; anyone else gets the same 404 as for another store's customer
+# ---------------------------------------------------------------------------------------------------------
+
+ERASURES_PER_PAGE = 25
+
+
+def _managed_rooftop_ids(request) -> frozenset[int]:
+    ids = staff_access(request.user).rooftops_with_role(Role.MANAGER)
+    if not ids:
+        raise Http404
+    return ids
+
+
+def _erasure_record(request, record_id: int) -> ErasureRecord:
+    try:
+        return ErasureRecord.objects.for_rooftops(_managed_rooftop_ids(request)).get(pk=record_id)
+    except ErasureRecord.DoesNotExist:
+        raise Http404 from None
+
+
+@login_required
+def customer_erase(request, customer_id: int):
+    """The confirmation page: what goes, that it cannot be undone, a reason, and the name typed to confirm."""
+    managed = _managed_rooftop_ids(request)
+    customer = Customer.objects.for_rooftops(managed).filter(pk=customer_id).first()
+    if customer is None:
+        raise Http404
+    if customer.merged_into_id:
+        return redirect("customer-erase", customer_id=selectors.survivor_of(customer).pk)
+    if customer.erased_at:
+        messages.info(request, "This customer's personal data was already erased.")
+        return redirect("customer-detail", customer_id=customer.pk)
+    expected = customer.full_name or f"#{customer.pk}"
+    form = forms.ErasureForm(request.POST or None, expected_name=expected)
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = erasure.erasure_request(customer=customer, source=ErasureRecord.Source.STAFF,
+                                             reason=form.cleaned_data["reason"], user=request.user)
+        except erasure.ErasureRefused as exc:
+            messages.error(request, str(exc))
+            return redirect("customer-detail", customer_id=customer.pk)
+        return redirect("customer-erasure", record_id=record.pk)
+    return render(request, "customers/erase_confirm.html", {"customer": customer, "form": form},
+                  status=422 if form.is_bound else 200)
+
+
+@login_required
+@require_GET
+def erasure_detail(request, record_id: int):
+    record = _erasure_record(request, record_id)
+    return render(request, "customers/erasure_detail.html", {"record": record})
+
+
+@login_required
+@require_GET
+def erasure_progress(request, record_id: int):
+    """Polled by htmx every 2 s while the erasure runs; the finished markup has no trigger, so polling stops."""
+    record = _erasure_record(request, record_id)
+    return render(request, "customers/_erasure_progress.html", {"record": record})
+
+
+@login_required
+@require_GET
+def erasure_list(request):
+    managed = _managed_rooftop_ids(request)
+    page = paginate(selectors.erasure_records_for_managers(manager_rooftop_ids=managed),
+                    per_page=ERASURES_PER_PAGE, raw_page=request.GET.get("page"))
+    return render(request, "customers/erasures.html", {"page": page})

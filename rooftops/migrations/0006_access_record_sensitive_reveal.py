@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rooftops', '0004_access_record_more_doors'),
+        ('rooftops', '0005_rooftop_hold_email_in_quiet_hours'),
     ]
 
     operations = [
