@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
+from crm.idempotency import StaffApiView
 
 from crm.pagination import page_number
 from customers import selectors, services
@@ -69,7 +69,7 @@ class NoteInput(serializers.Serializer):
     text = serializers.CharField(max_length=5000)
 
 
-class CustomerDetailApi(APIView):
+class CustomerDetailApi(StaffApiView):
     @extend_schema(responses=CustomerOutput, summary="A customer known at your rooftops")
     def get(self, request, customer_id: int):
         access = staff_access(request.user)
@@ -86,7 +86,7 @@ class CustomerDetailApi(APIView):
         return Response(CustomerOutput(data).data)
 
 
-class CustomerTimelineApi(APIView):
+class CustomerTimelineApi(StaffApiView):
     @extend_schema(
         responses=TimelineOutput, summary="One page of the customer's timeline, newest first",
         parameters=[OpenApiParameter("cursor", str), OpenApiParameter("kind", str, many=True),
@@ -104,7 +104,7 @@ class CustomerTimelineApi(APIView):
         return Response(TimelineOutput({"entries": page.entries, "next_cursor": page.next_cursor}).data)
 
 
-class CustomerSearchApi(APIView):
+class CustomerSearchApi(StaffApiView):
     @extend_schema(responses=SearchOutput, summary="Search customers by name, phone, email, VIN or stock number",
                    parameters=[OpenApiParameter("q", str), OpenApiParameter("page", int)])
     def get(self, request):
@@ -118,7 +118,7 @@ class CustomerSearchApi(APIView):
                                       "has_next": results.has_next}).data)
 
 
-class CustomerNoteApi(APIView):
+class CustomerNoteApi(StaffApiView):
     @extend_schema(request=NoteInput, responses={201: TimelineEntryOutput}, summary="Add a note to the customer's timeline")
     def post(self, request, customer_id: int):
         access = staff_access(request.user)
