@@ -36,6 +36,7 @@ class OtherStore:
     alert_id: int
     fit_id: int  # a fit of the scoring weights run at the other store
     user_id: int  # a salesperson of the other store (roster, availability)
+    vehicle_id: int  # an inventory vehicle of the other store
     source: str = "web_form"  # lead routing: a lead source and a message channel, with the rooftop id
     channel: str = "sms"
 
@@ -44,7 +45,8 @@ class OtherStore:
 def other_store(world) -> OtherStore:
     b = world.other_rooftop
     customer = make_customer(b, first_name="Bea", last_name="Elsewhere")
-    lead = LeadFactory(rooftop=b, customer=customer, vehicle=InventoryVehicleFactory(rooftop=b))
+    vehicle = InventoryVehicleFactory(rooftop=b)
+    lead = LeadFactory(rooftop=b, customer=customer, vehicle=vehicle)
     appointment = Appointment.unscoped.create(rooftop=b, customer=customer, lead=lead, department="sales",
                                               kind="test_drive", scheduled_at=lead.created_at)
     first, second = make_customer(b, first_name="Dee"), make_customer(b, first_name="Dee")
@@ -56,7 +58,7 @@ def other_store(world) -> OtherStore:
     alert = Alert.unscoped.create(rooftop=b, customer=customer, kind="repeat_vdp_views", reasons=["Viewed it 4 times"])
     fit = ScoringFit.unscoped.create(rooftop=b)
     return OtherStore(b.id, customer.id, lead.id, appointment.id, candidate.id, merge.id, review.id, alert.id,
-                      fit.id, world.outsider.id)
+                      fit.id, world.outsider.id, vehicle.id)
 
 
 def _routes(patterns=None, namespace=""):
