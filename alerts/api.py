@@ -9,11 +9,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
-from crm.idempotency import StaffApiView
 
 from alerts import audience, services
 from alerts.selectors import alerts_replay, alerts_visible
 from alerts.serializers import ActInput, AlertOutput, DismissInput, ReplayOutput, ReplayQuery, SnoozeInput
+from crm.idempotency import StaffApiView
 from rooftops.audit import Kind as Read, access_record_rows
 from rooftops.models import Role
 from rooftops.selectors import staff_access
