@@ -147,6 +147,12 @@ def consent_lines(customer: Customer) -> tuple[list[ConsentLine], list[ConsentRe
     return lines, history
 
 
+def vehicle_lines(customer: Customer) -> list[VehicleLine]:
+    """The customer's vehicles, newest first, each with its equity (service.equity decides)."""
+    return [VehicleLine(v, equity_of(trade_value_cents=v.trade_value_cents, payoff_cents=v.payoff_cents))
+            for v in customer.vehicles.order_by("-year", "id")]
+
+
 def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
     from leads.models import Lead
     from service.models import RepairOrder
@@ -155,8 +161,7 @@ def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
     phones = [(format_phone(p.e164), p.label, p.is_primary) for p in customer.phones.order_by("-is_primary", "id")]
     emails = [(e.email, e.is_primary) for e in customer.emails.order_by("-is_primary", "id")]
     consent, history = consent_lines(customer)
-    vehicles = [VehicleLine(v, equity_of(trade_value_cents=v.trade_value_cents, payoff_cents=v.payoff_cents))
-                for v in customer.vehicles.order_by("-year", "id")]
+    vehicles = vehicle_lines(customer)
     open_leads = list(Lead.objects.for_access(access).filter(customer=customer, status__in=Lead.OPEN_STATUSES)
                       .select_related("vehicle", "assigned_to__staff_profile", "rooftop").order_by("-created_at")[:20])
     appointments = list(Appointment.objects.for_access(access).filter(customer=customer).filter(

@@ -16,6 +16,7 @@ from customers.services import customer_merge
 from factories import InventoryVehicleFactory, LeadFactory, make_customer
 from leads.models import AdfReview
 from rooftops.services import api_token_create
+from service.models import RepairOrder
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +38,7 @@ class OtherStore:
     fit_id: int  # a fit of the scoring weights run at the other store
     user_id: int  # a salesperson of the other store (roster, availability)
     vehicle_id: int  # an inventory vehicle of the other store
+    repair_order_id: int
     source: str = "web_form"  # lead routing: a lead source and a message channel, with the rooftop id
     channel: str = "sms"
 
@@ -57,8 +59,9 @@ def other_store(world) -> OtherStore:
     review = AdfReview.unscoped.create(rooftop=b, raw="<adf/>", reason="no prospect", received_via="http")
     alert = Alert.unscoped.create(rooftop=b, customer=customer, kind="repeat_vdp_views", reasons=["Viewed it 4 times"])
     fit = ScoringFit.unscoped.create(rooftop=b)
+    ro = RepairOrder.unscoped.create(rooftop=b, customer=customer, ro_number="B-1001")
     return OtherStore(b.id, customer.id, lead.id, appointment.id, candidate.id, merge.id, review.id, alert.id,
-                      fit.id, world.outsider.id, vehicle.id)
+                      fit.id, world.outsider.id, vehicle.id, ro.id)
 
 
 def _routes(patterns=None, namespace=""):
