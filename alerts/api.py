@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from alerts import audience, services
 from alerts.selectors import alerts_replay, alerts_visible
 from alerts.serializers import ActInput, AlertOutput, DismissInput, ReplayOutput, ReplayQuery, SnoozeInput
-from crm.idempotency import StaffApiView
+from crm.api import StaffApiView
 from rooftops.audit import Kind as Read, access_record_rows
 from rooftops.models import Role
 from rooftops.selectors import staff_access

@@ -1,6 +1,6 @@
 """`Idempotency-Key` for every API POST: a retried request answers the first result and writes nothing twice.
 
-Installed once, in `StaffApiView` / `StaffGenericApiView` (the bases of every staff API view), around the handler:
+Installed once, by `IdempotentPostMixin` in the bases of every staff API view (`crm.api`), around the handler:
 
 - The key belongs to the caller (user, and token or none for a session), the method and the path.
 - The first request inserts the key's row before its handler runs, in one transaction with the handler's
@@ -26,8 +26,6 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
-from rest_framework.generics import GenericAPIView
-from rest_framework.views import APIView
 
 from rooftops.models import ApiToken, IdempotencyKey
 
@@ -123,11 +121,3 @@ class IdempotentPostMixin:
             IdempotencyKey.objects.filter(pk=record.pk).update(
                 status_code=response.status_code, response_body=_stored_body(response))
         return response
-
-
-class StaffApiView(IdempotentPostMixin, APIView):
-    """The base of every staff API view."""
-
-
-class StaffGenericApiView(IdempotentPostMixin, GenericAPIView):
-    """The base of staff API views that page a queryset (cursor pagination)."""

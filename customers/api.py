@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from crm.idempotency import StaffApiView, StaffGenericApiView
+from crm.api import StaffApiView, StaffGenericApiView
 from crm.pagination import CheckedCursorPagination, page_number
 from customers import selectors, services
 from customers.contact import InvalidContact, normalize_phone

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from crm.idempotency import StaffApiView
+from crm.api import StaffApiView
 from kpis.forms import PRESETS, dashboard_filter
 from kpis.selectors import EMPTY, Dashboard, Value, dashboard_build
 from leads.models import Lead

@@ -12,7 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from crm.idempotency import StaffApiView, StaffGenericApiView
+from crm.api import StaffApiView, StaffGenericApiView
 from crm.pagination import CheckedCursorPagination
 from customers.api import TimelineEntryOutput
 from leads import inventory, selectors, services

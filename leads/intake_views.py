@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 
-from crm.idempotency import StaffApiView
+from crm.api import StaffApiView
 from crm.pagination import paginate
 from crm.ratelimit import client_address, retry_after
 from leads.intake import MAX_ADF_BYTES, AdfUnreadable, adf_lead_accept, adf_review_accept, adf_review_discard, lead_as_adf

@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from crm.idempotency import StaffApiView
+from crm.api import StaffApiView
 from rooftops.selectors import accessible_rooftops, staff_access
 
 

@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from crm.idempotency import StaffApiView, StaffGenericApiView
+from crm.api import StaffApiView, StaffGenericApiView
 from crm.pagination import CheckedCursorPagination
 from customers import selectors as customer_selectors
 from rooftops.api_inputs import PersonOutput, id_field, person, rooftop_filter

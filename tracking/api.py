@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.mixins import ListModelMixin
 
-from crm.idempotency import StaffGenericApiView
+from crm.api import StaffGenericApiView
 from crm.pagination import CheckedCursorPagination
 from customers.models import Customer
 from rooftops.audit import Kind, access_record
