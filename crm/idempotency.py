@@ -19,8 +19,8 @@ import json
 import re
 from datetime import datetime, timedelta
 
-from django.http.request import RawPostDataException
 from django.db import connection, transaction
+from django.http.request import RawPostDataException
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -63,7 +63,7 @@ def _claim(*, user_id: int, token_id: int | None, method: str, path: str, key: s
         made = cursor.fetchone()
     if made:
         return IdempotencyKey(pk=made[0], user_id=user_id, token_id=token_id, method=method, path=path, key=key,
-                          body_sha256=digest, created_at=now), True
+                              body_sha256=digest, created_at=now), True
     return mine.select_for_update().get(), False
 
 
@@ -74,6 +74,9 @@ def _replay(record: IdempotencyKey, digest: str) -> Response:
                        "request, or resend exactly the first body to get its answer."},
             status=status.HTTP_422_UNPROCESSABLE_ENTITY,
         )
+    if record.status_code is None:  # cannot be seen from another transaction; kept as a guard
+        return Response({"detail": f"The request with this {HEADER} is still running; retry in a moment."},
+                        status=status.HTTP_409_CONFLICT)
     return Response(record.response_body, status=record.status_code, headers={REPLAYED_HEADER: "true"})
 
 
@@ -94,11 +97,11 @@ class IdempotentPostMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if request.method == "POST" and HEADER in request.headers:
+        handler = getattr(self, "post", None)
+        if request.method == "POST" and HEADER in request.headers and handler is not None:
             key = request.headers[HEADER]
             if not _VALID_KEY.fullmatch(key):
                 raise ValidationError({HEADER: [f"{HEADER} must be 1 to 255 printable characters without spaces."]})
-            handler = getattr(self, "post")
             self.post = lambda req, *a, **kw: self._post_once(handler, key, req, *a, **kw)
 
     def _post_once(self, handler, key: str, request, *args, **kwargs):

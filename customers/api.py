@@ -164,7 +164,9 @@ class CustomersApi(StaffApiView):
             country=data.get("country", ""),
         )
         customer, created = services.customer_match_or_create(rooftop=rooftop, contact=contact, source="api")
-        extra = {k: data[k] for k in ("time_zone", "preferred_contact") if data.get(k)}
+        # As intake does for a matched customer: fill in what was blank, never overwrite what staff set.
+        extra = {k: data[k] for k in ("time_zone", "preferred_contact")
+                 if data.get(k) and (created or not getattr(customer, k))}
         if extra:
             customer = services.customer_update(customer=customer, user=request.user, **extra)
         access_record(request, kind=Kind.CUSTOMER_API, rooftop_ids=[rooftop.pk], rows=1, object_ids=[customer.pk])
@@ -386,10 +388,10 @@ class AppointmentsApi(StaffGenericApiView):
         customer = Customer.objects.for_access(access).filter(pk=data["customer"]).first()
         if customer is None:
             raise ValidationError({"customer": ["No such customer at your rooftops."]})
-        if data.get("rooftop") is not None:
-            rooftop = rooftop_for_write(access, data["rooftop"])
-        else:
-            rooftop = services.rooftop_for_action(customer=customer, rooftop_ids=sorted(access.rooftop_ids))
+        asked = [rooftop_for_write(access, data["rooftop"]).pk] if data.get("rooftop") is not None else None
+        rooftop = services.rooftop_for_action(customer=customer, rooftop_ids=asked or sorted(access.rooftop_ids))
+        if rooftop is None:
+            raise ValidationError({"rooftop": ["This customer is not known at that rooftop."]})
         lead = None
         if data.get("lead") is not None:
             lead = Lead.objects.for_rooftops([rooftop.pk]).filter(pk=data["lead"], customer=customer).first()

@@ -127,3 +127,16 @@ def test_a_retried_mark_is_answered_once_and_a_read_only_token_cannot_mark(world
     _, key = api_token_create(user=world.salesperson, name="calendar", scope="read")
     refused = client.post(f"/api/appointments/{appointment.id}/no-show/", HTTP_AUTHORIZATION=f"Token {key}")
     assert refused.status_code == 403
+
+
+def test_create_at_a_rooftop_that_does_not_know_the_customer_is_400(world, customer, client):
+    from rooftops.models import Role, StaffRole
+
+    StaffRole.objects.create(user=world.salesperson, rooftop=world.other_rooftop, role=Role.SALESPERSON)
+    client.force_login(world.salesperson)
+    response = client.post("/api/appointments/", {"customer": customer.id, "kind": "service",
+                                                  "rooftop": world.other_rooftop.id,
+                                                  "scheduled_at": _iso(timedelta(days=1))},
+                           content_type="application/json")
+    assert response.status_code == 400 and "rooftop" in response.json()
+    assert not Appointment.unscoped.exists()

@@ -113,3 +113,14 @@ def test_a_read_only_token_cannot_create_or_change_customers(world, client):
     assert client.patch(f"/api/customers/{customer.id}/", {"first_name": "X"}, content_type="application/json",
                         **auth).status_code == 403
     assert Customer.unscoped.count() == 1 and Customer.unscoped.get().first_name == "Pat"
+
+
+def test_a_match_keeps_what_staff_set(world, client):
+    known = make_customer(world.rooftop, first_name="Jo", preferred_contact="email")
+    add_contact(known, email="jo@example.com")
+    client.force_login(world.bdc)
+    response = _post(client, {"emails": ["jo@example.com"], "first_name": "Joanna", "preferred_contact": "text",
+                              "time_zone": "America/Chicago"})
+    assert response.status_code == 200
+    known.refresh_from_db()
+    assert (known.first_name, known.preferred_contact, known.time_zone) == ("Jo", "email", "America/Chicago")
