@@ -12,7 +12,7 @@ RUN pip install -r requirements.txt
 COPY . .
 COPY --from=frontend /app/node_modules ./node_modules
 # Static files are collected at build time and served by whitenoise with hashed names.
-RUN SECRET_KEY=build-only python manage.py collectstatic --noinput -v0
+RUN SECRET_KEY=build-only FIELD_ENCRYPTION_KEYS=YnVpbGQtb25seS1ub3QtYS1yZWFsLWtleS0wMDAwMDA= python manage.py collectstatic --noinput -v0
 RUN useradd --create-home crm && chown -R crm /app
 USER crm
 EXPOSE 8000

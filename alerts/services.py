@@ -32,6 +32,7 @@ from alerts.push import group_send_many
 from alerts.selectors import (
     OUTCOME_CHUNK, ScoringConfig, outcome_row_chunks, outcome_shopper_count, scoring_config_from_row,
 )
+from crm import crypto
 from customers.models import TimelineEntry
 from leads.models import Lead, PriceChange
 from rooftops.models import Role, Rooftop
@@ -139,7 +140,9 @@ def intent_check_idle(*, intent_id: int, now: datetime | None = None, only_vins:
 
 CONTEXT_SQL = """
 SELECT
-    (SELECT max(trade_value_cents - payoff_cents) FROM customers_ownedvehicle
+    -- payoff_cents is encrypted at rest (a Fernet token): the rows come back and equity is computed in Python.
+    (SELECT coalesce(json_agg(json_build_array(trade_value_cents, payoff_cents)), '[]'::json)
+       FROM customers_ownedvehicle
       WHERE customer_id = %(customer)s AND trade_value_cents IS NOT NULL AND payoff_cents IS NOT NULL),
     EXISTS (SELECT 1 FROM service_repairorder WHERE customer_id = %(customer)s AND rooftop_id = %(rooftop)s),
     (SELECT coalesce(json_agg(json_build_array(vin, old_price_cents, new_price_cents, changed_at)), '[]'::json)
@@ -174,9 +177,10 @@ def shopper_context(*, rooftop_id: int, customer_id: int | None, state: ShopperS
     with connection.cursor() as cursor:
         cursor.execute(CONTEXT_SQL, {"customer": customer_id, "rooftop": rooftop_id, "vins": sorted(vins),
                                      "since": now - PRICE_DROP_LOOKBACK})
-        equity_cents, is_service, latest = cursor.fetchone()
+        owned, is_service, latest = cursor.fetchone()
     if isinstance(latest, str):
         latest = json.loads(latest)
+    equity_cents = _best_equity_cents(json.loads(owned) if isinstance(owned, str) else owned)
     drops: dict[str, tuple[int, int]] = {}
     for vin, old, new, changed_at in latest or ():
         changed = datetime.fromisoformat(changed_at) if isinstance(changed_at, str) else changed_at
@@ -186,6 +190,19 @@ def shopper_context(*, rooftop_id: int, customer_id: int | None, state: ShopperS
         has_positive_equity=bool(equity_cents and equity_cents > 0), equity_cents=equity_cents,
         is_service_customer=bool(is_service), price_drops=drops,
     )
+
+
+def _best_equity_cents(owned: list) -> int | None:
+    """max(trade value - payoff) over the customer's vehicles, as the SQL did before payoffs were encrypted;
+    a payoff no key opens counts as unknown."""
+    best: int | None = None
+    for trade, token in owned or ():
+        try:
+            payoff = int(crypto.decrypt(token))
+        except (crypto.InvalidToken, ValueError):
+            continue
+        best = trade - payoff if best is None else max(best, trade - payoff)
+    return best
 
 
 def _intent_for_update(visitor_id: int) -> ShopperIntent | None:

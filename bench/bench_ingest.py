@@ -134,6 +134,7 @@ def main() -> int:
         admin.execute(f"CREATE DATABASE {DB_NAME}")
     env = dict(os.environ, DATABASE_URL=bench_url, DEBUG="false", PYTHONUNBUFFERED="1")
     env.setdefault("SECRET_KEY", "bench-secret-key")
+    env.setdefault("FIELD_ENCRYPTION_KEYS", "YmVuY2gtZmllbGQtZW5jcnlwdGlvbi1rZXktMDAwMDA=")
     print(f"migrating {DB_NAME} …", flush=True)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
 

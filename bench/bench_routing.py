@@ -55,6 +55,7 @@ def main() -> int:
         admin.execute(f"CREATE DATABASE {DB_NAME}")
     os.environ.update(DATABASE_URL=bench_url, DEBUG="false", DJANGO_SETTINGS_MODULE="crm.settings")
     os.environ.setdefault("SECRET_KEY", "bench-secret-key")
+    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "YmVuY2gtZmllbGQtZW5jcnlwdGlvbi1rZXktMDAwMDA=")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     print(f"migrating {DB_NAME} …", flush=True)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)

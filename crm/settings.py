@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from csp.constants import NONE, SELF
 
+from crm.crypto import field_encryption_keys
 from crm.env import env_bool, env_float, env_int, env_list, env_str, redis_db_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -15,6 +16,9 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me" if DEBUG else "")
 if not SECRET_KEY:
     raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
+# Fernet keys for sensitive fields at rest (crm/crypto.py): the first encrypts, all decrypt. Like SECRET_KEY,
+# a dev key (derived from SECRET_KEY) only with DEBUG on; otherwise a process without keys refuses to start.
+FIELD_ENCRYPTION_KEYS = field_encryption_keys(env_str("FIELD_ENCRYPTION_KEYS", ""), debug=DEBUG, secret_key=SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = env_str("SITE_URL", "http://localhost:8000")
@@ -344,6 +348,9 @@ RATE_LIMITS = {
 
 # --- Product settings --------------------------------------------------------------------------
 TRACKING_EVENT_RETENTION_DAYS = env_int("TRACKING_EVENT_RETENTION_DAYS", 400)
+# A customer with no activity (lead, RO, appointment, timeline entry, message, web event) for this long and no
+# open lead is erased by the daily purge (customers.erasure.retention_purge); 0 turns the purge off.
+CUSTOMER_RETENTION_DAYS = env_int("CUSTOMER_RETENTION_DAYS", 730)
 
 # Every log line passes crm.logging.RedactSecretsFilter (API tokens and keys in query strings, e.g. the
 # websocket's ?token=, become [redacted]); crm.logging.configure also puts it on uvicorn's own handlers.

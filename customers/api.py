@@ -18,6 +18,7 @@ from customers.contact import InvalidContact, normalize_phone
 from customers.models import Appointment, Customer
 from rooftops.api_inputs import PersonOutput, id_field, person, rooftop_filter, rooftop_for_write
 from rooftops.audit import Kind, access_record, access_record_rows, customer_rooftop_ids
+from customers.sensitive import mask_date_of_birth, mask_last4
 from rooftops.selectors import staff_access
 from rooftops.tenancy import get_scoped_or_404
 
@@ -63,6 +64,10 @@ class CustomerOutput(serializers.Serializer):
     phones = serializers.ListField(child=serializers.CharField())
     consent = ConsentOutput(many=True)
     merged_into_id = serializers.IntegerField(allow_null=True)
+    # Encrypted at rest and masked here, always: the API has no reveal (README "Privacy").
+    date_of_birth_masked = serializers.CharField(help_text='Year only ("••/••/1987"); empty when not on file')
+    drivers_licence_masked = serializers.CharField(help_text='Last four ("••••1234"); empty when not on file')
+    drivers_licence_state = serializers.CharField()
 
 
 class SearchHitOutput(serializers.Serializer):
@@ -100,6 +105,9 @@ def _customer_data(customer) -> dict:
         "emails": list(customer.emails.order_by("-is_primary", "id").values_list("email", flat=True)),
         "phones": list(customer.phones.order_by("-is_primary", "id").values_list("e164", flat=True)),
         "consent": [c.__dict__ for c in consent], "merged_into_id": customer.merged_into_id,
+        "date_of_birth_masked": mask_date_of_birth(customer.date_of_birth),
+        "drivers_licence_masked": mask_last4(customer.drivers_licence_number),
+        "drivers_licence_state": customer.drivers_licence_state,
     }
 
 

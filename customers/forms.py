@@ -74,3 +74,63 @@ class LostForm(forms.Form):
 
 class SoldForm(forms.Form):
     note = forms.CharField(max_length=200, required=False)
+
+
+class IdentityForm(forms.Form):
+    """Date of birth and driver's licence. A blank field keeps what is on file (the page never holds the
+    current values in plain text, so it cannot pre-fill them); "remove" clears both."""
+
+    date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                    input_formats=["%Y-%m-%d", "%m/%d/%Y"],
+                                    error_messages={"invalid": "Enter the date of birth as a date (MM/DD/YYYY)."})
+    drivers_licence_number = forms.CharField(required=False, max_length=64, strip=True)
+    drivers_licence_state = forms.CharField(required=False, max_length=2, strip=True)
+    remove = forms.BooleanField(required=False)
+
+    def __init__(self, *args, today=None, **kwargs):
+        self.today = today or timezone.localdate()
+        super().__init__(*args, **kwargs)
+
+    def clean_date_of_birth(self):
+        from customers.sensitive import date_of_birth_problem
+
+        value = self.cleaned_data["date_of_birth"]
+        if value is not None and (problem := date_of_birth_problem(value, today=self.today)):
+            raise forms.ValidationError(problem)
+        return value
+
+    def clean_drivers_licence_number(self):
+        from customers.sensitive import licence_problem
+
+        value = self.cleaned_data["drivers_licence_number"]
+        if value and (problem := licence_problem(value)):
+            raise forms.ValidationError(problem)
+        return value
+
+    def clean_drivers_licence_state(self):
+        value = self.cleaned_data["drivers_licence_state"].upper()
+        if value and not (len(value) == 2 and value.isalpha()):
+            raise forms.ValidationError("The licence state is two letters (e.g. MA).")
+        return value
+def _folded(text: str) -> str:
+    return " ".join((text or "").split()).casefold()
+
+
+class ErasureForm(forms.Form):
+    """A manager confirms a deletion request by typing the customer's name (or number, for a nameless record)."""
+
+    reason = forms.CharField(max_length=500, label="Reason or request reference",
+                             error_messages={"required": "Say why: the request reference or the reason."},
+                             help_text='For example "CCPA request 2026-114, received by email on Dec 2".')
+    confirm_name = forms.CharField(max_length=201, label="Type the customer's name to confirm")
+
+    def __init__(self, *args, expected_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.expected_name = expected_name
+
+    def clean_confirm_name(self) -> str:
+        typed = self.cleaned_data["confirm_name"]
+        if _folded(typed) != _folded(self.expected_name):
+            raise forms.ValidationError(
+                f"That is not the customer's name. Type “{self.expected_name}” exactly to confirm.")
+        return typed

@@ -38,6 +38,7 @@ from customers.models import (
 )
 from customers.opt_out import is_opt_in, is_opt_out
 from customers.quiet_hours import may_send_at, next_send_time
+from customers.suppression import address_is_suppressed, channel_of
 from customers.sms import OutgoingSms, SmsPermanentError, SmsTemporaryError, sms_backend
 from rooftops.models import DealerGroup, Rooftop
 
@@ -49,6 +50,7 @@ Kind = OutboundMessage.Kind
 DUE_STATUSES = (Status.QUEUED, Status.WAITING_QUIET_HOURS)
 # A confirmation answers the customer's own STOP: consent is already gone and quiet hours do not apply.
 KINDS_EXEMPT_FROM_CONSENT = frozenset({Kind.OPT_OUT_CONFIRMATION})
+SUPPRESSED_ADDRESS = "The address is on the dealer group's do-not-contact list"
 
 
 # --------------------------------------------------------------------------- consent
@@ -83,7 +85,12 @@ def email_consent_refused(*, customer: Customer, purpose: str = ConsentRecord.Pu
 
 
 def _blocked_reason(message: OutboundMessage) -> str:
-    """Why this message may not go out now (consent), or '' when it may."""
+    """Why this message may not go out now (do-not-contact list, consent), or '' when it may."""
+    # Before the consent exemptions: an erased person is never written to again, whatever kind of message,
+    # even when a new record with their address arrives later (an ADF lead, a website identify).
+    if address_is_suppressed(dealer_group_id=message.customer.dealer_group_id,
+                             channel=channel_of(message.channel), address=message.to_address):
+        return SUPPRESSED_ADDRESS
     if message.kind in KINDS_EXEMPT_FROM_CONSENT:
         return ""
     if message.channel == OutboundMessage.Channel.SMS:

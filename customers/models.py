@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
+from crm.encrypted_fields import EncryptedDateField, EncryptedIntegerField, EncryptedTextField, readable
 from crm.times import SenderDateTimeField
 from rooftops.models import DealerGroup, Rooftop
 from rooftops.tenancy import RooftopQuerySet, RooftopScopedManager
@@ -38,8 +39,16 @@ class Customer(models.Model):
     # For quiet hours; empty means the time zone of the rooftop that contacts them.
     time_zone = models.CharField(max_length=64, blank=True)
     preferred_contact = models.CharField(max_length=10, choices=ContactMethod.choices, blank=True)
+    # Identity and finance data (FTC Safeguards Rule): encrypted at rest, shown masked, revealed on purpose and
+    # recorded (README "Privacy"). Not searchable: only __isnull works on these columns.
+    date_of_birth = EncryptedDateField(null=True, blank=True)
+    drivers_licence_number = EncryptedTextField(null=True, blank=True)
+    # The issuing state alone identifies nobody; kept plain so it can be shown and filtered.
+    drivers_licence_state = models.CharField(max_length=2, blank=True)
     # Opaque token put in email/text links so a click identifies the shopper on the website.
     link_token = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    # Set when the personal data was erased (customers.erasure); the row stays, anonymised, for KPIs.
+    erased_at = models.DateTimeField(null=True, blank=True)
     # Set when merged into another record; the row stays so the merge can be undone.
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -151,7 +160,11 @@ class OwnedVehicle(models.Model):
     trim = models.CharField(max_length=80, blank=True)
     mileage = models.PositiveIntegerField(null=True, blank=True)
     trade_value_cents = models.BigIntegerField(null=True, blank=True)
-    payoff_cents = models.BigIntegerField(null=True, blank=True)
+    # Loan data from the credit application or the DMS: encrypted at rest (README "Privacy"). Equity is
+    # therefore computed in Python on loaded rows (service/equity.py), never in SQL.
+    payoff_cents = EncryptedIntegerField(null=True, blank=True)
+    lender = EncryptedTextField(null=True, blank=True)
+    finance_account_number = EncryptedTextField(null=True, blank=True)
     valued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -163,9 +176,10 @@ class OwnedVehicle(models.Model):
 
     @property
     def equity_cents(self) -> int | None:
-        if self.trade_value_cents is None or self.payoff_cents is None:
+        payoff = readable(self.payoff_cents)
+        if self.trade_value_cents is None or payoff is None:
             return None
-        return self.trade_value_cents - self.payoff_cents
+        return self.trade_value_cents - payoff
 
     def __str__(self) -> str:
         return " ".join(str(p) for p in (self.year, self.make, self.model, self.trim) if p)
@@ -351,7 +365,7 @@ class OutboundMessage(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
-        SUPPRESSED = "suppressed", "Not sent (no consent)"
+        SUPPRESSED = "suppressed", "Not sent (no consent, or do-not-contact)"
 
     class Kind(models.TextChoices):
         FIRST_RESPONSE = "first_response", "Automated first response"
@@ -409,3 +423,117 @@ class InboundMessage(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["from_number", "-received_at"])]
+
+
+# --------------------------------------------------------------------------- privacy (customers.erasure)
+
+
+class ErasureRecordQuerySet(RooftopQuerySet):
+    def scope_filter(self, rooftop_ids):
+        # The erased customer's row stays (anonymised) with the stores that knew them, so the record is seen
+        # by the same stores' managers as the customer was.
+        return models.Q(
+            models.Exists(CustomerRooftop.objects.filter(customer_id=models.OuterRef("customer_id"),
+                                                         rooftop_id__in=list(rooftop_ids)))
+        )
+
+
+class ErasureRecord(models.Model):
+    """That a customer's personal data was erased, why, by whom and what was removed. Holds no personal data.
+
+    No foreign keys to the customer or the requester: the record must outlive both, as proof the request was
+    honoured (CCPA asks for 24 months of request records).
+    """
+
+    class Source(models.TextChoices):
+        STAFF = "staff", "Request taken by staff"
+        COMMAND = "command", "Command line"
+        RETENTION = "retention", "Retention period passed"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Erasing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    dealer_group = models.ForeignKey(DealerGroup, on_delete=models.PROTECT, related_name="+")
+    customer_id = models.BigIntegerField()
+    source = models.CharField(max_length=10, choices=Source.choices)
+    requested_by_id = models.BigIntegerField(null=True, blank=True)
+    requested_by_username = models.CharField(max_length=150, blank=True)  # as it was: users are renamed, deleted
+    reason = models.CharField(max_length=500, blank=True)  # the request reference ("CCPA request 2026-114 by email")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    steps_total = models.PositiveSmallIntegerField(default=0)
+    steps_done = models.PositiveSmallIntegerField(default=0)
+    current_step = models.CharField(max_length=40, blank=True)
+    # {"step": {"kind": rows}}: a step is written here in the same transaction as its work, so a re-run after a
+    # crash skips exactly the steps that committed.
+    counts = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager.from_queryset(ErasureRecordQuerySet)()
+
+    class Meta:
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+        indexes = [
+            models.Index(fields=["dealer_group", "-created_at"]),
+            models.Index(fields=["customer_id"]),
+            # The resume sweep picks up records a lost task or a dead worker left unfinished, and failed ones.
+            models.Index(fields=["created_at"], condition=models.Q(status__in=["queued", "running", "failed"]),
+                         name="erasure_unfinished"),
+        ]
+
+    @property
+    def active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.steps_done / self.steps_total) if self.steps_total else 0
+
+    @property
+    def removed(self) -> dict[str, int]:
+        """Rows per kind over all steps, for the page and the command."""
+        totals: dict[str, int] = {}
+        for step in self.counts.values():
+            for kind, rows in step.items():
+                totals[kind] = totals.get(kind, 0) + rows
+        return totals
+
+
+class SuppressionKey(models.Model):
+    """The dealer group's secret for suppression digests: made once, never shown, never rotated (rotating it
+    would forget every suppressed address)."""
+
+    dealer_group = models.OneToOneField(DealerGroup, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class SuppressionEntry(models.Model):
+    """An address the dealer group must never contact again, kept only as a keyed hash (customers.suppression)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone (texts and calls)"
+
+    class Reason(models.TextChoices):
+        ERASURE = "erasure", "Personal data erased"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Bounced"
+
+    dealer_group = models.ForeignKey(DealerGroup, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    digest = models.CharField(max_length=64)  # hex HMAC-SHA256 of the normalised address
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dealer_group", "channel", "digest"], name="suppressed_once_per_group")
+        ]

@@ -46,6 +46,8 @@ def consent_latest(*, customer: Customer, channel: str, purpose: str) -> Consent
 def send_refusal(*, customer: Customer, rooftop: Rooftop, kind: str, now: datetime) -> str | None:
     """Why this message may not go out now, in words for staff; None when it may."""
     channel = CHANNELS[kind]
+    if _address_suppressed(customer, kind):
+        return "This address is on the do-not-contact list (its owner's personal data was erased on request)."
     consent = consent_latest(customer=customer, channel=channel, purpose=ConsentRecord.Purpose.TRANSACTIONAL)
     if consent.granted is False:
         return f"The customer revoked {channel.label.lower()} consent on {consent.recorded_at:%b %-d, %Y}; do not {kind} them."
@@ -59,6 +61,18 @@ def send_refusal(*, customer: Customer, rooftop: Rooftop, kind: str, now: dateti
             return (f"Quiet hours: it is {timezone.localtime(now, _zone(zone)):%-I:%M %p} for the customer; "
                     f"texts may go out from {opens:%-I:%M %p} ({zone}).")
     return None
+
+
+def _address_suppressed(customer: Customer, kind: str) -> bool:
+    from customers.suppression import address_is_suppressed, channel_of
+
+    if kind == "text":
+        addresses = customer.phones.order_by("-is_primary", "id").values_list("e164", flat=True)[:1]
+    else:
+        addresses = customer.emails.order_by("-is_primary", "id").values_list("email", flat=True)[:1]
+    return any(address_is_suppressed(dealer_group_id=customer.dealer_group_id,
+                                     channel=channel_of("sms" if kind == "text" else "email"), address=a)
+               for a in addresses)
 
 
 def _zone(name: str):

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
+from crm.encrypted_fields import readable
 from customers.contact import format_phone
 from customers.models import (
     Appointment, ConsentRecord, Customer, CustomerEmail, CustomerPhone, DuplicateCandidate, MergeRecord, OwnedVehicle,
@@ -114,6 +115,12 @@ class VehicleLine:
     vehicle: OwnedVehicle
     equity: Equity
 
+    @property
+    def account_masked(self) -> str:
+        from customers.sensitive import mask_last4
+
+        return mask_last4(self.vehicle.finance_account_number)
+
 
 @dataclass
 class CustomerPanel:
@@ -149,7 +156,7 @@ def consent_lines(customer: Customer) -> tuple[list[ConsentLine], list[ConsentRe
 
 def vehicle_lines(customer: Customer) -> list[VehicleLine]:
     """The customer's vehicles, newest first, each with its equity (service.equity decides)."""
-    return [VehicleLine(v, equity_of(trade_value_cents=v.trade_value_cents, payoff_cents=v.payoff_cents))
+    return [VehicleLine(v, equity_of(trade_value_cents=v.trade_value_cents, payoff_cents=readable(v.payoff_cents)))
             for v in customer.vehicles.order_by("-year", "id")]
 
 
@@ -402,3 +409,58 @@ def duplicates_open(*, access: StaffAccess, limit: int = 50, offset: int = 0) ->
     total = candidates.count()
     rows = list(candidates.select_related("customer_a", "customer_b").order_by("-found_at", "-id")[offset:offset + limit])
     return rows, total
+
+
+# --------------------------------------------------------------------------- privacy (customers.erasure)
+
+
+def retention_activity_batch(*, after_id: int, created_before: datetime, limit: int) -> list:
+    """The next customers (by id) old enough to be purge candidates, each with their newest activity per kind.
+
+    Returns (customer_id, dealer_group_id, CustomerActivity) triples; customers.retention decides.
+    """
+    from django.db.models import Exists, Max, OuterRef, Subquery
+    from django.db.models.functions import Coalesce, Greatest
+
+    from customers.models import Appointment, Customer, OutboundMessage, TimelineEntry
+    from customers.retention import CustomerActivity
+    from leads.models import Lead
+    from service.models import RepairOrder
+    from tracking.models import TrackedEvent, Visitor
+
+    def newest(queryset, expression):
+        return Subquery(queryset.filter(customer_id=OuterRef("pk")).values("customer_id")
+                        .annotate(at=Max(expression)).values("at")[:1])
+
+    kinds = {
+        "lead_at": newest(Lead.unscoped, Greatest("created_at", Coalesce("status_changed_at", "created_at"))),
+        "ro_at": newest(RepairOrder.unscoped, Greatest("opened_at", Coalesce("closed_at", "opened_at"))),
+        "appointment_at": newest(Appointment.unscoped, Greatest("created_at", "scheduled_at")),
+        "timeline_at": newest(TimelineEntry.unscoped, "occurred_at"),
+        "message_at": newest(OutboundMessage.unscoped, "created_at"),
+        "visitor_at": newest(Visitor.unscoped, "last_seen_at"),
+        # The partial index (customer_id, occurred_at DESC) on every monthly partition answers this.
+        "event_at": Subquery(TrackedEvent.unscoped.filter(customer_id=OuterRef("pk"))
+                             .order_by("-occurred_at").values("occurred_at")[:1]),
+    }
+    rows = (
+        Customer.unscoped.filter(pk__gt=after_id, created_at__lt=created_before, erased_at__isnull=True,
+                                 merged_into__isnull=True)
+        .order_by("pk")
+        .annotate(**kinds, open_lead=Exists(Lead.unscoped.filter(customer_id=OuterRef("pk"),
+                                                                 status__in=Lead.OPEN_STATUSES)))
+        .values("pk", "dealer_group_id", "created_at", "open_lead", *kinds)[:limit]
+    )
+    return [
+        (row["pk"], row["dealer_group_id"],
+         CustomerActivity(created_at=row["created_at"], last_activity=tuple(row[k] for k in kinds),
+                          has_open_lead=row["open_lead"]))
+        for row in rows
+    ]
+
+
+def erasure_records_for_managers(*, manager_rooftop_ids) -> object:
+    """Erasure records a manager may see: those of customers known at the stores they manage, newest first."""
+    from customers.models import ErasureRecord
+
+    return ErasureRecord.objects.for_rooftops(manager_rooftop_ids).order_by("-created_at", "-id")

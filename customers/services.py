@@ -194,7 +194,9 @@ def duplicate_dismiss(*, candidate: DuplicateCandidate, user: User) -> None:
 # Bookkeeping about customers themselves; these rows describe the records, they do not move with them.
 _NOT_MOVED = {"customers.DuplicateCandidate", "customers.MergeRecord", "customers.CustomerRooftop",
               "customers.Customer", "tracking.Visitor", "tracking.TrackedEvent"}
-_FILLABLE = ("first_name", "last_name", "street", "city", "region", "postal_code", "time_zone", "preferred_contact")
+_FILLABLE = ("first_name", "last_name", "street", "city", "region", "postal_code", "time_zone", "preferred_contact",
+             # Encrypted fields fill only an empty one, so the snapshot keeps None or "", never a plain value.
+             "date_of_birth", "drivers_licence_number", "drivers_licence_state")
 
 
 def _customer_foreign_keys() -> list[models.ForeignKey]:
@@ -305,6 +307,9 @@ def merge_undo(*, record: MergeRecord, user: User | None) -> None:
         record = MergeRecord.unscoped.select_for_update().get(pk=record.pk)
         if record.undone_at:
             raise ActionRefused("This merge was already undone.")
+        if record.snapshot.get("erased"):
+            # customers.erasure scrubbed the values the undo would restore; the person asked to be forgotten.
+            raise ActionRefused("A customer of this merge had their personal data erased; it cannot be undone.")
         survivor = Customer.unscoped.select_for_update().get(pk=record.survivor_id)
         merged = Customer.unscoped.select_for_update().get(pk=record.merged_id)
         snap = record.snapshot
@@ -644,3 +649,25 @@ __all__ = [
     "call_log", "customer_duplicates_detect", "customer_match_or_create", "customer_merge", "duplicate_dismiss",
     "lead_mark_lost", "lead_mark_sold", "merge_undo", "note_add", "rooftop_for_action", "web_sessions_refresh",
 ]
+
+
+def customer_identity_update(*, customer: Customer, date_of_birth=None, licence_number: str = "",
+                             licence_state: str = "", remove: bool = False) -> Customer:
+    """Set (or, with `remove`, clear) the encrypted date of birth and driver's licence. A blank value keeps
+    what is on file: staff editing the licence should not have to retype a date of birth they cannot see."""
+    fields: dict = {}
+    if remove:
+        fields = {"date_of_birth": None, "drivers_licence_number": None, "drivers_licence_state": ""}
+    else:
+        if date_of_birth is not None:
+            fields["date_of_birth"] = date_of_birth
+        if licence_number:
+            fields["drivers_licence_number"] = licence_number
+        if licence_state:
+            fields["drivers_licence_state"] = licence_state
+    if fields:
+        with transaction.atomic():
+            for name, value in fields.items():
+                setattr(customer, name, value)
+            customer.save(update_fields=[*fields, "updated_at"])
+    return customer

@@ -11,13 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.pagination import page_number
-from customers import forms, selectors, services
-from customers.models import Appointment, Customer, DuplicateCandidate, MergeRecord, TimelineEntry
+from crm.pagination import page_number, paginate
+from customers import erasure, forms, selectors, sensitive, services
+from customers.models import Appointment, Customer, DuplicateCandidate, ErasureRecord, MergeRecord, TimelineEntry
 from customers.outbound import delivery_connected, message_send_from_staff
 from leads.models import Lead
-from rooftops.audit import Kind, access_record
-from rooftops.models import Rooftop
+from rooftops.audit import Kind, access_record, customer_rooftop_ids
+from rooftops.models import Role, Rooftop
 from rooftops.selectors import staff_access
 from rooftops.tenancy import get_scoped_or_404
 
@@ -60,10 +60,12 @@ def customer_detail(request, customer_id: int):
     rooftop = _action_rooftop(access, customer)
     access_record(request, kind=Kind.CUSTOMER_PAGE, rooftop_ids=[rooftop.pk], rows=1, object_ids=[customer.pk])
     return render(request, "customers/detail.html", {
-        **_forms_context(customer, panel, rooftop),
+        **_forms_context(customer, panel, rooftop), **_identity_context(customer),
         "customer": customer, "page": page, "panel": panel, "filters": filters, "rooftop": rooftop,
         "kind_choices": KIND_CHOICES, "department_choices": DEPARTMENT_CHOICES,
         "delivery_connected": delivery_connected(),
+        "can_erase": not customer.erased_at and bool(access.rooftops_with_role(Role.MANAGER) & set(
+            customer.known_at.values_list("rooftop_id", flat=True))),
     })
 
 
@@ -347,3 +349,140 @@ def merge_undo(request, merge_id: int):
         return redirect("customer-detail", customer_id=record.survivor_id)
     messages.success(request, f"Merge undone: customer #{record.merged_id} has their own record again.")
     return redirect("customer-detail", customer_id=record.survivor_id)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sensitive fields (encrypted at rest): masked on the page, revealed one at a time and recorded
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _identity_context(customer: Customer, **extra) -> dict:
+    lines = [
+        {"field": name, "label": label, "dom_id": f"sensitive-{name}",
+         "masked": sensitive.mask(name, getattr(customer, name)), "present": getattr(customer, name) is not None,
+         "reveal_url": reverse(sensitive.REVEAL_URL_NAMES[name], args=[customer.pk])}
+        for name, label in sensitive.CUSTOMER_REVEALABLE.items()
+    ]
+    return {"identity_lines": lines, "identity_form": extra.pop("identity_form", forms.IdentityForm()), **extra}
+
+
+@login_required
+@require_POST
+def customer_identity(request, customer_id: int):
+    """The identity card's edit form: date of birth and licence, answered with the card (masked again)."""
+    access, customer = _customer(request, customer_id)
+    form = forms.IdentityForm(request.POST)
+    if not form.is_valid():
+        return render(request, "customers/_identity.html", {
+            "customer": customer, **_identity_context(customer, identity_form=form, error=_first_error(form)),
+        }, status=422)
+    data = form.cleaned_data
+    services.customer_identity_update(customer=customer, date_of_birth=data["date_of_birth"],
+                                      licence_number=data["drivers_licence_number"],
+                                      licence_state=data["drivers_licence_state"], remove=data["remove"])
+    ok = "Date of birth and licence removed." if data["remove"] else "Saved."
+    return render(request, "customers/_identity.html", {"customer": customer, **_identity_context(customer, ok=ok)})
+
+
+def _reveal(request, access, customer: Customer, *, value, field: str, dom_id: str) -> HttpResponse:
+    # Recorded before the value leaves: a reveal nobody can account for must not happen (rooftops/audit.py).
+    access_record(request, kind=Kind.SENSITIVE_REVEAL, rooftop_ids=customer_rooftop_ids(access, customer), rows=1,
+                  object_ids=[customer.pk])
+    response = render(request, "customers/_sensitive_revealed.html",
+                      {"dom_id": dom_id, "text": sensitive.reveal_text(field, value)})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def customer_reveal(request, customer_id: int, field: str):
+    """One masked value of the customer in full (htmx), for staff who may open this customer."""
+    if field not in sensitive.CUSTOMER_REVEALABLE:
+        raise Http404
+    access = staff_access(request.user)
+    customer = get_scoped_or_404(Customer.objects, access, pk=customer_id)
+    return _reveal(request, access, customer, value=getattr(customer, field), field=field, dom_id=f"sensitive-{field}")
+
+
+@login_required
+@require_POST
+def vehicle_reveal(request, customer_id: int, owned_vehicle_id: int, field: str):
+    """A masked value of one of the customer's vehicles (the finance account number) in full."""
+    if field not in sensitive.VEHICLE_REVEALABLE:
+        raise Http404
+    access = staff_access(request.user)
+    customer = get_scoped_or_404(Customer.objects, access, pk=customer_id)
+    vehicle = customer.vehicles.filter(pk=owned_vehicle_id).first()
+    if vehicle is None:
+        raise Http404
+    return _reveal(request, access, customer, value=getattr(vehicle, field), field=field,
+                   dom_id=f"sensitive-{field}-{vehicle.pk}")
+# Erasure (deletion requests): managers only; anyone else gets the same 404 as for another store's customer
+# ---------------------------------------------------------------------------------------------------------
+
+ERASURES_PER_PAGE = 25
+
+
+def _managed_rooftop_ids(request) -> frozenset[int]:
+    ids = staff_access(request.user).rooftops_with_role(Role.MANAGER)
+    if not ids:
+        raise Http404
+    return ids
+
+
+def _erasure_record(request, record_id: int) -> ErasureRecord:
+    try:
+        return ErasureRecord.objects.for_rooftops(_managed_rooftop_ids(request)).get(pk=record_id)
+    except ErasureRecord.DoesNotExist:
+        raise Http404 from None
+
+
+@login_required
+def customer_erase(request, customer_id: int):
+    """The confirmation page: what goes, that it cannot be undone, a reason, and the name typed to confirm."""
+    managed = _managed_rooftop_ids(request)
+    customer = Customer.objects.for_rooftops(managed).filter(pk=customer_id).first()
+    if customer is None:
+        raise Http404
+    if customer.merged_into_id:
+        return redirect("customer-erase", customer_id=selectors.survivor_of(customer).pk)
+    if customer.erased_at:
+        messages.info(request, "This customer's personal data was already erased.")
+        return redirect("customer-detail", customer_id=customer.pk)
+    expected = customer.full_name or f"#{customer.pk}"
+    form = forms.ErasureForm(request.POST or None, expected_name=expected)
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = erasure.erasure_request(customer=customer, source=ErasureRecord.Source.STAFF,
+                                             reason=form.cleaned_data["reason"], user=request.user)
+        except erasure.ErasureRefused as exc:
+            messages.error(request, str(exc))
+            return redirect("customer-detail", customer_id=customer.pk)
+        return redirect("customer-erasure", record_id=record.pk)
+    return render(request, "customers/erase_confirm.html", {"customer": customer, "form": form},
+                  status=422 if form.is_bound else 200)
+
+
+@login_required
+@require_GET
+def erasure_detail(request, record_id: int):
+    record = _erasure_record(request, record_id)
+    return render(request, "customers/erasure_detail.html", {"record": record})
+
+
+@login_required
+@require_GET
+def erasure_progress(request, record_id: int):
+    """Polled by htmx every 2 s while the erasure runs; the finished markup has no trigger, so polling stops."""
+    record = _erasure_record(request, record_id)
+    return render(request, "customers/_erasure_progress.html", {"record": record})
+
+
+@login_required
+@require_GET
+def erasure_list(request):
+    managed = _managed_rooftop_ids(request)
+    page = paginate(selectors.erasure_records_for_managers(manager_rooftop_ids=managed),
+                    per_page=ERASURES_PER_PAGE, raw_page=request.GET.get("page"))
+    return render(request, "customers/erasures.html", {"page": page})

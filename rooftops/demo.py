@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone as dt_timezone
+from datetime import date, datetime, time, timedelta, timezone as dt_timezone
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -180,6 +180,10 @@ def _seed_inventory(ctx: DemoContext) -> None:
     PriceChange.objects.bulk_create(price_changes)
 
 
+DEMO_LENDERS = ["Toyota Financial Services", "American Honda Finance", "Harbor Community Credit Union",
+                "Ally Financial", "Capital One Auto Finance"]
+
+
 def _seed_customers_and_history(ctx: DemoContext) -> None:
     rng = ctx.rng("customers")
     slugs = list(ctx.rooftops)
@@ -195,6 +199,8 @@ def _seed_customers_and_history(ctx: DemoContext) -> None:
                  for slug in slugs}
     customers, emails, phones, known, consents, owned = [], [], [], [], [], []
     plans = []
+    # Its own stream, so the sensitive fields added later shift none of the other demo data.
+    sensitive = ctx.rng("customers:sensitive")
     for n in range(2000):
         slug = slugs[0] if rng.random() < 0.55 else slugs[1]
         rooftop = ctx.rooftops[slug]
@@ -208,6 +214,13 @@ def _seed_customers_and_history(ctx: DemoContext) -> None:
             preferred_contact=rng.choice(["phone", "text", "email", "text"]), created_at=created,
             link_token=ctx.secret(f"link:{n}", 20),
         )
+        # About a third have a date of birth and licence on file (from a credit application or a test drive).
+        birth = date(ctx.now.year - sensitive.randint(19, 78), sensitive.randint(1, 12), sensitive.randint(1, 28))
+        licence = f"{sensitive.choice('ABCDEFGHJKLMNPRSTW')}{sensitive.randint(100, 999)}-{sensitive.randint(1000, 9999)}-" \
+                  f"{sensitive.randint(1000, 9999)}"
+        if sensitive.random() < 0.35:
+            customer.date_of_birth, customer.drivers_licence_number = birth, licence
+            customer.drivers_licence_state = region
         customers.append(customer)
         plans.append((customer, slug, rooftop, area_codes, created, n))
     Customer.unscoped.bulk_create(customers, batch_size=1000)
@@ -245,6 +258,10 @@ def _seed_customers_and_history(ctx: DemoContext) -> None:
     CustomerEmail.objects.bulk_create(emails, batch_size=1000)
     CustomerPhone.objects.bulk_create(phones, batch_size=1000)
     ConsentRecord.objects.bulk_create(consents, batch_size=1000)
+    for _, vehicle, _, _ in owned:
+        lender, account = sensitive.choice(DEMO_LENDERS), f"{sensitive.randint(10**9, 10**10 - 1)}"
+        if vehicle.payoff_cents:  # a loan on it: who holds it, and the account
+            vehicle.lender, vehicle.finance_account_number = lender, account
     OwnedVehicle.objects.bulk_create([o[1] for o in owned], batch_size=1000)
 
     ro_number = {slug: 50000 for slug in slugs}

@@ -170,6 +170,8 @@ class AccessRecord(models.Model):
         LEADS_API = "leads_api", "Leads API"
         APPOINTMENTS_API = "appointments_api", "Appointments API"
         SERVICE_API = "service_api", "Service API"
+        # A masked sensitive value (date of birth, licence, loan account) shown in full on purpose.
+        SENSITIVE_REVEAL = "sensitive_reveal", "Sensitive field revealed"
 
     # The store whose data was read; a read spanning several stores is one record at each.
     rooftop = models.ForeignKey(Rooftop, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")

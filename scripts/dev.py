@@ -17,6 +17,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import devservices  # noqa: E402
 
 PY = sys.executable
+# Fixed Fernet keys for the test and benchmark runs (DEBUG is off there, so settings require keys).
+TEST_FIELD_KEY = "dGVzdC1maWVsZC1lbmNyeXB0aW9uLWtleS0wMDAwMDA="
+BENCH_FIELD_KEY = "YmVuY2gtZmllbGQtZW5jcnlwdGlvbi1rZXktMDAwMDA="
 
 
 def base_env() -> dict[str, str]:
@@ -113,6 +116,7 @@ def test(pytest_args: list[str]) -> int:
     # Separate Redis databases: a developer's running worker must never take a test's tasks.
     env["REDIS_DB_OFFSET"] = env.get("TEST_REDIS_DB_OFFSET", "16")
     env.setdefault("SECRET_KEY", "test-secret-key")
+    env.setdefault("FIELD_ENCRYPTION_KEYS", TEST_FIELD_KEY)
     if pytest_args:
         return subprocess.call([PY, "-m", "pytest", *pytest_args], cwd=ROOT, env=env)
     # Playwright's sync API and pytest-asyncio cannot share one session: browser tests run on their own.
@@ -127,6 +131,7 @@ def bench(args: list[str]) -> int:
     env = base_env()
     env["REDIS_DB_OFFSET"] = env.get("BENCH_REDIS_DB_OFFSET", "24")
     env.setdefault("SECRET_KEY", "bench-secret-key")
+    env.setdefault("FIELD_ENCRYPTION_KEYS", BENCH_FIELD_KEY)
     env.setdefault("RATE_LIMIT_ENABLED", "false")  # one loopback sender measures the pipeline, not the guard
     scripts = sorted((ROOT / "bench").glob("bench_*.py"))
     if args:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from crm.encrypted_fields import readable
 from customers.models import Appointment, Customer, OwnedVehicle
 from leads.models import Lead
 from rooftops.models import Rooftop
@@ -58,7 +59,7 @@ def service_lane(*, access: StaffAccess, rooftop: Rooftop, now: datetime) -> Lan
     values: dict[int, list[tuple[int | None, int | None]]] = {}
     for customer_id, trade, payoff in OwnedVehicle.objects.filter(customer_id__in=customer_ids).values_list(
             "customer_id", "trade_value_cents", "payoff_cents"):
-        values.setdefault(customer_id, []).append((trade, payoff))
+        values.setdefault(customer_id, []).append((trade, readable(payoff)))  # encrypted: Python, not SQL
     leads: dict[int, Lead] = {}
     for lead in (Lead.objects.for_access(access).filter(customer_id__in=customer_ids, status__in=Lead.OPEN_STATUSES)
                  .exclude(source=Lead.Source.SERVICE).select_related("assigned_to__staff_profile").order_by("-created_at")):

@@ -28,6 +28,8 @@ def subprocess_env() -> dict[str, str]:
     env["DATABASE_URL"] = f"postgres://{netloc}/{db['NAME']}"
     env["REDIS_DB_OFFSET"] = str(settings.REDIS_DB_OFFSET)
     env.setdefault("SECRET_KEY", "test-secret-key")
+    # The child must open what this process encrypted (tests may have overridden the keys).
+    env["FIELD_ENCRYPTION_KEYS"] = ",".join(settings.FIELD_ENCRYPTION_KEYS)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -11,7 +11,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from alerts.models import Alert, ScoringFit
-from customers.models import Appointment, DuplicateCandidate
+from customers.models import Appointment, DuplicateCandidate, ErasureRecord, OwnedVehicle
 from customers.services import customer_merge
 from factories import InventoryVehicleFactory, LeadFactory, make_customer
 from leads.models import AdfReview
@@ -39,6 +39,8 @@ class OtherStore:
     user_id: int  # a salesperson of the other store (roster, availability)
     vehicle_id: int  # an inventory vehicle of the other store
     repair_order_id: int
+    owned_vehicle_id: int  # a financed vehicle of the other store's customer (the account number's reveal)
+    record_id: int  # an erasure of the other store's customer
     source: str = "web_form"  # lead routing: a lead source and a message channel, with the rooftop id
     channel: str = "sms"
 
@@ -60,8 +62,12 @@ def other_store(world) -> OtherStore:
     alert = Alert.unscoped.create(rooftop=b, customer=customer, kind="repeat_vdp_views", reasons=["Viewed it 4 times"])
     fit = ScoringFit.unscoped.create(rooftop=b)
     ro = RepairOrder.unscoped.create(rooftop=b, customer=customer, ro_number="B-1001")
+    owned = OwnedVehicle.objects.create(customer=customer, make="Honda", model="CR-V", lender="Ally Financial",
+                                        finance_account_number="5550001234")
+    erasure = ErasureRecord.unscoped.create(dealer_group=b.dealer_group, customer_id=customer.id, source="staff",
+                                            reason="request")
     return OtherStore(b.id, customer.id, lead.id, appointment.id, candidate.id, merge.id, review.id, alert.id,
-                      fit.id, world.outsider.id, vehicle.id, ro.id)
+                      fit.id, world.outsider.id, vehicle.id, ro.id, owned.id, erasure.id)
 
 
 def _routes(patterns=None, namespace=""):
@@ -151,8 +157,11 @@ def test_the_same_routes_open_for_the_stores_own_staff(world, client):
     alert = Alert.unscoped.create(rooftop=world.rooftop, customer=customer, kind="repeat_vdp_views",
                                   reasons=["Viewed it 4 times"])
     fit = ScoringFit.unscoped.create(rooftop=world.rooftop)
+    erasure = ErasureRecord.unscoped.create(dealer_group=world.rooftop.dealer_group, customer_id=customer.id,
+                                            source="staff", reason="request")
     client.force_login(world.manager)
-    for url in (reverse("customer-detail", kwargs={"customer_id": customer.id}),
+    for url in (reverse("customer-erasure", kwargs={"record_id": erasure.id}),
+                reverse("customer-erase", kwargs={"customer_id": customer.id}),reverse("customer-detail", kwargs={"customer_id": customer.id}),
                 reverse("api-customer-detail", kwargs={"customer_id": customer.id}),
                 reverse("lead-adf-export", kwargs={"lead_id": lead.id}),
                 reverse("alert-row", kwargs={"alert_id": alert.id}),

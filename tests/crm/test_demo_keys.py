@@ -19,7 +19,8 @@ SPARE_REDIS_DB_OFFSET = 28
 
 def _clean_env(**extra: str) -> dict[str, str]:
     """The caller's environment without anything that says "this is a dev box" or gives a key."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE")}
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "DEBUG",
+                                                          "DJANGO_SETTINGS_MODULE")}
     return env | extra
 
 
@@ -62,3 +63,10 @@ def test_a_deployed_process_without_a_secret_key_still_refuses_to_start():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in done.stderr
+
+
+def test_a_deployed_process_without_field_encryption_keys_refuses_to_start():
+    done = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=_clean_env(SECRET_KEY="s" * 50),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS must be set when DEBUG is off" in done.stderr

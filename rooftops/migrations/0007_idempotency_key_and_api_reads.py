@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rooftops', '0005_rooftop_hold_email_in_quiet_hours'),
+        ('rooftops', '0006_access_record_sensitive_reveal'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='accessrecord',
             name='kind',
-            field=models.CharField(choices=[('customer_page', 'Customer page'), ('customer_search', 'Customer search'), ('customer_api', 'Customer API'), ('events_api', 'Website events API'), ('lead_adf_export', 'Lead ADF export'), ('kpi_csv', 'Dashboard CSV'), ('leads_csv', 'Leads CSV'), ('access_log_csv', 'Access log CSV'), ('leads_list', 'Leads list'), ('lead_page', 'Lead page'), ('my_day', 'My day'), ('alert_feed', 'Alert feed'), ('alerts_api', 'Alerts API'), ('service_lane', 'Service lane'), ('leads_api', 'Leads API'), ('appointments_api', 'Appointments API'), ('service_api', 'Service API')], max_length=32),
+            field=models.CharField(choices=[('customer_page', 'Customer page'), ('customer_search', 'Customer search'), ('customer_api', 'Customer API'), ('events_api', 'Website events API'), ('lead_adf_export', 'Lead ADF export'), ('kpi_csv', 'Dashboard CSV'), ('leads_csv', 'Leads CSV'), ('access_log_csv', 'Access log CSV'), ('leads_list', 'Leads list'), ('lead_page', 'Lead page'), ('my_day', 'My day'), ('alert_feed', 'Alert feed'), ('alerts_api', 'Alerts API'), ('service_lane', 'Service lane'), ('leads_api', 'Leads API'), ('appointments_api', 'Appointments API'), ('service_api', 'Service API'), ('sensitive_reveal', 'Sensitive field revealed')], max_length=32),
         ),
         migrations.CreateModel(
             name='IdempotencyKey',
