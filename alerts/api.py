@@ -9,11 +9,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from alerts import audience, services
 from alerts.selectors import alerts_replay, alerts_visible
 from alerts.serializers import ActInput, AlertOutput, DismissInput, ReplayOutput, ReplayQuery, SnoozeInput
+from crm.api import StaffApiView
 from rooftops.audit import Kind as Read, access_record_rows
 from rooftops.models import Role
 from rooftops.selectors import staff_access
@@ -63,7 +63,7 @@ def _error(exc: services.AlertActionError) -> Response:
     return Response({"detail": str(exc)}, status=code)
 
 
-class AlertReplayView(APIView):
+class AlertReplayView(StaffApiView):
     @extend_schema(
         summary="Alerts for me after a given id (the replay), oldest first",
         description="Every alert (and follow-up) addressed to you, to your team feeds, or at the stores you manage, "
@@ -89,7 +89,7 @@ class AlertReplayView(APIView):
         }).data)
 
 
-class _AlertActionView(APIView):
+class _AlertActionView(StaffApiView):
     input_serializer = None
 
     def alert(self, request, alert_id: int):

@@ -301,6 +301,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "rooftops.schema.add_common_error_responses",
+        "rooftops.schema.add_idempotency_key",
     ],
 }
 

@@ -154,6 +154,12 @@ def consent_lines(customer: Customer) -> tuple[list[ConsentLine], list[ConsentRe
     return lines, history
 
 
+def vehicle_lines(customer: Customer) -> list[VehicleLine]:
+    """The customer's vehicles, newest first, each with its equity (service.equity decides)."""
+    return [VehicleLine(v, equity_of(trade_value_cents=v.trade_value_cents, payoff_cents=readable(v.payoff_cents)))
+            for v in customer.vehicles.order_by("-year", "id")]
+
+
 def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
     from leads.models import Lead
     from service.models import RepairOrder
@@ -162,9 +168,7 @@ def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
     phones = [(format_phone(p.e164), p.label, p.is_primary) for p in customer.phones.order_by("-is_primary", "id")]
     emails = [(e.email, e.is_primary) for e in customer.emails.order_by("-is_primary", "id")]
     consent, history = consent_lines(customer)
-    vehicles = [VehicleLine(v, equity_of(trade_value_cents=v.trade_value_cents,
-                                         payoff_cents=readable(v.payoff_cents)))
-                for v in customer.vehicles.order_by("-year", "id")]
+    vehicles = vehicle_lines(customer)
     open_leads = list(Lead.objects.for_access(access).filter(customer=customer, status__in=Lead.OPEN_STATUSES)
                       .select_related("vehicle", "assigned_to__staff_profile", "rooftop").order_by("-created_at")[:20])
     appointments = list(Appointment.objects.for_access(access).filter(customer=customer).filter(
@@ -181,9 +185,7 @@ def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
                .select_related("advisor__staff_profile").order_by("-opened_at").first())
     if last_ro:
         assigned.setdefault(last_ro.advisor_id, (_name(last_ro.advisor), f"Service advisor, RO {last_ro.ro_number}"))
-    duplicates = list(DuplicateCandidate.objects.for_access(access).filter(
-        Q(customer_a=customer) | Q(customer_b=customer), status=DuplicateCandidate.Status.OPEN,
-    ).select_related("customer_a", "customer_b"))
+    duplicates = customer_duplicates(access=access, customer=customer)
     merges = list(MergeRecord.objects.for_access(access).filter(survivor=customer, undone_at__isnull=True)
                   .select_related("merged", "merged_by__staff_profile").order_by("-merged_at")[:5])
     panel = CustomerPanel(
@@ -192,6 +194,29 @@ def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
         merges=merges,
     )
     return panel
+
+
+def customer_duplicates(*, access: StaffAccess, customer: Customer) -> list[DuplicateCandidate]:
+    """Open merge suggestions for this customer that the user can act on (both records visible)."""
+    return list(DuplicateCandidate.objects.for_access(access).filter(
+        Q(customer_a=customer) | Q(customer_b=customer), status=DuplicateCandidate.Status.OPEN,
+    ).select_related("customer_a", "customer_b").order_by("-found_at", "-id"))
+
+
+def appointments_search(*, access: StaffAccess, rooftop_id: int | None = None, status: str = "", department: str = "",
+                        kind: str = "", customer_id: int | None = None, lead_id: int | None = None,
+                        scheduled_after: datetime | None = None, scheduled_before: datetime | None = None):
+    """Appointments at the user's rooftops, filtered (the staff API's list)."""
+    appointments = Appointment.objects.for_access(access).select_related("customer", "assigned_to__staff_profile")
+    for field, value in (("rooftop_id", rooftop_id), ("status", status), ("department", department), ("kind", kind),
+                         ("customer_id", customer_id), ("lead_id", lead_id)):
+        if value:
+            appointments = appointments.filter(**{field: value})
+    if scheduled_after:
+        appointments = appointments.filter(scheduled_at__gte=scheduled_after)
+    if scheduled_before:
+        appointments = appointments.filter(scheduled_at__lt=scheduled_before)
+    return appointments
 
 
 def _name(user) -> str:

@@ -464,6 +464,8 @@ def appointment_mark(*, appointment: Appointment, user: User, status: str) -> Ap
     """Shown or no-show (or cancelled); a shown test drive is a test drive on the timeline."""
     if status not in (Appointment.Status.SHOWN, Appointment.Status.NO_SHOW, Appointment.Status.CANCELLED):
         raise ActionRefused("Mark the appointment shown, no-show or cancelled.")
+    if appointment.status == status:
+        raise ActionRefused(f"The appointment is already marked {Appointment.Status(status).label.lower()}.")
     with transaction.atomic():
         previous = appointment.status
         appointment.status = status
@@ -483,6 +485,66 @@ def appointment_mark(*, appointment: Appointment, user: User, status: str) -> Ap
         if lead is not None and status == Appointment.Status.SHOWN and lead.status in ("new", "working", "appointment_set"):
             _lead_status_change(lead=lead, to_status="shown", user=user, reason="")
     return appointment
+
+
+def appointment_update(*, appointment: Appointment, user: User, scheduled_at: datetime | None = None,
+                       notes: str | None = None) -> Appointment:
+    """Move a scheduled appointment or change its notes; a new time is a line on the timeline."""
+    if appointment.status != Appointment.Status.SCHEDULED:
+        raise ActionRefused(f"The appointment is {appointment.get_status_display().lower()}; only a scheduled one "
+                            "can be changed.")
+    if scheduled_at is not None and scheduled_at < timezone.now() - _GRACE:
+        raise ActionRefused("That time has already passed; pick a time from now on.")
+    fields = []
+    if notes is not None and notes.strip() != appointment.notes:
+        appointment.notes = notes.strip()
+        fields.append("notes")
+    moved = scheduled_at is not None and scheduled_at != appointment.scheduled_at
+    if moved:
+        appointment.scheduled_at = scheduled_at
+        fields.append("scheduled_at")
+    if not fields:
+        return appointment
+    with transaction.atomic():
+        appointment.save(update_fields=fields)
+        if moved:
+            rooftop = appointment.rooftop
+            local = timezone.localtime(scheduled_at, _zone(rooftop))
+            TimelineEntry.unscoped.create(
+                customer_id=appointment.customer_id, rooftop=rooftop, department=appointment.department,
+                kind=TimelineEntry.Kind.APPOINTMENT, actor=user, lead=appointment.lead,
+                summary=f"{appointment.get_kind_display()} moved to {local:%a %b} {local.day}, {local:%-I:%M %p} "
+                        f"by {_display_name(user)}",
+                detail={"appointment_id": appointment.pk, "status": "scheduled"},
+            )
+    return appointment
+
+
+# What staff may correct on a customer's record (contact points have their own rules: matching, consent).
+CUSTOMER_EDITABLE = {"first_name": 100, "last_name": 100, "street": 200, "city": 100, "region": 50,
+                     "postal_code": 20, "country": 2, "time_zone": 64, "preferred_contact": 10}
+
+
+def customer_update(*, customer: Customer, user: User, **fields: str) -> Customer:
+    """Correct a customer's name, address or preferences; duplicates are looked for again after."""
+    unknown = set(fields) - set(CUSTOMER_EDITABLE)
+    if unknown:
+        raise ActionRefused(f"Cannot change {', '.join(sorted(unknown))} here.")
+    changed = {}
+    for name, value in fields.items():
+        value = value.strip()
+        if len(value) > CUSTOMER_EDITABLE[name]:
+            raise ActionRefused(f"{name} can be at most {CUSTOMER_EDITABLE[name]} characters.")
+        if getattr(customer, name) != value:
+            changed[name] = value
+    if not changed:
+        return customer
+    with transaction.atomic():
+        for name, value in changed.items():
+            setattr(customer, name, value)
+        customer.save(update_fields=[*changed, "updated_at"])
+        customer_duplicates_detect(customer=customer)
+    return customer
 
 
 def lead_mark_sold(*, lead, user: User, note: str = "") -> None:
@@ -583,7 +645,7 @@ def rooftop_for_action(*, customer: Customer, rooftop_ids: Sequence[int]) -> Roo
 
 
 __all__ = [
-    "ActionRefused", "ArrivingContact", "appointment_mark", "appointment_set",
+    "ActionRefused", "ArrivingContact", "appointment_mark", "appointment_set", "appointment_update", "customer_update",
     "call_log", "customer_duplicates_detect", "customer_match_or_create", "customer_merge", "duplicate_dismiss",
     "lead_mark_lost", "lead_mark_sold", "merge_undo", "note_add", "rooftop_for_action", "web_sessions_refresh",
 ]

@@ -21,7 +21,7 @@ urlpatterns = [
          name="customer-reveal-date-of-birth"),
     path("customers/<int:customer_id>/reveal/licence/", views.customer_reveal, {"field": "drivers_licence_number"},
          name="customer-reveal-licence"),
-    path("customers/<int:customer_id>/vehicles/<int:vehicle_id>/reveal/account/", views.vehicle_reveal,
+    path("customers/<int:customer_id>/vehicles/<int:owned_vehicle_id>/reveal/account/", views.vehicle_reveal,
          {"field": "finance_account_number"}, name="customer-vehicle-reveal-account"),
     path("customers/<int:customer_id>/calls/", views.action_call, name="customer-call"),
     path("customers/<int:customer_id>/notes/", views.action_note, name="customer-note"),

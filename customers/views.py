@@ -407,13 +407,13 @@ def customer_reveal(request, customer_id: int, field: str):
 
 @login_required
 @require_POST
-def vehicle_reveal(request, customer_id: int, vehicle_id: int, field: str):
+def vehicle_reveal(request, customer_id: int, owned_vehicle_id: int, field: str):
     """A masked value of one of the customer's vehicles (the finance account number) in full."""
     if field not in sensitive.VEHICLE_REVEALABLE:
         raise Http404
     access = staff_access(request.user)
     customer = get_scoped_or_404(Customer.objects, access, pk=customer_id)
-    vehicle = customer.vehicles.filter(pk=vehicle_id).first()
+    vehicle = customer.vehicles.filter(pk=owned_vehicle_id).first()
     if vehicle is None:
         raise Http404
     return _reveal(request, access, customer, value=getattr(vehicle, field), field=field,

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from kpis import api
+
+urlpatterns = [
+    path("kpis/", api.KpiApi.as_view(), name="api-kpis"),
+]

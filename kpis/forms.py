@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.models import User
+from django.http import Http404
 from django.utils import timezone
 
 from kpis import conf
@@ -25,6 +26,18 @@ def managed_rooftops(access: StaffAccess) -> list[Rooftop]:
     """The rooftops whose numbers this person may see: where they are a manager (the whole group when granted)."""
     ids = access.rooftops_with_role(Role.MANAGER)
     return list(Rooftop.objects.filter(id__in=ids).select_related("dealer_group").order_by("name"))
+
+
+def dashboard_filter(access: StaffAccess, params) -> tuple[DashboardFilterForm, list[Rooftop]]:
+    """The filter form of the dashboards (page, exports, API) over the rooftops this person manages; anyone else,
+    or another store asked for, is a 404 (the answer for a store that does not exist). `params` empty: unbound."""
+    rooftops = managed_rooftops(access)
+    if not rooftops:
+        raise Http404
+    asked = params.get("rooftop")
+    if asked and asked not in {str(r.id) for r in rooftops}:
+        raise Http404
+    return DashboardFilterForm(params or None, rooftops=rooftops), rooftops
 
 
 def today_for(rooftops: list[Rooftop]) -> date:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from crm.pagination import paginate
 from kpis import conf
 from kpis.definitions import available_measures
-from kpis.forms import PRESETS, DashboardFilterForm, managed_rooftops, scope_query
+from kpis.forms import PRESETS, DashboardFilterForm, dashboard_filter, scope_query
 from kpis.presentation import breakdown_table, chart_data, format_change, plain_number
 from kpis.selectors import EMPTY, dashboard_build, drilldown_leads, figure_lookup
 from rooftops.audit import Kind, access_record
@@ -26,13 +26,7 @@ from rooftops.selectors import staff_access
 
 def _filter_form(request: HttpRequest) -> tuple[DashboardFilterForm, list]:
     """The filter form over the rooftops this manager manages; anyone else, or another store, is a 404."""
-    rooftops = managed_rooftops(staff_access(request.user))
-    if not rooftops:
-        raise Http404
-    asked = request.GET.get("rooftop")
-    if asked and asked not in {str(r.id) for r in rooftops}:
-        raise Http404  # another store's numbers: the same answer as a store that does not exist
-    return DashboardFilterForm(request.GET or None, rooftops=rooftops), rooftops
+    return dashboard_filter(staff_access(request.user), request.GET)
 
 
 def _bound(form: DashboardFilterForm) -> bool:

@@ -14,8 +14,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.views import APIView
 
+from crm.api import StaffApiView
 from crm.pagination import paginate
 from crm.ratelimit import client_address, retry_after
 from leads.intake import MAX_ADF_BYTES, AdfUnreadable, adf_lead_accept, adf_review_accept, adf_review_discard, lead_as_adf
@@ -181,7 +181,7 @@ def lead_adf_export(request, lead_id: int):
     return _xml_response(request, lead)
 
 
-class LeadAdfExportApi(APIView):
+class LeadAdfExportApi(StaffApiView):
     @extend_schema(summary="A lead as ADF 1.0 XML", responses={(200, "application/xml"): OpenApiResponse(description="ADF XML")})
     def get(self, request, lead_id: int):
         access = staff_access(request.user)

@@ -24,3 +24,25 @@ def vehicle_set_price(*, vehicle: InventoryVehicle, price_cents: int) -> PriceCh
 def vehicle_create(*, rooftop, vin: str, **fields) -> InventoryVehicle:
     """A vehicle with a checked VIN (InvalidVin says why it is not one)."""
     return InventoryVehicle.objects.create(rooftop=rooftop, vin=normalize_vin(vin), **fields)
+
+
+UPDATABLE = frozenset({"vin", "stock_number", "year", "make", "model", "trim", "body_style", "exterior_color",
+                       "condition", "mileage", "status", "photo_url"})
+
+
+@transaction.atomic
+def vehicle_update(*, vehicle: InventoryVehicle, price_cents: int | None = None, **fields) -> InventoryVehicle:
+    """Change a vehicle's details; a new price goes through `vehicle_set_price`, so it is kept as a price change."""
+    unknown = set(fields) - UPDATABLE
+    if unknown:
+        raise ValueError(f"Cannot change {', '.join(sorted(unknown))} here.")
+    if "vin" in fields:
+        fields["vin"] = normalize_vin(fields["vin"])
+    changed = [name for name, value in fields.items() if getattr(vehicle, name) != value]
+    for name in changed:
+        setattr(vehicle, name, fields[name])
+    if changed:
+        vehicle.save(update_fields=[*changed, "updated_at"])
+    if price_cents is not None:
+        vehicle_set_price(vehicle=vehicle, price_cents=price_cents)
+    return vehicle

@@ -186,6 +186,8 @@ class LeadFilters:
     owner: str = ""  # "", "me", "pool" or a user id
     rooftop_id: int | None = None
     q: str = ""
+    created_after: datetime | None = None
+    created_before: datetime | None = None
 
 
 def leads_search(*, access: StaffAccess, user: User, filters: LeadFilters, now: datetime) -> QuerySet:
@@ -205,6 +207,10 @@ def leads_search(*, access: StaffAccess, user: User, filters: LeadFilters, now: 
         leads = leads.filter(assigned_to_id=int(filters.owner))
     if filters.rooftop_id:
         leads = leads.filter(rooftop_id=filters.rooftop_id)
+    if filters.created_after:
+        leads = leads.filter(created_at__gte=filters.created_after)
+    if filters.created_before:
+        leads = leads.filter(created_at__lt=filters.created_before)
     if filters.q:
         term = filters.q.strip()
         match = Q(customer__first_name__icontains=term) | Q(customer__last_name__icontains=term) \
@@ -215,6 +221,36 @@ def leads_search(*, access: StaffAccess, user: User, filters: LeadFilters, now: 
             match |= Q(customer__phones__e164__contains=digits)
         leads = leads.filter(match).distinct()
     return _with_urgency(leads, now).order_by("-created_at", "-id")
+
+
+def inventory_search(*, access: StaffAccess, rooftop_id: int | None = None, q: str = "", make: str = "",
+                     model: str = "", condition: str = "", status: str = "", price_min: int | None = None,
+                     price_max: int | None = None, stock_number: str = "", vin: str = "") -> QuerySet:
+    """Inventory at the user's rooftops, filtered (the staff API's search)."""
+    vehicles = InventoryVehicle.objects.for_access(access)
+    if rooftop_id:
+        vehicles = vehicles.filter(rooftop_id=rooftop_id)
+    if q.strip():
+        term = q.strip()
+        vehicles = vehicles.filter(Q(make__icontains=term) | Q(model__icontains=term) | Q(trim__icontains=term)
+                                   | Q(stock_number__iexact=term) | Q(vin__iendswith=term))
+    if make.strip():
+        vehicles = vehicles.filter(make__iexact=make.strip())
+    if model.strip():
+        vehicles = vehicles.filter(model__iexact=model.strip())
+    if condition:
+        vehicles = vehicles.filter(condition=condition)
+    if status:
+        vehicles = vehicles.filter(status=status)
+    if price_min is not None:
+        vehicles = vehicles.filter(price_cents__gte=price_min)
+    if price_max is not None:
+        vehicles = vehicles.filter(price_cents__lte=price_max)
+    if stock_number.strip():
+        vehicles = vehicles.filter(stock_number__iexact=stock_number.strip())
+    if vin.strip():
+        vehicles = vehicles.filter(vin__iendswith=vin.strip())
+    return vehicles.order_by("-id")
 
 
 def salespeople_at(rooftop_ids) -> list[User]:

@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from crm.api import StaffApiView
 from rooftops.selectors import accessible_rooftops, staff_access
 
 
@@ -21,7 +21,7 @@ class MeOutput(serializers.Serializer):
     rooftops = RooftopOutput(many=True)
 
 
-class MeView(APIView):
+class MeView(StaffApiView):
     @extend_schema(responses=MeOutput, summary="Who am I: my rooftops and roles there")
     def get(self, request):
         access = staff_access(request.user)

@@ -167,6 +167,9 @@ class AccessRecord(models.Model):
         ALERT_FEED = "alert_feed", "Alert feed"
         ALERTS_API = "alerts_api", "Alerts API"
         SERVICE_LANE = "service_lane", "Service lane"
+        LEADS_API = "leads_api", "Leads API"
+        APPOINTMENTS_API = "appointments_api", "Appointments API"
+        SERVICE_API = "service_api", "Service API"
         # A masked sensitive value (date of birth, licence, loan account) shown in full on purpose.
         SENSITIVE_REVEAL = "sensitive_reveal", "Sensitive field revealed"
 
@@ -196,3 +199,28 @@ class AccessRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class IdempotencyKey(models.Model):
+    """One API POST made with an `Idempotency-Key` header, and what it answered (crm.idempotency).
+
+    The key belongs to its caller: the user and the token (none for a browser session), the method and the path.
+    A retry finds this row and is answered from it; nothing is written twice. Kept 24 hours.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    token = models.ForeignKey(ApiToken, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=300)
+    key = models.CharField(max_length=255)
+    body_sha256 = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)  # null while the first request runs
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "token", "method", "path", "key"], nulls_distinct=False,
+                                    name="idempotency_key_once_per_caller"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_created")]

@@ -41,3 +41,26 @@ def add_common_error_responses(result, generator, request, public):
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorDetail"}}},
                 })
     return result
+
+
+def add_idempotency_key(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every POST takes an `Idempotency-Key` (crm.idempotency)."""
+    from crm.idempotency import HEADER, REPLAYED_HEADER
+
+    for path_item in result.get("paths", {}).values():
+        operation = path_item.get("post")
+        if not isinstance(operation, dict):
+            continue
+        operation.setdefault("parameters", []).append({
+            "in": "header", "name": HEADER, "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]{1,255}$"},
+            "description": "Any unique string (a UUID): a retry with the same key and body within 24 hours gets the "
+                           f"first answer again, with `{REPLAYED_HEADER}: true`, and writes nothing twice.",
+        })
+        responses = operation.setdefault("responses", {})
+        responses.setdefault("422", {
+            "description": "Refused: the same Idempotency-Key was used with a different body (or the action "
+                           "cannot be done as asked); `detail` says why.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorDetail"}}},
+        })
+    return result

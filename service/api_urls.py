@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from service import api
+
+urlpatterns = [
+    path("repair-orders/", api.RepairOrdersApi.as_view(), name="api-repair-orders"),
+    path("repair-orders/<int:repair_order_id>/", api.RepairOrderDetailApi.as_view(), name="api-repair-order-detail"),
+    path("customers/<int:customer_id>/vehicles/", api.CustomerVehiclesApi.as_view(), name="api-customer-vehicles"),
+]

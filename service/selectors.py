@@ -76,3 +76,18 @@ def service_lane(*, access: StaffAccess, rooftop: Rooftop, now: datetime) -> Lan
         open_ros=[LaneRow(when=r.opened_at, what=f"RO {r.ro_number}", appointment=None, repair_order=r,
                           who=who(r.customer)) for r in ros],
     )
+
+
+def repair_orders_search(*, access: StaffAccess, rooftop_id: int | None = None, status: str = "",
+                         customer_id: int | None = None, opened_after: datetime | None = None,
+                         opened_before: datetime | None = None):
+    """Repair orders at the user's rooftops, filtered (the staff API's list)."""
+    ros = RepairOrder.objects.for_access(access).select_related("customer", "vehicle", "advisor__staff_profile")
+    for field, value in (("rooftop_id", rooftop_id), ("status", status), ("customer_id", customer_id)):
+        if value:
+            ros = ros.filter(**{field: value})
+    if opened_after:
+        ros = ros.filter(opened_at__gte=opened_after)
+    if opened_before:
+        ros = ros.filter(opened_at__lt=opened_before)
+    return ros

@@ -16,6 +16,7 @@ from customers.services import customer_merge
 from factories import InventoryVehicleFactory, LeadFactory, make_customer
 from leads.models import AdfReview
 from rooftops.services import api_token_create
+from service.models import RepairOrder
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,9 @@ class OtherStore:
     alert_id: int
     fit_id: int  # a fit of the scoring weights run at the other store
     user_id: int  # a salesperson of the other store (roster, availability)
-    vehicle_id: int  # a financed vehicle of the other store's customer (the account number's reveal)
+    vehicle_id: int  # an inventory vehicle of the other store
+    repair_order_id: int
+    owned_vehicle_id: int  # a financed vehicle of the other store's customer (the account number's reveal)
     record_id: int  # an erasure of the other store's customer
     source: str = "web_form"  # lead routing: a lead source and a message channel, with the rooftop id
     channel: str = "sms"
@@ -46,7 +49,8 @@ class OtherStore:
 def other_store(world) -> OtherStore:
     b = world.other_rooftop
     customer = make_customer(b, first_name="Bea", last_name="Elsewhere")
-    lead = LeadFactory(rooftop=b, customer=customer, vehicle=InventoryVehicleFactory(rooftop=b))
+    vehicle = InventoryVehicleFactory(rooftop=b)
+    lead = LeadFactory(rooftop=b, customer=customer, vehicle=vehicle)
     appointment = Appointment.unscoped.create(rooftop=b, customer=customer, lead=lead, department="sales",
                                               kind="test_drive", scheduled_at=lead.created_at)
     first, second = make_customer(b, first_name="Dee"), make_customer(b, first_name="Dee")
@@ -57,12 +61,13 @@ def other_store(world) -> OtherStore:
     review = AdfReview.unscoped.create(rooftop=b, raw="<adf/>", reason="no prospect", received_via="http")
     alert = Alert.unscoped.create(rooftop=b, customer=customer, kind="repeat_vdp_views", reasons=["Viewed it 4 times"])
     fit = ScoringFit.unscoped.create(rooftop=b)
-    vehicle = OwnedVehicle.objects.create(customer=customer, make="Honda", model="CR-V", lender="Ally Financial",
-                                          finance_account_number="5550001234")
+    ro = RepairOrder.unscoped.create(rooftop=b, customer=customer, ro_number="B-1001")
+    owned = OwnedVehicle.objects.create(customer=customer, make="Honda", model="CR-V", lender="Ally Financial",
+                                        finance_account_number="5550001234")
     erasure = ErasureRecord.unscoped.create(dealer_group=b.dealer_group, customer_id=customer.id, source="staff",
                                             reason="request")
     return OtherStore(b.id, customer.id, lead.id, appointment.id, candidate.id, merge.id, review.id, alert.id,
-                      fit.id, world.outsider.id, vehicle.id, erasure.id)
+                      fit.id, world.outsider.id, vehicle.id, ro.id, owned.id, erasure.id)
 
 
 def _routes(patterns=None, namespace=""):

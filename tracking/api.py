@@ -7,8 +7,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.generics import ListAPIView
+from rest_framework.mixins import ListModelMixin
 
+from crm.api import StaffGenericApiView
 from crm.pagination import CheckedCursorPagination
 from customers.models import Customer
 from rooftops.audit import Kind, access_record
@@ -51,7 +52,7 @@ def _int_param(request, name: str) -> int | None:
         raise ValidationError({name: "must be a whole number"}) from None
 
 
-class EventListView(ListAPIView):
+class EventListView(ListModelMixin, StaffGenericApiView):
     serializer_class = EventOutput
     pagination_class = NewestFirst
 
@@ -72,7 +73,7 @@ class EventListView(ListAPIView):
         ],
     )
     def get(self, request, *args, **kwargs):
-        response = super().get(request, *args, **kwargs)
+        response = self.list(request, *args, **kwargs)
         events = getattr(self, "_page_events", [])
         if events:
             access_record(request, kind=Kind.EVENTS_API, rooftop_ids={e.rooftop_id for e in events}, rows=len(events),

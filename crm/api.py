@@ -1,0 +1,29 @@
+"""The bases of every staff API view: POSTs are idempotent with a key (crm.idempotency), OPTIONS never fails."""
+
+from __future__ import annotations
+
+from rest_framework.generics import GenericAPIView
+from rest_framework.metadata import SimpleMetadata
+from rest_framework.views import APIView
+
+from crm.idempotency import IdempotentPostMixin
+
+
+class StaffApiMetadata(SimpleMetadata):
+    """OPTIONS names the view and its media types; the fields of each method are in /api/schema/ (DRF's own
+    description builds one serializer per view, which views with an input per method do not have: a 500)."""
+
+    def determine_actions(self, request, view):
+        return {}
+
+
+class StaffApiView(IdempotentPostMixin, APIView):
+    """The base of every staff API view."""
+
+    metadata_class = StaffApiMetadata
+
+
+class StaffGenericApiView(IdempotentPostMixin, GenericAPIView):
+    """The base of staff API views that page a queryset (cursor pagination)."""
+
+    metadata_class = StaffApiMetadata
