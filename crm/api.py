@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.generics import GenericAPIView
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.views import APIView
 
 from crm.idempotency import IdempotentPostMixin
+
+# What a cursor-paged list takes besides its filters (the pagination classes read them).
+CURSOR_PAGE_PARAMETERS = [OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT)]
 
 
 class StaffApiMetadata(SimpleMetadata):

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from crm.api import StaffApiView, StaffGenericApiView
+from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView
 from crm.pagination import CheckedCursorPagination, page_number
 from customers import selectors, services
 from customers.contact import InvalidContact, normalize_phone
@@ -368,8 +367,7 @@ class AppointmentsApi(StaffGenericApiView):
     pagination_class = AppointmentPages
 
     @extend_schema(summary="Appointments at your rooftops (cursor pages, latest first)",
-                   parameters=[AppointmentQuery, OpenApiParameter("cursor", OpenApiTypes.STR),
-                               OpenApiParameter("limit", OpenApiTypes.INT)],
+                   parameters=[AppointmentQuery, *CURSOR_PAGE_PARAMETERS],
                    responses=AppointmentOutput(many=True), tags=["appointments"])
     def get(self, request):
         query = AppointmentQuery(data=request.query_params)

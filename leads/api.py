@@ -12,7 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from crm.api import StaffApiView, StaffGenericApiView
+from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView
 from crm.pagination import CheckedCursorPagination
 from customers.api import TimelineEntryOutput
 from leads import inventory, selectors, services
@@ -55,11 +55,6 @@ class LeadQuery(serializers.Serializer):
         return data
 
 
-class LeadCustomerOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-
-
 class LeadVehicleOutput(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
@@ -70,7 +65,7 @@ class LeadVehicleOutput(serializers.Serializer):
 class LeadOutput(serializers.Serializer):
     id = serializers.IntegerField()
     rooftop = serializers.IntegerField(source="rooftop_id")
-    customer = LeadCustomerOutput()
+    customer = PersonOutput()
     source = serializers.CharField()
     provider = serializers.CharField()
     status = serializers.CharField()
@@ -442,8 +437,7 @@ class InventoryApi(StaffGenericApiView):
     pagination_class = NewestFirst
 
     @extend_schema(summary="Search the inventory of your rooftops (cursor pages, newest first)",
-                   parameters=[InventoryQuery, OpenApiParameter("cursor", OpenApiTypes.STR),
-                               OpenApiParameter("limit", OpenApiTypes.INT)],
+                   parameters=[InventoryQuery, *CURSOR_PAGE_PARAMETERS],
                    responses=VehicleOutput(many=True), tags=["inventory"])
     def get(self, request):
         query = InventoryQuery(data=request.query_params)

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from crm.api import StaffApiView, StaffGenericApiView
+from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView
 from crm.pagination import CheckedCursorPagination
 from customers import selectors as customer_selectors
 from rooftops.api_inputs import PersonOutput, id_field, person, rooftop_filter
@@ -59,11 +58,6 @@ class RepairOrderLineOutput(serializers.Serializer):
     cents = serializers.IntegerField(required=False)
 
 
-class RoCustomerOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-
-
 class RoVehicleOutput(serializers.Serializer):
     id = serializers.IntegerField()
     vin = serializers.CharField()
@@ -74,7 +68,7 @@ class RepairOrderOutput(serializers.Serializer):
     id = serializers.IntegerField()
     rooftop = serializers.IntegerField(source="rooftop_id")
     ro_number = serializers.CharField()
-    customer = RoCustomerOutput()
+    customer = PersonOutput()
     vehicle = RoVehicleOutput(allow_null=True)
     advisor = PersonOutput(allow_null=True)
     status = serializers.CharField()
@@ -105,8 +99,7 @@ class RepairOrdersApi(StaffGenericApiView):
     pagination_class = NewestFirst
 
     @extend_schema(summary="Repair orders at your rooftops (cursor pages, newest first)",
-                   parameters=[RepairOrderQuery, OpenApiParameter("cursor", OpenApiTypes.STR),
-                               OpenApiParameter("limit", OpenApiTypes.INT)],
+                   parameters=[RepairOrderQuery, *CURSOR_PAGE_PARAMETERS],
                    responses=RepairOrderOutput(many=True), tags=["service"])
     def get(self, request):
         query = RepairOrderQuery(data=request.query_params)
