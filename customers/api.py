@@ -14,6 +14,7 @@ from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView
 from crm.pagination import CheckedCursorPagination, page_number
 from customers import selectors, services
 from customers.contact import InvalidContact, normalize_phone
+from customers.matching import ArrivingContact, customer_match_or_create
 from customers.models import Appointment, Customer
 from rooftops.api_inputs import PersonOutput, id_field, person, rooftop_filter, rooftop_for_write
 from rooftops.audit import Kind, access_record, access_record_rows, customer_rooftop_ids
@@ -137,6 +138,8 @@ class CustomerCreateInput(CustomerUpdateInput):
                                    default=list)
     phones = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=10,
                                    default=list, help_text="Numbers as written; +country code outside the US.")
+    dms_customer_number = serializers.CharField(max_length=40, required=False, default="", help_text=(
+        "The store's DMS number for this customer; it matches before email and phone do."))
 
     def validate(self, data):
         for number in data.get("phones", []):
@@ -145,6 +148,7 @@ class CustomerCreateInput(CustomerUpdateInput):
             except InvalidContact:
                 raise ValidationError({"phones": [f"{number!r} is not a phone number we can dial."]}) from None
         if not (data.get("emails") or data.get("phones") or data.get("first_name", "").strip()
+                or data.get("dms_customer_number", "").strip()
                 or data.get("last_name", "").strip()):
             raise ValidationError({"non_field_errors": ["A customer needs a name, an email address or a phone number."]})
         return data
@@ -153,7 +157,8 @@ class CustomerCreateInput(CustomerUpdateInput):
 class CustomersApi(StaffApiView):
     @extend_schema(
         summary="Add a customer, or find the one who has this email or phone",
-        description="Matched the way lead intake matches (email first, then phone, within the dealer group): an "
+        description="Matched by the one customer matcher every intake uses (DMS customer number at the rooftop, "
+                    "then email, then phone, within the dealer group): an "
                     "existing customer is answered with 200 and `matched: true` (their missing details and new "
                     "contact points are added) instead of a duplicate; otherwise 201.",
         request=CustomerCreateInput, responses={200: CustomerCreatedOutput, 201: CustomerCreatedOutput},
@@ -164,13 +169,14 @@ class CustomersApi(StaffApiView):
         data = dict(payload.validated_data)
         access = staff_access(request.user)
         rooftop = rooftop_for_write(access, data.pop("rooftop", None))
-        contact = services.ArrivingContact(
+        contact = ArrivingContact(
             first_name=data.get("first_name", ""), last_name=data.get("last_name", ""), emails=tuple(data["emails"]),
             phones=tuple((p, "mobile") for p in data["phones"]), street=data.get("street", ""),
             city=data.get("city", ""), region=data.get("region", ""), postal_code=data.get("postal_code", ""),
-            country=data.get("country", ""),
+            country=data.get("country", ""), dms_customer_number=data.get("dms_customer_number", ""),
         )
-        customer, created = services.customer_match_or_create(rooftop=rooftop, contact=contact, source="api")
+        matched = customer_match_or_create(rooftop=rooftop, contact=contact, source="api")
+        customer, created = matched.customer, matched.created
         # As intake does for a matched customer: fill in what was blank, never overwrite what staff set.
         extra = {k: data[k] for k in ("time_zone", "preferred_contact")
                  if data.get(k) and (created or not getattr(customer, k))}

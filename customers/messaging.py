@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Max, Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from crm.handoff import hand_off
@@ -43,6 +44,12 @@ from customers.sms import OutgoingSms, SmsPermanentError, SmsTemporaryError, sms
 from rooftops.models import DealerGroup, Rooftop
 
 logger = logging.getLogger(__name__)
+
+# Messaging depends on no other app. What the sales side makes of a message (the first response stamps speed to
+# lead; a reply is the customer reached and is filed on their open lead) it learns from these, in the sending or
+# receiving transaction (leads/receivers.py).
+first_response_sent = Signal()  # message: OutboundMessage, sent_at: datetime
+customer_replied = Signal()  # customer: Customer, channel: "text" | "email", entry: TimelineEntry, now: datetime
 
 MAX_SEND_ATTEMPTS = 5
 Status = OutboundMessage.Status
@@ -284,10 +291,7 @@ def _record_sent(*, message: OutboundMessage, claimed_at: datetime, provider_id:
             body=message.body, detail={"outbound_message_id": message.pk, "automated": True},
         )
         if message.kind == Kind.FIRST_RESPONSE and message.lead_id:
-            from leads.models import Lead
-
-            # Automated: stamps the speed-to-lead step but never stops the response clock.
-            Lead.unscoped.filter(pk=message.lead_id, first_response_at__isnull=True).update(first_response_at=sent_at)
+            first_response_sent.send(sender=OutboundMessage, message=message, sent_at=sent_at)
 
 
 def outbound_message_send(*, message_id: int, now: datetime | None = None) -> str:
@@ -426,24 +430,13 @@ def _opt_in(*, customers: list[Customer], body: str, now: datetime) -> None:
 
 
 def _customer_replied(*, customers: list[Customer], body: str, now: datetime, inbound: InboundMessage) -> None:
-    from leads.services import lead_customer_replied
-
     for customer in customers:
-        lead = customer.leads.filter(status__in=_open_statuses()).order_by("-created_at").first()
-        TimelineEntry.unscoped.create(
-            customer=customer, rooftop_id=lead.rooftop_id if lead else _home_rooftop_id(customer),
-            lead=lead, department=TimelineEntry.Department.SALES, kind=TimelineEntry.Kind.TEXT, direction="in",
-            occurred_at=now, summary="Text from the customer", body=body[:5000],
-            detail={"inbound_message_id": inbound.pk},
+        entry = TimelineEntry.unscoped.create(
+            customer=customer, rooftop_id=_home_rooftop_id(customer), department=TimelineEntry.Department.SALES,
+            kind=TimelineEntry.Kind.TEXT, direction="in", occurred_at=now, summary="Text from the customer",
+            body=body[:5000], detail={"inbound_message_id": inbound.pk},
         )
-        if lead is not None:
-            lead_customer_replied(lead=lead, channel="text", now=now)
-
-
-def _open_statuses() -> tuple[str, ...]:
-    from leads.models import Lead
-
-    return tuple(Lead.OPEN_STATUSES)
+        customer_replied.send(sender=Customer, customer=customer, channel="text", entry=entry, now=now)
 
 
 # --------------------------------------------------------------------------- what staff write (customers.outbound)

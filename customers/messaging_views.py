@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from crm.ratelimit import client_address, retry_after
 from customers.messaging import sms_inbound_receive
 from customers.sms import twilio_signature_valid
-from leads.services import normalise_phone  # customers.contact rules, None when unusable
+from customers.contact import InvalidContact, normalize_phone
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
@@ -38,12 +38,16 @@ def sms_inbound(request):
     missing = [name for name in ("MessageSid", "From", "To") if not request.POST.get(name)]
     if missing:
         return HttpResponse(f"Missing {', '.join(missing)}", status=400, content_type="text/plain")
-    from_number = normalise_phone(request.POST["From"])
-    if from_number is None:
-        return HttpResponse("From is not a valid phone number", status=400, content_type="text/plain")
+    try:
+        from_number = normalize_phone(request.POST["From"])
+    except InvalidContact as exc:
+        return HttpResponse(f"From is not a valid phone number: {exc}", status=400, content_type="text/plain")
+    try:
+        to_number = normalize_phone(request.POST["To"])
+    except InvalidContact:
+        to_number = request.POST["To"][:20]  # a short code or provider alias: kept as sent
     sms_inbound_receive(
-        provider_id=request.POST["MessageSid"][:100], from_number=from_number,
-        to_number=normalise_phone(request.POST["To"]) or request.POST["To"][:20],
+        provider_id=request.POST["MessageSid"][:100], from_number=from_number, to_number=to_number,
         body=request.POST.get("Body", "")[:1600],
     )
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")

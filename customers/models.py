@@ -90,9 +90,14 @@ class CustomerRooftop(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="known_at")
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
     first_seen_at = models.DateTimeField(default=timezone.now)
+    # The store's DMS number for this customer (customers.matching: the strongest key after our own link
+    # token). Not unique: a merge leaves the merged-away record's link behind, and the matcher follows merges.
+    dms_customer_number = models.CharField(max_length=40, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["customer", "rooftop"], name="customer_known_once_per_rooftop")]
+        indexes = [models.Index(fields=["rooftop", "dms_customer_number"], condition=~models.Q(dms_customer_number=""),
+                                name="customer_dms_number")]
 
 
 class CustomerEmail(models.Model):

@@ -32,106 +32,6 @@ class ActionRefused(ValueError):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Arrivals: find the customer by email or phone within the dealer group, or create them
-# ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ArrivingContact:
-    first_name: str = ""
-    last_name: str = ""
-    emails: tuple[str, ...] = ()
-    phones: tuple[tuple[str, str], ...] = ()  # (raw number, label)
-    street: str = ""
-    city: str = ""
-    region: str = ""
-    postal_code: str = ""
-    country: str = ""
-
-
-def _clean_emails(raw: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for value in raw:
-        try:
-            email = normalize_email(value)
-        except InvalidContact:
-            continue
-        if email not in out:
-            out.append(email)
-    return out
-
-
-def _clean_phones(raw: Iterable[tuple[str, str]], region: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for number, label in raw:
-        try:
-            e164 = normalize_phone(number, region=region or "US")
-        except InvalidContact:
-            continue
-        if e164 not in [p for p, _ in out]:
-            out.append((e164, label))
-    return out
-
-
-def _survivor(customer: Customer) -> Customer:
-    # A merged-away record forwards to the one it was merged into (chains are short: merges of merges).
-    seen = set()
-    while customer.merged_into_id and customer.pk not in seen:
-        seen.add(customer.pk)
-        customer = Customer.unscoped.get(pk=customer.merged_into_id)
-    return customer
-
-
-def customer_match_or_create(*, rooftop: Rooftop, contact: ArrivingContact, source: str) -> tuple[Customer, bool]:
-    """The group's customer with this email or phone (email first), or a new one; known at `rooftop` after.
-
-    Contact points the customer did not have yet are added. Possible duplicates found on the way are
-    offered to staff (DuplicateCandidate), never merged automatically.
-    """
-    group_id = rooftop.dealer_group_id
-    emails = _clean_emails(contact.emails)
-    # ADF writes the country as "US", "USA" or "United States"; only a two-letter code is a phone region.
-    region = contact.country.strip().upper() if len(contact.country.strip()) == 2 else "US"
-    phones = _clean_phones(contact.phones, region)
-    with transaction.atomic():
-        match = None
-        if emails:
-            match = (Customer.unscoped.filter(dealer_group_id=group_id, emails__email__in=emails)
-                     .order_by("merged_into_id", "id").first())
-        if match is None and phones:
-            match = (Customer.unscoped.filter(dealer_group_id=group_id, phones__e164__in=[p for p, _ in phones])
-                     .order_by("merged_into_id", "id").first())
-        created = match is None
-        if match is not None:
-            customer = _survivor(match)
-            fill = {
-                name: value for name, value in (
-                    ("first_name", contact.first_name), ("last_name", contact.last_name), ("street", contact.street),
-                    ("city", contact.city), ("region", contact.region), ("postal_code", contact.postal_code),
-                ) if value and not getattr(customer, name)
-            }
-            if fill:
-                for name, value in fill.items():
-                    setattr(customer, name, value[:100] if name != "street" else value[:200])
-                customer.save(update_fields=[*fill, "updated_at"])
-        else:
-            customer = Customer.unscoped.create(
-                dealer_group_id=group_id, first_name=contact.first_name[:100], last_name=contact.last_name[:100],
-                street=contact.street[:200], city=contact.city[:100], region=contact.region[:50],
-                postal_code=contact.postal_code[:20], country=region,
-            )
-        have_emails = set(customer.emails.values_list("email", flat=True))
-        for i, email in enumerate(e for e in emails if e not in have_emails):
-            CustomerEmail.objects.create(customer=customer, email=email, is_primary=created and i == 0)
-        have_phones = set(customer.phones.values_list("e164", flat=True))
-        for i, (e164, label) in enumerate(p for p in phones if p[0] not in have_phones):
-            CustomerPhone.objects.create(customer=customer, e164=e164, label=label[:20], is_primary=created and i == 0)
-        CustomerRooftop.objects.get_or_create(customer=customer, rooftop=rooftop)
-        customer_duplicates_detect(customer=customer)
-    return customer, created
-
-
-# ---------------------------------------------------------------------------------------------------------
 # Duplicates
 # ---------------------------------------------------------------------------------------------------------
 
@@ -645,8 +545,8 @@ def rooftop_for_action(*, customer: Customer, rooftop_ids: Sequence[int]) -> Roo
 
 
 __all__ = [
-    "ActionRefused", "ArrivingContact", "appointment_mark", "appointment_set", "appointment_update", "customer_update",
-    "call_log", "customer_duplicates_detect", "customer_match_or_create", "customer_merge", "duplicate_dismiss",
+    "ActionRefused", "appointment_mark", "appointment_set", "appointment_update", "customer_update",
+    "call_log", "customer_duplicates_detect", "customer_merge", "duplicate_dismiss",
     "lead_mark_lost", "lead_mark_sold", "merge_undo", "note_add", "rooftop_for_action", "web_sessions_refresh",
 ]
 

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers.models import Customer, TimelineEntry
-from customers.services import ArrivingContact, customer_match_or_create
+from customers.matching import ArrivingContact, customer_match_or_create
 from leads import adf
 from leads.adf import AdfError, AdfLead, AdfRefused, AdfVehicle
 from leads.models import AdfReview, InventoryVehicle, Lead
@@ -166,7 +166,7 @@ def trade_in_of(trade: AdfVehicle) -> dict:
 
 
 def _lead_create_from_adf(*, rooftop: Rooftop, parsed: AdfLead, raw_text: str, received_via: str) -> Lead:
-    customer, _ = customer_match_or_create(rooftop=rooftop, contact=contact_of(parsed), source="adf")
+    customer = customer_match_or_create(rooftop=rooftop, contact=contact_of(parsed), source="adf").customer
     wanted = parsed.vehicles_of_interest[0] if parsed.vehicles_of_interest else None
     vehicle = vehicle_match(rooftop=rooftop, wanted=wanted) if wanted else None
     description = "" if vehicle or wanted is None else vehicle_description(wanted)

@@ -13,7 +13,6 @@ re-checks the clock's state under its lock: a reroute happens once however often
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,18 +21,17 @@ from zoneinfo import ZoneInfo
 
 from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from crm.handoff import hand_off
-from customers.contact import InvalidContact, normalize_phone
+from customers.contact import InvalidContact, normalize_email, normalize_phone
+from customers.matching import ArrivingContact, customer_match_or_create
 from customers.messaging import outbound_message_queue
 from customers.models import (
-    ConsentRecord, Customer, CustomerEmail, CustomerPhone, CustomerRooftop, OutboundMessage, TimelineEntry,
+    ConsentRecord, OutboundMessage, TimelineEntry,
 )
 from leads import response_templates, routing
 from leads.models import (
@@ -247,52 +245,6 @@ class LeadCreateResult:
     warnings: tuple[str, ...] = field(default=())
 
 
-def normalise_phone(raw: str, region: str = "US") -> str | None:
-    """E.164 for a usable number, else None (customers.contact decides what a phone number is)."""
-    try:
-        return normalize_phone(raw, region=region)
-    except InvalidContact:
-        return None
-
-
-def _identity_lock(group_id: int, *keys: str) -> None:
-    """Serialise intakes for one email/phone in a group, so two leads at once make one customer."""
-    with connection.cursor() as cursor:
-        for key in sorted(k for k in keys if k):
-            digest = int.from_bytes(hashlib.sha256(f"{group_id}:{key}".encode()).digest()[:8], "big", signed=True)
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [digest])
-
-
-def _customer_for_intake(*, rooftop: Rooftop, first_name: str, last_name: str, email: str, phone: str,
-                         now: datetime) -> Customer:
-    group_id = rooftop.dealer_group_id
-    _identity_lock(group_id, email, phone)
-    known = Customer.unscoped.filter(dealer_group_id=group_id, merged_into__isnull=True)
-    customer = None
-    if email:
-        customer = known.filter(emails__email__iexact=email).order_by("id").first()
-    if customer is None and phone:
-        customer = known.filter(phones__e164=phone).order_by("id").first()
-    if customer is None:
-        customer = Customer.unscoped.create(dealer_group_id=group_id, first_name=first_name[:100],
-                                            last_name=last_name[:100], created_at=now)
-    else:
-        # Fill in a name we did not have; never overwrite one staff may have corrected.
-        changed = []
-        for name, value in (("first_name", first_name), ("last_name", last_name)):
-            if value and not getattr(customer, name):
-                setattr(customer, name, value[:100])
-                changed.append(name)
-        if changed:
-            customer.save(update_fields=changed)
-    if email and not customer.emails.filter(email__iexact=email).exists():
-        CustomerEmail.objects.create(customer=customer, email=email, is_primary=not customer.emails.exists())
-    if phone and not customer.phones.filter(e164=phone).exists():
-        CustomerPhone.objects.create(customer=customer, e164=phone, label="mobile", is_primary=not customer.phones.exists())
-    CustomerRooftop.objects.get_or_create(customer=customer, rooftop=rooftop, defaults={"first_seen_at": now})
-    return customer
-
-
 def lead_create(
     *,
     rooftop: Rooftop,
@@ -321,17 +273,17 @@ def lead_create(
     if vehicle is not None and vehicle.rooftop_id != rooftop.pk:
         raise LeadError("That vehicle belongs to another store")
     warnings: list[str] = []
-    email = email.strip().lower()
-    if email:
+    raw_email, email = email.strip(), ""
+    if raw_email:
         try:
-            validate_email(email)
-        except ValidationError:
-            warnings.append(f"Ignored an invalid email address: {email!r}")
-            email = ""
+            email = normalize_email(raw_email)
+        except InvalidContact:
+            warnings.append(f"Ignored an invalid email address: {raw_email!r}")
     raw_phone, phone = phone.strip(), ""
     if raw_phone:
-        phone = normalise_phone(raw_phone, rooftop_region(rooftop)) or ""
-        if not phone:
+        try:
+            phone = normalize_phone(raw_phone, region=rooftop_region(rooftop))
+        except InvalidContact:
             warnings.append(f"Ignored an invalid phone number: {raw_phone!r}")
     if not (email or phone or first_name.strip() or last_name.strip()):
         raise LeadError("A lead needs at least a name, an email address or a phone number")
@@ -367,8 +319,11 @@ def _lead_create(*, rooftop: Rooftop, source: str, first_name: str, last_name: s
                  vehicle: InventoryVehicle | None, vehicle_description: str, provider: str, comments: str,
                  trade_in: dict, dedupe_key: str, raw_adf: str, sms_consent_text: str, consent_source: str,
                  urgent: bool, created_by: User | None, now: datetime) -> Lead:
-    customer = _customer_for_intake(rooftop=rooftop, first_name=first_name, last_name=last_name, email=email,
-                                    phone=phone, now=now)
+    customer = customer_match_or_create(
+        rooftop=rooftop, source=source, at=now,
+        contact=ArrivingContact(first_name=first_name, last_name=last_name, emails=(email,) if email else (),
+                                phones=((phone, "mobile"),) if phone else ()),
+    ).customer
     previous_owner_id = (
         Lead.unscoped.filter(rooftop=rooftop, customer=customer, assigned_to__isnull=False)
         .order_by("-created_at").values_list("assigned_to_id", flat=True).first()

@@ -1,11 +1,10 @@
-"""Who is this shopper? Pure decisions for joining an anonymous website visitor to a customer.
+"""Which customer is this website visitor? Pure decisions for joining an anonymous visitor to a customer.
 
-The database work (finding candidates, locking, writing) is in tracking.services; here are the rules,
-testable with tables:
+Which customer a set of claims points at is the one customer matcher's rule (`customers.matching.decide`: our
+link token, the DMS number, the site's signed-in user id, email, phone, strongest first); what is a phone
+number or an email address is `customers.contact`'s. Here is only what is particular to a browser:
 
 - What a message claims: a customer token from an email/text link, a site user id, an email, a phone.
-- Which claim wins when they point at different customers: the token (it came from our own link to that
-  customer) over the site's user id over email over phone (phones are shared in households more often).
 - A visitor already joined to a customer moves to another only on a matching claim: a shared family
   computer used by a second person. Events already attributed stay with the first customer; nothing
   is rewritten.
@@ -20,30 +19,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import phonenumbers
+from customers.contact import InvalidContact, normalize_email, normalize_phone
+from customers.matching import ArrivingContact, Found, Keys, decide
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 
 
-def normalize_email(value: Any) -> str:
-    if not isinstance(value, str):
-        return ""
-    email = value.strip().lower()
-    return email if len(email) <= 254 and EMAIL.match(email) else ""
-
-
-def normalize_phone(value: Any, *, region: str = "US") -> str:
-    """E.164, the only form stored; empty when it is not a valid number."""
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        return ""
+def _usable(normalize, value: Any, **kwargs) -> str:
+    """A shopper's trait either is a contact point or is ignored: identify never fails on a bad one."""
     try:
-        number = phonenumbers.parse(str(value)[:40], region)
-    except phonenumbers.NumberParseException:
+        return normalize(value, **kwargs)
+    except InvalidContact:
         return ""
-    if not phonenumbers.is_valid_number(number):
-        return ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _name(value: Any, limit: int = 100) -> str:
@@ -69,6 +56,16 @@ class Claims:
     def is_empty(self) -> bool:
         return not (self.customer_token or self.user_id or self.email or self.phone)
 
+    @property
+    def keys(self) -> Keys:
+        """For the customer matcher; the claims are normalized already."""
+        return Keys(emails=(self.email,) if self.email else (), phones=((self.phone, "mobile"),) if self.phone else (),
+                    link_token=self.customer_token)
+
+    @property
+    def contact(self) -> ArrivingContact:
+        return ArrivingContact(first_name=self.first_name, last_name=self.last_name)
+
 
 def claims_from_traits(traits: Mapping[str, Any], *, user_id: str = "", region: str = "US") -> Claims:
     """Segment traits (snake or camel case, `name` split when no first/last) → Claims."""
@@ -80,21 +77,11 @@ def claims_from_traits(traits: Mapping[str, Any], *, user_id: str = "", region: 
     return Claims(
         customer_token=token if isinstance(token, str) and TOKEN.match(token) else "",
         user_id=user_id,
-        email=normalize_email(traits.get("email")),
-        phone=normalize_phone(traits.get("phone"), region=region),
+        email=_usable(normalize_email, traits.get("email")),
+        phone=_usable(normalize_phone, traits.get("phone"), region=region),
         first_name=first[:100],
         last_name=last.strip()[:100],
     )
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """Customers (ids, already resolved past merges) each claim points at, as found in the database."""
-
-    by_token: int | None = None
-    by_user_id: int | None = None
-    by_email: int | None = None
-    by_phone: int | None = None
 
 
 @dataclass(frozen=True)
@@ -111,18 +98,13 @@ class LinkDecision:
 NO_CHANGE = LinkDecision(customer_id=None, create=False, reason="")
 
 
-def decide_link(*, current_customer_id: int | None, claims: Claims, candidates: Candidates) -> LinkDecision:
-    """Which customer this visitor is, given what it claims and what those claims match."""
-    for customer_id, reason in (
-        (candidates.by_token, "opened a link we sent them"),
-        (candidates.by_user_id, "signed in on the website"),
-        (candidates.by_email, "gave their email address"),
-        (candidates.by_phone, "gave their phone number"),
-    ):
-        if customer_id is not None:
-            if customer_id == current_customer_id:
-                return NO_CHANGE
-            return LinkDecision(customer_id=customer_id, create=False, reason=reason)
+def decide_link(*, current_customer_id: int | None, claims: Claims, found: Found) -> LinkDecision:
+    """Which customer this visitor is, given what it claims and whom those claims found."""
+    match = decide(found)
+    if match.customer_id is not None:
+        if match.customer_id == current_customer_id:
+            return NO_CHANGE
+        return LinkDecision(customer_id=match.customer_id, create=False, reason=match.reason)
     if current_customer_id is None and claims.has_contact:
         how = "email address" if claims.email else "phone number"
         return LinkDecision(customer_id=None, create=True, reason=f"new customer from the {how} they gave")

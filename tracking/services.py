@@ -6,11 +6,10 @@ Every function here owns its transaction and queues side effects (scoring) with 
 from __future__ import annotations
 
 import logging
-import secrets
 from contextlib import contextmanager
 from contextvars import ContextVar
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,11 +20,12 @@ from psycopg.types.json import Jsonb
 
 from crm.handoff import hand_off
 from customers.models import (
-    Appointment, ConsentRecord, Customer, CustomerEmail, CustomerPhone, CustomerRooftop, TimelineEntry,
+    Appointment, ConsentRecord, Customer, CustomerRooftop, TimelineEntry,
 )
+from customers.matching import Found, customer_create, customer_match_or_create, find, keys_lock, surviving
 from leads.models import InventoryVehicle, Lead
 from rooftops.models import Rooftop
-from tracking.identity import Candidates, Claims, claims_from_traits, decide_link
+from tracking.identity import Claims, claims_from_traits, decide_link
 from tracking.messages import Message
 from tracking.models import Visitor
 
@@ -73,8 +73,8 @@ def events_record(*, rooftop: Rooftop, messages: Sequence[Message], received_at:
             return RecordResult(stored=0, duplicates=len(messages), visitor_ids=())
         identity_messages = [m for m in new_messages if m.type in ("identify", "alias")]
         if identity_messages:
-            _lock_contacts(rooftop.dealer_group_id, *(claims_from_traits(m.traits, user_id=m.user_id)
-                                                      for m in identity_messages if m.type == "identify"))
+            keys_lock(rooftop.dealer_group_id, *(claims_from_traits(m.traits, user_id=m.user_id).keys
+                                                 for m in identity_messages if m.type == "identify"))
         visitors = _visitors_upsert(cursor, rooftop_id=rooftop.id, messages=new_messages)
         with cursor.cursor.copy(f"COPY tracking_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
             for m in new_messages:
@@ -182,99 +182,30 @@ def _identity_apply(*, rooftop: Rooftop, messages: Sequence[Message],
     return changed
 
 
-def _lock_contacts(dealer_group_id: int, *claims: Claims) -> None:
-    """Serialize on each email/phone so a web form and an identify arriving together make one customer.
-
-    Always taken before any visitor row is locked, and in sorted order: the same order everywhere is
-    what keeps a form POST and track.js's identify beacon from deadlocking each other.
-    """
-    keys = sorted({
-        f"customer-contact:{dealer_group_id}:{kind}:{value}"
-        for c in claims for kind, value in (("email", c.email), ("phone", c.phone)) if value
-    })
-    with connection.cursor() as cursor:
-        for key in keys:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
-
-
-def _surviving(customer_ids: Iterable[int], *, rooftop: Rooftop) -> int | None:
-    """Follow merges to the surviving record; among several, prefer one known at this rooftop, then the oldest."""
-    resolved: list[int] = []
-    for customer_id in customer_ids:
-        seen = set()
-        current = customer_id
-        while current is not None and current not in seen:
-            seen.add(current)
-            merged_into = Customer.unscoped.filter(id=current).values_list("merged_into_id", flat=True).first()
-            if merged_into is None:
-                break
-            current = merged_into
-        if current is not None and current not in resolved:
-            resolved.append(current)
-    if not resolved:
-        return None
-    known_here = set(CustomerRooftop.objects.filter(customer_id__in=resolved, rooftop=rooftop)
-                     .values_list("customer_id", flat=True))
-    return min(resolved, key=lambda c: (c not in known_here, c))
-
-
-def _candidates(*, rooftop: Rooftop, claims: Claims, exclude_visitor_id: int | None = None) -> Candidates:
-    group_id = rooftop.dealer_group_id
-    by_token = by_user = by_email = by_phone = None
-    if claims.customer_token:
-        by_token = _surviving(Customer.unscoped.filter(dealer_group_id=group_id, link_token=claims.customer_token)
-                              .values_list("id", flat=True), rooftop=rooftop)
+def _found(*, rooftop: Rooftop, claims: Claims, exclude_visitor_id: int | None = None) -> Found:
+    """The customer matcher's finds, plus the one key only tracking knows: the site's signed-in user id."""
+    found = find(rooftop=rooftop, keys=claims.keys)
     if claims.user_id:
         linked = (Visitor.unscoped.filter(rooftop=rooftop, user_id=claims.user_id, customer__isnull=False)
                   .exclude(id=exclude_visitor_id).order_by("-identified_at", "-id")
                   .values_list("customer_id", flat=True)[:1])
-        by_user = _surviving(linked, rooftop=rooftop)
-    if claims.email:
-        by_email = _surviving(CustomerEmail.objects.filter(email__iexact=claims.email,
-                                                           customer__dealer_group_id=group_id)
-                              .values_list("customer_id", flat=True), rooftop=rooftop)
-    if claims.phone:
-        by_phone = _surviving(CustomerPhone.objects.filter(e164=claims.phone, customer__dealer_group_id=group_id)
-                              .values_list("customer_id", flat=True), rooftop=rooftop)
-    return Candidates(by_token=by_token, by_user_id=by_user, by_email=by_email, by_phone=by_phone)
-
-
-def _customer_create(*, rooftop: Rooftop, claims: Claims, at: datetime) -> Customer:
-    customer = Customer.unscoped.create(
-        dealer_group_id=rooftop.dealer_group_id, first_name=claims.first_name, last_name=claims.last_name,
-        link_token=secrets.token_urlsafe(15)[:20], created_at=at,
-    )
-    _customer_add_contact(customer=customer, claims=claims)
-    CustomerRooftop.objects.get_or_create(customer=customer, rooftop=rooftop, defaults={"first_seen_at": at})
-    return customer
-
-
-def _customer_add_contact(*, customer: Customer, claims: Claims) -> None:
-    """What the shopper just told us and we did not have: a new email or phone is added, never replaced."""
-    if claims.email and not customer.emails.filter(email__iexact=claims.email).exists():
-        CustomerEmail.objects.create(customer=customer, email=claims.email,
-                                     is_primary=not customer.emails.exists())
-    if claims.phone and not customer.phones.filter(e164=claims.phone).exists():
-        CustomerPhone.objects.create(customer=customer, e164=claims.phone, label="mobile",
-                                     is_primary=not customer.phones.exists())
-    if not (customer.first_name or customer.last_name) and (claims.first_name or claims.last_name):
-        customer.first_name, customer.last_name = claims.first_name, claims.last_name
-        customer.save(update_fields=["first_name", "last_name", "updated_at"])
+        found = replace(found, by_user_id=surviving(linked, rooftop=rooftop))
+    return found
 
 
 def visitor_identify(*, rooftop: Rooftop, visitor_id: int, claims: Claims, at: datetime,
                      batch_received_at: datetime | None = None) -> set[int]:
     """Apply what an identify message claims; returns the visitors whose customer changed."""
     with transaction.atomic():
-        _lock_contacts(rooftop.dealer_group_id, claims)
+        keys_lock(rooftop.dealer_group_id, claims.keys)
         visitor = Visitor.unscoped.select_for_update().get(id=visitor_id)
         decision = decide_link(current_customer_id=visitor.customer_id, claims=claims,
-                               candidates=_candidates(rooftop=rooftop, claims=claims, exclude_visitor_id=visitor_id))
+                               found=_found(rooftop=rooftop, claims=claims, exclude_visitor_id=visitor_id))
         if not decision.changes_anything:
             return set()
         customer_id = decision.customer_id
         if decision.create:
-            customer_id = _customer_create(rooftop=rooftop, claims=claims, at=at).id
+            customer_id = customer_create(rooftop=rooftop, contact=claims.contact, keys=claims.keys, at=at).id
         user_id = claims.user_id or visitor.user_id
         siblings = []
         if user_id:
@@ -452,23 +383,17 @@ def web_lead_create(*, rooftop: Rooftop, form: WebLeadInput, anonymous_id: str =
     vehicle = (InventoryVehicle.unscoped.filter(rooftop=rooftop, id=form.vehicle_id).first()
                if form.vehicle_id else None)
     with transaction.atomic():
-        _lock_contacts(rooftop.dealer_group_id, claims)
+        keys_lock(rooftop.dealer_group_id, claims.keys)
         dedupe_key = f"web:{form.submission_id}" if form.submission_id else ""
         if dedupe_key:
             existing = Lead.unscoped.filter(rooftop=rooftop, dedupe_key=dedupe_key).select_related("customer").first()
             if existing is not None:
                 return WebLeadResult(existing.customer, existing, None, False)
-        candidates = _candidates(rooftop=rooftop, claims=claims)
         # A form states who the shopper is: their email, else their phone; a browser's earlier identity
-        # is not enough to file a new inquiry under someone else.
-        customer_id = candidates.by_email or candidates.by_phone
-        created = customer_id is None
-        if created:
-            customer = _customer_create(rooftop=rooftop, claims=claims, at=at)
-        else:
-            customer = Customer.unscoped.get(id=customer_id)
-            _customer_add_contact(customer=customer, claims=claims)
-            CustomerRooftop.objects.get_or_create(customer=customer, rooftop=rooftop, defaults={"first_seen_at": at})
+        # is not enough to file a new inquiry under someone else (the claims carry no token or user id).
+        matched = customer_match_or_create(rooftop=rooftop, contact=claims.contact, keys=claims.keys,
+                                           source="web form", at=at)
+        customer, created = matched.customer, matched.created
         if form.sms_consent_text and form.phone:
             ConsentRecord.objects.create(
                 customer=customer, dealer_group_id=rooftop.dealer_group_id, channel=ConsentRecord.Channel.SMS,

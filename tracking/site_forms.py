@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 
 from rooftops.models import Rooftop
-from tracking.identity import normalize_email, normalize_phone
+from customers.contact import InvalidContact, normalize_email, normalize_phone
 from tracking.services import WebLeadInput
 
 TIMES = [(f"{h:02d}:{m:02d}", time(h, m).strftime("%-I:%M %p")) for h in range(9, 18) for m in (0, 30)]
@@ -48,15 +48,21 @@ class ShopperForm(forms.Form):
 
     def clean_email(self) -> str:
         raw = self.cleaned_data.get("email", "").strip()
-        if raw and not normalize_email(raw):
-            raise forms.ValidationError("Enter a valid email address, like name@example.com.")
-        return normalize_email(raw)
+        if not raw:
+            return ""
+        try:
+            return normalize_email(raw)
+        except InvalidContact:
+            raise forms.ValidationError("Enter a valid email address, like name@example.com.") from None
 
     def clean_phone(self) -> str:
         raw = self.cleaned_data.get("phone", "").strip()
-        if raw and not normalize_phone(raw):
-            raise forms.ValidationError("Enter a valid US phone number, like (617) 555-0123.")
-        return normalize_phone(raw) if raw else ""
+        if not raw:
+            return ""
+        try:
+            return normalize_phone(raw)
+        except InvalidContact:
+            raise forms.ValidationError("Enter a valid US phone number, like (617) 555-0123.") from None
 
     def clean(self):
         cleaned = super().clean()

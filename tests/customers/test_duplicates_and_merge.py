@@ -13,7 +13,8 @@ from customers.models import (
     Appointment, ConsentRecord, Customer, CustomerEmail, CustomerPhone, CustomerRooftop, DuplicateCandidate,
     MergeRecord, OwnedVehicle, TimelineEntry,
 )
-from customers.services import ArrivingContact, customer_duplicates_detect, customer_match_or_create, customer_merge, merge_undo
+from customers.matching import ArrivingContact, customer_match_or_create
+from customers.services import customer_duplicates_detect, customer_merge, merge_undo
 from factories import LeadFactory, add_contact, make_customer
 from service.models import RepairOrder
 from tracking.models import Visitor
@@ -95,11 +96,12 @@ def test_an_arrival_with_a_known_email_joins_that_customer_and_flags_the_phone_o
     add_contact(by_email, email="lee@example.com")
     by_phone = make_customer(world.rooftop, first_name="Lee", last_name="Phone")
     add_contact(by_phone, phone="+16175550777")
-    customer, created = customer_match_or_create(
+    matched = customer_match_or_create(
         rooftop=world.rooftop, source="test",
         contact=ArrivingContact(first_name="Lee", last_name="Email", emails=("LEE@example.com",),
                                 phones=(("617 555 0777", "mobile"),)),
     )
+    customer, created = matched.customer, matched.created
     assert customer == by_email and not created
     assert set(customer.phones.values_list("e164", flat=True)) == {"+16175550777"}
     assert DuplicateCandidate.unscoped.filter(customer_a=by_email, customer_b=by_phone).exists()
@@ -191,9 +193,10 @@ def test_outsiders_cannot_see_or_merge_a_pair(client, world):
 
 
 def test_an_arrival_with_a_spelled_out_country_keeps_its_phone(world):
-    customer, created = customer_match_or_create(
+    matched = customer_match_or_create(
         rooftop=world.rooftop, source="test",
         contact=ArrivingContact(first_name="Ana", phones=(("(617) 555-0188", "mobile"),), country="USA"),
     )
+    customer, created = matched.customer, matched.created
     assert created and list(customer.phones.values_list("e164", flat=True)) == ["+16175550188"]
     assert customer.country == "US"
