@@ -7,10 +7,10 @@ from django.utils import timezone
 from customers.models import Customer
 from leads.models import InventoryVehicle, Lead
 from rooftops.models import Rooftop
-from rooftops.tenancy import RooftopScopedManager
+from rooftops.tenancy import TenantModel
 
 
-class Alert(models.Model):
+class Alert(TenantModel):
     """A reason to act on a shopper now. Written to PostgreSQL before anything is pushed."""
 
     class Priority(models.IntegerChoices):
@@ -64,12 +64,7 @@ class Alert(models.Model):
     # When the row was last handed to the channel layer: a hint only, the replay by id is the guarantee.
     last_pushed_at = models.DateTimeField(null=True, blank=True)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         indexes = [
             models.Index(fields=["rooftop", "-id"]),
             models.Index(fields=["rooftop", "-last_signal_at", "-id"], name="alert_feed_order",
@@ -117,7 +112,7 @@ class AlertAction(models.Model):
         indexes = [models.Index(fields=["alert", "at"])]
 
 
-class ShopperIntent(models.Model):
+class ShopperIntent(TenantModel):
     """One website visitor's compact scoring state (alerts.scoring.ShopperState) and its latest score.
 
     Updated under SELECT FOR UPDATE by the scoring task, so events of one shopper are folded in one at a time.
@@ -149,12 +144,7 @@ class ShopperIntent(models.Model):
     last_event_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         indexes = [
             # "Hottest shoppers" at a store.
             models.Index(fields=["rooftop", "-score"], name="intent_hottest"),
@@ -164,7 +154,7 @@ class ShopperIntent(models.Model):
         ]
 
 
-class ScoringSettings(models.Model):
+class ScoringSettings(TenantModel):
     """A rooftop's tuning of the scoring rules (ScoringRules.to_dict); no row means the shipped defaults."""
 
     rooftop = models.OneToOneField(Rooftop, on_delete=models.CASCADE, related_name="scoring_settings")
@@ -180,15 +170,9 @@ class ScoringSettings(models.Model):
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
 
 
-class ScoringFit(models.Model):
+class ScoringFit(TenantModel):
     """One fit of a rooftop's event weights to its sales, run by a Celery worker (alerts.tasks.scoring_fit)."""
 
     class Status(models.TextChoices):
@@ -215,12 +199,7 @@ class ScoringFit(models.Model):
     # Touched at every chunk: an active run that stops being touched lost its worker (see services.FIT_STALE_AFTER).
     heartbeat_at = models.DateTimeField(default=timezone.now)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         constraints = [
             # A second click while a fit runs gets the running one, never a second worker on the same data.
             models.UniqueConstraint(fields=["rooftop"], condition=models.Q(status__in=["queued", "running"]),

@@ -71,7 +71,8 @@ def main() -> int:
     from customers.models import Customer, CustomerRooftop, TimelineEntry
     from leads.models import Lead, LeadClock, LeadReroute
     from leads.selectors import speed_to_lead_percentiles
-    from leads.services import lead_clocks_sweep, lead_create
+    from leads.services.clock import lead_clocks_sweep
+    from leads.services.new_leads import lead_create
     from leads.tasks import sweep_lead_clocks
     from rooftops.models import DealerGroup, Role, Rooftop, StaffProfile, StaffRole
     from django.contrib.auth.models import User

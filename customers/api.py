@@ -15,7 +15,7 @@ from crm.pagination import CheckedCursorPagination, page_number
 from customers import selectors, services
 from customers.contact import InvalidContact, normalize_phone
 from customers.matching import ArrivingContact, customer_match_or_create
-from customers.models import Appointment, Customer
+from customers.models import Appointment, Customer, DuplicateCandidate, MergeRecord
 from rooftops.api_inputs import PersonOutput, id_field, person, rooftop_filter, rooftop_for_write
 from rooftops.audit import Kind, access_record, access_record_rows, customer_rooftop_ids
 from customers.sensitive import mask_date_of_birth, mask_last4
@@ -244,6 +244,63 @@ class CustomerDuplicatesApi(StaffApiView):
         access_record(request, kind=Kind.CUSTOMER_API, rooftop_ids=customer_rooftop_ids(access, customer),
                       rows=1 + len(rows), object_ids=[customer.pk, *(r["other"]["id"] for r in rows)])
         return Response(DuplicateOutput(rows, many=True).data)
+
+
+class MergeInput(serializers.Serializer):
+    keep = serializers.IntegerField(help_text="The id of the record to keep: one of the pair. The other forwards to it.")
+
+
+class MergeOutput(serializers.Serializer):
+    merge_id = serializers.IntegerField(help_text="Undo with POST /api/merges/<merge_id>/undo/.")
+    survivor_id = serializers.IntegerField()
+    merged_id = serializers.IntegerField()
+
+
+class DuplicateMergeApi(StaffApiView):
+    @extend_schema(request=MergeInput, responses={200: MergeOutput, 422: OpenApiResponse(description="Refused, with why")},
+                   summary="Act on a merge suggestion: merge the pair into the record to keep (undoable)")
+    def post(self, request, candidate_id: int):
+        access = staff_access(request.user)
+        candidate = get_scoped_or_404(DuplicateCandidate.objects, access, pk=candidate_id)
+        payload = MergeInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        pair = {candidate.customer_a_id: candidate.customer_b_id, candidate.customer_b_id: candidate.customer_a_id}
+        keep = payload.validated_data["keep"]
+        if keep not in pair:
+            raise ValidationError({"keep": [f"Keep one of the pair: {candidate.customer_a_id} or {candidate.customer_b_id}."]})
+        survivor = selectors.customer_for_access(access=access, customer_id=keep)
+        merged = selectors.customer_for_access(access=access, customer_id=pair[keep])
+        try:
+            record = services.customer_merge(survivor=survivor, merged=merged, user=request.user, candidate=candidate)
+        except services.ActionRefused as exc:
+            return Response({"detail": str(exc)}, status=422)
+        access_record(request, kind=Kind.CUSTOMER_API, rooftop_ids=customer_rooftop_ids(access, survivor), rows=2,
+                      object_ids=[survivor.pk, merged.pk])
+        return Response(MergeOutput({"merge_id": record.pk, "survivor_id": survivor.pk, "merged_id": merged.pk}).data)
+
+
+class DuplicateDismissApi(StaffApiView):
+    @extend_schema(request=None, responses={204: None},
+                   summary="Act on a merge suggestion: they are different people (not offered again)")
+    def post(self, request, candidate_id: int):
+        access = staff_access(request.user)
+        candidate = get_scoped_or_404(DuplicateCandidate.objects, access, pk=candidate_id)
+        services.duplicate_dismiss(candidate=candidate, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MergeUndoApi(StaffApiView):
+    @extend_schema(request=None, responses={204: None, 422: OpenApiResponse(description="Refused, with why")},
+                   summary="Undo a merge: both records as they were before it")
+    def post(self, request, merge_id: int):
+        access = staff_access(request.user)
+        record = get_scoped_or_404(MergeRecord.objects, access, pk=merge_id)
+        selectors.customer_for_access(access=access, customer_id=record.survivor_id)
+        try:
+            services.merge_undo(record=record, user=request.user)
+        except services.ActionRefused as exc:
+            return Response({"detail": str(exc)}, status=422)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CustomerTimelineApi(StaffApiView):

@@ -37,6 +37,7 @@ from crm.handoff import hand_off
 from customers.models import (
     ConsentRecord, Customer, CustomerRooftop, InboundMessage, OutboundMessage, TimelineEntry,
 )
+from customers.matching import ArrivingContact, customer_match_or_create
 from customers.opt_out import is_opt_in, is_opt_out
 from customers.quiet_hours import may_send_at, next_send_time
 from customers.suppression import address_is_suppressed, channel_of
@@ -361,7 +362,8 @@ def sms_inbound_receive(*, provider_id: str, from_number: str, to_number: str, b
             _opt_in(customers=customers, body=body, now=now)
             opted_in = True
         else:
-            _customer_replied(customers=customers, body=body, now=now, inbound=inbound)
+            _customer_replied(customers=_who_is_texting(to_number, from_number, customers), body=body, now=now,
+                              inbound=inbound)
         inbound.is_opt_in = opted_in
         inbound.save(update_fields=["customer_ids", "is_opt_out", "is_opt_in"])
     return InboundResult(False, inbound.is_opt_out, opted_in, tuple(inbound.customer_ids))
@@ -427,6 +429,17 @@ def _opt_in(*, customers: list[Customer], body: str, now: datetime) -> None:
             direction="in", occurred_at=now, summary="Opted back in to texts about their inquiries", body=body[:500],
             detail={"channel": "sms", "granted": True},
         )
+
+
+def _who_is_texting(to_number: str, from_number: str, sharing: list[Customer]) -> list[Customer]:
+    """The conversation is the matcher's customer for this number at the store texted; a number no store owns
+    (a shared short code) leaves every record sharing it, as before a store is known."""
+    rooftop = Rooftop.objects.filter(phone=to_number).first()
+    if rooftop is None:
+        return sharing
+    match = customer_match_or_create(rooftop=rooftop, source="sms", create=False,
+                                     contact=ArrivingContact(phones=((from_number, "mobile"),)))
+    return [match.customer] if match is not None else []
 
 
 def _customer_replied(*, customers: list[Customer], body: str, now: datetime, inbound: InboundMessage) -> None:

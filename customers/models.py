@@ -7,7 +7,7 @@ from django.utils import timezone
 from crm.encrypted_fields import EncryptedDateField, EncryptedIntegerField, EncryptedTextField, readable
 from crm.times import SenderDateTimeField
 from rooftops.models import DealerGroup, Rooftop
-from rooftops.tenancy import RooftopQuerySet, RooftopScopedManager
+from rooftops.tenancy import RooftopQuerySet, RooftopScopedManager, TenantModel
 
 
 class CustomerQuerySet(RooftopQuerySet):
@@ -20,7 +20,7 @@ class CustomerQuerySet(RooftopQuerySet):
         )
 
 
-class Customer(models.Model):
+class Customer(TenantModel):
     """One person across sales, BDC, finance and service of a dealer group."""
 
     class ContactMethod(models.TextChoices):
@@ -61,12 +61,9 @@ class Customer(models.Model):
         db_persist=True,
     )
 
-    unscoped = models.Manager()
     objects = RooftopScopedManager.from_queryset(CustomerQuerySet)()
 
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         indexes = [
             GinIndex(fields=["last_name"], name="customer_last_trgm", opclasses=["gin_trgm_ops"]),
             GinIndex(fields=["first_name"], name="customer_first_trgm", opclasses=["gin_trgm_ops"]),
@@ -190,7 +187,7 @@ class OwnedVehicle(models.Model):
         return " ".join(str(p) for p in (self.year, self.make, self.model, self.trim) if p)
 
 
-class Appointment(models.Model):
+class Appointment(TenantModel):
     class Department(models.TextChoices):
         SALES = "sales", "Sales"
         SERVICE = "service", "Service"
@@ -220,16 +217,11 @@ class Appointment(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         indexes = [models.Index(fields=["rooftop", "scheduled_at"]), models.Index(fields=["customer", "-scheduled_at"])]
 
 
-class TimelineEntry(models.Model):
+class TimelineEntry(TenantModel):
     """The one customer story: every department writes here, the customer page reads it in time order."""
 
     class Department(models.TextChoices):
@@ -270,12 +262,7 @@ class TimelineEntry(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="timeline")
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         indexes = [
             models.Index(fields=["customer", "-occurred_at", "-id"], name="timeline_customer_time"),
             models.Index(fields=["customer", "kind", "-occurred_at"], name="timeline_customer_kind"),
@@ -293,7 +280,7 @@ class DuplicateCandidateQuerySet(RooftopQuerySet):
         )
 
 
-class DuplicateCandidate(models.Model):
+class DuplicateCandidate(TenantModel):
     """Two customer records that may be one person, found when a record arrives; staff merge or dismiss."""
 
     class Status(models.TextChoices):
@@ -311,12 +298,9 @@ class DuplicateCandidate(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    unscoped = models.Manager()
     objects = RooftopScopedManager.from_queryset(DuplicateCandidateQuerySet)()
 
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         constraints = [
             models.UniqueConstraint(fields=["customer_a", "customer_b"], name="duplicate_pair_once"),
             models.CheckConstraint(condition=models.Q(customer_a__lt=models.F("customer_b")), name="duplicate_pair_ordered"),
@@ -331,7 +315,7 @@ class MergeRecordQuerySet(RooftopQuerySet):
         )
 
 
-class MergeRecord(models.Model):
+class MergeRecord(TenantModel):
     """The log of one merge, with a snapshot of every row that moved, so it can be undone exactly."""
 
     dealer_group = models.ForeignKey(DealerGroup, on_delete=models.CASCADE, related_name="+")
@@ -345,19 +329,16 @@ class MergeRecord(models.Model):
     undone_at = models.DateTimeField(null=True, blank=True)
     undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    unscoped = models.Manager()
     objects = RooftopScopedManager.from_queryset(MergeRecordQuerySet)()
 
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         indexes = [models.Index(fields=["survivor", "-merged_at"]), models.Index(fields=["merged", "-merged_at"])]
 
 
 # --------------------------------------------------------------------------- messaging (customers.messaging)
 
 
-class OutboundMessage(models.Model):
+class OutboundMessage(TenantModel):
     """An email or text to a customer: an outbox row written with the change that caused it, sent exactly once."""
 
     class Channel(models.TextChoices):
@@ -399,12 +380,7 @@ class OutboundMessage(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         indexes = [
             models.Index(fields=["send_after"], condition=models.Q(status__in=["queued", "waiting_quiet_hours"]),
                          name="outbound_due"),
@@ -443,7 +419,7 @@ class ErasureRecordQuerySet(RooftopQuerySet):
         )
 
 
-class ErasureRecord(models.Model):
+class ErasureRecord(TenantModel):
     """That a customer's personal data was erased, why, by whom and what was removed. Holds no personal data.
 
     No foreign keys to the customer or the requester: the record must outlive both, as proof the request was
@@ -479,12 +455,9 @@ class ErasureRecord(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
 
-    unscoped = models.Manager()
     objects = RooftopScopedManager.from_queryset(ErasureRecordQuerySet)()
 
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         indexes = [
             models.Index(fields=["dealer_group", "-created_at"]),
             models.Index(fields=["customer_id"]),

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.apps import apps
@@ -17,7 +16,6 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from crm.times import displayable
-from customers.contact import InvalidContact, normalize_email, normalize_phone
 from customers.models import (
     Appointment, Customer, CustomerEmail, CustomerPhone, CustomerRooftop, DuplicateCandidate, MergeRecord, TimelineEntry,
 )

@@ -31,26 +31,21 @@ from django.utils import timezone
 
 from kpis.speed import SPEED_BUCKET_COLUMNS
 from rooftops.models import Rooftop
-from rooftops.tenancy import RooftopScopedManager
+from rooftops.tenancy import TenantModel
 
 
 def _seconds_array():
     return ArrayField(models.IntegerField(), default=list, blank=True)
 
 
-class Rollup(models.Model):
+class Rollup(TenantModel):
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()  # local date in the rooftop's time zone; the 1st for a month row
     # Month rows sum a calendar month's day rows: a long period reads whole months from them.
     is_month = models.BooleanField(default=False, db_default=False)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
+    class Meta(TenantModel.Meta):
         abstract = True
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
 
 
 def _grain_meta(table: str, keys: list[str]):
@@ -59,10 +54,8 @@ def _grain_meta(table: str, keys: list[str]):
     indexes = [models.Index(fields=["rooftop", "day"], name=f"{short}_rt_day"[:30])]
     if "person_id" in keys:
         indexes.append(models.Index(fields=["person_id", "day"], name=f"{short}_person_day"[:30]))
-    return type("Meta", (), {
+    return type("Meta", (TenantModel.Meta,), {
         "db_table": table,
-        "base_manager_name": "unscoped",
-        "default_manager_name": "unscoped",
         "constraints": [models.UniqueConstraint(fields=["rooftop", "day", "is_month", *keys],
                                                 name=f"{short}_once"[:30], nulls_distinct=False)],
         "indexes": indexes,

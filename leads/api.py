@@ -14,8 +14,12 @@ from rest_framework.response import Response
 
 from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView
 from crm.pagination import CheckedCursorPagination
+from customers.contact import InvalidContact, normalize_phone
 from customers.api import TimelineEntryOutput
-from leads import inventory, selectors, services
+from leads import inventory, selectors
+from leads.services import LeadError
+from leads.services.actions import ACTIVITY_KINDS, lead_assign, lead_claim, lead_log_activity, lead_set_status
+from leads.services.new_leads import lead_create
 from leads.models import InventoryVehicle, Lead
 from leads.vin import InvalidVin
 from rooftops.api_inputs import PersonOutput, id_field, person, rooftop_filter, rooftop_for_write
@@ -190,8 +194,12 @@ class LeadCreateInput(serializers.Serializer):
     urgent = serializers.BooleanField(required=False, default=False)
 
     def validate_phone(self, value: str) -> str:
-        if value.strip() and services.normalise_phone(value) is None:
-            raise ValidationError("Not a phone number we can dial; give it with its area code (or +country code).")
+        if value.strip():
+            try:
+                normalize_phone(value)
+            except InvalidContact:
+                raise ValidationError("Not a phone number we can dial; give it with its area code (or +country "
+                                      "code).") from None
         return value
 
     def validate(self, data):
@@ -243,8 +251,8 @@ class LeadsApi(StaffGenericApiView):
             if vehicle is None:
                 raise ValidationError({"vehicle": ["No such vehicle in this rooftop's inventory."]})
         try:
-            result = services.lead_create(rooftop=rooftop, vehicle=vehicle, created_by=request.user, **data)
-        except services.LeadError as exc:
+            result = lead_create(rooftop=rooftop, vehicle=vehicle, created_by=request.user, **data)
+        except LeadError as exc:
             return _refused(exc)
         return _shown(request, result.lead, code=status.HTTP_201_CREATED, warnings=result.warnings)
 
@@ -277,8 +285,8 @@ class LeadStatusApi(StaffApiView):
         payload = StatusInput(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            services.lead_set_status(lead=lead, by=request.user, **payload.validated_data)
-        except services.LeadError as exc:
+            lead_set_status(lead=lead, by=request.user, **payload.validated_data)
+        except LeadError as exc:
             return _refused(exc)
         return _shown(request, lead)
 
@@ -303,22 +311,22 @@ class LeadAssignApi(StaffApiView):
             if who == "me" or int(who) == request.user.pk and not access.has_role(lead.rooftop_id, Role.MANAGER):
                 if not access.has_role(lead.rooftop_id, Role.SALESPERSON):
                     raise PermissionDenied("Only a salesperson at this rooftop may claim its leads.")
-                services.lead_claim(lead=lead, by=request.user)
+                lead_claim(lead=lead, by=request.user)
             else:
                 if not access.has_role(lead.rooftop_id, Role.MANAGER):
                     raise PermissionDenied("Only a manager may give a lead to someone; claim it with `me`.")
                 to_user = User.objects.filter(pk=int(who)).first()
                 if to_user is None:
                     raise ValidationError({"user": ["No such salesperson at this rooftop."]})
-                services.lead_assign(lead=lead, to_user=to_user, by=request.user,
+                lead_assign(lead=lead, to_user=to_user, by=request.user,
                                      reason=payload.validated_data["reason"])
-        except services.LeadError as exc:
+        except LeadError as exc:
             return _refused(exc)
         return _shown(request, lead)
 
 
 class ActivityInput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=sorted(services.ACTIVITY_KINDS))
+    kind = serializers.ChoiceField(choices=sorted(ACTIVITY_KINDS))
     note = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
     reached = serializers.BooleanField(required=False, default=False, help_text="The customer answered.")
 
@@ -332,8 +340,8 @@ class LeadActivityApi(StaffApiView):
         payload = ActivityInput(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            entry = services.lead_log_activity(lead=lead, by=request.user, **payload.validated_data)
-        except services.LeadError as exc:
+            entry = lead_log_activity(lead=lead, by=request.user, **payload.validated_data)
+        except LeadError as exc:
             return _refused(exc)
         return Response(TimelineEntryOutput(entry).data, status=status.HTTP_201_CREATED)
 

@@ -19,7 +19,7 @@ from leads.models import (
     SalesRosterEntry,
 )
 from leads import response_templates
-from leads.services import response_context, response_template_texts
+from leads.services.first_response import response_context, response_template_texts
 from rooftops.demo import DemoContext
 
 # source: (mode, response minutes, warn before, max hops)

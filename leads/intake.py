@@ -1,13 +1,13 @@
 """ADF lead intake: one call point for HTTP, email and the review queue.
 
 `adf_lead_accept(rooftop=, raw=, received_via=)` parses the document (leads.adf), finds or creates the
-customer within the dealer group (by email, then phone), and creates the lead once per (rooftop,
+customer through the one customer matcher (customers.matching), and creates the lead once per (rooftop,
 dedupe_key): the same lead by mail and by HTTP, or resent, is one lead. What cannot be read into a lead is
 kept whole in the AdfReview queue with the reason.
 
-FOR THE LEAD ENGINEER: `_lead_create_from_adf` is the single place a lead is written; route it through
-`leads.services.lead_create(...)` (assignment, speed-to-lead clock, first response) when that lands. The
-hand-off after commit (`_lead_created`) is where assignment would be queued today.
+`_lead_create_from_adf` is the single place an ADF lead is written (it keeps every vehicle of interest and
+the trade-in as ADF gives them); routing, the clock and the first response follow after commit through
+`leads.services.new_leads.lead_route_new`, as for every other intake.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from customers.matching import ArrivingContact, customer_match_or_create
 from leads import adf
 from leads.adf import AdfError, AdfLead, AdfRefused, AdfVehicle
 from leads.models import AdfReview, InventoryVehicle, Lead
+from leads.services.new_leads import lead_route_new
 from rooftops.models import Rooftop
 
 logger = logging.getLogger(__name__)
@@ -197,14 +198,8 @@ def _lead_create_from_adf(*, rooftop: Rooftop, parsed: AdfLead, raw_text: str, r
 
 
 def _lead_created(lead_id: int) -> None:
-    # Hand-off point for routing (assignment, first response). Connected by the lead engineer.
-    try:
-        from leads import services as lead_services
-    except ImportError:
-        return
-    hook = getattr(lead_services, "lead_route_new", None)
-    if hook is not None:
-        hook(lead_id=lead_id)
+    # Routing (assignment, the clock, the first response) for a lead this intake wrote itself.
+    lead_route_new(lead_id=lead_id)
 
 
 def adf_review_accept(*, review: AdfReview, raw: str, user: User) -> IntakeResult:

@@ -6,10 +6,10 @@ from django.utils import timezone
 
 from customers.models import Customer
 from rooftops.models import Rooftop
-from rooftops.tenancy import RooftopScopedManager
+from rooftops.tenancy import TenantModel
 
 
-class InventoryVehicle(models.Model):
+class InventoryVehicle(TenantModel):
     class Condition(models.TextChoices):
         NEW = "new", "New"
         USED = "used", "Used"
@@ -37,12 +37,7 @@ class InventoryVehicle(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         constraints = [
             models.UniqueConstraint(fields=["rooftop", "vin"], name="vin_once_per_rooftop"),
             models.UniqueConstraint(fields=["rooftop", "stock_number"], name="stock_number_once_per_rooftop"),
@@ -67,7 +62,7 @@ class PriceChange(models.Model):
         ordering = ["-changed_at"]
 
 
-class Lead(models.Model):
+class Lead(TenantModel):
     """A customer's buying opportunity at one rooftop."""
 
     class Source(models.TextChoices):
@@ -114,12 +109,7 @@ class Lead(models.Model):
     dedupe_key = models.CharField(max_length=128, blank=True)
     raw_adf = models.TextField(blank=True)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["rooftop", "dedupe_key"], condition=~models.Q(dedupe_key=""), name="lead_dedupe_per_rooftop"
@@ -150,7 +140,7 @@ class LeadStatusChange(models.Model):
 # --------------------------------------------------------------------------- routing and the response clock
 
 
-class RoutingRule(models.Model):
+class RoutingRule(TenantModel):
     """How one rooftop routes one lead source, and how fast someone must answer (read by leads.routing)."""
 
     class Mode(models.TextChoices):
@@ -178,19 +168,14 @@ class RoutingRule(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         constraints = [models.UniqueConstraint(fields=["rooftop", "source"], name="one_routing_rule_per_source")]
 
     def __str__(self) -> str:
         return f"{self.rooftop} {self.get_source_display()}: {self.get_mode_display()}"
 
 
-class SalesRosterEntry(models.Model):
+class SalesRosterEntry(TenantModel):
     """A salesperson as lead routing sees them at one rooftop: share of weighted leads, on the roster, shift."""
 
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="sales_roster")
@@ -202,12 +187,7 @@ class SalesRosterEntry(models.Model):
     shift = models.JSONField(default=dict, blank=True)
     last_assigned_at = models.DateTimeField(null=True, blank=True)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         constraints = [models.UniqueConstraint(fields=["rooftop", "user"], name="on_the_sales_roster_once")]
 
     @property
@@ -215,7 +195,7 @@ class SalesRosterEntry(models.Model):
         return json.dumps(self.shift) if self.shift else ""
 
 
-class LeadClock(models.Model):
+class LeadClock(TenantModel):
     """A lead's response clock. Deadlines live here and beat sweeps them, so a restart loses nothing."""
 
     class StopReason(models.TextChoices):
@@ -242,12 +222,7 @@ class LeadClock(models.Model):
     stopped_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         indexes = [
             # The sweep reads only running clocks; partial indexes keep it one short index scan.
             models.Index(fields=["deadline_at"], condition=models.Q(stopped_at__isnull=True), name="clock_running_deadline"),
@@ -263,7 +238,7 @@ class LeadClock(models.Model):
         return self.stopped_at is None
 
 
-class LeadReroute(models.Model):
+class LeadReroute(TenantModel):
     """One move of a lead between people (or to a manager), kept for the lead's history and manager KPIs.
 
     kpis reads this table: a kind containing "deadline" counts as a missed response deadline there.
@@ -287,16 +262,11 @@ class LeadReroute(models.Model):
     at = models.DateTimeField(default=timezone.now)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         indexes = [models.Index(fields=["at"]), models.Index(fields=["lead", "at"])]
 
 
-class LeadNotification(models.Model):
+class LeadNotification(TenantModel):
     """A note to one staff member about a lead (warned, rerouted, escalated), also pushed live."""
 
     class Kind(models.TextChoices):
@@ -314,16 +284,11 @@ class LeadNotification(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         indexes = [models.Index(fields=["user", "-created_at"])]
 
 
-class LeadResponseTemplate(models.Model):
+class LeadResponseTemplate(TenantModel):
     """The automated first response a rooftop sends for one lead source on one channel."""
 
     class Channel(models.TextChoices):
@@ -339,19 +304,14 @@ class LeadResponseTemplate(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         constraints = [
             models.UniqueConstraint(fields=["rooftop", "source", "channel"], name="one_response_template_per_channel")
         ]
 
 
 # --- ADF intake (customers engineer): the needs-review queue --------------------------------------------------
-class AdfReview(models.Model):
+class AdfReview(TenantModel):
     """An ADF delivery that could not be read into a lead, kept whole with the reason until staff fix it.
 
     Nothing a provider delivered is lost: malformed XML (answered 400), documents with no usable customer
@@ -374,10 +334,5 @@ class AdfReview(models.Model):
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     resolved_at = models.DateTimeField(null=True, blank=True)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         indexes = [models.Index(fields=["rooftop", "status", "-received_at"])]

@@ -9,7 +9,7 @@ from django.dispatch import receiver
 from customers.messaging import customer_replied, first_response_sent
 from customers.models import Customer, OutboundMessage, TimelineEntry
 from leads.models import Lead
-from leads.services import lead_customer_replied
+from leads.services.actions import lead_customer_replied
 
 
 @receiver(first_response_sent, dispatch_uid="leads.first_response_stamps_speed_to_lead")

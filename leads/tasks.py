@@ -4,7 +4,8 @@ from celery import shared_task
 
 from django.utils import timezone
 
-from leads.services import lead_clocks_sweep, leads_adopt_unrouted
+from leads.services.clock import lead_clocks_sweep
+from leads.services.new_leads import leads_adopt_unrouted
 
 
 @shared_task(ignore_result=True)

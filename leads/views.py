@@ -22,11 +22,13 @@ from crm.pagination import paginate
 from leads import response_templates, selectors
 from leads.models import InventoryVehicle, Lead, LeadResponseTemplate, RoutingRule
 from leads.routing import AVAILABILITIES
-from leads.services import (
-    AUTO_RESPONSE_SOURCES, DEFAULT_RULE, LeadError, lead_assign, lead_claim, lead_log_activity, lead_notifications_mark_read,
-    lead_set_status, response_context, response_template_save, routing_rule_for,
-    routing_rule_save, sales_roster_save,
+from leads.services import LeadError
+from leads.services.actions import (
+    lead_assign, lead_claim, lead_log_activity, lead_notifications_mark_read, lead_set_status,
 )
+from leads.services.first_response import AUTO_RESPONSE_SOURCES, response_context
+from leads.services.roster import DEFAULT_RULE, routing_rule_for
+from leads.services.store_settings import response_template_save, routing_rule_save, sales_roster_save
 from rooftops.audit import Kind as Read, access_record_rows
 from rooftops.models import Availability, Role, Rooftop, StaffProfile, StaffRole
 from rooftops.selectors import staff_access
@@ -483,7 +485,7 @@ def template_preview_view(request):
 def _closed_context(context, rooftop: Rooftop, now):
     """The same context as it would read tonight after closing, to show the after-hours sentence."""
     from leads import routing
-    from leads.services import rooftop_business_hours
+    from leads.services.roster import rooftop_business_hours
 
     hours = rooftop_business_hours(rooftop)
     # The next opening after the store's next closing: what a customer writing tonight would be told.

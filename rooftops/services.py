@@ -57,7 +57,7 @@ def staff_set_availability(*, profile: StaffProfile, availability: str) -> Staff
     profile.save(update_fields=["availability", "availability_changed_at"])
     if availability != Availability.AVAILABLE:
         # Lead routing moves this person's waiting leads on; after commit, so a rollback moves nothing.
-        from leads.services import lead_clocks_owner_unavailable
+        from leads.services.clock import lead_clocks_owner_unavailable
 
         user_id = profile.user_id
         transaction.on_commit(lambda: lead_clocks_owner_unavailable(user_id=user_id, availability=availability))

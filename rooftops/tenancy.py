@@ -116,6 +116,24 @@ class RooftopScopedManager(models.Manager.from_queryset(RooftopQuerySet)):  # ty
     pass
 
 
+class TenantModel(models.Model):
+    """The base of every model holding a store's data: `objects` fails closed; `unscoped` is the loud bypass.
+
+    `unscoped` is also the default and base manager, so Django's own machinery (related objects, deletes,
+    admin, migrations) is never refused. A model whose scope is not its `rooftop_id` gives its own queryset:
+    `objects = RooftopScopedManager.from_queryset(CustomerQuerySet)()`. A subclass extends the options with
+    `class Meta(TenantModel.Meta):`, or it loses the manager names.
+    """
+
+    unscoped = models.Manager()
+    objects = RooftopScopedManager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "unscoped"
+        default_manager_name = "unscoped"
+
+
 def get_scoped_or_404(queryset: RooftopQuerySet, access: StaffAccess, **lookup) -> models.Model:
     """The one way a view fetches a tenant object: missing and not-yours are the same 404."""
     try:

@@ -4,10 +4,10 @@ from django.utils import timezone
 
 from customers.models import Customer, OwnedVehicle
 from rooftops.models import Rooftop
-from rooftops.tenancy import RooftopScopedManager
+from rooftops.tenancy import TenantModel
 
 
-class RepairOrder(models.Model):
+class RepairOrder(TenantModel):
     """A service visit's repair order (RO)."""
 
     class Status(models.TextChoices):
@@ -27,12 +27,7 @@ class RepairOrder(models.Model):
     # [{"op_code": "LOF", "description": "Oil and filter", "cents": 8999}]
     lines = models.JSONField(default=list, blank=True)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         constraints = [models.UniqueConstraint(fields=["rooftop", "ro_number"], name="ro_number_once_per_rooftop")]
         indexes = [models.Index(fields=["rooftop", "-opened_at"]), models.Index(fields=["customer", "-opened_at"])]
 

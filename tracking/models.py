@@ -4,10 +4,10 @@ from django.utils import timezone
 from crm.times import SenderDateTimeField
 from customers.models import Customer
 from rooftops.models import Rooftop
-from rooftops.tenancy import RooftopScopedManager
+from rooftops.tenancy import TenantModel
 
 
-class Visitor(models.Model):
+class Visitor(TenantModel):
     """A browser on the dealer's website (first-party anonymous id); joined to a customer once known."""
 
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
@@ -19,19 +19,14 @@ class Visitor(models.Model):
     first_seen_at = SenderDateTimeField(default=timezone.now)
     last_seen_at = SenderDateTimeField(default=timezone.now)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
+    class Meta(TenantModel.Meta):
         constraints = [
             models.UniqueConstraint(fields=["rooftop", "anonymous_id"], name="visitor_once_per_rooftop")
         ]
         indexes = [models.Index(fields=["customer"])]
 
 
-class TrackedEvent(models.Model):
+class TrackedEvent(TenantModel):
     """One message from the collector. The table is partitioned by month of received_at (see migration 0001).
 
     Not managed by Django: PostgreSQL declarative partitioning needs the partition key in the primary key,
@@ -56,14 +51,9 @@ class TrackedEvent(models.Model):
     context = models.JSONField(default=dict)
     scored_at = models.DateTimeField(null=True)
 
-    unscoped = models.Manager()
-    objects = RooftopScopedManager()
-
-    class Meta:
+    class Meta(TenantModel.Meta):
         managed = False
         db_table = "tracking_event"
-        base_manager_name = "unscoped"
-        default_manager_name = "unscoped"
 
 
 class ReceivedMessage(models.Model):

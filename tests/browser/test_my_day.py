@@ -6,7 +6,7 @@ import pytest
 
 from factories import RooftopFactory, make_staff
 from leads.models import LeadClock
-from leads.services import lead_create
+from leads.services.new_leads import lead_create
 from rooftops.models import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -105,6 +105,39 @@ def test_merge_suggestions(world, client):
     assert client.get(f"/api/customers/{first.id}/duplicates/").status_code == 404
 
 
+def test_acting_on_a_merge_suggestion_merge_undo_and_dismiss(world, client):
+    first = make_customer(world.rooftop, first_name="Dee")
+    second = make_customer(world.rooftop, first_name="Dee")
+    add_contact(second, email="dee@example.com")
+    candidate = DuplicateCandidate.unscoped.create(dealer_group=world.rooftop.dealer_group, customer_a=first,
+                                                   customer_b=second, reasons=["same name"])
+    client.force_login(world.outsider)
+    assert client.post(f"/api/duplicates/{candidate.id}/merge/", {"keep": first.id},
+                       content_type="application/json").status_code == 404
+    client.force_login(world.bdc)
+    wrong = client.post(f"/api/duplicates/{candidate.id}/merge/", {"keep": 999999}, content_type="application/json")
+    assert wrong.status_code == 400 and "keep" in wrong.json()
+    merged = client.post(f"/api/duplicates/{candidate.id}/merge/", {"keep": first.id}, content_type="application/json")
+    assert merged.status_code == 200, merged.json()
+    body = merged.json()
+    assert (body["survivor_id"], body["merged_id"]) == (first.id, second.id)
+    second.refresh_from_db()
+    assert second.merged_into_id == first.id
+    assert list(first.emails.values_list("email", flat=True)) == ["dee@example.com"]
+    assert client.post(f"/api/merges/{body['merge_id']}/undo/").status_code == 204
+    second.refresh_from_db()
+    assert second.merged_into_id is None and first.emails.count() == 0
+    again = client.post(f"/api/merges/{body['merge_id']}/undo/")
+    assert again.status_code == 422 and "already undone" in again.json()["detail"]
+    other = DuplicateCandidate.unscoped.create(dealer_group=world.rooftop.dealer_group, customer_a=first,
+                                               customer_b=make_customer(world.rooftop, first_name="Dee"), reasons=["x"])
+    assert client.post(f"/api/duplicates/{other.id}/dismiss/").status_code == 204
+    other.refresh_from_db()
+    assert other.status == DuplicateCandidate.Status.DISMISSED
+    # The undone merge's suggestion is open again; the dismissed one is not offered.
+    assert [row["id"] for row in client.get(f"/api/customers/{first.id}/duplicates/").json()] == [candidate.id]
+
+
 def test_a_read_only_token_cannot_create_or_change_customers(world, client):
     customer = make_customer(world.rooftop)
     _, key = api_token_create(user=world.bdc, name="crm sync", scope="read")

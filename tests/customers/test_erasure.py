@@ -20,7 +20,7 @@ from customers.models import (
 from customers.services import ActionRefused, customer_merge, merge_undo, note_add
 from factories import add_contact, make_customer
 from leads.models import Lead
-from leads.services import lead_create
+from leads.services.new_leads import lead_create
 from service.models import RepairOrder
 from tracking.models import Visitor
 

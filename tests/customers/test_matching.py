@@ -102,3 +102,53 @@ def test_without_create_an_unknown_person_is_nobody(world):
     assert customer_match_or_create(rooftop=world.rooftop, source="sms", create=False,
                                     contact=ArrivingContact(phones=(("+1 617 555 0199", ""),))) is None
     assert not Customer.unscoped.filter(phones__e164="+16175550199").exists()
+
+
+ADF_JANE = """<?xml version="1.0"?><?adf version="1.0"?>
+<adf><prospect status="new"><id sequence="1" source="Cars.com">CC-9</id>
+  <requestdate>2026-11-24T09:15:00-05:00</requestdate>
+  <vehicle interest="buy" status="new"><year>2024</year><make>Toyota</make><model>RAV4</model></vehicle>
+  <customer><contact><name part="full">Jane Q Doe</name><email>jane.doe@example.com</email>
+    <phone type="cellphone">(617) 555-0134</phone></contact></customer>
+  <provider><name part="full">Cars.com</name></provider>
+</prospect></adf>"""
+
+
+@pytest.mark.django_db
+def test_one_person_through_every_door_is_one_customer(world):
+    """Website form, identify, ADF, lead intake, the API, a DMS number and an inbound text: one record."""
+    from customers.messaging import sms_inbound_receive
+    from leads.intake import adf_lead_accept
+    from leads.services.new_leads import lead_create
+    from tracking.identity import Claims
+    from tracking.models import Visitor
+    from tracking.services import WebLeadInput, visitor_identify, web_lead_create
+
+    web = web_lead_create(rooftop=world.rooftop, form=WebLeadInput(
+        form_type="contact", first_name="Jane", last_name="Doe", email="jane.doe@example.com", phone=""))
+    jane = web.customer
+    assert web.customer_created
+    # ADF with her email (and a phone we did not have yet): the same Jane, now with the phone too.
+    assert adf_lead_accept(rooftop=world.rooftop, raw=ADF_JANE, received_via="http").customer == jane
+    assert list(jane.phones.values_list("e164", flat=True)) == ["+16175550134"]
+    # A lead typed by staff with the phone written another way.
+    assert lead_create(rooftop=world.rooftop, source="phone", phone="617.555.0134").lead.customer == jane
+    # Identify from a browser with the email in capitals.
+    visitor = Visitor.unscoped.create(rooftop=world.rooftop, anonymous_id="anon-jane")
+    visitor_identify(rooftop=world.rooftop, visitor_id=visitor.pk, claims=Claims(email="jane.doe@example.com"),
+                     at=web.customer.created_at)
+    visitor.refresh_from_db()
+    assert visitor.customer_id == jane.pk
+    # The DMS knows her by number and email; after that the number alone finds her.
+    assert customer_match_or_create(rooftop=world.rooftop, source="dms", contact=ArrivingContact(
+        emails=("JANE.DOE@example.com",), dms_customer_number="D-77")).customer == jane
+    assert customer_match_or_create(rooftop=world.rooftop, source="api", contact=ArrivingContact(
+        dms_customer_number="D-77")).customer == jane
+    # She texts the store: the reply is filed on her record.
+    world.rooftop.phone = "+16175550100"
+    world.rooftop.save(update_fields=["phone"])
+    result = sms_inbound_receive(provider_id="SM-jane-1", from_number="+16175550134", to_number="+16175550100",
+                                 body="Is the RAV4 still there?")
+    assert result.customer_ids == (jane.pk,)
+    assert jane.timeline.filter(summary="Text from the customer").exists()
+    assert Customer.unscoped.filter(dealer_group=world.rooftop.dealer_group).count() == 1

@@ -11,7 +11,7 @@ from customers.models import ConsentRecord, InboundMessage, OutboundMessage, Tim
 from customers.sms import twilio_signature
 from factories import RooftopFactory, add_contact, make_customer
 from leads.models import LeadClock, LeadNotification
-from leads.services import lead_create
+from leads.services.new_leads import lead_create
 
 pytestmark = pytest.mark.django_db
 

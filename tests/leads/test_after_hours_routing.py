@@ -14,7 +14,9 @@ from customers.messaging import outbound_message_send
 from customers.models import OutboundMessage, TimelineEntry
 from leads import selectors
 from leads.models import Lead, LeadClock, LeadNotification, LeadReroute, RoutingRule, SalesRosterEntry
-from leads.services import lead_clocks_owner_unavailable, lead_clocks_sweep, lead_create, lead_log_activity
+from leads.services.actions import lead_log_activity
+from leads.services.clock import lead_clocks_owner_unavailable, lead_clocks_sweep
+from leads.services.new_leads import lead_create
 from rooftops.selectors import staff_access
 
 pytestmark = pytest.mark.django_db

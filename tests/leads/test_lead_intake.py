@@ -7,7 +7,9 @@ import pytest
 from customers.models import ConsentRecord, Customer, CustomerRooftop, OutboundMessage, TimelineEntry
 from factories import InventoryVehicleFactory, LeadFactory, make_customer, make_staff
 from leads.models import Lead, LeadClock, LeadNotification, LeadResponseTemplate, RoutingRule, SalesRosterEntry
-from leads.services import LeadError, lead_clocks_sweep, lead_create
+from leads.services import LeadError
+from leads.services.clock import lead_clocks_sweep
+from leads.services.new_leads import lead_create
 from rooftops.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -252,7 +254,7 @@ def test_a_salesperson_at_another_store_is_never_a_candidate(world):
 
 
 def test_a_fresh_lead_another_intake_wrote_without_routing_is_adopted_by_the_sweep_once(world):
-    from leads.services import leads_adopt_unrouted
+    from leads.services.new_leads import leads_adopt_unrouted
     from tracking.services import WebLeadInput, web_lead_create
 
     form = WebLeadInput(form_type="contact", first_name="Pat", last_name="Shopper", email="pat@example.com", phone="")

@@ -9,7 +9,7 @@ from django.utils import timezone
 from customers.models import Appointment
 from factories import make_staff
 from leads.models import Lead, LeadClock, LeadResponseTemplate, RoutingRule, SalesRosterEntry
-from leads.services import lead_create
+from leads.services.new_leads import lead_create
 from rooftops.models import Role
 
 pytestmark = pytest.mark.django_db

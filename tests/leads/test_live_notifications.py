@@ -10,7 +10,8 @@ from channels.layers import get_channel_layer
 
 from crm import handoff
 from leads.models import LeadNotification
-from leads.services import lead_clocks_sweep, lead_create
+from leads.services.clock import lead_clocks_sweep
+from leads.services.new_leads import lead_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,10 +8,10 @@ from customers.messaging import outbound_message_send
 from customers.models import OutboundMessage, TimelineEntry
 from factories import make_staff
 from leads.models import Lead, LeadClock, LeadNotification, LeadReroute, LeadStatusChange, RoutingRule
-from leads.services import (
-    LeadError, lead_assign, lead_claim, lead_clocks_owner_unavailable, lead_clocks_sweep, lead_create,
-    lead_log_activity, lead_set_status,
-)
+from leads.services import LeadError
+from leads.services.actions import lead_assign, lead_claim, lead_log_activity, lead_set_status
+from leads.services.clock import lead_clocks_owner_unavailable, lead_clocks_sweep
+from leads.services.new_leads import lead_create
 from rooftops.models import Role
 from rooftops.services import staff_set_availability
 

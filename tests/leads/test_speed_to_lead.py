@@ -8,7 +8,9 @@ from django.test.utils import CaptureQueriesContext
 
 from factories import LeadFactory, make_customer
 from leads.selectors import reroute_counts, speed_to_lead_percentiles, speed_to_lead_steps
-from leads.services import lead_clocks_sweep, lead_create, lead_log_activity
+from leads.services.actions import lead_log_activity
+from leads.services.clock import lead_clocks_sweep
+from leads.services.new_leads import lead_create
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from crm.celery import app as celery_app
 from leads.models import Lead, LeadClock, LeadReroute
-from leads.services import lead_create
+from leads.services.new_leads import lead_create
 from leads.tasks import sweep_lead_clocks
 
 pytestmark = pytest.mark.django_db(transaction=True)
