@@ -272,3 +272,22 @@ def test_a_feed_url_inside_the_deployment_is_refused_unless_the_operator_allows_
             feed_fetch(url, timeout=1, max_bytes=100)
     with pytest.raises(FeedRefused, match="starts with https://"):
         feed_fetch("file:///etc/passwd", timeout=1, max_bytes=100)
+
+
+def test_the_operator_command_loads_a_file_and_prints_what_it_did(world, tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "lakeside.csv"
+    path.write_text(feed_csv(row(1), row(2), f"{vin(3)},F3,New,2024,Toyota,,,,1,,,"))
+    out = StringIO()
+    call_command("inventory_feed", "--rooftop", world.rooftop.slug, str(path), stdout=out)
+    assert f"{world.rooftop.name}: 3 rows from {path}: 2 added, 0 updated" in out.getvalue()
+    assert "line 4: No model." in out.getvalue()
+    assert InventoryFeedRun.objects.for_rooftops([world.rooftop.id]).get().source == "command"
+    path.write_bytes(b"\x00\x01binary")
+    with pytest.raises(CommandError, match="Refused: The feed contains NUL bytes"):
+        call_command("inventory_feed", "--rooftop", world.rooftop.slug, str(path))
+    with pytest.raises(CommandError, match="No rooftop with the slug 'nowhere'"):
+        call_command("inventory_feed", "--rooftop", "nowhere", str(path))
