@@ -14,8 +14,8 @@ from alerts.models import Alert
 from alerts.services import sweep_price_drops, visitor_score_events
 from factories import InventoryVehicleFactory, LeadFactory, make_customer
 from leads.feed import FeedRefused, parse_feed
-from leads.inventory_feed import feed_apply, feed_fetch, feed_run_execute, feed_run_start, feeds_run_scheduled, \
-    feed_settings_save
+from leads.inventory_feed import feed_apply, feed_fetch, feed_run_execute, feed_run_start, feed_settings_save, \
+    feed_today, feeds_run_scheduled
 from leads.models import InventoryFeedRun, InventoryVehicle, PriceChange
 from leads.vin import with_check_digit
 
@@ -40,7 +40,7 @@ def feed_csv(*rows: str) -> str:
 
 
 def load(rooftop, *rows: str, allow_shrink: bool = False, gone_status: str = "unlisted"):
-    parsed = parse_feed(feed_csv(*rows), today=timezone.localdate())
+    parsed = parse_feed(feed_csv(*rows), today=feed_today(rooftop, timezone.now()))
     return feed_apply(rooftop=rooftop, parsed=parsed, gone_status=gone_status, now=timezone.now(),
                       allow_shrink=allow_shrink)
 
