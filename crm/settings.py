@@ -351,6 +351,12 @@ TRACKING_EVENT_RETENTION_DAYS = env_int("TRACKING_EVENT_RETENTION_DAYS", 400)
 # A customer with no activity (lead, RO, appointment, timeline entry, message, web event) for this long and no
 # open lead is erased by the daily purge (customers.erasure.retention_purge); 0 turns the purge off.
 CUSTOMER_RETENTION_DAYS = env_int("CUSTOMER_RETENTION_DAYS", 730)
+# Inventory feeds (leads.inventory_feed): the largest file read, the longest a download may take, and whether a
+# feed URL may point inside the deployment (loopback, private networks: off, so a URL cannot reach the database
+# or cloud metadata). The schedule is INVENTORY_FEED_HOURS, read by leads/beat.py.
+INVENTORY_FEED_MAX_BYTES = env_int("INVENTORY_FEED_MAX_BYTES", 20 * 1024 * 1024)
+INVENTORY_FEED_TIMEOUT_SECONDS = env_float("INVENTORY_FEED_TIMEOUT_SECONDS", 60.0)
+INVENTORY_FEED_ALLOW_PRIVATE_HOSTS = env_bool("INVENTORY_FEED_ALLOW_PRIVATE_HOSTS", False)
 
 # Every log line passes crm.logging.RedactSecretsFilter (API tokens and keys in query strings, e.g. the
 # websocket's ?token=, become [redacted]); crm.logging.configure also puts it on uvicorn's own handlers.

@@ -382,12 +382,15 @@ class VehicleOutput(serializers.Serializer):
     title = serializers.CharField()
     body_style = serializers.CharField()
     exterior_color = serializers.CharField()
+    interior_color = serializers.CharField()
     condition = serializers.CharField()
     mileage = serializers.IntegerField()
     price_cents = serializers.IntegerField()
+    msrp_cents = serializers.IntegerField(allow_null=True)
     status = serializers.CharField()
     photo_url = serializers.CharField()
-    received_at = serializers.DateTimeField()
+    photo_urls = serializers.ListField(child=serializers.CharField())
+    received_at = serializers.DateTimeField(help_text="When it came into stock (the feed's in-stock date, else when added)")
     updated_at = serializers.DateTimeField()
 
 

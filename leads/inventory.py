@@ -27,7 +27,8 @@ def vehicle_create(*, rooftop, vin: str, **fields) -> InventoryVehicle:
 
 
 UPDATABLE = frozenset({"vin", "stock_number", "year", "make", "model", "trim", "body_style", "exterior_color",
-                       "condition", "mileage", "status", "photo_url"})
+                       "interior_color", "condition", "mileage", "msrp_cents", "status", "photo_url", "photo_urls",
+                       "received_at", "feed_unlisted_at"})
 
 
 @transaction.atomic

@@ -19,6 +19,10 @@ class InventoryVehicle(TenantModel):
         IN_STOCK = "in_stock", "In stock"
         IN_TRANSIT = "in_transit", "In transit"
         SOLD = "sold", "Sold"
+        # Gone from the store's inventory feed: off the lot pages, kept because leads and events point at it.
+        UNLISTED = "unlisted", "Unlisted"
+
+    LISTED_STATUSES = (Status.IN_STOCK, Status.IN_TRANSIT)
 
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="inventory")
     vin = models.CharField(max_length=17)  # check digit validated in leads.vin
@@ -32,10 +36,16 @@ class InventoryVehicle(TenantModel):
     condition = models.CharField(max_length=4, choices=Condition.choices)
     mileage = models.PositiveIntegerField(default=0)
     price_cents = models.BigIntegerField()
+    msrp_cents = models.BigIntegerField(null=True, blank=True)
+    interior_color = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_STOCK)
-    photo_url = models.URLField(blank=True)
+    photo_url = models.URLField(blank=True)  # the first of photo_urls: what lists and alerts show
+    photo_urls = models.JSONField(default=list, blank=True)
+    # When it came into stock (a feed's in-stock date or days in stock, else when it was added): days in stock.
     received_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # Feed bookkeeping: the feed took it off (it comes back if it reappears; a vehicle staff marked sold does not).
+    feed_unlisted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantModel.Meta):
         constraints = [
@@ -50,6 +60,87 @@ class InventoryVehicle(TenantModel):
     @property
     def title(self) -> str:
         return " ".join(str(p) for p in (self.year, self.make, self.model, self.trim) if p)
+
+    def days_in_stock(self, now=None) -> int:
+        return max(0, ((now or timezone.now()) - self.received_at).days)
+
+
+class InventoryFeed(TenantModel):
+    """A rooftop's inventory feed: where the vendor's CSV is fetched from and how its columns are named."""
+
+    class GoneStatus(models.TextChoices):
+        UNLISTED = "unlisted", "Unlisted (taken off the lot pages)"
+        SOLD = "sold", "Sold"
+
+    rooftop = models.OneToOneField(Rooftop, on_delete=models.CASCADE, related_name="inventory_feed")
+    url = models.URLField(max_length=1000, blank=True)  # empty: uploads and the command only, no schedule
+    # Our field name -> the vendor's header, only where it differs from the defaults in leads.feed.DEFAULT_COLUMNS.
+    column_map = models.JSONField(default=dict, blank=True)
+    gone_status = models.CharField(max_length=10, choices=GoneStatus.choices, default=GoneStatus.UNLISTED)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+
+class InventoryFeedRun(TenantModel):
+    """One load of a feed into a rooftop's inventory (leads.inventory_feed), with what it did and the rows it refused."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Source(models.TextChoices):
+        URL = "url", "Feed URL"
+        UPLOAD = "upload", "Uploaded file"
+        COMMAND = "command", "Command line"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="inventory_feed_runs")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    source_name = models.CharField(max_length=1000, blank=True)  # the URL or the file's name
+    # An uploaded file waits here for the worker and is cleared once read.
+    upload = models.BinaryField(null=True, blank=True, editable=False)
+    # The manager said the feed is complete even though it lists under half of what is listed here.
+    allow_shrink = models.BooleanField(default=False)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    added = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    returned = models.PositiveIntegerField(default=0)  # back in the feed after the feed took them off
+    gone = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    kept_sold = models.PositiveIntegerField(default=0)  # still in the feed, but marked sold here by staff
+    row_errors = models.JSONField(default=list, blank=True)  # [{"line", "vin", "stock_number", "reason"}]
+    unlist_refused = models.TextField(blank=True)  # why vehicles missing from the feed were left listed
+    error = models.TextField(blank=True)  # why the whole feed was refused (status failed)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            # One load at a time per store: two overlapping loads would each unlist what the other added.
+            models.UniqueConstraint(fields=["rooftop"], condition=models.Q(status__in=["queued", "running"]),
+                                    name="inventory_feed_one_active_run_per_rooftop"),
+        ]
+        indexes = [models.Index(fields=["rooftop", "-created_at"], name="inventory_feed_run_latest")]
+
+    @property
+    def active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
 
 
 class PriceChange(models.Model):

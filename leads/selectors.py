@@ -17,9 +17,9 @@ from django.db.models import (
 )
 
 from customers.models import Appointment, OutboundMessage, TimelineEntry
-from leads.models import InventoryVehicle, Lead, LeadClock, LeadNotification, LeadReroute, LeadResponseTemplate, RoutingRule, SalesRosterEntry
+from leads.models import InventoryFeedRun, InventoryVehicle, Lead, LeadClock, LeadNotification, LeadReroute, LeadResponseTemplate, RoutingRule, SalesRosterEntry
 from rooftops.models import Role, Rooftop, StaffRole
-from rooftops.tenancy import StaffAccess
+from rooftops.tenancy import StaffAccess, get_scoped_or_404
 
 SPEED_STEPS: tuple[tuple[str, str, str], ...] = (
     # key, lead field, label
@@ -382,3 +382,21 @@ def routing_settings(*, rooftop: Rooftop) -> dict:
 
 def response_templates_for(*, rooftop: Rooftop) -> dict[tuple[str, str], LeadResponseTemplate]:
     return {(t.source, t.channel): t for t in LeadResponseTemplate.objects.for_rooftops([rooftop.pk])}
+
+
+# --- inventory feed runs (managers) ----------------------------------------------------------------------
+
+def feed_runs(*, access: StaffAccess, rooftop_id: int) -> QuerySet:
+    """A store's feed loads, newest first, for a manager of it (none for anyone else)."""
+    if not access.has_role(rooftop_id, Role.MANAGER):
+        return InventoryFeedRun.objects.for_rooftops([]).none()
+    # The upload itself is not needed to show a run, and may be megabytes.
+    return (InventoryFeedRun.objects.for_access(access).filter(rooftop_id=rooftop_id).defer("upload", "row_errors")
+            .select_related("created_by").order_by("-created_at", "-id"))
+
+
+def access_feed_run(*, access: StaffAccess, feed_run_id: int):
+    """One feed load, for a manager of its store; anyone else (and a missing id) gets the same 404."""
+    managed = sorted(access.rooftops_with_role(Role.MANAGER))
+    return get_scoped_or_404(InventoryFeedRun.objects.filter(rooftop_id__in=managed).defer("upload")
+                             .select_related("rooftop", "created_by"), access, id=feed_run_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import views
+from leads import feed_views, views
 
 urlpatterns = [
     path("my-day/", views.my_day, name="my-day"),
@@ -23,4 +23,8 @@ urlpatterns = [
     path("availability/", views.availability_board_view, name="availability-board"),
     path("availability/<int:rooftop_id>/<int:user_id>/", views.availability_set_view, name="availability-set"),
     path("speed-to-lead/", views.speed_to_lead_view, name="speed-to-lead"),
+    path("inventory/feed/", feed_views.inventory_feed_page, name="inventory-feed"),
+    path("inventory/feed/runs/<int:feed_run_id>/", feed_views.inventory_feed_run_view, name="inventory-feed-run"),
+    path("inventory/feed/runs/<int:feed_run_id>/errors.csv", feed_views.inventory_feed_run_errors,
+         name="inventory-feed-run-errors"),
 ]

@@ -14,7 +14,7 @@ from alerts.models import Alert, ScoringFit
 from customers.models import Appointment, DuplicateCandidate, ErasureRecord, OwnedVehicle
 from customers.services import customer_merge
 from factories import InventoryVehicleFactory, LeadFactory, make_customer
-from leads.models import AdfReview
+from leads.models import AdfReview, InventoryFeedRun
 from rooftops.services import api_token_create
 from service.models import RepairOrder
 
@@ -41,6 +41,7 @@ class OtherStore:
     repair_order_id: int
     owned_vehicle_id: int  # a financed vehicle of the other store's customer (the account number's reveal)
     record_id: int  # an erasure of the other store's customer
+    feed_run_id: int  # a load of the other store's inventory feed (with refused rows to download)
     source: str = "web_form"  # lead routing: a lead source and a message channel, with the rooftop id
     channel: str = "sms"
 
@@ -66,8 +67,10 @@ def other_store(world) -> OtherStore:
                                         finance_account_number="5550001234")
     erasure = ErasureRecord.unscoped.create(dealer_group=b.dealer_group, customer_id=customer.id, source="staff",
                                             reason="request")
+    feed_run = InventoryFeedRun.unscoped.create(rooftop=b, source="upload", status="done", failed=1,
+                                                row_errors=[{"line": 2, "vin": "", "stock_number": "B1", "reason": "No VIN."}])
     return OtherStore(b.id, customer.id, lead.id, appointment.id, candidate.id, merge.id, review.id, alert.id,
-                      fit.id, world.outsider.id, vehicle.id, ro.id, owned.id, erasure.id)
+                      fit.id, world.outsider.id, vehicle.id, ro.id, owned.id, erasure.id, feed_run.id)
 
 
 def _routes(patterns=None, namespace=""):
