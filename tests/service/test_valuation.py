@@ -155,6 +155,6 @@ def test_a_wrong_provider_setting_fails_loudly_with_its_name(monkeypatch, path, 
 
 
 def test_the_decision_modules_import_without_django():
-    code = ("import sys; import service.payoff, service.mileage, service.valuation; "
+    code = ("import sys; import service.payoff, service.mileage, service.valuation, service.triggers; "
             "assert not [m for m in sys.modules if m.split('.')[0] == 'django'], 'django imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[2]))
