@@ -7,6 +7,7 @@ from django.utils import timezone
 from customers.models import Customer
 from leads.models import InventoryVehicle, Lead
 from rooftops.models import Rooftop
+from rooftops.runs import BackgroundRun
 from rooftops.tenancy import TenantModel
 
 
@@ -172,44 +173,23 @@ class ScoringSettings(TenantModel):
 
 
 
-class ScoringFit(TenantModel):
+class ScoringFit(BackgroundRun):
     """One fit of a rooftop's event weights to its sales, run by a Celery worker (alerts.tasks.scoring_fit)."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    ACTIVE = (Status.QUEUED, Status.RUNNING)
-
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="scoring_fits")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     # Shoppers read so far out of those with a first lead in the window; the fit itself follows the last chunk.
     done = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
     # What ScoringSettings.fit_result gets (alerts.outcomes.FitResult.to_dict, or {"ok": False, "reason": ...}).
     result = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)  # shown to the manager when status is failed
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # Touched at every chunk: an active run that stops being touched lost its worker (see services.FIT_STALE_AFTER).
-    heartbeat_at = models.DateTimeField(default=timezone.now)
 
-    class Meta(TenantModel.Meta):
+    class Meta(BackgroundRun.Meta):
         constraints = [
             # A second click while a fit runs gets the running one, never a second worker on the same data.
             models.UniqueConstraint(fields=["rooftop"], condition=models.Q(status__in=["queued", "running"]),
                                     name="scoring_fit_one_active_per_rooftop"),
         ]
         indexes = [models.Index(fields=["rooftop", "-created_at"], name="scoring_fit_latest")]
-
-    @property
-    def active(self) -> bool:
-        return self.status in self.ACTIVE
 
     @property
     def percent(self) -> int:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -35,6 +35,7 @@ from alerts.selectors import (
 from crm import crypto
 from customers.models import TimelineEntry
 from leads.models import Lead, PriceChange
+from rooftops.runs import RunStart, run_start
 from rooftops.models import Role, Rooftop
 from tracking.models import TrackedEvent
 
@@ -825,44 +826,16 @@ def scoring_settings_undo(*, rooftop: Rooftop, user: User | None) -> ScoringSett
 # --- fitting the weights to a store's sales (a Celery worker does the reading and the fitting) ---------
 
 FIT_LOCK = 0x66697472  # "fitr", with the run id: one worker on a run even if the broker delivers it twice
-# An active run whose worker has not reported for this long is taken as lost (worker killed, message dropped):
-# the next "Fit" marks it failed and starts again instead of pointing at it forever.
-FIT_STALE_AFTER = timedelta(minutes=10)
-
-
-@dataclass(frozen=True)
-class FitStart:
-    fit: ScoringFit
-    started: bool  # False: a fit was already running at this store, and `fit` is that one
-
-
-def scoring_fit_is_stale(fit: ScoringFit, *, now: datetime) -> bool:
-    return fit.active and fit.heartbeat_at < now - FIT_STALE_AFTER
-
-
-def scoring_fit_start(*, rooftop: Rooftop, user: User | None, now: datetime | None = None) -> FitStart:
+def scoring_fit_start(*, rooftop: Rooftop, user: User | None, now: datetime | None = None) -> RunStart:
     """Queue a fit of the store's event weights, or hand back the one already running there."""
     from alerts.tasks import scoring_fit
 
-    now = now or timezone.now()
     with transaction.atomic():
-        active = ScoringFit.unscoped.select_for_update().filter(rooftop=rooftop, status__in=ScoringFit.ACTIVE).first()
-        if active is not None and not scoring_fit_is_stale(active, now=now):
-            return FitStart(fit=active, started=False)
-        if active is not None:
-            active.status = ScoringFit.Status.FAILED
-            active.error = "Its worker stopped reporting progress, so it was abandoned and a new fit started."
-            active.finished_at = now
-            active.save(update_fields=["status", "error", "finished_at"])
-        try:
-            with transaction.atomic():
-                fit = ScoringFit.unscoped.create(rooftop=rooftop, created_by=user, created_at=now, heartbeat_at=now)
-        except IntegrityError:
-            # Another click committed its run between our look and our insert (the partial unique index).
-            return FitStart(fit=ScoringFit.unscoped.get(rooftop=rooftop, status__in=ScoringFit.ACTIVE), started=False)
-        fit_id = fit.id
-        transaction.on_commit(lambda: scoring_fit.delay(fit_id))
-    return FitStart(fit=fit, started=True)
+        start = run_start(ScoringFit, rooftop=rooftop, now=now, created_by=user)
+        if start.started:
+            fit_id = start.run.id
+            transaction.on_commit(lambda: scoring_fit.delay(fit_id))
+    return start
 
 
 def scoring_fit_execute(*, fit_id: int, chunk_size: int = OUTCOME_CHUNK) -> ScoringFit | None:

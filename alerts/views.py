@@ -231,7 +231,7 @@ def _fit_context(rooftop: Rooftop, config: ScoringConfig, run: ScoringFit | None
     if fit and fit.get("ok"):
         weight_rows = [(EVENT_LABELS.get(kind, kind), config.rules.event_weight(kind), weight)
                        for kind, weight in fit["event_weights"].items()]
-    stale = run is not None and services.scoring_fit_is_stale(run, now=timezone.now())
+    stale = run is not None and run.is_stale(now=timezone.now())
     return {
         "rooftop": rooftop, "fit": fit, "weight_rows": weight_rows, "run": run, "run_stale": stale,
         "polling": run is not None and run.active and not stale,

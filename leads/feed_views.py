@@ -22,7 +22,7 @@ from crm.input_guard import CONTROL_CHARACTERS
 from crm.pagination import paginate
 from leads import selectors
 from leads.feed import DEFAULT_COLUMNS, FIELD_LABELS, FeedRefused, column_map_from_text, column_map_text, row_errors_csv
-from leads.inventory_feed import display_url, feed_run_is_stale, feed_run_start, feed_settings, feed_settings_save
+from leads.inventory_feed import display_url, feed_run_start, feed_settings, feed_settings_save
 from leads.models import InventoryFeed, InventoryFeedRun
 from rooftops.models import Role, Rooftop
 from rooftops.selectors import staff_access
@@ -132,7 +132,7 @@ def _checked_url(url: str) -> str:
 
 
 def _run_context(run: InventoryFeedRun | None) -> dict:
-    stale = run is not None and feed_run_is_stale(run, now=timezone.now())
+    stale = run is not None and run.is_stale(now=timezone.now())
     return {"run": run, "run_stale": stale, "polling": run is not None and run.active and not stale,
             "run_source": display_url(run.source_name) if run is not None and run.source == "url" else
             (run.source_name if run is not None else "")}

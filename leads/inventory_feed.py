@@ -19,7 +19,7 @@ import socket
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -34,24 +34,17 @@ from leads.feed import (
 )
 from leads.inventory import vehicle_create, vehicle_update
 from leads.models import InventoryFeed, InventoryFeedRun, InventoryVehicle
+from rooftops.runs import RunStart, run_start
 from rooftops.models import Rooftop
 
 logger = logging.getLogger(__name__)
 
 FEED_LOCK = 0x696E7666  # "invf", with the run id: one worker on a run even if the broker delivers it twice
-# An active run whose worker has not reported for this long is taken as lost; the next start replaces it.
-FEED_STALE_AFTER = timedelta(minutes=15)
 # Fewer rows than this share of the listed vehicles: the feed is taken as truncated and unlists nothing.
 MIN_SHARE_TO_UNLIST = 0.5
 MAX_KEPT_ROW_ERRORS = 10_000
 PROGRESS_EVERY = 50
 MAX_REDIRECTS = 5
-
-
-@dataclass(frozen=True)
-class FeedStart:
-    run: InventoryFeedRun
-    started: bool  # False: a load was already running at this store, and `run` is that one
 
 
 def feed_settings(*, rooftop: Rooftop) -> InventoryFeed:
@@ -81,13 +74,9 @@ def feed_check(*, rooftop: Rooftop, data: bytes, now: datetime | None = None) ->
                       column_map=feed_settings(rooftop=rooftop).column_map)
 
 
-def feed_run_is_stale(run: InventoryFeedRun, *, now: datetime) -> bool:
-    return run.active and run.heartbeat_at < now - FEED_STALE_AFTER
-
-
 def feed_run_start(*, rooftop: Rooftop, source: str, user: User | None = None, data: bytes | None = None,
                    url: str = "", source_name: str = "", allow_shrink: bool = False, queue: bool = True,
-                   now: datetime | None = None) -> FeedStart:
+                   now: datetime | None = None) -> RunStart:
     """Queue a load of the store's feed (an uploaded file, or its URL), or hand back the one already running.
 
     An upload is read first, so a file that is not CSV text is refused here (FeedRefused) and no run is made.
@@ -104,29 +93,12 @@ def feed_run_start(*, rooftop: Rooftop, source: str, user: User | None = None, d
         _check_url_shape(url)
         source_name = url
     with transaction.atomic():
-        active = (InventoryFeedRun.unscoped.select_for_update()
-                  .filter(rooftop=rooftop, status__in=InventoryFeedRun.ACTIVE).first())
-        if active is not None and not feed_run_is_stale(active, now=now):
-            return FeedStart(run=active, started=False)
-        if active is not None:
-            active.status = InventoryFeedRun.Status.FAILED
-            active.error = "Its worker stopped reporting progress, so it was abandoned and a new load started."
-            active.finished_at = now
-            active.upload = None
-            active.save(update_fields=["status", "error", "finished_at", "upload"])
-        try:
-            with transaction.atomic():
-                run = InventoryFeedRun.unscoped.create(
-                    rooftop=rooftop, source=source, source_name=source_name[:1000], upload=data,
-                    allow_shrink=allow_shrink, created_by=user, created_at=now, heartbeat_at=now)
-        except IntegrityError:
-            # Another start committed its run between our look and our insert (the partial unique index).
-            return FeedStart(run=InventoryFeedRun.unscoped.get(rooftop=rooftop, status__in=InventoryFeedRun.ACTIVE),
-                             started=False)
-        if queue:
-            run_id = run.id
+        start = run_start(InventoryFeedRun, rooftop=rooftop, now=now, source=source, source_name=source_name[:1000],
+                          upload=data, allow_shrink=allow_shrink, created_by=user)
+        if start.started and queue:
+            run_id = start.run.id
             transaction.on_commit(lambda: inventory_feed_run.delay(run_id))
-    return FeedStart(run=run, started=True)
+    return start
 
 
 def feeds_run_scheduled(*, now: datetime | None = None) -> int:

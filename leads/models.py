@@ -1,4 +1,5 @@
 import json
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -6,6 +7,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from rooftops.models import Rooftop
+from rooftops.runs import BackgroundRun
 from rooftops.tenancy import TenantModel
 
 
@@ -83,21 +85,16 @@ class InventoryFeed(TenantModel):
 
 
 
-class InventoryFeedRun(TenantModel):
+class InventoryFeedRun(BackgroundRun):
     """One load of a feed into a rooftop's inventory (leads.inventory_feed), with what it did and the rows it refused."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    STALE_AFTER = timedelta(minutes=15)
+    CLEARED_ON_ABANDON = ("upload",)
 
     class Source(models.TextChoices):
         URL = "url", "Feed URL"
         UPLOAD = "upload", "Uploaded file"
         COMMAND = "command", "Command line"
-
-    ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="inventory_feed_runs")
     source = models.CharField(max_length=8, choices=Source.choices)
@@ -106,7 +103,6 @@ class InventoryFeedRun(TenantModel):
     upload = models.BinaryField(null=True, blank=True, editable=False)
     # The manager said the feed is complete even though it lists under half of what is listed here.
     allow_shrink = models.BooleanField(default=False)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
     added = models.PositiveIntegerField(default=0)
@@ -118,25 +114,14 @@ class InventoryFeedRun(TenantModel):
     kept_sold = models.PositiveIntegerField(default=0)  # still in the feed, but marked sold here by staff
     row_errors = models.JSONField(default=list, blank=True)  # [{"line", "vin", "stock_number", "reason"}]
     unlist_refused = models.TextField(blank=True)  # why vehicles missing from the feed were left listed
-    error = models.TextField(blank=True)  # why the whole feed was refused (status failed)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(default=timezone.now)
 
-    class Meta(TenantModel.Meta):
+    class Meta(BackgroundRun.Meta):
         constraints = [
             # One load at a time per store: two overlapping loads would each unlist what the other added.
             models.UniqueConstraint(fields=["rooftop"], condition=models.Q(status__in=["queued", "running"]),
                                     name="inventory_feed_one_active_run_per_rooftop"),
         ]
         indexes = [models.Index(fields=["rooftop", "-created_at"], name="inventory_feed_run_latest")]
-
-    @property
-    def active(self) -> bool:
-        return self.status in self.ACTIVE
 
     @property
     def percent(self) -> int:

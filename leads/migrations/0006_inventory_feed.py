@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
                 ('source_name', models.CharField(blank=True, max_length=1000)),
                 ('upload', models.BinaryField(blank=True, null=True)),
                 ('allow_shrink', models.BooleanField(default=False)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=8)),
+                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=10)),
                 ('rows_total', models.PositiveIntegerField(default=0)),
                 ('rows_done', models.PositiveIntegerField(default=0)),
                 ('added', models.PositiveIntegerField(default=0)),

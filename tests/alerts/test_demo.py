@@ -45,6 +45,6 @@ def test_the_demo_store_has_enough_sales_history_to_fit_the_weights():
     assert not TrackedEvent.unscoped.filter(visitor__anonymous_id__contains="-hist-", scored_at__isnull=True).exists()
     assert not Alert.unscoped.filter(visitor__anonymous_id__contains="-hist-").exists()
     start = scoring_fit_start(rooftop=Rooftop.objects.get(slug="lakeside-toyota"), user=None)
-    result = scoring_fit_execute(fit_id=start.fit.id).result
+    result = scoring_fit_execute(fit_id=start.run.id).result
     assert result["ok"], result
     assert result["test"] >= 40 and 0.5 < result["rules"]["auc"] and 0.5 < result["fitted"]["auc"]

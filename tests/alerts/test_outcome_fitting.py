@@ -111,7 +111,7 @@ def test_a_second_click_shows_the_running_fit_instead_of_starting_another(client
 
 
 def test_a_fit_whose_worker_went_silent_is_abandoned_by_the_next_click(client, world):
-    lost = services.scoring_fit_start(rooftop=world.rooftop, user=world.manager).fit
+    lost = services.scoring_fit_start(rooftop=world.rooftop, user=world.manager).run
     ScoringFit.objects.for_rooftops([world.rooftop.id]).filter(id=lost.id).update(
         status="running", heartbeat_at=timezone.now() - timedelta(minutes=11))
     client.force_login(world.manager)
@@ -120,7 +120,7 @@ def test_a_fit_whose_worker_went_silent_is_abandoned_by_the_next_click(client, w
     assert "hx-trigger" not in html
     start = services.scoring_fit_start(rooftop=world.rooftop, user=world.manager)
     lost.refresh_from_db()
-    assert start.started and start.fit.id != lost.id
+    assert start.started and start.run.id != lost.id
     assert lost.status == "failed" and "stopped reporting progress" in lost.error
     scoring_fit(lost.id)  # a late delivery of the abandoned run does nothing
     lost.refresh_from_db()
@@ -129,7 +129,7 @@ def test_a_fit_whose_worker_went_silent_is_abandoned_by_the_next_click(client, w
 
 def test_a_failed_fit_says_so_and_keeps_the_previous_fit_to_use(client, world, monkeypatch):
     store_history(world, shoppers=80)
-    scoring_fit(services.scoring_fit_start(rooftop=world.rooftop, user=world.manager).fit.id)
+    scoring_fit(services.scoring_fit_start(rooftop=world.rooftop, user=world.manager).run.id)
     previous = ScoringSettings.unscoped.get(rooftop=world.rooftop).fit_result
     assert previous["ok"]
 
@@ -137,7 +137,7 @@ def test_a_failed_fit_says_so_and_keeps_the_previous_fit_to_use(client, world, m
         raise RuntimeError("numerical trouble")
 
     monkeypatch.setattr(services, "scoring_fit_result", broken)
-    fit = services.scoring_fit_start(rooftop=world.rooftop, user=world.manager).fit
+    fit = services.scoring_fit_start(rooftop=world.rooftop, user=world.manager).run
     scoring_fit(fit.id)
     fit.refresh_from_db()
     assert fit.status == "failed" and fit.finished_at
@@ -158,7 +158,7 @@ def test_only_the_stores_managers_may_fit(client, world):
 
 
 def test_a_fit_and_its_progress_are_seen_only_by_the_stores_managers(client, world):
-    fit = services.scoring_fit_start(rooftop=world.rooftop, user=world.manager).fit
+    fit = services.scoring_fit_start(rooftop=world.rooftop, user=world.manager).run
     url = f"/settings/scoring/fit/{fit.id}/"
     client.force_login(world.manager)
     assert "<progress" in fragment(client, fit)
