@@ -13,10 +13,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 from vininfo import Vin
 
+from crm.csvread import (
+    CellRefused, money_cents, normalize_header, sniff_delimiter, spreadsheet_kind, text_refusal, whole_number,
+)
 from crm.input_guard import control_character_reason
 from leads.vin import InvalidVin, normalize_vin
 
@@ -124,10 +126,6 @@ class ParsedFeed:
     seen_stock_numbers: frozenset[str] = field(default_factory=frozenset)
 
 
-def normalize_header(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", (name or "").lower())
-
-
 # --- bytes -> text ---------------------------------------------------------------------------------------
 
 def decode_feed(data: bytes, *, max_bytes: int) -> str:
@@ -136,28 +134,16 @@ def decode_feed(data: bytes, *, max_bytes: int) -> str:
         raise FeedRefused(f"The feed is {len(data):,} bytes; the limit is {max_bytes:,} bytes.")
     if not data.strip():
         raise FeedRefused("The feed is empty.")
-    if data[:4] in (b"PK\x03\x04",) or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    if spreadsheet_kind(data):
         raise FeedRefused("This is a spreadsheet file (Excel), not CSV text: save it as CSV (UTF-8) and upload that.")
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise FeedRefused("The feed is UTF-16 text: save it as CSV (UTF-8) and upload that.")
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        raise FeedRefused(f"The feed contains NUL bytes (the first at byte {nul:,}): it is a binary file, not CSV text.")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FeedRefused(f"The feed is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start:,}): "
-                          "save it as CSV (UTF-8) and upload that.") from None
+    reason = text_refusal(data, what="The feed")
+    if reason:
+        raise FeedRefused(reason)
+    text = data.decode("utf-8-sig")
     return text
 
 
 # --- text -> records -------------------------------------------------------------------------------------
-
-def _delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in (",", "\t", "|", ";")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
 
 def resolve_columns(headers: Iterable[str], column_map: Mapping[str, str] | None = None) -> dict[str, int]:
     """Our field -> the column index it is read from: the store's own mapping first, then the defaults."""
@@ -179,7 +165,7 @@ def parse_feed(text: str, *, today: date, column_map: Mapping[str, str] | None =
                max_rows: int = MAX_ROWS) -> ParsedFeed:
     """Every row of the feed as a VehicleRecord or a RowError; FeedRefused when the file itself is unusable."""
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first_line))
     try:
         headers = next(reader, None)
         while headers is not None and not any(h.strip() for h in headers):
@@ -243,8 +229,8 @@ def parse_feed(text: str, *, today: date, column_map: Mapping[str, str] | None =
                       seen_vins=frozenset(named_vins), seen_stock_numbers=frozenset(named_stock))
 
 
-class _RowRefused(ValueError):
-    pass
+# A bad cell refuses its row; the shared readers (crm.csvread) raise the same exception.
+_RowRefused = CellRefused
 
 
 def _record(values: Mapping[str, str], *, line: int, today: date) -> VehicleRecord:
@@ -294,33 +280,17 @@ def _record(values: Mapping[str, str], *, line: int, today: date) -> VehicleReco
 
 
 def _whole(text: str, label: str, *, low: int, high: int) -> int | None:
-    cleaned = text.replace(",", "").strip()
-    if not cleaned:
-        return None
-    try:
-        number = Decimal(cleaned)
-    except InvalidOperation:
-        raise _RowRefused(f"{label} {text!r} is not a number.") from None
-    if number != number.to_integral_value() or not low <= number <= high:
-        raise _RowRefused(f"{label} {text!r} is not a whole number from {low:,} to {high:,}.")
-    return int(number)
+    return whole_number(text, label, low=low, high=high)
 
 
 def parse_money(text: str, label: str = "Price") -> int | None:
     """"$34,500.00" -> 3450000 cents; empty or 0 -> None (vendors write 0 for "call for price")."""
-    cleaned = text.replace("$", "").replace(",", "").replace(" ", "").strip()
-    if not cleaned:
-        return None
     try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise _RowRefused(f"{label} {text!r} is not an amount.") from None
-    if not amount.is_finite() or amount < 0:
-        raise _RowRefused(f"{label} {text!r} is not an amount.")
-    cents = int((amount * 100).to_integral_value())
-    if cents > MAX_PRICE_CENTS:
-        raise _RowRefused(f"{label} {text!r} is too large.")
-    return cents or None
+        return money_cents(text, label, max_cents=MAX_PRICE_CENTS) or None
+    except CellRefused as exc:
+        if "negative" in str(exc):
+            raise CellRefused(f"{label} {text!r} is not an amount.") from None
+        raise
 
 
 def photo_urls(text: str) -> tuple[str, ...]:
