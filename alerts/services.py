@@ -35,7 +35,7 @@ from alerts.selectors import (
 from crm import crypto
 from customers.models import TimelineEntry
 from leads.models import Lead, PriceChange
-from rooftops.runs import RunStart, run_start
+from rooftops.runs import RunStart, run_claimed, run_start
 from rooftops.models import Role, Rooftop
 from tracking.models import TrackedEvent
 
@@ -825,7 +825,6 @@ def scoring_settings_undo(*, rooftop: Rooftop, user: User | None) -> ScoringSett
 
 # --- fitting the weights to a store's sales (a Celery worker does the reading and the fitting) ---------
 
-FIT_LOCK = 0x66697472  # "fitr", with the run id: one worker on a run even if the broker delivers it twice
 def scoring_fit_start(*, rooftop: Rooftop, user: User | None, now: datetime | None = None) -> RunStart:
     """Queue a fit of the store's event weights, or hand back the one already running there."""
     from alerts.tasks import scoring_fit
@@ -844,15 +843,9 @@ def scoring_fit_execute(*, fit_id: int, chunk_size: int = OUTCOME_CHUNK) -> Scor
     The result also becomes the store's `ScoringSettings.fit_result`, which the page shows and "Use the fitted
     weights" adopts. A failure is recorded on the run for the page to show; it never changes the settings.
     """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [FIT_LOCK, fit_id])
-        if not cursor.fetchone()[0]:
-            return None  # a second delivery of a run another worker is still on
-    try:
-        return _scoring_fit_execute(fit_id=fit_id, chunk_size=chunk_size)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [FIT_LOCK, fit_id])
+    with run_claimed(ScoringFit, fit_id) as claimed:
+        # Not claimed: a second delivery of a run another worker is still on.
+        return _scoring_fit_execute(fit_id=fit_id, chunk_size=chunk_size) if claimed else None
 
 
 def _scoring_fit_execute(*, fit_id: int, chunk_size: int) -> ScoringFit | None:

@@ -36,7 +36,18 @@ _VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 def body_digest(request) -> str:
-    """sha256 of the body as sent; of the parsed form when Django already read a multipart body's stream."""
+    """sha256 of the body as sent; of the parsed form when Django already read a multipart body's stream. A file
+    upload (a DMS export of hundreds of megabytes) is parsed to disk first and hashed from there in chunks:
+    reading it as one body would hold it all in memory."""
+    if request.content_type.startswith("multipart/"):
+        digest = hashlib.sha256(json.dumps(sorted(request.data.lists()) if hasattr(request.data, "lists") else
+                                           sorted(request.data.items()), cls=JSONEncoder, default=str).encode())
+        for name, upload in sorted(request.FILES.items()):
+            digest.update(f"\0{name}\0{upload.name}\0{upload.size}\0".encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+        return digest.hexdigest()
     try:
         body = request._request.body
     except RawPostDataException:

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,8 +24,8 @@ from leads import selectors
 from leads.feed import DEFAULT_COLUMNS, FIELD_LABELS, FeedRefused, column_map_from_text, column_map_text, row_errors_csv
 from leads.inventory_feed import display_url, feed_run_start, feed_settings, feed_settings_save
 from leads.models import InventoryFeed, InventoryFeedRun
-from rooftops.models import Role, Rooftop
-from rooftops.selectors import staff_access
+from rooftops.models import Rooftop
+from rooftops.selectors import managed_rooftop, staff_access
 
 UNPROCESSABLE = 422
 TOO_LARGE = 413
@@ -33,18 +33,7 @@ RUNS_PER_PAGE = 20
 
 
 def _managed_rooftop(request: HttpRequest) -> tuple[Rooftop, list[Rooftop]]:
-    access = staff_access(request.user)
-    managed = sorted(access.rooftops_with_role(Role.MANAGER))
-    if not managed:
-        raise Http404  # same answer as a page that does not exist
-    rooftops = list(Rooftop.objects.filter(id__in=managed).order_by("name"))
-    wanted = request.POST.get("rooftop") or request.GET.get("rooftop")
-    if wanted:
-        if not wanted.isdigit():
-            raise Http404
-        access.require_role(int(wanted), Role.MANAGER)
-        return next(r for r in rooftops if r.id == int(wanted)), rooftops
-    return rooftops[0], rooftops
+    return managed_rooftop(request.user, request.POST.get("rooftop") or request.GET.get("rooftop"))
 
 
 @login_required

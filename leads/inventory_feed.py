@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import requests
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from leads.feed import (
@@ -34,12 +34,11 @@ from leads.feed import (
 )
 from leads.inventory import vehicle_create, vehicle_update
 from leads.models import InventoryFeed, InventoryFeedRun, InventoryVehicle
-from rooftops.runs import RunStart, run_start
+from rooftops.runs import RunStart, run_claimed, run_start
 from rooftops.models import Rooftop
 
 logger = logging.getLogger(__name__)
 
-FEED_LOCK = 0x696E7666  # "invf", with the run id: one worker on a run even if the broker delivers it twice
 # Fewer rows than this share of the listed vehicles: the feed is taken as truncated and unlists nothing.
 MIN_SHARE_TO_UNLIST = 0.5
 MAX_KEPT_ROW_ERRORS = 10_000
@@ -116,15 +115,9 @@ def feeds_run_scheduled(*, now: datetime | None = None) -> int:
 
 def feed_run_execute(*, run_id: int) -> InventoryFeedRun | None:
     """The worker's half of a load: fetch or take the upload, read it, apply it, record what happened."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [FEED_LOCK, run_id])
-        if not cursor.fetchone()[0]:
-            return None  # a second delivery of a run another worker is still on
-    try:
-        return _feed_run_execute(run_id=run_id)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [FEED_LOCK, run_id])
+    with run_claimed(InventoryFeedRun, run_id) as claimed:
+        # Not claimed: a second delivery of a run another worker is still on.
+        return _feed_run_execute(run_id=run_id) if claimed else None
 
 
 def _feed_run_execute(*, run_id: int) -> InventoryFeedRun | None:

@@ -8,12 +8,15 @@ and replaced instead of being pointed at forever.
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from rooftops.models import Rooftop
@@ -60,9 +63,11 @@ class RunStart:
     started: bool  # False: one was already running at this store, and `run` is that one
 
 
-def run_start(model: type[BackgroundRun], *, rooftop: Rooftop, now: datetime | None = None, **fields) -> RunStart:
+def run_start(model: type[BackgroundRun], *, rooftop: Rooftop, now: datetime | None = None,
+              draft: BackgroundRun | None = None, **fields) -> RunStart:
     """A new run of `model` at the store, or the one already running there. Queue its task with
-    `transaction.on_commit` when `started`; the caller's transaction (if any) decides when it is visible."""
+    `transaction.on_commit` when `started`; the caller's transaction (if any) decides when it is visible.
+    `draft`: a row of `model` made earlier and not active (a DMS file waiting for its mapping) becomes the run."""
     now = now or timezone.now()
     with transaction.atomic():
         active = model.unscoped.select_for_update().filter(rooftop=rooftop, status__in=model.ACTIVE).first()
@@ -77,8 +82,31 @@ def run_start(model: type[BackgroundRun], *, rooftop: Rooftop, now: datetime | N
             active.save(update_fields=["status", "error", "finished_at", *model.CLEARED_ON_ABANDON])
         try:
             with transaction.atomic():
-                run = model.unscoped.create(rooftop=rooftop, created_at=now, heartbeat_at=now, **fields)
+                if draft is not None:
+                    for name, value in {"status": model.Status.QUEUED, "heartbeat_at": now, **fields}.items():
+                        setattr(draft, name, value)
+                    draft.save()
+                    run = draft
+                else:
+                    run = model.unscoped.create(rooftop=rooftop, created_at=now, heartbeat_at=now, **fields)
         except IntegrityError:
             # Another start committed its run between our look and our insert (the partial unique index).
             return RunStart(run=model.unscoped.get(rooftop=rooftop, status__in=model.ACTIVE), started=False)
     return RunStart(run=run, started=True)
+
+
+@contextmanager
+def run_claimed(model: type[BackgroundRun], run_id: int) -> Iterator[bool]:
+    """True while this worker holds the run: the broker may deliver a task twice (a visibility timeout shorter
+    than a long import), and the second delivery must find the run taken and do nothing. A session advisory
+    lock, so it outlives the run's per-chunk transactions and dies with a killed worker's connection."""
+    kind = zlib.crc32(model._meta.label.encode()) - 2**31  # one lock space per kind of run
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [kind, run_id])
+        claimed = cursor.fetchone()[0]
+    try:
+        yield claimed
+    finally:
+        if claimed:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [kind, run_id])

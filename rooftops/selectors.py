@@ -149,3 +149,25 @@ def rooftop_staff_names(rooftop_id: int) -> dict[int, str]:
     rows = (StaffRole.objects.filter(rooftop_id=rooftop_id)
             .values_list("user_id", "user__staff_profile__display_name", "user__username").distinct())
     return {user_id: display or username for user_id, display, username in sorted(rows, key=lambda r: (r[1] or r[2]).lower())}
+
+
+def managed_rooftop(user: User, wanted: int | str | None) -> tuple[Rooftop, list[Rooftop]]:
+    """The store a manager's page shows (`wanted`, else the first they manage) and every store they manage, for
+    the store picker. Http404 for someone who manages none, or asks for a store they do not manage: the same
+    answer as a page that does not exist."""
+    from django.http import Http404
+
+    managed = sorted(staff_access(user).rooftops_with_role(Role.MANAGER))
+    if not managed:
+        raise Http404
+    rooftops = list(Rooftop.objects.filter(id__in=managed).order_by("name"))
+    if wanted in (None, ""):
+        return rooftops[0], rooftops
+    try:
+        wanted_id = int(wanted)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    for rooftop in rooftops:
+        if rooftop.id == wanted_id:
+            return rooftop, rooftops
+    raise Http404

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from rooftops.models import Role, Rooftop
-from rooftops.selectors import staff_access
+from rooftops.models import Rooftop
+from rooftops.selectors import managed_rooftop
 from tracking.rejections import rejections_recent
 from tracking.selectors import events_recent
 
@@ -19,21 +18,7 @@ DEBUGGER_REJECTIONS = 20
 
 
 def _managed_rooftop(request, rooftop_id: int | str | None) -> tuple[Rooftop, list[Rooftop]]:
-    access = staff_access(request.user)
-    managed = sorted(access.rooftops_with_role(Role.MANAGER))
-    if not managed:
-        raise Http404
-    rooftops = list(Rooftop.objects.filter(id__in=managed).order_by("name"))
-    if rooftop_id in (None, ""):
-        return rooftops[0], rooftops
-    try:
-        wanted = int(rooftop_id)
-    except (TypeError, ValueError):
-        raise Http404 from None
-    for rooftop in rooftops:
-        if rooftop.id == wanted:
-            return rooftop, rooftops
-    raise Http404  # not a store they manage: the same answer as a missing one
+    return managed_rooftop(request.user, rooftop_id)
 
 
 def _debugger_context(rooftop: Rooftop) -> dict:
