@@ -13,7 +13,7 @@ COPY . .
 COPY --from=frontend /app/node_modules ./node_modules
 # Static files are collected at build time and served by whitenoise with hashed names.
 RUN SECRET_KEY=build-only FIELD_ENCRYPTION_KEYS=YnVpbGQtb25seS1ub3QtYS1yZWFsLWtleS0wMDAwMDA= python manage.py collectstatic --noinput -v0
-RUN useradd --create-home crm && chown -R crm /app
+RUN useradd --create-home crm && mkdir -p /srv/media && chown -R crm /app /srv/media
 USER crm
 EXPOSE 8000
 CMD ["python", "-m", "uvicorn", "crm.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--proxy-headers", "--forwarded-allow-ips", "*"]

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "alerts",
     "tracking",
     "kpis",
+    "dms",
 ]
 
 MIDDLEWARE = [
@@ -357,6 +358,13 @@ CUSTOMER_RETENTION_DAYS = env_int("CUSTOMER_RETENTION_DAYS", 730)
 INVENTORY_FEED_MAX_BYTES = env_int("INVENTORY_FEED_MAX_BYTES", 20 * 1024 * 1024)
 INVENTORY_FEED_TIMEOUT_SECONDS = env_float("INVENTORY_FEED_TIMEOUT_SECONDS", 60.0)
 INVENTORY_FEED_ALLOW_PRIVATE_HOSTS = env_bool("INVENTORY_FEED_ALLOW_PRIVATE_HOSTS", False)
+
+# --- DMS import (dms/) -------------------------------------------------------------------------------
+# Uploaded DMS files wait here for the worker (web and workers share this folder: a volume in
+# docker-compose.yml); each is deleted when its import ends.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
+DMS_IMPORT_MAX_BYTES = env_int("DMS_IMPORT_MAX_BYTES", 512 * 1024 * 1024)
+DMS_IMPORT_CHUNK_ROWS = env_int("DMS_IMPORT_CHUNK_ROWS", 1000)  # rows committed together (and resumed after)
 
 # Every log line passes crm.logging.RedactSecretsFilter (API tokens and keys in query strings, e.g. the
 # websocket's ?token=, become [redacted]); crm.logging.configure also puts it on uvicorn's own handlers.

@@ -151,58 +151,100 @@ class Keys:
 def keys_lock(dealer_group_id: int, *arrivals: Keys) -> None:
     """Serialize arrivals sharing an email or phone, so a web form, an identify beacon and an ADF lead arriving
     together make one customer. Taken before any other row lock and in sorted order everywhere: the same
-    order is what keeps two entry points from deadlocking each other."""
+    order is what keeps two entry points (or a DMS import's chunk of a thousand) from deadlocking each other."""
     names = sorted(
         {f"customer-contact:{dealer_group_id}:email:{e}" for keys in arrivals for e in keys.emails}
         | {f"customer-contact:{dealer_group_id}:phone:{p}" for keys in arrivals for p, _ in keys.phones}
         | {f"customer-contact:{dealer_group_id}:dms:{keys.dms_customer_number}" for keys in arrivals
            if keys.dms_customer_number}
     )
+    if not names:
+        return
     with connection.cursor() as cursor:
-        for name in names:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
+        # One statement for all of them, taken in the order of the sorted names.
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(h)) FROM "
+            "(SELECT hashtextextended(n, 0) AS h, o FROM unnest(%s::text[]) WITH ORDINALITY AS t(n, o) ORDER BY o) s",
+            [names],
+        )
+
+
+def surviving_many(customer_ids: Iterable[int]) -> dict[int, int]:
+    """Each customer id -> the record it was merged into, followed to the end (itself when never merged)."""
+    forward = {customer_id: customer_id for customer_id in customer_ids}
+    pending = set(forward.values())
+    for _ in range(20):  # merges of merges are rare and short; a cycle (impossible by the merge code) stops here
+        if not pending:
+            break
+        step = dict(Customer.unscoped.filter(id__in=pending, merged_into__isnull=False)
+                    .values_list("id", "merged_into_id"))
+        for customer_id, current in forward.items():
+            if current in step:
+                forward[customer_id] = step[current]
+        pending = set(step.values()) - set(step)
+    return forward
+
+
+def _preferred(candidates: Iterable[int], known_here: set[int]) -> int | None:
+    """Of several records a key points at, the one known at this rooftop wins, then the oldest."""
+    candidates = set(candidates)
+    return min(candidates, key=lambda c: (c not in known_here, c)) if candidates else None
 
 
 def surviving(customer_ids: Iterable[int], *, rooftop: Rooftop) -> int | None:
     """Follow merges to the surviving record; among several, prefer one known at this rooftop, then the oldest."""
-    resolved: list[int] = []
-    for customer_id in customer_ids:
-        seen = set()
-        current = customer_id
-        while current is not None and current not in seen:
-            seen.add(current)
-            merged_into = Customer.unscoped.filter(id=current).values_list("merged_into_id", flat=True).first()
-            if merged_into is None:
-                break
-            current = merged_into
-        if current is not None and current not in resolved:
-            resolved.append(current)
-    if not resolved:
-        return None
+    resolved = set(surviving_many(customer_ids).values())
     known_here = set(CustomerRooftop.objects.filter(customer_id__in=resolved, rooftop=rooftop)
                      .values_list("customer_id", flat=True))
-    return min(resolved, key=lambda c: (c not in known_here, c))
+    return _preferred(resolved, known_here)
+
+
+def find_many(*, rooftop: Rooftop, arrivals: list[Keys]) -> list[Found]:
+    """Who each key of each arrival points at within the dealer group, in one query per kind of key (the
+    signed-in user id is tracking's to add). One arrival (`find`) and a DMS chunk of a thousand ask alike."""
+    group_id = rooftop.dealer_group_id
+    tokens = {k.link_token for k in arrivals if k.link_token}
+    numbers = {k.dms_customer_number for k in arrivals if k.dms_customer_number}
+    emails = {e for k in arrivals for e in k.emails}
+    phones = {p for k in arrivals for p, _ in k.phones}
+    by_token: dict[str, list[int]] = {}
+    by_number: dict[str, list[int]] = {}
+    by_email: dict[str, list[int]] = {}
+    by_phone: dict[str, list[int]] = {}
+    if tokens:
+        for token, cid in Customer.unscoped.filter(dealer_group_id=group_id, link_token__in=tokens).values_list("link_token", "id"):
+            by_token.setdefault(token, []).append(cid)
+    if numbers:
+        # A DMS numbers its own store's customers: the number means someone only at that rooftop.
+        for number, cid in (CustomerRooftop.objects.filter(rooftop=rooftop, dms_customer_number__in=numbers)
+                            .values_list("dms_customer_number", "customer_id")):
+            by_number.setdefault(number, []).append(cid)
+    if emails:
+        for email, cid in (CustomerEmail.objects.filter(email__in=emails, customer__dealer_group_id=group_id)
+                           .values_list("email", "customer_id")):
+            by_email.setdefault(email, []).append(cid)
+    if phones:
+        for e164, cid in (CustomerPhone.objects.filter(e164__in=phones, customer__dealer_group_id=group_id)
+                          .values_list("e164", "customer_id")):
+            by_phone.setdefault(e164, []).append(cid)
+    every = {cid for found in (by_token, by_number, by_email, by_phone) for ids in found.values() for cid in ids}
+    forward = surviving_many(every)
+    known_here = set(CustomerRooftop.objects.filter(customer_id__in=set(forward.values()), rooftop=rooftop)
+                     .values_list("customer_id", flat=True)) if forward else set()
+
+    def pick(index: dict[str, list[int]], values: Iterable[str]) -> int | None:
+        return _preferred((forward[cid] for value in values for cid in index.get(value, ())), known_here)
+
+    return [
+        Found(by_token=pick(by_token, [k.link_token] if k.link_token else []),
+              by_dms_number=pick(by_number, [k.dms_customer_number] if k.dms_customer_number else []),
+              by_email=pick(by_email, k.emails), by_phone=pick(by_phone, [p for p, _ in k.phones]))
+        for k in arrivals
+    ]
 
 
 def find(*, rooftop: Rooftop, keys: Keys) -> Found:
-    """Who each key points at within the dealer group (the signed-in user id is tracking's to add)."""
-    group_id = rooftop.dealer_group_id
-    by_token = by_dms = by_email = by_phone = None
-    if keys.link_token:
-        by_token = surviving(Customer.unscoped.filter(dealer_group_id=group_id, link_token=keys.link_token)
-                             .values_list("id", flat=True), rooftop=rooftop)
-    if keys.dms_customer_number:
-        # A DMS numbers its own store's customers: the number means someone only at that rooftop.
-        by_dms = surviving(CustomerRooftop.objects.filter(rooftop=rooftop, dms_customer_number=keys.dms_customer_number)
-                           .values_list("customer_id", flat=True), rooftop=rooftop)
-    if keys.emails:
-        by_email = surviving(CustomerEmail.objects.filter(email__in=keys.emails, customer__dealer_group_id=group_id)
-                             .order_by("customer_id").values_list("customer_id", flat=True), rooftop=rooftop)
-    if keys.phones:
-        by_phone = surviving(CustomerPhone.objects.filter(e164__in=[p for p, _ in keys.phones],
-                                                          customer__dealer_group_id=group_id)
-                             .order_by("customer_id").values_list("customer_id", flat=True), rooftop=rooftop)
-    return Found(by_token=by_token, by_dms_number=by_dms, by_email=by_email, by_phone=by_phone)
+    return find_many(rooftop=rooftop, arrivals=[keys])[0]
 
 
 @dataclass(frozen=True)
@@ -284,3 +326,171 @@ def customer_match_or_create(*, rooftop: Rooftop, contact: ArrivingContact, sour
         customer_duplicates_detect(customer=customer)
     return MatchResult(customer=customer, created=match.customer_id is None, reason=match.reason,
                        duplicates=match.others)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Many arrivals at once: a DMS import's chunk
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchMatch:
+    customer_id: int
+    created: bool  # a new customer was made for this arrival (or for an earlier arrival of the same batch)
+    changed: bool  # an existing customer learned something: a filled-in name or address, an email, a phone, a number
+
+
+_FILLED = (("first_name", 100), ("last_name", 100), ("street", 200), ("city", 100), ("region", 50),
+           ("postal_code", 20))
+
+
+def customers_match_or_create_many(*, rooftop: Rooftop, contacts: list[ArrivingContact],
+                                   at: datetime | None = None) -> list[BatchMatch]:
+    """`customer_match_or_create` for a batch: the same keys, the same `decide`, the same filling-in rules, in a
+    fixed number of queries instead of a dozen per arrival. Arrivals of the batch that share a key with each
+    other (a customer's three deals in one file) become one new customer. Call inside a transaction."""
+    at = at or timezone.now()
+    arrivals = [Keys.of(contact) for contact in contacts]
+    keys_lock(rooftop.dealer_group_id, *arrivals)
+    found = find_many(rooftop=rooftop, arrivals=arrivals)
+
+    # Decide each arrival: an existing customer, or one of the new ones this batch makes.
+    new_slots: list[list[int]] = []  # new customer -> the arrivals that are them
+    new_by_key: dict[str, int] = {}
+    decided: list[tuple[str, int]] = []  # ("old", customer id) or ("new", slot)
+    others: dict[int, set[int]] = {}
+    for i, (keys, f) in enumerate(zip(arrivals, found)):
+        match = decide(f) if not keys.is_empty else Match(customer_id=None)
+        if match.customer_id is not None:
+            decided.append(("old", match.customer_id))
+            if match.others:
+                others.setdefault(match.customer_id, set()).update(match.others)
+            continue
+        names = _batch_keys(keys)
+        slot = next((new_by_key[n] for n in names if n in new_by_key), None)
+        if slot is None:
+            slot = len(new_slots)
+            new_slots.append([])
+        new_slots[slot].append(i)
+        for n in names:
+            new_by_key.setdefault(n, slot)
+        decided.append(("new", slot))
+
+    created_ids = _customers_create_many(rooftop=rooftop, contacts=contacts, arrivals=arrivals, slots=new_slots, at=at)
+    old_ids = {value for kind, value in decided if kind == "old"}
+    changed = _contact_points_add_many(rooftop=rooftop, contacts=contacts, arrivals=arrivals, decided=decided,
+                                       customer_ids=old_ids, at=at)
+    from customers.services import customer_duplicates_detect, customer_duplicates_offer_by_address  # imports us
+
+    for customer in Customer.unscoped.filter(id__in=others):
+        customer_duplicates_detect(customer=customer)
+    if created_ids:
+        # A new customer shares no email, phone or number with anyone (else a key would have found them); a close
+        # name at the same address is what is left to ask staff about.
+        customer_duplicates_offer_by_address(customer_ids=created_ids)
+    return [
+        BatchMatch(customer_id=value, created=False, changed=value in changed) if kind == "old"
+        else BatchMatch(customer_id=created_ids[value], created=True, changed=False)
+        for kind, value in decided
+    ]
+
+
+def _batch_keys(keys: Keys) -> list[str]:
+    return ([f"dms:{keys.dms_customer_number}"] if keys.dms_customer_number else []) + \
+        [f"email:{e}" for e in keys.emails] + [f"phone:{p}" for p, _ in keys.phones]
+
+
+def _customers_create_many(*, rooftop: Rooftop, contacts: list[ArrivingContact], arrivals: list[Keys],
+                           slots: list[list[int]], at: datetime) -> list[int]:
+    if not slots:
+        return []
+    customers = []
+    for members in slots:
+        first = contacts[members[0]]
+        values = {name: next((getattr(contacts[i], name).strip()[:limit] for i in members
+                              if getattr(contacts[i], name).strip()), "") for name, limit in _FILLED}
+        customers.append(Customer(dealer_group_id=rooftop.dealer_group_id, country=phone_region(first.country),
+                                  link_token=secrets.token_urlsafe(15)[:20], created_at=at, **values))
+    Customer.unscoped.bulk_create(customers)
+    links, emails, phones = [], [], []
+    for customer, members in zip(customers, slots):
+        number = next((arrivals[i].dms_customer_number for i in reversed(members) if arrivals[i].dms_customer_number), "")
+        links.append(CustomerRooftop(customer=customer, rooftop=rooftop, first_seen_at=at, dms_customer_number=number))
+        seen_emails: list[str] = []
+        seen_phones: list[str] = []
+        for i in members:
+            for email in arrivals[i].emails:
+                if email not in seen_emails:
+                    emails.append(CustomerEmail(customer=customer, email=email, is_primary=not seen_emails))
+                    seen_emails.append(email)
+            for e164, label in arrivals[i].phones:
+                if e164 not in seen_phones:
+                    phones.append(CustomerPhone(customer=customer, e164=e164, label=(label or "mobile")[:20],
+                                                is_primary=not seen_phones))
+                    seen_phones.append(e164)
+    CustomerRooftop.objects.bulk_create(links)
+    CustomerEmail.objects.bulk_create(emails)
+    CustomerPhone.objects.bulk_create(phones)
+    return [customer.id for customer in customers]
+
+
+def _contact_points_add_many(*, rooftop: Rooftop, contacts: list[ArrivingContact], arrivals: list[Keys],
+                             decided: list[tuple[str, int]], customer_ids: set[int], at: datetime) -> set[int]:
+    """`contact_points_add` for the existing customers of a batch; the ids of those that learned something."""
+    if not customer_ids:
+        return set()
+    changed: set[int] = set()
+    customers = {c.id: c for c in Customer.unscoped.filter(id__in=customer_ids).only("id", *(n for n, _ in _FILLED))}
+    have_emails: dict[int, list[str]] = {}
+    for cid, email in CustomerEmail.objects.filter(customer_id__in=customer_ids).values_list("customer_id", "email"):
+        have_emails.setdefault(cid, []).append(email)
+    have_phones: dict[int, list[str]] = {}
+    for cid, e164 in CustomerPhone.objects.filter(customer_id__in=customer_ids).values_list("customer_id", "e164"):
+        have_phones.setdefault(cid, []).append(e164)
+    links = {link.customer_id: link for link in CustomerRooftop.objects.filter(customer_id__in=customer_ids, rooftop=rooftop)}
+    filled: dict[int, Customer] = {}
+    new_emails, new_phones, new_links, renumbered = [], [], {}, {}
+    for i, (kind, cid) in enumerate(decided):
+        if kind != "old":
+            continue
+        contact, keys, customer = contacts[i], arrivals[i], customers[cid]
+        for name, limit in _FILLED:
+            value = getattr(contact, name).strip()[:limit]
+            if value and not getattr(customer, name):
+                setattr(customer, name, value)
+                filled[cid] = customer
+        emails = have_emails.setdefault(cid, [])
+        for email in keys.emails:
+            if email not in emails:
+                new_emails.append(CustomerEmail(customer_id=cid, email=email, is_primary=not emails))
+                emails.append(email)
+                changed.add(cid)
+        phones = have_phones.setdefault(cid, [])
+        for e164, label in keys.phones:
+            if e164 not in phones:
+                new_phones.append(CustomerPhone(customer_id=cid, e164=e164, label=(label or "mobile")[:20],
+                                                is_primary=not phones))
+                phones.append(e164)
+                changed.add(cid)
+        link = links.get(cid) or new_links.get(cid)
+        if link is None:
+            new_links[cid] = CustomerRooftop(customer_id=cid, rooftop=rooftop, first_seen_at=at,
+                                             dms_customer_number=keys.dms_customer_number)
+            changed.add(cid)
+        elif keys.dms_customer_number and link.dms_customer_number != keys.dms_customer_number:
+            # The DMS's number for them at this store; a later number from the same DMS replaces an earlier one.
+            link.dms_customer_number = keys.dms_customer_number
+            if link.pk:
+                renumbered[cid] = link
+            changed.add(cid)
+    if filled:
+        for customer in filled.values():
+            customer.updated_at = at
+        Customer.unscoped.bulk_update(list(filled.values()), [n for n, _ in _FILLED] + ["updated_at"])
+        changed.update(filled)
+    CustomerEmail.objects.bulk_create(new_emails)
+    CustomerPhone.objects.bulk_create(new_phones)
+    CustomerRooftop.objects.bulk_create(list(new_links.values()))
+    if renumbered:
+        CustomerRooftop.objects.bulk_update(list(renumbered.values()), ["dms_customer_number"])
+    return changed

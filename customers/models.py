@@ -71,6 +71,11 @@ class Customer(TenantModel):
             # Prefix search for one- and two-letter queries, which trigrams cannot serve.
             models.Index(fields=["dealer_group", "search_name"], name="customer_search_name_prefix",
                          opclasses=["int8_ops", "varchar_pattern_ops"]),
+            # "Same street and postal code" for merge suggestions (customers.services.similar_at_same_address),
+            # in the expressions that query compares: a lookup even for a DMS import's thousands of new customers.
+            models.Index(models.F("dealer_group"), Lower("postal_code"),
+                         Lower(models.Func(models.F("street"), models.Value(r"\s+"), models.Value(" "), models.Value("g"),
+                                           function="regexp_replace")), name="customer_address"),
         ]
 
     def __str__(self) -> str:
@@ -187,6 +192,60 @@ class OwnedVehicle(models.Model):
         return " ".join(str(p) for p in (self.year, self.make, self.model, self.trim) if p)
 
 
+class VehicleSale(TenantModel):
+    """A deal from the store's DMS: what the customer bought, how it was paid for, what they traded in.
+
+    Upserted by its deal number (dms.writer). The loan and payment figures are the customer's financial data
+    (FTC Safeguards Rule) and encrypted at rest; the term, the first payment and a lease's maturity and mileage
+    allowance stay plain, because "whose lease ends in the next 90 days" must be a query (README "Privacy").
+    """
+
+    class DealType(models.TextChoices):
+        CASH = "cash", "Cash"
+        FINANCE = "finance", "Finance"
+        LEASE = "lease", "Lease"
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="vehicle_sales")
+    vehicle = models.ForeignKey(OwnedVehicle, null=True, blank=True, on_delete=models.SET_NULL, related_name="sales")
+    deal_number = models.CharField(max_length=40)
+    sold_on = models.DateField()
+    vin = models.CharField(max_length=17, blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    make = models.CharField(max_length=50, blank=True)
+    model = models.CharField(max_length=80, blank=True)
+    trim = models.CharField(max_length=80, blank=True)
+    mileage = models.PositiveIntegerField(null=True, blank=True)
+    new_used = models.CharField(max_length=10, blank=True)
+    price_cents = models.BigIntegerField(null=True, blank=True)
+    deal_type = models.CharField(max_length=8, choices=DealType.choices, default=DealType.CASH)
+    lender = EncryptedTextField(null=True, blank=True)
+    amount_financed_cents = EncryptedIntegerField(null=True, blank=True)
+    apr = EncryptedTextField(null=True, blank=True)  # "5.490": the percent as a decimal (text: encrypted)
+    payment_cents = EncryptedIntegerField(null=True, blank=True)
+    term_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    first_payment_on = models.DateField(null=True, blank=True)
+    residual_cents = models.BigIntegerField(null=True, blank=True)
+    maturity_on = models.DateField(null=True, blank=True)
+    miles_per_year = models.PositiveIntegerField(null=True, blank=True)
+    # [{"vin", "year", "make", "model", "mileage", "allowance_cents"}]; a trade-in's payoff is not kept here.
+    trade_ins = models.JSONField(default=list, blank=True)
+    # The import's hash of the row as read: an identical row in a later file is "unchanged", not rewritten.
+    dms_fingerprint = models.CharField(max_length=32, blank=True)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["rooftop", "deal_number"], name="deal_number_once_per_rooftop")]
+        indexes = [
+            models.Index(fields=["customer", "-sold_on"]),
+            models.Index(fields=["rooftop", "maturity_on"], condition=models.Q(maturity_on__isnull=False),
+                         name="vehicle_sale_lease_maturity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Deal {self.deal_number}"
+
+
 class Appointment(TenantModel):
     class Department(models.TextChoices):
         SALES = "sales", "Sales"
@@ -216,9 +275,14 @@ class Appointment(TenantModel):
     created_at = models.DateTimeField(default=timezone.now)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
+    # The DMS's appointment number when the import brought it (dms.writer upserts by it); blank otherwise.
+    dms_number = models.CharField(max_length=40, blank=True)
+    dms_fingerprint = models.CharField(max_length=32, blank=True)
 
     class Meta(TenantModel.Meta):
         indexes = [models.Index(fields=["rooftop", "scheduled_at"]), models.Index(fields=["customer", "-scheduled_at"])]
+        constraints = [models.UniqueConstraint(fields=["rooftop", "dms_number"], condition=~models.Q(dms_number=""),
+                                               name="appointment_dms_number_once_per_rooftop")]
 
 
 class TimelineEntry(TenantModel):

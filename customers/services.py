@@ -37,6 +37,42 @@ class ActionRefused(ValueError):
 NAME_SIMILARITY = 0.45
 
 
+def similar_at_same_address(customer_ids: list[int]) -> dict[int, list[int]]:
+    """Each customer -> the group's other live records at the same street and postal code with a close name, in
+    one query for any number of customers (the address index, `customer_address`, makes it a lookup)."""
+    found: dict[int, list[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT n.id, o.id FROM customers_customer n
+            JOIN customers_customer o
+              ON o.dealer_group_id = n.dealer_group_id AND o.id <> n.id AND o.merged_into_id IS NULL
+             AND lower(o.postal_code) = lower(n.postal_code)
+             AND lower(regexp_replace(o.street, '\\s+', ' ', 'g')) = lower(regexp_replace(n.street, '\\s+', ' ', 'g'))
+             AND similarity(o.search_name, n.search_name) >= %s
+            WHERE n.id = ANY(%s) AND n.street <> '' AND n.postal_code <> '' AND btrim(n.search_name) <> ''
+            """,
+            [NAME_SIMILARITY, list(customer_ids)],
+        )
+        for customer_id, other_id in cursor.fetchall():
+            found.setdefault(customer_id, []).append(other_id)
+    return found
+
+
+def customer_duplicates_offer_by_address(*, customer_ids: list[int]) -> int:
+    """A DMS chunk's new customers: offer each close name at the same address to staff (never merged here). A pair
+    already known, open or dismissed, is left as it is."""
+    pairs = {tuple(sorted((a, b))) for a, others in similar_at_same_address(customer_ids).items() for b in others}
+    if not pairs:
+        return 0
+    groups = dict(Customer.unscoped.filter(id__in={a for a, _ in pairs}).values_list("id", "dealer_group_id"))
+    made = DuplicateCandidate.unscoped.bulk_create(
+        [DuplicateCandidate(dealer_group_id=groups[a], customer_a_id=a, customer_b_id=b,
+                            reasons=["similar name at the same address"]) for a, b in sorted(pairs)],
+        ignore_conflicts=True)
+    return len(made)
+
+
 def customer_duplicates_detect(*, customer: Customer) -> list[DuplicateCandidate]:
     """Offer staff every other live record of the group that shares an email or phone, or has a close name
     at the same address. Idempotent: a pair is stored once, and a dismissed pair is not offered again."""
@@ -48,20 +84,8 @@ def customer_duplicates_detect(*, customer: Customer) -> list[DuplicateCandidate
     for other_id, e164 in (CustomerPhone.objects.filter(customer__in=others, e164__in=customer.phones.values("e164"))
                            .values_list("customer_id", "e164")):
         reasons.setdefault(other_id, []).append(f"same phone {e164}")
-    if customer.street and customer.postal_code and customer.search_name.strip():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                SELECT id FROM customers_customer
-                WHERE dealer_group_id = %s AND id <> %s AND merged_into_id IS NULL
-                  AND lower(postal_code) = lower(%s) AND lower(regexp_replace(street, '\\s+', ' ', 'g')) = lower(%s)
-                  AND similarity(search_name, %s) >= %s
-                """,
-                [customer.dealer_group_id, customer.pk, customer.postal_code.strip(),
-                 " ".join(customer.street.split()), customer.search_name, NAME_SIMILARITY],
-            )
-            for (other_id,) in cursor.fetchall():
-                reasons.setdefault(other_id, []).append("similar name at the same address")
+    for other_id in similar_at_same_address([customer.pk]).get(customer.pk, ()):
+        reasons.setdefault(other_id, []).append("similar name at the same address")
     found = []
     for other_id, why in reasons.items():
         a, b = sorted((customer.pk, other_id))

@@ -457,4 +457,4 @@ def record_fingerprint(record: Record) -> str:
     content.pop("line", None)
     content.pop("warnings", None)
     payload = json.dumps([type(record).__name__, content], sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()  # 32 hex characters, as stored

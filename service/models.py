@@ -26,6 +26,8 @@ class RepairOrder(TenantModel):
     total_cents = models.BigIntegerField(default=0)
     # [{"op_code": "LOF", "description": "Oil and filter", "cents": 8999}]
     lines = models.JSONField(default=list, blank=True)
+    # The import's hash of the RO as last read from the DMS: an identical RO in a later file is "unchanged".
+    dms_fingerprint = models.CharField(max_length=32, blank=True)
 
     class Meta(TenantModel.Meta):
         constraints = [models.UniqueConstraint(fields=["rooftop", "ro_number"], name="ro_number_once_per_rooftop")]

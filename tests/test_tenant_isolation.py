@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from alerts.models import Alert, ScoringFit
 from customers.models import Appointment, DuplicateCandidate, ErasureRecord, OwnedVehicle
 from customers.services import customer_merge
+from dms.models import DmsImport, DmsImportError
 from factories import InventoryVehicleFactory, LeadFactory, make_customer
 from leads.models import AdfReview, InventoryFeedRun
 from rooftops.services import api_token_create
@@ -42,6 +43,7 @@ class OtherStore:
     owned_vehicle_id: int  # a financed vehicle of the other store's customer (the account number's reveal)
     record_id: int  # an erasure of the other store's customer
     feed_run_id: int  # a load of the other store's inventory feed (with refused rows to download)
+    import_id: int  # a DMS import of the other store (with a refused row to download)
     source: str = "web_form"  # lead routing: a lead source and a message channel, with the rooftop id
     channel: str = "sms"
 
@@ -69,8 +71,10 @@ def other_store(world) -> OtherStore:
                                             reason="request")
     feed_run = InventoryFeedRun.unscoped.create(rooftop=b, source="upload", status="done", failed=1,
                                                 row_errors=[{"line": 2, "vin": "", "stock_number": "B1", "reason": "No VIN."}])
+    dms_import = DmsImport.unscoped.create(rooftop=b, kind="sales", status="done", file_name="deals.csv", failed=1)
+    DmsImportError.objects.create(dms_import=dms_import, line=2, key="D-1", reason="No deal number.")
     return OtherStore(b.id, customer.id, lead.id, appointment.id, candidate.id, merge.id, review.id, alert.id,
-                      fit.id, world.outsider.id, vehicle.id, ro.id, owned.id, erasure.id, feed_run.id)
+                      fit.id, world.outsider.id, vehicle.id, ro.id, owned.id, erasure.id, feed_run.id, dms_import.id)
 
 
 def _routes(patterns=None, namespace=""):
