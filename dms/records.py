@@ -198,7 +198,10 @@ class _Row:
     def required(self, name: str) -> str:
         value = self.text(name)
         if not value:
-            raise RowRefused(f"No {self.label(name).lower()}." if name != "vin" else "No VIN.")
+            label = self.label(name)
+            first = label.split()[0]
+            # "No deal number.", but "No RO number.", "No DMS customer number.", "No VIN."
+            raise RowRefused(f"No {label if first.isupper() else label[0].lower() + label[1:]}.")
         return value
 
     def whole(self, name: str, low: int, high: int) -> int | None:

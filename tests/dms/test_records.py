@@ -94,7 +94,7 @@ def test_a_bad_trade_vin_keeps_the_deal_and_the_trade_with_a_warning():
 
 @pytest.mark.parametrize("changes, message", [
     ({"deal_number": ""}, "No deal number."),
-    ({"customer_number": ""}, "No dms customer number."),
+    ({"customer_number": ""}, "No DMS customer number."),
     ({"sold_on": ""}, "No sale date."),
     ({"sold_on": "March 4th"}, "Sale date 'March 4th' is not a date"),
     ({"sold_on": "2027-01-01"}, "Sale date '2027-01-01' is in the future."),
@@ -148,7 +148,7 @@ def test_a_repair_order_without_operation_columns_or_vin_is_read():
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"ro_number": ""}, "No ro number."),
+    ({"ro_number": ""}, "No RO number."),
     ({"ro_number": "R" * 21}, "RO number is longer than 20 characters."),
     ({"opened_on": ""}, "No RO open date."),
     ({"closed_on": "2025-01-09"}, "RO close date 2025-01-09 is before its open date 2025-01-10."),
