@@ -185,3 +185,32 @@ def test_a_50_mb_csv_is_read_with_flat_memory(tmp_path):
     tracemalloc.stop()
     assert count == i
     assert peak < 2 * 1024 * 1024, f"peak {peak:,} bytes"
+
+
+def test_a_workbook_that_unpacks_out_of_proportion_is_refused(tmp_path):
+    import zipfile
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"\x00" * (20 * 1024 * 1024))
+    with pytest.raises(FileRefused, match="unpacks to 20,971,5"):
+        open_table(str(path), name="bomb.xlsx")
+
+
+def test_a_workbook_cell_at_excels_own_limit_is_read(tmp_path):
+    # Excel holds at most 32,767 characters in a cell (openpyxl cuts longer ones on save); ours is one above.
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["CustNo", "Notes"])
+    workbook.active.append(["2", "x" * 40_000])
+    path = tmp_path / "export.xlsx"
+    workbook.save(path)
+    assert MAX_FIELD_CHARS > 32_767
+    [(line, values)] = open_table(str(path), name="export.xlsx").rows()
+    assert line == 2 and len(values[1]) == 32_767
+
+
+def test_an_empty_workbook_has_no_header(tmp_path):
+    path = tmp_path / "empty.xlsx"
+    openpyxl.Workbook().save(path)
+    with pytest.raises(FileRefused, match="has no header line"):
+        open_table(str(path), name="empty.xlsx")
