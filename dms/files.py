@@ -166,10 +166,8 @@ def _text_lines(path: str, *, label: str) -> Iterator[str]:
             eof = not chunk
             data = pending + chunk
             reason = text_refusal(data, what=label, offset=offset, final=eof)
-            if reason:
-                cut = _first_bad_byte(data)
-                bad_line = line_number + carry.count(newline) + data[:cut].count(newline.encode())
-                raise FileRefused(f"Line {bad_line:,}: {reason}", line=bad_line)
+            if reason:  # the rows before the bad byte are still read, then the stream stops at its line
+                data, eof = data[:_first_bad_byte(data)], True
             try:
                 text = data.decode("utf-8")
                 pending = b""
@@ -192,6 +190,8 @@ def _text_lines(path: str, *, label: str) -> Iterator[str]:
             if len(carry) > MAX_LINE_CHARS:
                 raise FileRefused(f"Line {line_number:,} is longer than {MAX_LINE_CHARS:,} characters: this is not "
                                   "a DMS export.", line=line_number)
+            if reason:
+                raise FileRefused(f"Line {line_number:,}: {reason}", line=line_number)
             if eof:
                 if carry:
                     yield carry
@@ -245,9 +245,13 @@ def _xlsx_rows(table: Table) -> Iterator[tuple[int, list[str]]]:
 
     label = _label(table.name)
     line = table.header_line
+    # A file object, not the path: openpyxl refuses a path by its extension, and a workbook renamed .csv is
+    # still a workbook.
+    handle = open(table.path, "rb")
     try:
-        workbook = openpyxl.load_workbook(table.path, read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a damaged workbook
+        handle.close()
         raise FileRefused(f"{label} could not be read as an Excel workbook ({type(exc).__name__}): save it again "
                           "as .xlsx or CSV (UTF-8).") from None
     try:
@@ -263,6 +267,7 @@ def _xlsx_rows(table: Table) -> Iterator[tuple[int, list[str]]]:
                           line=line + 1) from None
     finally:
         workbook.close()  # read-only workbooks keep the file open until closed
+        handle.close()
 
 
 def cell_text(value: object) -> str:
