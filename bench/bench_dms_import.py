@@ -108,7 +108,8 @@ def copy_baseline(files: list[Path]) -> tuple[int, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=ROWS)
+    parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_DMS_ROWS", ROWS)))
+    parser.add_argument("--profile", action="store_true", help="print where the first import's time goes")
     args = parser.parse_args()
     log = lambda message: print(f"  {message}", flush=True)  # noqa: E731
 
@@ -137,10 +138,21 @@ def main() -> int:
     total_bytes = sum(p.stat().st_size for p in files)
 
     results: dict = {"rows": args.rows, "file_bytes": total_bytes}
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     with PeakMemory() as memory:
         started = time.perf_counter()
         first = [import_file(rooftop, path, kind) for path, kind in zip(files, kinds)]
         first_seconds = time.perf_counter() - started
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
     rows = sum(r.rows_done for r in first)
     assert all(r.status == "done" for r in first), [(r.status, r.error) for r in first]
     results["first_import"] = {

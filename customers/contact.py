@@ -5,6 +5,7 @@ imports, inbound texts): a number must be a valid one for its region (`phonenumb
 "555-0100" without an area code or "+1 555 555 5555" are refused), an address must look deliverable.
 """
 
+import functools
 import re
 
 import phonenumbers
@@ -23,6 +24,13 @@ def normalize_phone(raw: str, *, region: str = "US") -> str:
     text = (raw if isinstance(raw, str) else "").strip()[:40]
     if not text:
         raise InvalidContact("The phone number is empty.")
+    return _e164(text, region)
+
+
+@functools.lru_cache(maxsize=65536)
+def _e164(text: str, region: str) -> str:
+    # Cached: a DMS import reads a household's number on every deal and RO line, then the matcher reads it again.
+    # (An InvalidContact is not cached; lru_cache passes exceptions through.)
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:

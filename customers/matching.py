@@ -224,9 +224,15 @@ def find_many(*, rooftop: Rooftop, arrivals: list[Keys]) -> list[Found]:
                            .values_list("email", "customer_id")):
             by_email.setdefault(email, []).append(cid)
     if phones:
-        for e164, cid in (CustomerPhone.objects.filter(e164__in=phones, customer__dealer_group_id=group_id)
-                          .values_list("e164", "customer_id")):
-            by_phone.setdefault(e164, []).append(cid)
+        # Joined to the list, not `e164 = ANY(list)`: PostgreSQL answers an ANY over a column with a trigram index
+        # (customer_phone_trgm, for partial-number search) from that index, about 2 ms a number: 2 s a DMS chunk.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT p.e164, p.customer_id FROM unnest(%s::text[]) AS k(e164) "
+                           "JOIN customers_customerphone p ON p.e164 = k.e164 "
+                           "JOIN customers_customer c ON c.id = p.customer_id WHERE c.dealer_group_id = %s",
+                           [sorted(phones), group_id])
+            for e164, cid in cursor.fetchall():
+                by_phone.setdefault(e164, []).append(cid)
     every = {cid for found in (by_token, by_number, by_email, by_phone) for ids in found.values() for cid in ids}
     forward = surviving_many(every)
     known_here = set(CustomerRooftop.objects.filter(customer_id__in=set(forward.values()), rooftop=rooftop)

@@ -73,7 +73,7 @@ class Customer(TenantModel):
                          opclasses=["int8_ops", "varchar_pattern_ops"]),
             # "Same street and postal code" for merge suggestions (customers.services.similar_at_same_address),
             # in the expressions that query compares: a lookup even for a DMS import's thousands of new customers.
-            models.Index(models.F("dealer_group"), Lower("postal_code"),
+            models.Index(Lower("postal_code"),
                          Lower(models.Func(models.F("street"), models.Value(r"\s+"), models.Value(" "), models.Value("g"),
                                            function="regexp_replace")), name="customer_address"),
         ]

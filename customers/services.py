@@ -37,24 +37,41 @@ class ActionRefused(ValueError):
 NAME_SIMILARITY = 0.45
 
 
+# The address as compared: postal code and street, lower case, runs of spaces as one (the `customer_address` index).
+_ADDRESS = "lower(postal_code), lower(regexp_replace(street, '\\s+', ' ', 'g'))"
+
+
 def similar_at_same_address(customer_ids: list[int]) -> dict[int, list[int]]:
-    """Each customer -> the group's other live records at the same street and postal code with a close name, in
-    one query for any number of customers (the address index, `customer_address`, makes it a lookup)."""
-    found: dict[int, list[int]] = {}
+    """Each customer -> the group's other live records at the same street and postal code with a close name.
+
+    Three lookups for any number of customers (a DMS chunk's thousand), each driven by what it is given: the
+    customers by id, the records at their addresses through the `customer_address` index, the name similarity of
+    the pairs found. (One self-join read the same but, on a table a first import had just grown, the planner's
+    stale statistics made it compare every customer with every other.)"""
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT n.id, o.id FROM customers_customer n
-            JOIN customers_customer o
-              ON o.dealer_group_id = n.dealer_group_id AND o.id <> n.id AND o.merged_into_id IS NULL
-             AND lower(o.postal_code) = lower(n.postal_code)
-             AND lower(regexp_replace(o.street, '\\s+', ' ', 'g')) = lower(regexp_replace(n.street, '\\s+', ' ', 'g'))
-             AND similarity(o.search_name, n.search_name) >= %s
-            WHERE n.id = ANY(%s) AND n.street <> '' AND n.postal_code <> '' AND btrim(n.search_name) <> ''
-            """,
-            [NAME_SIMILARITY, list(customer_ids)],
-        )
-        for customer_id, other_id in cursor.fetchall():
+        cursor.execute(f"SELECT id, dealer_group_id, {_ADDRESS}, search_name FROM customers_customer "
+                       "WHERE id = ANY(%s) AND street <> '' AND postal_code <> '' AND btrim(search_name) <> ''",
+                       [list(customer_ids)])
+        arrivals = cursor.fetchall()
+        if not arrivals:
+            return {}
+        cursor.execute(f"SELECT id, dealer_group_id, {_ADDRESS}, search_name FROM customers_customer "
+                       f"WHERE ({_ADDRESS}) IN (SELECT * FROM unnest(%s::text[], %s::text[])) AND merged_into_id IS NULL",
+                       [[postal for _, _, postal, _, _ in arrivals], [street for _, _, _, street, _ in arrivals]])
+        at_address: dict[tuple, list[tuple[int, str]]] = {}
+        for other_id, group_id, postal, street, name in cursor.fetchall():
+            at_address.setdefault((group_id, postal, street), []).append((other_id, name))
+        pairs = [(customer_id, other_id, name, other_name)
+                 for customer_id, group_id, postal, street, name in arrivals
+                 for other_id, other_name in at_address.get((group_id, postal, street), ()) if other_id != customer_id]
+        if not pairs:
+            return {}
+        cursor.execute("SELECT similarity(a, b) >= %s FROM unnest(%s::text[], %s::text[]) AS t(a, b)",
+                       [NAME_SIMILARITY, [p[2] for p in pairs], [p[3] for p in pairs]])
+        close = [row[0] for row in cursor.fetchall()]
+    found: dict[int, list[int]] = {}
+    for (customer_id, other_id, _, _), is_close in zip(pairs, close):
+        if is_close:
             found.setdefault(customer_id, []).append(other_id)
     return found
 
