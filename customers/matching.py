@@ -27,6 +27,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from crm.bulk import copy_insert
 from customers.contact import InvalidContact, normalize_email, normalize_phone
 from customers.models import Customer, CustomerEmail, CustomerPhone, CustomerRooftop
 from rooftops.models import Rooftop
@@ -417,7 +418,7 @@ def _customers_create_many(*, rooftop: Rooftop, contacts: list[ArrivingContact],
                               if getattr(contacts[i], name).strip()), "") for name, limit in _FILLED}
         customers.append(Customer(dealer_group_id=rooftop.dealer_group_id, country=phone_region(first.country),
                                   link_token=secrets.token_urlsafe(15)[:20], created_at=at, **values))
-    Customer.unscoped.bulk_create(customers)
+    copy_insert(Customer, customers)
     links, emails, phones = [], [], []
     for customer, members in zip(customers, slots):
         number = next((arrivals[i].dms_customer_number for i in reversed(members) if arrivals[i].dms_customer_number), "")
@@ -434,9 +435,9 @@ def _customers_create_many(*, rooftop: Rooftop, contacts: list[ArrivingContact],
                     phones.append(CustomerPhone(customer=customer, e164=e164, label=(label or "mobile")[:20],
                                                 is_primary=not seen_phones))
                     seen_phones.append(e164)
-    CustomerRooftop.objects.bulk_create(links)
-    CustomerEmail.objects.bulk_create(emails)
-    CustomerPhone.objects.bulk_create(phones)
+    copy_insert(CustomerRooftop, links)
+    copy_insert(CustomerEmail, emails)
+    copy_insert(CustomerPhone, phones)
     return [customer.id for customer in customers]
 
 
@@ -494,9 +495,9 @@ def _contact_points_add_many(*, rooftop: Rooftop, contacts: list[ArrivingContact
             customer.updated_at = at
         Customer.unscoped.bulk_update(list(filled.values()), [n for n, _ in _FILLED] + ["updated_at"])
         changed.update(filled)
-    CustomerEmail.objects.bulk_create(new_emails)
-    CustomerPhone.objects.bulk_create(new_phones)
-    CustomerRooftop.objects.bulk_create(list(new_links.values()))
+    copy_insert(CustomerEmail, new_emails)
+    copy_insert(CustomerPhone, new_phones)
+    copy_insert(CustomerRooftop, list(new_links.values()))
     if renumbered:
         CustomerRooftop.objects.bulk_update(list(renumbered.values()), ["dms_customer_number"])
     return changed

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from crm.bulk import copy_insert
 from dms.files import FileRefused, Table, open_table
 from dms.models import DmsImport, DmsImportError, DmsMapping
 from dms.presets import FIELDS, PRESETS, ResolvedMapping, mapping_guess, mapping_resolve
@@ -249,7 +250,7 @@ def _chunk_commit(run: DmsImport, mine, batch: list, *, last_line: int) -> bool:
         result = _apply(run, records, now)
         errors += [DmsImportError(dms_import_id=run.id, line=line, key=key[:60], reason=reason[:500])
                    for line, key, reason in result.refused]
-        DmsImportError.objects.bulk_create(errors)
+        copy_insert(DmsImportError, errors)
         mine.update(line_done=last_line, rows_done=F("rows_done") + len(batch), added=F("added") + result.added,
                     updated=F("updated") + result.updated, unchanged=F("unchanged") + result.unchanged,
                     failed=F("failed") + len(errors), heartbeat_at=now)

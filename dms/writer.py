@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from crm.bulk import copy_insert
 from customers.matching import ArrivingContact, BatchMatch, customers_match_or_create_many
 from customers.models import Appointment, OwnedVehicle, TimelineEntry, VehicleSale
 from dms.records import (AppointmentRecord, CustomerPart, CustomerRecord, RepairOrderRecord, SaleRecord,
@@ -100,7 +101,7 @@ def _owned_vehicles(*, wanted: dict[tuple[int, str], dict]) -> dict[tuple[int, s
         elif facts.get("mileage") and (vehicle.mileage or 0) < facts["mileage"]:
             vehicle.mileage = facts["mileage"]
             raised[vehicle.pk] = vehicle
-    OwnedVehicle.objects.bulk_create(new)
+    copy_insert(OwnedVehicle, new)
     if raised:
         OwnedVehicle.objects.bulk_update(list(raised.values()), ["mileage"])
     return {key: vehicle.pk for key, vehicle in have.items()}
@@ -160,10 +161,10 @@ def _sales(*, rooftop, records: Sequence[SaleRecord], matches: list[BatchMatch],
             if sale.pk:
                 changed[record.deal_number] = sale
             result.count("updated")
-    VehicleSale.unscoped.bulk_create(list(new.values()))
+    copy_insert(VehicleSale, list(new.values()))
     if changed:
         VehicleSale.unscoped.bulk_update(list(changed.values()), list(_SALE_FIELDS))
-    TimelineEntry.unscoped.bulk_create([
+    copy_insert(TimelineEntry, [
         TimelineEntry(customer_id=sale.customer_id, rooftop=rooftop, department=TimelineEntry.Department.SALES,
                       kind=TimelineEntry.Kind.PURCHASE, occurred_at=_noon(sale.sold_on, zone),
                       summary=f"Bought {_vehicle_words(sale)} (deal {sale.deal_number}, from the DMS)"[:500],
@@ -232,12 +233,12 @@ def _repair_orders(*, rooftop, records: Sequence[RepairOrderRecord], matches: li
             result.count("updated")
         ro.dms_fingerprint = now
     new = [orders[number] for number in created]
-    RepairOrder.unscoped.bulk_create(new)
+    copy_insert(RepairOrder, new)
     changed = [ro for number, ro in orders.items() if number not in created and before[number] != ro.dms_fingerprint]
     if changed:
         RepairOrder.unscoped.bulk_update(changed, ["customer_id", "vehicle_id", "opened_at", "closed_at", "status",
                                                    "mileage_in", "total_cents", "lines", "dms_fingerprint"])
-    TimelineEntry.unscoped.bulk_create([
+    copy_insert(TimelineEntry, [
         TimelineEntry(customer_id=ro.customer_id, rooftop=rooftop, department=TimelineEntry.Department.SERVICE,
                       kind=TimelineEntry.Kind.SERVICE_VISIT, occurred_at=ro.opened_at,
                       summary=f"Service visit, RO {ro.ro_number} (from the DMS)",
@@ -276,7 +277,7 @@ def _appointments(*, rooftop, records: Sequence[AppointmentRecord], matches: lis
             if appointment.pk:
                 changed[record.appointment_number] = appointment
             result.count("updated")
-    Appointment.unscoped.bulk_create(list(new.values()))
+    copy_insert(Appointment, list(new.values()))
     if changed:
         Appointment.unscoped.bulk_update(list(changed.values()),
                                          ["customer_id", "scheduled_at", "department", "kind", "notes", "dms_fingerprint"])
