@@ -13,9 +13,7 @@ vehicles listed here unlists nothing: a vendor's truncated file must not empty a
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from crm.hosts import HostNotFound, host_addresses, is_public
 from leads.feed import (
     PHOTO_URL_FIELD_MAX, FeedRefused, ParsedFeed, RowError, VehicleRecord, decode_feed, parse_feed,
 )
@@ -297,14 +296,12 @@ def _check_host(url: str) -> None:
         return
     parts = urlsplit(url)
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                                   type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+        addresses = host_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except HostNotFound:
         raise FeedRefused(f"The feed host {parts.hostname} was not found.") from None
-    for info in infos:
-        if not ipaddress.ip_address(info[4][0].split("%")[0]).is_global:
-            raise FeedRefused(f"The feed host {parts.hostname} is a private or local address; a vendor feed comes "
-                              "from the internet.")
+    if not all(is_public(a) for a in addresses):
+        raise FeedRefused(f"The feed host {parts.hostname} is a private or local address; a vendor feed comes "
+                          "from the internet.")
 
 
 def feed_fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:
