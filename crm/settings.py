@@ -357,6 +357,13 @@ CUSTOMER_RETENTION_DAYS = env_int("CUSTOMER_RETENTION_DAYS", 730)
 INVENTORY_FEED_MAX_BYTES = env_int("INVENTORY_FEED_MAX_BYTES", 20 * 1024 * 1024)
 INVENTORY_FEED_TIMEOUT_SECONDS = env_float("INVENTORY_FEED_TIMEOUT_SECONDS", 60.0)
 INVENTORY_FEED_ALLOW_PRIVATE_HOSTS = env_bool("INVENTORY_FEED_ALLOW_PRIVATE_HOSTS", False)
+# Outbound webhooks (rooftops.webhooks): HTTPS to public hosts only; WEBHOOK_ALLOW_LOOPBACK lets an endpoint be
+# plain http://127.0.0.1 (the test run and development turn it on). One POST waits at most
+# WEBHOOK_TIMEOUT_SECONDS; a claimed delivery whose worker died is sent again after its lease (twice the timeout
+# plus 30 s). Delivered rows older than WEBHOOK_LOG_RETENTION_DAYS are pruned daily.
+WEBHOOK_ALLOW_LOOPBACK = env_bool("WEBHOOK_ALLOW_LOOPBACK", False)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_LOG_RETENTION_DAYS = env_int("WEBHOOK_LOG_RETENTION_DAYS", 30)
 
 # Every log line passes crm.logging.RedactSecretsFilter (API tokens and keys in query strings, e.g. the
 # websocket's ?token=, become [redacted]); crm.logging.configure also puts it on uvicorn's own handlers.

@@ -110,7 +110,7 @@ def _kill(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
             process.wait(5)
 
 
-def _worker(env: dict[str, str], log: Path, *, queues: str = "celery,scoring,messages", concurrency: int = 2):
+def _worker(env: dict[str, str], log: Path, *, queues: str = "celery,scoring,messages,webhooks", concurrency: int = 2):
     return _start([sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency",
                    str(concurrency), "-Q", queues, "--without-gossip", "--without-mingle", "-n",
                    f"fault-{os.getpid()}-{time.monotonic_ns()}@%h"], env, log)
