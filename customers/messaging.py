@@ -428,6 +428,21 @@ def _customer_replied(*, customers: list[Customer], body: str, now: datetime, in
             body=body[:5000], detail={"inbound_message_id": inbound.pk},
         )
         customer_replied.send(sender=Customer, customer=customer, channel="text", entry=entry, now=now)
+        if entry.rooftop_id:
+            _message_webhook(entry, customer)
+
+
+def _message_webhook(entry: TimelineEntry, customer: Customer) -> None:
+    """`message.received` for the store's webhook endpoints: who texted and a link, not what they wrote."""
+    from django.urls import reverse
+
+    from rooftops.webhooks import site_link, webhooks_emit
+
+    data = {"message": {"channel": "sms", "timeline_entry_id": entry.pk, "received_at": entry.occurred_at.isoformat(),
+                        "customer": {"id": customer.pk, "name": customer.full_name,
+                                     "url": site_link(reverse("customer-detail", kwargs={"customer_id": customer.pk}))}}}
+    webhooks_emit(entry.rooftop_id, "message.received", data, object_key=f"customer:{customer.pk}",
+                  now=entry.occurred_at)
 
 
 # --------------------------------------------------------------------------- what staff write (customers.outbound)

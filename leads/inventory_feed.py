@@ -172,9 +172,24 @@ def _finished(run_id: int) -> InventoryFeedRun:
 
 
 def inventory_feed_finished(*, run_id: int) -> None:
-    """Call point for "inventory import finished" (webhooks, notifications): runs after every run ends, done or
-    failed, once its row is committed. Nothing is attached to it yet."""
+    """Runs after every run ends, done or failed, once its row is committed: `import.finished` to the store's
+    webhook endpoints with the run's counts (the DMS import emits the same event with `kind: "dms"`)."""
+    from django.urls import reverse
+
+    from rooftops.webhooks import site_link, webhooks_emit
+
     logger.info("inventory feed run %s finished", run_id)
+    run = InventoryFeedRun.unscoped.filter(id=run_id).first()
+    if run is None:
+        return
+    webhooks_emit(run.rooftop_id, "import.finished", {"import": {
+        "kind": "inventory_feed", "run_id": run.pk, "status": run.status, "source": run.source,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "counts": {"rows": run.rows_total, "added": run.added, "updated": run.updated, "unchanged": run.unchanged,
+                   "returned": run.returned, "gone": run.gone, "refused": run.failed},
+        "error": run.error[:300], "url": site_link(reverse("inventory-feed") + f"?rooftop={run.rooftop_id}"),
+    }}, object_key=f"inventory_feed_run:{run.pk}")
 
 
 # --- applying a feed -------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -65,12 +66,13 @@ class WebhookRefused(Exception):
 # --------------------------------------------------------------------------- emitting
 
 
-def webhooks_emit(rooftop: Rooftop | int, event: str, data: dict, *, object_key: str,
+def webhooks_emit(rooftop: Rooftop | int, event: str, data: dict | Callable[[], dict], *, object_key: str,
                   now: datetime | None = None) -> int:
     """Queue `event` for every active endpoint of the store subscribed to it, in the caller's transaction.
 
-    `data` is small and plain (ids, status, names, links), never an encrypted or sensitive field. A store
-    without endpoints costs one indexed query. Returns how many deliveries were written.
+    `data` is small and plain (ids, status, names, links), never an encrypted or sensitive field; pass a
+    function returning it when building it needs queries, so a store without endpoints pays only the one
+    indexed query this makes. Returns how many deliveries were written.
     """
     if event not in WebhookEvent.values:
         raise ValueError(f"unknown webhook event {event!r}")
@@ -80,6 +82,8 @@ def webhooks_emit(rooftop: Rooftop | int, event: str, data: dict, *, object_key:
     if not endpoint_ids:
         return 0
     now = now or timezone.now()
+    if callable(data):
+        data = data()
     rows = WebhookDelivery.unscoped.bulk_create([
         WebhookDelivery(endpoint_id=endpoint_id, event=event, object_key=object_key[:80], payload=data,
                         next_attempt_at=now, created_at=now)
