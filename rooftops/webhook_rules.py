@@ -83,10 +83,10 @@ def url_refusal(url: str, *, addresses: Sequence[str] | None, allow_loopback: bo
         return "The URL must start with https:// and name a host."
     if parts.username or parts.password:
         return "Leave the user name and password out of the URL: deliveries are signed with the secret instead."
-    if addresses is None:
-        return f"The host {parts.hostname} was not found."
     if not addresses:
-        return f"The host {parts.hostname} has no address."
+        if parts.scheme != "https":
+            return "The URL must start with https:// (deliveries carry customer events)."
+        return f"The host {parts.hostname} was not found."
     loopback = all(is_loopback(a) for a in addresses)
     if allow_loopback and loopback:
         return None

@@ -15,7 +15,9 @@ from customers.models import Appointment, DuplicateCandidate, ErasureRecord, Own
 from customers.services import customer_merge
 from factories import InventoryVehicleFactory, LeadFactory, make_customer
 from leads.models import AdfReview, InventoryFeedRun
+from rooftops.models import WebhookDelivery
 from rooftops.services import api_token_create
+from rooftops.webhooks import webhook_endpoint_create, webhooks_emit
 from service.models import RepairOrder
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +46,9 @@ class OtherStore:
     feed_run_id: int  # a load of the other store's inventory feed (with refused rows to download)
     source: str = "web_form"  # lead routing: a lead source and a message channel, with the rooftop id
     channel: str = "sms"
+    rooftop_slug: str = ""  # the other store's webhook pages
+    webhook_id: int = 0  # a webhook endpoint of the other store
+    delivery_id: int = 0  # one of its deliveries
 
 
 @pytest.fixture
@@ -69,8 +74,12 @@ def other_store(world) -> OtherStore:
                                             reason="request")
     feed_run = InventoryFeedRun.unscoped.create(rooftop=b, source="upload", status="done", failed=1,
                                                 row_errors=[{"line": 2, "vin": "", "stock_number": "B1", "reason": "No VIN."}])
+    webhook, _ = webhook_endpoint_create(rooftop=b, url="http://127.0.0.1:9/hooks", events=["lead.created"], user=None)
+    webhooks_emit(b, "lead.created", {"lead": {"id": lead.id}}, object_key=f"lead:{lead.id}")
+    delivery = WebhookDelivery.unscoped.get(endpoint=webhook)
     return OtherStore(b.id, customer.id, lead.id, appointment.id, candidate.id, merge.id, review.id, alert.id,
-                      fit.id, world.outsider.id, vehicle.id, ro.id, owned.id, erasure.id, feed_run.id)
+                      fit.id, world.outsider.id, vehicle.id, ro.id, owned.id, erasure.id, feed_run.id,
+                      rooftop_slug=b.slug, webhook_id=webhook.id, delivery_id=delivery.id)
 
 
 def _routes(patterns=None, namespace=""):

@@ -104,6 +104,7 @@ def _refusal(url, addresses=("93.184.216.34",), allow_loopback=False):
     ("https://127.0.0.1:8080/hooks", ("127.0.0.1",), False, "private or local"),
     ("http://127.0.0.1:8080/hooks", ("127.0.0.1",), True, None),
     ("https://nowhere.example/", None, False, "not found"),
+    ("http://nowhere.example/", None, True, "https://"),
     ("ftp://hooks.example.com/", ("93.184.216.34",), False, "https://"),
     ("https://user:pw@hooks.example.com/", ("93.184.216.34",), False, "user name and password"),
     ("https://hooks.example.com:99999/", ("93.184.216.34",), False, "not a web address"),
