@@ -265,13 +265,13 @@ def webhook_deliveries_prune(*, now: datetime | None = None) -> int:
 
 def endpoint_url_refusal(url: str) -> str | None:
     """Why a URL may not receive webhooks (https only, public hosts only), or None."""
-    parts = urlsplit(url)
     addresses: list[str] | None = None
-    if parts.hostname and parts.scheme in ("http", "https"):
-        try:
+    try:
+        parts = urlsplit(url)
+        if parts.hostname and parts.scheme in ("http", "https"):
             addresses = host_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-        except (HostNotFound, ValueError):
-            addresses = None
+    except (HostNotFound, ValueError):
+        addresses = None  # url_refusal says why (not a web address, or not found)
     return url_refusal(url, addresses=addresses, allow_loopback=settings.WEBHOOK_ALLOW_LOOPBACK,
                        is_public=is_public, is_loopback=is_loopback)
 
