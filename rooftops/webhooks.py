@@ -210,8 +210,8 @@ def _endpoint_failed(endpoint: WebhookEndpoint, *, now: datetime) -> None:
     """Remember since when the endpoint fails; a day of nothing but failures disables it and tells the managers."""
     WebhookEndpoint.unscoped.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
     with transaction.atomic():
-        current = WebhookEndpoint.unscoped.select_for_update().select_related("rooftop").get(pk=endpoint.pk)
-        if not current.active or current.failing_since is None or now - current.failing_since < DISABLE_AFTER:
+        current = WebhookEndpoint.unscoped.select_for_update().select_related("rooftop").filter(pk=endpoint.pk).first()
+        if current is None or not current.active or current.failing_since is None or now - current.failing_since < DISABLE_AFTER:
             return
         reason = (f"Every delivery failed for 24 hours (since {current.failing_since:%Y-%m-%d %H:%M} UTC); "
                   f"the last said: {_last_error(current)}")[:300]

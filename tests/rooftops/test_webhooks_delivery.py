@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Alert
@@ -154,7 +155,7 @@ def test_a_delivery_that_used_up_its_retries_no_longer_holds_the_next_one_back(w
     assert webhook_delivery_send(delivery_id=second.pk, now=now) == Status.DELIVERED
 
 
-def test_an_endpoint_failing_for_a_day_is_disabled_and_the_managers_are_alerted(world, receiver):
+def test_an_endpoint_failing_for_a_day_is_disabled_and_the_managers_are_alerted(world, receiver, client):
     endpoint, _ = _endpoint(world, receiver)
     receiver.answers = [500] * 10
     start = timezone.now()
@@ -176,6 +177,9 @@ def test_an_endpoint_failing_for_a_day_is_disabled_and_the_managers_are_alerted(
     assert alerts_visible(staff_access(world.manager)).filter(pk=alert.pk).exists()
     for not_a_manager in (world.bdc, world.salesperson, world.outsider):
         assert not alerts_visible(staff_access(not_a_manager)).filter(pk=alert.pk).exists()
+    client.force_login(world.manager)
+    row = client.get(reverse("alert-row", kwargs={"alert_id": alert.id}), HTTP_HX_REQUEST="true")
+    assert row.status_code == 200 and "Webhook turned off" in row.content.decode()
     # Disabled: nothing new is written, and what waits is not sent until a manager enables it again.
     seen = len(receiver.requests)
     assert webhooks_emit(world.rooftop, "lead.created", {"lead": {"id": 4}}, object_key="lead:4", now=day) == 0
