@@ -34,7 +34,7 @@ def test_a_manager_adds_an_endpoint_sees_the_secret_once_and_redelivers(world, l
     webhooks_emit(world.rooftop, "lead.created", {"lead": {"id": 1}}, object_key="lead:1")
     first = WebhookDelivery.unscoped.get(endpoint=endpoint)
     page.click("text=← Webhooks at")
-    page.click(f"text=http://127.0.0.1:9/hooks")
+    page.click("text=http://127.0.0.1:9/hooks")
     assert page.locator("#webhook-secret").count() == 0  # shown once only
     page.wait_for_selector(f"#delivery-{first.id}")
     page.click(f"#delivery-{first.id} >> button:has-text('Redeliver')")
