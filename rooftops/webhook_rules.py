@@ -95,3 +95,18 @@ def url_refusal(url: str, *, addresses: Sequence[str] | None, allow_loopback: bo
     if not all(is_public(a) for a in addresses):
         return f"The host {parts.hostname} is a private or local address; webhooks go to the internet."
     return None
+
+
+# What an erasure blanks in a delivery's payload (customers.erasure): names and sentences about the person;
+# ids, statuses and times stay, as they do on the erased rows themselves.
+ERASED_KEYS = frozenset({"name", "reasons", "reason", "description"})
+
+
+def scrubbed_payload(value):
+    """Pure: the payload with every ERASED_KEYS value emptied, at any depth."""
+    if isinstance(value, dict):
+        return {k: (type(v)() if k in ERASED_KEYS and isinstance(v, (str, list)) else scrubbed_payload(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrubbed_payload(v) for v in value]
+    return value

@@ -122,3 +122,18 @@ def test_a_store_without_endpoints_gets_nothing(world):
     LeadFactory(rooftop=world.other_rooftop, customer=make_customer(world.other_rooftop))
     lead_create(rooftop=world.other_rooftop, source=Lead.Source.WEB_FORM, first_name="Pat", email="p@example.com")
     assert not WebhookDelivery.unscoped.exists()
+
+
+def test_an_erasure_scrubs_the_deliveries_about_the_person(world, endpoint):
+    from customers.erasure import erase_customer, erasure_request
+
+    lead = lead_create(rooftop=world.rooftop, source=Lead.Source.WEB_FORM, first_name="Pat", last_name="Shopper",
+                       email="pat@example.com").lead
+    other = lead_create(rooftop=world.rooftop, source=Lead.Source.WEB_FORM, first_name="Kim", last_name="Keeps",
+                        email="kim@example.com").lead
+    record = erasure_request(customer=lead.customer, source="staff", reason="Asked by phone", user=world.manager)
+    erase_customer(record_id=record.id)
+    about_pat = [d for d in _sent(endpoint) if d.object_key == f"lead:{lead.id}"]
+    assert about_pat and all("Pat" not in str(d.payload) for d in about_pat)
+    assert all(d.payload["lead"]["id"] == lead.id for d in about_pat)
+    assert any("Kim Keeps" in str(d.payload) for d in _sent(endpoint) if d.object_key == f"lead:{other.id}")

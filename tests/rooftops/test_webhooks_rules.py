@@ -10,7 +10,7 @@ import pytest
 
 from crm.backoff import MESSAGING_SCHEDULE, WEBHOOK_SCHEDULE, backoff_delay, max_attempts
 from rooftops.webhook_rules import (
-    QueuedDelivery, signature, signature_header, signature_verify, url_refusal, waits_for_earlier,
+    QueuedDelivery, scrubbed_payload, signature, signature_header, signature_verify, url_refusal, waits_for_earlier,
 )
 
 SECRET = "whsec_test"
@@ -116,3 +116,13 @@ def test_which_urls_may_receive(url, addresses, allow_loopback, refused):
         assert reason is None
     else:
         assert reason is not None and refused in reason, reason
+
+
+def test_an_erasure_blanks_names_and_sentences_and_keeps_ids():
+    payload = {"lead": {"id": 4, "status": "new", "customer": {"id": 9, "name": "Pat Shopper"},
+                        "vehicle": {"description": "Pat's old Civic"}, "assigned_to": None},
+               "reason": "Pat bought elsewhere", "alerts": [{"reasons": ["Pat viewed it 4 times"], "id": 2}]}
+    assert scrubbed_payload(payload) == {
+        "lead": {"id": 4, "status": "new", "customer": {"id": 9, "name": ""}, "vehicle": {"description": ""},
+                 "assigned_to": None},
+        "reason": "", "alerts": [{"reasons": [], "id": 2}]}
