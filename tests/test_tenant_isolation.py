@@ -52,7 +52,8 @@ class OtherStore:
 
 
 @pytest.fixture
-def other_store(world) -> OtherStore:
+def other_store(world, settings) -> OtherStore:
+    settings.WEBHOOK_ALLOW_LOOPBACK = True  # the other store's webhook endpoint is on 127.0.0.1
     b = world.other_rooftop
     customer = make_customer(b, first_name="Bea", last_name="Elsewhere")
     vehicle = InventoryVehicleFactory(rooftop=b)
