@@ -11,9 +11,10 @@ from __future__ import annotations
 from rooftops.models import Role
 from rooftops.tenancy import StaffAccess
 
-BDC, SALES, SERVICE = "bdc", "sales", "service"
-TEAMS = (BDC, SALES, SERVICE)
-TEAM_ROLE = {BDC: Role.BDC_AGENT, SALES: Role.SALESPERSON, SERVICE: Role.SERVICE_ADVISOR}
+BDC, SALES, SERVICE, MANAGERS = "bdc", "sales", "service", "managers"
+# MANAGERS: the store's own upkeep (a webhook endpoint disabled after a day of failures), no shopper behind it.
+TEAMS = (BDC, SALES, SERVICE, MANAGERS)
+TEAM_ROLE = {BDC: Role.BDC_AGENT, SALES: Role.SALESPERSON, SERVICE: Role.SERVICE_ADVISOR, MANAGERS: Role.MANAGER}
 
 EQUITY_SIGNAL = "equity_shopper"
 

@@ -3,6 +3,7 @@
 from alerts import scoring
 
 SIGNAL_LABELS = {
+    "webhook_disabled": "Webhook turned off",  # the store's upkeep (rooftops.webhooks), for its managers
     scoring.REPEAT_VDP: "Keeps coming back to one vehicle",
     scoring.SAME_MODEL: "Comparing one model",
     scoring.TRADE_IN: "Valued a trade-in",

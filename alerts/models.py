@@ -32,6 +32,7 @@ class Alert(TenantModel):
         BDC = "bdc", "BDC"
         SALES = "sales", "Sales"
         SERVICE = "service", "Service lane"
+        MANAGERS = "managers", "Managers"
 
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="alerts")
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")

@@ -343,6 +343,7 @@ def alert_raise(*, rooftop: Rooftop, signal: Signal, customer_id: int | None, vi
                 last_signal_at=now, expires_at=now + timedelta(hours=config.alert_expiry_hours),
             )
             root = alert
+            _alert_webhook(alert, now=now)
         else:
             root = open_root if decision.placement == FOLD else Alert.unscoped.select_for_update().get(pk=decision.root_id)
             alert = _follow_up_create(root, signal, decision=decision, customer_id=customer_id, facts=facts, now=now,
@@ -351,6 +352,25 @@ def alert_raise(*, rooftop: Rooftop, signal: Signal, customer_id: int | None, vi
         alert_id = alert.id
         transaction.on_commit(lambda: alert_push(alert_id=alert_id, groups=groups, message_type="alert.hint"))
     return alert
+
+
+def _alert_webhook(alert: Alert, *, now: datetime) -> None:
+    """`alert.raised` for the store's webhook endpoints: a new alert only (a folded signal is the same alert)."""
+    from django.urls import reverse
+
+    from rooftops.webhooks import site_link, webhooks_emit
+
+    def data() -> dict:
+        customer = alert.customer if alert.customer_id else None
+        return {"alert": {
+            "id": alert.pk, "kind": alert.kind, "priority": Alert.Priority(alert.priority).label.lower(),
+            "score": round(alert.score, 2), "reasons": list(alert.reasons), "team": alert.for_team,
+            "customer": {"id": customer.pk, "name": customer.full_name} if customer is not None else None,
+            "lead_id": alert.lead_id, "vehicle_id": alert.vehicle_id, "created_at": alert.created_at.isoformat(),
+            "url": site_link(reverse("alert-feed")),
+        }}
+
+    webhooks_emit(alert.rooftop_id, "alert.raised", data, object_key=f"alert:{alert.pk}", now=now)
 
 
 def _shopper_q(*, customer_id: int | None, visitor_id: int | None) -> Q:

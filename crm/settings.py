@@ -358,6 +358,13 @@ CUSTOMER_RETENTION_DAYS = env_int("CUSTOMER_RETENTION_DAYS", 730)
 INVENTORY_FEED_MAX_BYTES = env_int("INVENTORY_FEED_MAX_BYTES", 20 * 1024 * 1024)
 INVENTORY_FEED_TIMEOUT_SECONDS = env_float("INVENTORY_FEED_TIMEOUT_SECONDS", 60.0)
 INVENTORY_FEED_ALLOW_PRIVATE_HOSTS = env_bool("INVENTORY_FEED_ALLOW_PRIVATE_HOSTS", False)
+# Outbound webhooks (rooftops.webhooks): HTTPS to public hosts only; WEBHOOK_ALLOW_LOOPBACK lets an endpoint be
+# plain http://127.0.0.1 (the test run and development turn it on). One POST waits at most
+# WEBHOOK_TIMEOUT_SECONDS; a claimed delivery whose worker died is sent again after its lease (twice the timeout
+# plus 30 s). Delivered rows older than WEBHOOK_LOG_RETENTION_DAYS are pruned daily.
+WEBHOOK_ALLOW_LOOPBACK = env_bool("WEBHOOK_ALLOW_LOOPBACK", False)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_LOG_RETENTION_DAYS = env_int("WEBHOOK_LOG_RETENTION_DAYS", 30)
 
 # --- DMS import (dms/) -------------------------------------------------------------------------------
 # Uploaded DMS files wait here for the worker (web and workers share this folder: a volume in

@@ -302,6 +302,27 @@ def _anonymise_customer(*, ids: list[int], dealer_group_id: int, now: datetime) 
     return {"customers": anonymised}
 
 
+def _strip_webhook_deliveries(*, ids: list[int], dealer_group_id: int, now: datetime) -> StepCounts:
+    """Webhook deliveries about them (still waiting, or in the log) keep ids and statuses; names and sentences go."""
+    from alerts.models import Alert
+    from leads.models import Lead
+    from rooftops.models import WebhookDelivery
+    from rooftops.webhook_rules import scrubbed_payload
+
+    keys = [f"customer:{pk}" for pk in ids]
+    keys += [f"lead:{pk}" for pk in Lead.unscoped.filter(customer_id__in=ids).values_list("pk", flat=True)]
+    keys += [f"appointment:{pk}" for pk in Appointment.unscoped.filter(customer_id__in=ids).values_list("pk", flat=True)]
+    keys += [f"alert:{pk}" for pk in Alert.unscoped.filter(customer_id__in=ids).values_list("pk", flat=True)]
+    changed = []
+    for delivery in WebhookDelivery.unscoped.filter(object_key__in=keys).only("id", "payload").iterator():
+        scrubbed = scrubbed_payload(delivery.payload)
+        if scrubbed != delivery.payload:
+            delivery.payload = scrubbed
+            changed.append(delivery)
+    WebhookDelivery.unscoped.bulk_update(changed, ["payload"], batch_size=500)
+    return {"webhook_deliveries": len(changed)}
+
+
 STEPS: tuple[tuple[str, Callable[..., StepCounts]], ...] = (
     ("cancel_queued_messages", _cancel_queued_messages),
     ("contact_points", _suppress_and_delete_contact_points),
@@ -316,6 +337,7 @@ STEPS: tuple[tuple[str, Callable[..., StepCounts]], ...] = (
     ("merges", _scrub_merges),
     ("duplicates", _delete_duplicate_candidates),
     ("chat_transcripts", _delete_chat_transcripts),
+    ("webhook_deliveries", _strip_webhook_deliveries),
     ("customer", _anonymise_customer),
 )
 

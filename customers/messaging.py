@@ -1,15 +1,13 @@
 """Writes for texts and emails to customers: queue, send exactly once, and take inbound texts (STOP included).
 
-How "exactly once" holds up when a worker dies mid-send:
+How "exactly once" holds up when a worker dies mid-send: the outbox mechanics (write in the caller's
+transaction, hand to Celery after commit, claim under SKIP LOCKED with a lease, only the claimant records the
+result, a beat sweep re-sends rows a dead worker left) are `crm.outbox`, shared with webhook deliveries. Here:
 
-1. `outbound_message_queue` writes an outbox row in the caller's transaction (a rollback leaves no message)
-   with a unique idempotency key, and asks Celery to send it only after commit. Beat's sweep sends any row
-   that is due and was never handed over (Redis down, worker restarted).
-2. `outbound_message_claim` moves a due row to `sending` in its own short transaction, under
-   `SELECT ... FOR UPDATE SKIP LOCKED`: two workers never claim the same row, and a claim is visible to all.
+1. `outbound_message_queue` writes the row with a unique idempotency key.
+2. `outbound_message_claim` settles, under the row lock, whether it may go now (consent, quiet hours).
 3. The provider call happens outside any transaction and carries the idempotency key.
-4. Only the claimant may record the result (the update matches the row's `claimed_at`).
-5. A row left in `sending` by a dead worker is claimed again after MESSAGING_SEND_LEASE_SECONDS and sent with
+4. A row left in `sending` by a dead worker is claimed again after MESSAGING_SEND_LEASE_SECONDS and sent with
    the same key, so a provider that dedupes on it delivers once; a row that never reached the provider is
    simply sent. (Plain SMTP and Twilio's own API do not dedupe: there the window is a crash between the
    provider accepting and our commit, a few milliseconds; the email carries a stable Message-ID.)
@@ -24,16 +22,17 @@ import hashlib
 import logging
 import smtplib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.dispatch import Signal
 from django.utils import timezone
 
-from crm.handoff import hand_off
+from crm.backoff import MESSAGING_SCHEDULE, backoff_delay, max_attempts
+from crm.outbox import Outbox
 from customers.models import (
     ConsentRecord, Customer, CustomerRooftop, InboundMessage, OutboundMessage, TimelineEntry,
 )
@@ -52,10 +51,14 @@ logger = logging.getLogger(__name__)
 first_response_sent = Signal()  # message: OutboundMessage, sent_at: datetime
 customer_replied = Signal()  # customer: Customer, channel: "text" | "email", entry: TimelineEntry, now: datetime
 
-MAX_SEND_ATTEMPTS = 5
 Status = OutboundMessage.Status
 Kind = OutboundMessage.Kind
 DUE_STATUSES = (Status.QUEUED, Status.WAITING_QUIET_HOURS)
+MAX_SEND_ATTEMPTS = max_attempts(MESSAGING_SCHEDULE)
+OUTBOX = Outbox(
+    model=OutboundMessage, due_statuses=DUE_STATUSES, sending_status=Status.SENDING, due_at_field="send_after",
+    lease_seconds=lambda: settings.MESSAGING_SEND_LEASE_SECONDS, task="customers.tasks.send_outbound_message",
+)
 # A confirmation answers the customer's own STOP: consent is already gone and quiet hours do not apply.
 KINDS_EXEMPT_FROM_CONSENT = frozenset({Kind.OPT_OUT_CONFIRMATION})
 SUPPRESSED_ADDRESS = "The address is on the dealer group's do-not-contact list"
@@ -163,51 +166,31 @@ def outbound_message_queue(
         message.status, message.send_after = Status.WAITING_QUIET_HOURS, next_send_time(now, tz)
         message.save(update_fields=["status", "send_after"])
         return message
-    message_id = message.id
-
-    def hand_over() -> None:
-        from customers.tasks import send_outbound_message
-
-        # Off the request's thread; when the broker is down or hung, beat's sweep sends it from the outbox.
-        hand_off(lambda: send_outbound_message.delay(message_id), what=f"outbound message {message_id}")
-
-    transaction.on_commit(hand_over)
+    OUTBOX.hand_over_on_commit(message.id)
     return message
 
 
 # --------------------------------------------------------------------------- send
 
 
-def _due(now: datetime) -> Q:
-    lease = timedelta(seconds=settings.MESSAGING_SEND_LEASE_SECONDS)
-    return Q(status__in=DUE_STATUSES, send_after__lte=now) | Q(status=Status.SENDING, claimed_at__lte=now - lease)
-
-
 def outbound_message_claim(*, message_id: int, now: datetime) -> OutboundMessage | None:
     """Take a due message for sending (or settle it as suppressed/waiting); None if it is not ours to send."""
-    with transaction.atomic():
-        message = (
-            OutboundMessage.unscoped.select_for_update(skip_locked=True, of=("self",))
-            .select_related("customer", "rooftop")
-            .filter(_due(now), pk=message_id)
-            .first()
-        )
-        if message is None:
-            return None
+
+    def may_go_now(message: OutboundMessage) -> bool:
         blocked = _blocked_reason(message)
         if blocked:
             message.status, message.error = Status.SUPPRESSED, blocked[:500]
             message.save(update_fields=["status", "error"])
             _note_delivery(message, Status.SUPPRESSED)
-            return None
+            return False
         tz = customer_time_zone(message.customer, message.rooftop)
         if _held_by_quiet_hours(message) and not may_send_at(now, tz):
             message.status, message.send_after = Status.WAITING_QUIET_HOURS, next_send_time(now, tz)
             message.save(update_fields=["status", "send_after"])
-            return None
-        message.status, message.claimed_at, message.attempts = Status.SENDING, now, message.attempts + 1
-        message.save(update_fields=["status", "claimed_at", "attempts"])
-        return message
+            return False
+        return True
+
+    return OUTBOX.claim(row_id=message_id, now=now, select_related=("customer", "rooftop"), settle=may_go_now)
 
 
 def _message_id_header(message: OutboundMessage) -> str:
@@ -250,34 +233,29 @@ def _deliver(message: OutboundMessage) -> str:
 
 def outbound_message_deliver(*, message: OutboundMessage, now: datetime | None = None) -> str:
     """Send a claimed message and record the outcome; returns the status it ended in."""
-    claimed_at = message.claimed_at
     try:
         provider_id = _deliver(message)
     except DeliveryTemporaryError as exc:
-        retry = message.attempts < MAX_SEND_ATTEMPTS
+        wait = backoff_delay(message.attempts, MESSAGING_SCHEDULE)
         finished_at = now or timezone.now()
-        fields = {"status": Status.QUEUED if retry else Status.FAILED, "error": str(exc)[:500]}
-        if retry:
-            # 1, 2, 4, 8 minutes: a provider outage should not turn into a hammering.
-            fields["send_after"] = finished_at + timedelta(minutes=2 ** (message.attempts - 1))
-        OutboundMessage.unscoped.filter(pk=message.pk, status=Status.SENDING, claimed_at=claimed_at).update(**fields)
-        if not retry:
+        fields = {"status": Status.QUEUED if wait is not None else Status.FAILED, "error": str(exc)[:500]}
+        if wait is not None:
+            fields["send_after"] = finished_at + wait
+        OUTBOX.record(message, **fields)
+        if wait is None:
             _note_delivery(message, Status.FAILED)
         return fields["status"]
     except DeliveryPermanentError as exc:
-        OutboundMessage.unscoped.filter(pk=message.pk, status=Status.SENDING, claimed_at=claimed_at).update(
-            status=Status.FAILED, error=str(exc)[:500])
+        OUTBOX.record(message, status=Status.FAILED, error=str(exc)[:500])
         _note_delivery(message, Status.FAILED)
         return Status.FAILED
-    _record_sent(message=message, claimed_at=claimed_at, provider_id=provider_id, sent_at=now or timezone.now())
+    _record_sent(message=message, provider_id=provider_id, sent_at=now or timezone.now())
     return Status.SENT
 
 
-def _record_sent(*, message: OutboundMessage, claimed_at: datetime, provider_id: str, sent_at: datetime) -> None:
+def _record_sent(*, message: OutboundMessage, provider_id: str, sent_at: datetime) -> None:
     with transaction.atomic():
-        updated = OutboundMessage.unscoped.filter(pk=message.pk, status=Status.SENDING, claimed_at=claimed_at).update(
-            status=Status.SENT, provider_id=provider_id[:100], sent_at=sent_at, error="")
-        if not updated:
+        if not OUTBOX.record(message, status=Status.SENT, provider_id=provider_id[:100], sent_at=sent_at, error=""):
             return  # our lease ran out and another worker finished it
         if message.timeline_entry_id:
             # Staff wrote this on the customer page: that entry is the story; mark it delivered.
@@ -306,7 +284,7 @@ def outbound_message_send(*, message_id: int, now: datetime | None = None) -> st
 
 def outbound_messages_send_due(*, now: datetime, limit: int = 200) -> int:
     """Send every message that is due (including ones a dead worker left behind); returns how many were sent."""
-    ids = list(OutboundMessage.unscoped.filter(_due(now)).order_by("send_after").values_list("id", flat=True)[:limit])
+    ids = OUTBOX.due_ids(now=now, limit=limit)
     return sum(outbound_message_send(message_id=pk, now=now) == Status.SENT for pk in ids)
 
 
@@ -450,6 +428,21 @@ def _customer_replied(*, customers: list[Customer], body: str, now: datetime, in
             body=body[:5000], detail={"inbound_message_id": inbound.pk},
         )
         customer_replied.send(sender=Customer, customer=customer, channel="text", entry=entry, now=now)
+        if entry.rooftop_id:
+            _message_webhook(entry, customer)
+
+
+def _message_webhook(entry: TimelineEntry, customer: Customer) -> None:
+    """`message.received` for the store's webhook endpoints: who texted and a link, not what they wrote."""
+    from django.urls import reverse
+
+    from rooftops.webhooks import site_link, webhooks_emit
+
+    data = {"message": {"channel": "sms", "timeline_entry_id": entry.pk, "received_at": entry.occurred_at.isoformat(),
+                        "customer": {"id": customer.pk, "name": customer.full_name,
+                                     "url": site_link(reverse("customer-detail", kwargs={"customer_id": customer.pk}))}}}
+    webhooks_emit(entry.rooftop_id, "message.received", data, object_key=f"customer:{customer.pk}",
+                  now=entry.occurred_at)
 
 
 # --------------------------------------------------------------------------- what staff write (customers.outbound)

@@ -14,6 +14,7 @@ from django.apps import apps
 from django.contrib.auth.models import User
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.urls import reverse
 
 from crm.times import displayable
 from customers.models import (
@@ -237,7 +238,19 @@ def customer_merge(*, survivor: Customer, merged: Customer, user: User | None,
         DuplicateCandidate.unscoped.filter(
             models.Q(customer_a_id=merged.pk) | models.Q(customer_b_id=merged.pk), status=DuplicateCandidate.Status.OPEN,
         ).update(status=DuplicateCandidate.Status.MERGED, resolved_at=timezone.now(), resolved_by=user)
+        _merge_webhook(survivor=survivor, merged=merged, record=record)
     return record
+
+
+def _merge_webhook(*, survivor: Customer, merged: Customer, record: MergeRecord) -> None:
+    """`customer.merged` to every store that knows the survivor (a customer belongs to the dealer group)."""
+    from rooftops.webhooks import site_link, webhooks_emit
+
+    data = {"customer": {"id": survivor.pk, "name": survivor.full_name,
+                         "url": site_link(reverse("customer-detail", kwargs={"customer_id": survivor.pk}))},
+            "merged_customer_id": merged.pk, "merge_id": record.pk}
+    for rooftop_id in survivor.known_at.values_list("rooftop_id", flat=True):
+        webhooks_emit(rooftop_id, "customer.merged", data, object_key=f"customer:{survivor.pk}")
 
 
 def merge_undo(*, record: MergeRecord, user: User | None) -> None:
@@ -396,7 +409,25 @@ def appointment_set(*, customer: Customer, rooftop: Rooftop, user: User, kind: s
         )
         if lead is not None and lead.status in ("new", "working"):
             _lead_status_change(lead=lead, to_status="appointment_set", user=user, reason="")
+        appointment_webhook(appointment, "appointment.created")
     return appointment
+
+
+def appointment_webhook(appointment: Appointment, event: str, **extra) -> None:
+    """`appointment.created` / `appointment.updated` for the store's webhook endpoints (notes are not sent)."""
+    from rooftops.webhooks import site_link, webhooks_emit
+
+    def data() -> dict:
+        customer = appointment.customer
+        return {"appointment": {
+            "id": appointment.pk, "kind": appointment.kind, "department": appointment.department,
+            "status": appointment.status, "scheduled_at": appointment.scheduled_at.isoformat(),
+            "customer": {"id": customer.pk, "name": customer.full_name,
+                         "url": site_link(reverse("customer-detail", kwargs={"customer_id": customer.pk}))},
+            "lead_id": appointment.lead_id, "assigned_to_id": appointment.assigned_to_id,
+        }, **extra}
+
+    webhooks_emit(appointment.rooftop_id, event, data, object_key=f"appointment:{appointment.pk}")
 
 
 def appointment_mark(*, appointment: Appointment, user: User, status: str) -> Appointment:
@@ -423,6 +454,7 @@ def appointment_mark(*, appointment: Appointment, user: User, status: str) -> Ap
         lead = appointment.lead
         if lead is not None and status == Appointment.Status.SHOWN and lead.status in ("new", "working", "appointment_set"):
             _lead_status_change(lead=lead, to_status="shown", user=user, reason="")
+        appointment_webhook(appointment, "appointment.updated", change="status", previous_status=previous)
     return appointment
 
 
@@ -456,6 +488,7 @@ def appointment_update(*, appointment: Appointment, user: User, scheduled_at: da
                         f"by {_display_name(user)}",
                 detail={"appointment_id": appointment.pk, "status": "scheduled"},
             )
+        appointment_webhook(appointment, "appointment.updated", change="moved" if moved else "notes")
     return appointment
 
 
@@ -553,6 +586,9 @@ def _lead_status_change(*, lead, to_status: str, user: User | None, reason: str)
     lead.save(update_fields=fields)
     LeadStatusChange.objects.create(lead=lead, from_status=previous, to_status=to_status, reason=reason,
                                     changed_by=user, changed_at=now)
+    from leads.services.notices import lead_webhook
+
+    lead_webhook(lead, "lead.status_changed", now=now, previous_status=previous, reason=reason[:200])
     label = Lead.Status(to_status).label.lower()
     TimelineEntry.unscoped.create(
         customer_id=lead.customer_id, rooftop_id=lead.rooftop_id, department=TimelineEntry.Department.SALES,

@@ -193,6 +193,9 @@ def _lead_create_from_adf(*, rooftop: Rooftop, parsed: AdfLead, raw_text: str, r
         occurred_at=now, lead=lead, summary=f"New lead from {lead.provider}: {what}"[:500], body=comments,
         detail={"received_via": received_via, "source": "adf", "trade_in": lead.trade_in or None},
     )
+    from leads.services.notices import lead_webhook
+
+    lead_webhook(lead, "lead.created", now=now)
     transaction.on_commit(lambda: _lead_created(lead.pk))
     return lead
 

@@ -13,9 +13,7 @@ vehicles listed here unlists nothing: a vendor's truncated file must not empty a
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from crm.hosts import HostNotFound, host_addresses, is_public
 from leads.feed import (
     PHOTO_URL_FIELD_MAX, FeedRefused, ParsedFeed, RowError, VehicleRecord, decode_feed, parse_feed,
 )
@@ -166,9 +165,24 @@ def _finished(run_id: int) -> InventoryFeedRun:
 
 
 def inventory_feed_finished(*, run_id: int) -> None:
-    """Call point for "inventory import finished" (webhooks, notifications): runs after every run ends, done or
-    failed, once its row is committed. Nothing is attached to it yet."""
+    """Runs after every run ends, done or failed, once its row is committed: `import.finished` to the store's
+    webhook endpoints with the run's counts (the DMS import emits the same event with `kind: "dms"`)."""
+    from django.urls import reverse
+
+    from rooftops.webhooks import site_link, webhooks_emit
+
     logger.info("inventory feed run %s finished", run_id)
+    run = InventoryFeedRun.unscoped.filter(id=run_id).first()
+    if run is None:
+        return
+    webhooks_emit(run.rooftop_id, "import.finished", {"import": {
+        "kind": "inventory_feed", "run_id": run.pk, "status": run.status, "source": run.source,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "counts": {"rows": run.rows_total, "added": run.added, "updated": run.updated, "unchanged": run.unchanged,
+                   "returned": run.returned, "gone": run.gone, "refused": run.failed},
+        "error": run.error[:300], "url": site_link(reverse("inventory-feed") + f"?rooftop={run.rooftop_id}"),
+    }}, object_key=f"inventory_feed_run:{run.pk}")
 
 
 # --- applying a feed -------------------------------------------------------------------------------------
@@ -290,14 +304,12 @@ def _check_host(url: str) -> None:
         return
     parts = urlsplit(url)
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                                   type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+        addresses = host_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except HostNotFound:
         raise FeedRefused(f"The feed host {parts.hostname} was not found.") from None
-    for info in infos:
-        if not ipaddress.ip_address(info[4][0].split("%")[0]).is_global:
-            raise FeedRefused(f"The feed host {parts.hostname} is a private or local address; a vendor feed comes "
-                              "from the internet.")
+    if not all(is_public(a) for a in addresses):
+        raise FeedRefused(f"The feed host {parts.hostname} is a private or local address; a vendor feed comes "
+                          "from the internet.")
 
 
 def feed_fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:

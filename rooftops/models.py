@@ -6,7 +6,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
-from rooftops.tenancy import RooftopScopedManager
+from crm.encrypted_fields import EncryptedTextField
+from rooftops.tenancy import RooftopScopedManager, TenantModel
 
 
 class DealerGroup(models.Model):
@@ -225,3 +226,85 @@ class IdempotencyKey(models.Model):
                                     name="idempotency_key_once_per_caller"),
         ]
         indexes = [models.Index(fields=["created_at"], name="idempotency_key_created")]
+
+
+# --------------------------------------------------------------------------- outbound webhooks (rooftops.webhooks)
+
+
+class WebhookEvent(models.TextChoices):
+    LEAD_CREATED = "lead.created", "A lead came in"
+    LEAD_ASSIGNED = "lead.assigned", "A lead was assigned (routing, reroute or by hand)"
+    LEAD_STATUS_CHANGED = "lead.status_changed", "A lead's status changed"
+    ALERT_RAISED = "alert.raised", "An intent alert was raised"
+    APPOINTMENT_CREATED = "appointment.created", "An appointment was set"
+    APPOINTMENT_UPDATED = "appointment.updated", "An appointment was moved, changed or marked"
+    CUSTOMER_MERGED = "customer.merged", "Two customer records were merged"
+    MESSAGE_RECEIVED = "message.received", "A customer texted in"
+    IMPORT_FINISHED = "import.finished", "An import (inventory feed, DMS) finished"
+
+
+class WebhookEndpoint(TenantModel):
+    """An HTTPS address a store's manager registered to be told about events; the store's own setting."""
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=1000)
+    events = ArrayField(models.CharField(max_length=40, choices=WebhookEvent.choices))
+    description = models.CharField(max_length=200, blank=True)
+    # The signing secret, encrypted at rest; shown to the manager once, when made or rotated.
+    secret = EncryptedTextField()
+    active = models.BooleanField(default=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    # Since when every delivery has failed (cleared by one success); 24 hours of it disables the endpoint.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        indexes = [
+            # webhooks_emit's one query: a store's active endpoints (most stores have none).
+            models.Index(fields=["rooftop"], condition=models.Q(active=True), name="webhook_endpoint_active"),
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(TenantModel):
+    """One event for one endpoint: an outbox row (crm.outbox) written with the change, sent at least once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Sending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (retries used up)"
+
+    ROOFTOP_LOOKUP = "endpoint__rooftop_id"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    # What the event is about ("lead:42"): deliveries for one object reach an endpoint in the order they happened.
+    object_key = models.CharField(max_length=80)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    redelivery_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta(TenantModel.Meta):
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"), name="webhook_delivery_due"),
+            models.Index(fields=["claimed_at"], condition=models.Q(status="sending"), name="webhook_delivery_in_flight"),
+            # The ordering rule: is an earlier delivery for this endpoint and object still unfinished?
+            models.Index(fields=["endpoint", "object_key", "id"], condition=models.Q(status__in=["pending", "sending"]),
+                         name="webhook_delivery_unfinished"),
+            models.Index(fields=["endpoint", "-id"], name="webhook_delivery_log"),
+            models.Index(fields=["delivered_at"], condition=models.Q(status="delivered"), name="webhook_delivery_done"),
+        ]

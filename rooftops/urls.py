@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from rooftops import access_views, views
+from rooftops import access_views, views, webhook_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,4 +20,10 @@ urlpatterns = [
     path("staff/<int:user_id>/unlock/", access_views.staff_unlock, name="staff-unlock"),
     path("staff/<int:user_id>/reset-second-factor/", access_views.staff_reset_second_factor,
          name="staff-reset-second-factor"),
+    path("integrations/webhooks/", webhook_views.webhooks_home, name="webhooks-home"),
+    path("integrations/webhooks/<slug:rooftop_slug>/", webhook_views.webhooks_page, name="webhooks"),
+    path("integrations/webhooks/<slug:rooftop_slug>/<int:webhook_id>/", webhook_views.webhook_detail,
+         name="webhook-detail"),
+    path("integrations/webhooks/<slug:rooftop_slug>/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver/",
+         webhook_views.webhook_redeliver, name="webhook-redeliver"),
 ]

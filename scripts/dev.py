@@ -58,7 +58,7 @@ def run() -> int:
         "web": [PY, "-m", "uvicorn", "crm.asgi:application", "--host", env.get("HOST", "127.0.0.1"),
                 "--port", port, "--ws", "websockets-sansio", "--no-access-log"],
         "worker": [PY, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency", "2",
-                   "-Q", "celery,scoring,messages"],
+                   "-Q", "celery,scoring,messages,webhooks"],
         "beat": [PY, "-m", "celery", "-A", "crm", "beat", "-l", "warning",
                  "-s", str(devservices.DATA / "celerybeat-schedule")],
     }
@@ -117,6 +117,7 @@ def test(pytest_args: list[str]) -> int:
     env["REDIS_DB_OFFSET"] = env.get("TEST_REDIS_DB_OFFSET", "16")
     env.setdefault("SECRET_KEY", "test-secret-key")
     env.setdefault("FIELD_ENCRYPTION_KEYS", TEST_FIELD_KEY)
+    env.setdefault("WEBHOOK_ALLOW_LOOPBACK", "true")  # webhook tests post to a receiver on 127.0.0.1
     if pytest_args:
         return subprocess.call([PY, "-m", "pytest", *pytest_args], cwd=ROOT, env=env)
     # Playwright's sync API and pytest-asyncio cannot share one session: browser tests run on their own.

@@ -99,7 +99,7 @@ def celery_worker(django_db_setup, django_db_blocker):
     app.control.purge()
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency", "2",
-         "-Q", "celery,scoring,messages", "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
+         "-Q", "celery,scoring,messages,webhooks", "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
         cwd=ROOT, env=subprocess_env(),
     )
     deadline = time.monotonic() + 30

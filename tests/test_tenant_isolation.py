@@ -16,7 +16,9 @@ from customers.services import customer_merge
 from dms.models import DmsImport, DmsImportError
 from factories import InventoryVehicleFactory, LeadFactory, make_customer
 from leads.models import AdfReview, InventoryFeedRun
+from rooftops.models import WebhookDelivery
 from rooftops.services import api_token_create
+from rooftops.webhooks import webhook_endpoint_create, webhooks_emit
 from service.models import RepairOrder
 
 pytestmark = pytest.mark.django_db
@@ -46,10 +48,14 @@ class OtherStore:
     import_id: int  # a DMS import of the other store (with a refused row to download)
     source: str = "web_form"  # lead routing: a lead source and a message channel, with the rooftop id
     channel: str = "sms"
+    rooftop_slug: str = ""  # the other store's webhook pages
+    webhook_id: int = 0  # a webhook endpoint of the other store
+    delivery_id: int = 0  # one of its deliveries
 
 
 @pytest.fixture
-def other_store(world) -> OtherStore:
+def other_store(world, settings) -> OtherStore:
+    settings.WEBHOOK_ALLOW_LOOPBACK = True  # the other store's webhook endpoint is on 127.0.0.1
     b = world.other_rooftop
     customer = make_customer(b, first_name="Bea", last_name="Elsewhere")
     vehicle = InventoryVehicleFactory(rooftop=b)
@@ -73,8 +79,12 @@ def other_store(world) -> OtherStore:
                                                 row_errors=[{"line": 2, "vin": "", "stock_number": "B1", "reason": "No VIN."}])
     dms_import = DmsImport.unscoped.create(rooftop=b, kind="sales", status="done", file_name="deals.csv", failed=1)
     DmsImportError.objects.create(dms_import=dms_import, line=2, key="D-1", reason="No deal number.")
+    webhook, _ = webhook_endpoint_create(rooftop=b, url="http://127.0.0.1:9/hooks", events=["lead.created"], user=None)
+    webhooks_emit(b, "lead.created", {"lead": {"id": lead.id}}, object_key=f"lead:{lead.id}")
+    delivery = WebhookDelivery.unscoped.get(endpoint=webhook)
     return OtherStore(b.id, customer.id, lead.id, appointment.id, candidate.id, merge.id, review.id, alert.id,
-                      fit.id, world.outsider.id, vehicle.id, ro.id, owned.id, erasure.id, feed_run.id, dms_import.id)
+                      fit.id, world.outsider.id, vehicle.id, ro.id, owned.id, erasure.id, feed_run.id, dms_import.id,
+                      rooftop_slug=b.slug, webhook_id=webhook.id, delivery_id=delivery.id)
 
 
 def _routes(patterns=None, namespace=""):

@@ -418,6 +418,9 @@ def web_lead_create(*, rooftop: Rooftop, form: WebLeadInput, anonymous_id: str =
                 summary=f"New website lead: {label}" + (f" — {vehicle_text}" if vehicle_text else ""),
                 body=form.comments, detail={"form_type": form.form_type, "submission_id": form.submission_id},
             )
+            from leads.services.notices import lead_webhook
+
+            lead_webhook(lead, "lead.created", now=at)
         else:
             when = form.preferred_at or at
             appointment = Appointment.unscoped.create(
@@ -431,6 +434,9 @@ def web_lead_create(*, rooftop: Rooftop, form: WebLeadInput, anonymous_id: str =
                 summary=f"Service appointment requested on the website for {_local(when, rooftop):%a %b %-d, %-I:%M %p}",
                 body=form.comments, detail={"form_type": form.form_type, "submission_id": form.submission_id},
             )
+            from customers.services import appointment_webhook
+
+            appointment_webhook(appointment, "appointment.created")
         visitor = visitor_for_browser(rooftop=rooftop, anonymous_id=anonymous_id, at=at)
         if visitor is not None:
             visitors_link_customer(rooftop=rooftop, visitor_ids=[visitor.id], customer_id=customer.id, at=at,

@@ -13,7 +13,7 @@ from leads import routing
 from leads.models import Lead, LeadClock, LeadNotification, LeadReroute, LeadStatusChange
 from leads.services import LeadError
 from leads.services.clock import clock_stopped, clock_times, give_lead, lock_lead
-from leads.services.notices import notify, timeline
+from leads.services.notices import lead_webhook, notify, timeline
 from leads.services.roster import department_of, load_candidates, name_of, rooftop_business_hours, routing_rule_for
 
 
@@ -45,6 +45,7 @@ def _status_change(lead: Lead, *, to_status: str, by: User | None, reason: str, 
     timeline(lead, kind=TimelineEntry.Kind.LEAD_STATUS, summary=summary + (f" ({reason})" if reason else ""),
               now=now, actor=by, department=department_of(by, lead.rooftop_id),
               detail={"from": old, "to": to_status, "reason": reason})
+    lead_webhook(lead, "lead.status_changed", now=now, previous_status=old, reason=reason[:200])
 
 
 def lead_log_activity(*, lead: Lead, kind: str, by: User, note: str = "", reached: bool = False,

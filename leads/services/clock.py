@@ -14,7 +14,7 @@ from django.utils import timezone
 from leads import routing
 from leads.models import Lead, LeadClock, LeadNotification, LeadReroute, SalesRosterEntry
 from rooftops.models import Availability
-from leads.services.notices import notify, routing_note
+from leads.services.notices import lead_webhook, notify, routing_note
 from leads.services.roster import display_name, load_candidates, managers, previous_owners, rooftop_business_hours, routing_rule_for
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,12 @@ UNAVAILABLE_REASON = {
 
 
 def give_lead(lead: Lead, user_id: int | None, now: datetime) -> None:
-    """Point the lead at a person (or the pool) and remember when they last got one, for round robin."""
+    """Point the lead at a person (or the pool) and remember when they last got one, for round robin.
+
+    Every assignment goes through here (routing, reroute, escalation to the pool, a manager's choice, a claim), so
+    this is where the `lead.assigned` webhook is emitted.
+    """
+    previous = lead.assigned_to_id
     lead.assigned_to_id = user_id
     fields = ["assigned_to"]
     if user_id is not None and lead.assigned_at is None:
@@ -41,6 +46,8 @@ def give_lead(lead: Lead, user_id: int | None, now: datetime) -> None:
     lead.save(update_fields=fields)
     if user_id is not None:
         SalesRosterEntry.unscoped.filter(rooftop_id=lead.rooftop_id, user_id=user_id).update(last_assigned_at=now)
+    if previous != user_id:
+        lead_webhook(lead, "lead.assigned", now=now, previous_assigned_to_id=previous)
 
 
 def clock_times(*, rule: routing.RoutingRule, hours: routing.BusinessHours, tz: str, now: datetime

@@ -20,7 +20,7 @@ from rooftops.models import Rooftop
 from leads.services import LeadError
 from leads.services.clock import clock_start, give_lead
 from leads.services.first_response import AUTO_RESPONSE_SOURCES, lead_first_response_queue, vehicle_phrase
-from leads.services.notices import notify, routing_note, timeline
+from leads.services.notices import lead_webhook, notify, routing_note, timeline
 from leads.services.roster import load_candidates, rooftop_business_hours, routing_rule_for
 
 logger = logging.getLogger(__name__)
@@ -133,6 +133,7 @@ def _lead_create(*, rooftop: Rooftop, source: str, first_name: str, last_name: s
     timeline(lead, kind=TimelineEntry.Kind.LEAD, now=now, actor=created_by, body=comments,
               summary=f"New {lead.get_source_display().lower()} lead{from_provider}: {what}{stock}",
               department=TimelineEntry.Department.WEB if source in AUTO_RESPONSE_SOURCES else TimelineEntry.Department.SALES)
+    lead_webhook(lead, "lead.created", now=now)  # before routing: receivers see created, then assigned
     _lead_route(lead=lead, previous_owner_id=previous_owner_id, urgent=urgent, now=now)
     return lead
 

@@ -70,3 +70,31 @@ def timeline(lead: Lead, *, kind: str, summary: str, now: datetime, actor: User 
 def routing_note(lead: Lead, summary: str, now: datetime, **detail) -> None:
     timeline(lead, kind=TimelineEntry.Kind.ROUTING, summary=summary, now=now,
               department=TimelineEntry.Department.SYSTEM, detail=detail)
+
+
+def lead_webhook(lead: Lead, event: str, *, now: datetime, **extra) -> None:
+    """Tell the store's webhook endpoints about the lead (rooftops.webhooks), in the caller's transaction.
+
+    Small and plain: ids, status, source, names and a link; never contact details or encrypted fields.
+    """
+    from rooftops.webhooks import site_link, webhooks_emit
+
+    def data() -> dict:
+        owner = lead.assigned_to if lead.assigned_to_id else None
+        profile = getattr(owner, "staff_profile", None) if owner is not None else None
+        vehicle = lead.vehicle if lead.vehicle_id else None
+        return {
+            "lead": {
+                "id": lead.pk, "status": lead.status, "source": lead.source, "created_at": lead.created_at.isoformat(),
+                "customer": {"id": lead.customer_id, "name": lead.customer.full_name if lead.customer_id else ""},
+                "assigned_to": ({"id": owner.pk, "name": profile.display_name if profile else owner.get_username()}
+                                if owner is not None else None),
+                "vehicle": ({"id": vehicle.pk, "stock_number": vehicle.stock_number, "vin": vehicle.vin,
+                             "title": vehicle.title} if vehicle is not None else
+                            ({"description": lead.vehicle_description} if lead.vehicle_description else None)),
+                "url": site_link(reverse("lead-detail", args=[lead.pk])),
+            },
+            **extra,
+        }
+
+    webhooks_emit(lead.rooftop_id, event, data, object_key=f"lead:{lead.pk}", now=now)

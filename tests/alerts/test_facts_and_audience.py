@@ -74,9 +74,11 @@ def test_staff_listen_on_their_own_group_and_their_roles_team_groups_and_manager
     access = StaffAccess(user_id=7, dealer_group_id=1, roles={
         1: frozenset({"bdc_agent"}), 2: frozenset({"manager"}), 3: frozenset({"salesperson", "service_advisor"})})
     assert groups_for_access(access) == [
-        "user-7", "rooftop-1-bdc", "rooftop-2-bdc", "rooftop-2-sales", "rooftop-2-service",
+        "user-7", "rooftop-1-bdc", "rooftop-2-bdc", "rooftop-2-sales", "rooftop-2-service", "rooftop-2-managers",
         "rooftop-3-sales", "rooftop-3-service"]
     assert groups_for_alert(rooftop_id=1, team="bdc", for_user_id=9) == ["rooftop-1-bdc", "user-9"]
+    # The store's upkeep (a webhook turned off after a day of failures) reaches its managers only.
+    assert groups_for_alert(rooftop_id=2, team="managers", for_user_id=None) == ["rooftop-2-managers"]
     assert groups_for_alert(rooftop_id=1, team="service", for_user_id=None) == ["rooftop-1-service"]
     with pytest.raises(ValueError):
         team_group(1, "finance")

@@ -110,7 +110,7 @@ def _kill(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
             process.wait(5)
 
 
-def _worker(env: dict[str, str], log: Path, *, queues: str = "celery,scoring,messages", concurrency: int = 2):
+def _worker(env: dict[str, str], log: Path, *, queues: str = "celery,scoring,messages,webhooks", concurrency: int = 2):
     return _start([sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency",
                    str(concurrency), "-Q", queues, "--without-gossip", "--without-mingle", "-n",
                    f"fault-{os.getpid()}-{time.monotonic_ns()}@%h"], env, log)
@@ -314,7 +314,7 @@ def test_while_redis_is_away_the_collector_answers_at_once_and_afterwards_every_
 
 def test_a_worker_killed_while_sending_a_text_runs_the_task_again_and_the_text_arrives_once(
         world, redis_server, tmp_path, settings, monkeypatch):
-    from customers import messaging
+    from crm import outbox
     from customers.messaging import outbound_message_queue
     from customers.models import ConsentRecord, OutboundMessage
 
@@ -326,7 +326,7 @@ def test_a_worker_killed_while_sending_a_text_runs_the_task_again_and_the_text_a
     ConsentRecord.objects.create(customer=customer, dealer_group=customer.dealer_group, channel="sms",
                                  purpose="transactional", granted=True, source="web form", recorded_at=timezone.now())
     # The in-process hint would go to the suite's broker; this test publishes to its own Redis below.
-    monkeypatch.setattr(messaging, "hand_off", lambda publish, what: False)
+    monkeypatch.setattr(outbox, "hand_off", lambda publish, what: False)  # messaging hands over through crm.outbox
     message = outbound_message_queue(customer=customer, rooftop=world.rooftop, channel="sms", kind="staff",
                                      to_address="+16175550142", body="Your RAV4 is ready.", idempotency_key="kill-1",
                                      now=timezone.now())
