@@ -157,13 +157,26 @@ def _end(row: DmsImport, status: str, error: str = "") -> None:
         row.file.delete(save=False)  # a copy of customer data we no longer need
     row.file = None
     row.save(update_fields=["status", "error", "finished_at", "file"])
-    import_id = row.id
-    transaction.on_commit(lambda: dms_import_finished(import_id=import_id))
+    _finished_emit(row)
 
 
-def dms_import_finished(*, import_id: int) -> None:
-    """After every import ends (done, failed or cancelled), once committed: tell the store's other systems."""
-    logger.info("DMS import %s finished", import_id)
+def _finished_emit(row: DmsImport) -> None:
+    """`import.finished` to the store's webhook endpoints, in the transaction that ends the import (the outbox
+    row commits with the status it reports), done, failed or cancelled alike."""
+    from django.urls import reverse
+
+    from rooftops.webhooks import site_link, webhooks_emit
+
+    logger.info("DMS import %s ended: %s", row.id, row.status)
+    webhooks_emit(row.rooftop_id, "import.finished", lambda: {"import": {
+        "kind": "dms", "dms_kind": row.kind, "run_id": row.pk, "status": row.status, "source": row.source,
+        "file_name": row.file_name,
+        "started_at": row.started_at.isoformat() if row.started_at else None,
+        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+        "counts": {"rows": row.rows_done, "added": row.added, "updated": row.updated, "unchanged": row.unchanged,
+                   "refused": row.failed},
+        "error": row.error[:300], "url": site_link(reverse("dms-import", args=[row.pk])),
+    }}, object_key=f"dms_import:{row.pk}")
 
 
 # --- the worker's load -----------------------------------------------------------------------------------

@@ -185,3 +185,17 @@ def test_a_second_delivery_of_a_running_import_does_nothing(world, tmp_path):
     with run_claimed(DmsImport, draft.id) as claimed:
         assert claimed
     assert services.dms_import_execute(import_id=draft.id).status == "done"
+
+
+def test_the_end_of_an_import_is_told_to_the_stores_webhooks_with_its_counts(world, tmp_path):
+    from rooftops.models import WebhookDelivery
+    from rooftops.webhooks import webhook_endpoint_create
+
+    endpoint, _ = webhook_endpoint_create(rooftop=world.rooftop, url="http://127.0.0.1:9/hooks",
+                                          events=["import.finished"], user=None)
+    done = run_import(world.rooftop, export(tmp_path, SALES_HEADER, SALE_1, SALE_2), "sales")
+    delivery = WebhookDelivery.unscoped.get(endpoint=endpoint)
+    payload = delivery.payload["import"]
+    assert (delivery.event, delivery.object_key) == ("import.finished", f"dms_import:{done.id}")
+    assert (payload["kind"], payload["dms_kind"], payload["status"]) == ("dms", "sales", "done")
+    assert payload["counts"] == {"rows": 2, "added": 2, "updated": 0, "unchanged": 0, "refused": 0}
