@@ -86,3 +86,13 @@ class CheckedLimitOffsetPagination(pagination.LimitOffsetPagination):
         if offset > MAX_OFFSET:
             raise ValidationError({self.offset_query_param: f"must be at most {MAX_OFFSET}"})
         return offset
+
+
+class NewestFirst(CheckedCursorPagination):
+    """Cursor pages, newest first: rows arriving between pages (events, leads, deliveries) are neither skipped nor
+    repeated, as an offset would."""
+
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView
 from crm.input_guard import CONTROL_CHARACTERS
-from crm.pagination import CheckedCursorPagination
+from crm.pagination import CheckedCursorPagination, NewestFirst
 from dms import selectors, services
 from dms.models import DmsImport, DmsImportError, Kind
 from dms.presets import FIELDS, PRESETS
@@ -23,13 +23,6 @@ from rooftops.api_inputs import id_field, rooftop_for_write
 from rooftops.audit import access_record
 from rooftops.models import AccessRecord, Role
 from rooftops.selectors import staff_access
-
-
-class NewestFirst(CheckedCursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
 
 
 class ByLine(CheckedCursorPagination):

@@ -13,7 +13,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView
-from crm.pagination import CheckedCursorPagination
+from crm.pagination import NewestFirst
 from customers.contact import InvalidContact, normalize_phone
 from customers.api import TimelineEntryOutput
 from leads import inventory, selectors
@@ -29,15 +29,6 @@ from rooftops.selectors import staff_access
 from rooftops.tenancy import get_scoped_or_404
 
 # --------------------------------------------------------------------------- leads
-
-
-class NewestFirst(CheckedCursorPagination):
-    """Cursor pages, newest first: rows arriving between pages are neither skipped nor repeated."""
-
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
 
 
 class LeadQuery(serializers.Serializer):

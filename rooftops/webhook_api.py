@@ -13,7 +13,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView
-from crm.pagination import CheckedCursorPagination
+from crm.pagination import NewestFirst
 from rooftops.api_inputs import id_field, rooftop_filter, rooftop_for_write
 from rooftops.models import Role, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from rooftops.selectors import staff_access
@@ -24,13 +24,6 @@ from rooftops.webhooks import (
 )
 
 TAGS = ["webhooks"]
-
-
-class NewestFirst(CheckedCursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
 
 
 class EndpointOutput(serializers.Serializer):

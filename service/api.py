@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView
-from crm.pagination import CheckedCursorPagination
+from crm.pagination import NewestFirst
 from customers import selectors as customer_selectors
 from rooftops.api_inputs import PersonOutput, id_field, person, rooftop_filter
 from rooftops.audit import Kind as Read, access_record, access_record_rows, customer_rooftop_ids
@@ -17,13 +17,6 @@ from rooftops.tenancy import get_scoped_or_404
 from service import selectors
 from service.equity import EquityPosition
 from service.models import RepairOrder
-
-
-class NewestFirst(CheckedCursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
 
 
 class RepairOrderQuery(serializers.Serializer):

@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.mixins import ListModelMixin
 
 from crm.api import StaffGenericApiView
-from crm.pagination import CheckedCursorPagination
+from crm.pagination import NewestFirst
 from customers.models import Customer
 from rooftops.audit import Kind, access_record
 from rooftops.selectors import staff_access
@@ -32,14 +32,6 @@ class EventOutput(serializers.Serializer):
     properties = serializers.JSONField()
     traits = serializers.JSONField()
     context = serializers.JSONField()
-
-
-class NewestFirst(CheckedCursorPagination):
-    # Cursor, not offset: events arrive all the time and an offset would skip or repeat them between pages.
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
 
 
 def _int_param(request, name: str) -> int | None:
