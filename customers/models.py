@@ -170,6 +170,7 @@ class OwnedVehicle(models.Model):
     # Loan data from the credit application or the DMS: encrypted at rest (README "Privacy"). Equity is
     # therefore computed in Python on loaded rows (service/equity.py), never in SQL.
     payoff_cents = EncryptedIntegerField(null=True, blank=True)
+    payoff_on = models.DateField(null=True, blank=True)  # the day a typed-in or imported payoff was good for
     lender = EncryptedTextField(null=True, blank=True)
     finance_account_number = EncryptedTextField(null=True, blank=True)
     valued_at = models.DateTimeField(null=True, blank=True)

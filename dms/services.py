@@ -158,6 +158,11 @@ def _end(row: DmsImport, status: str, error: str = "") -> None:
     row.file = None
     row.save(update_fields=["status", "error", "finished_at", "file"])
     _finished_emit(row)
+    if status == DmsImport.Status.DONE and row.kind in ("sales", "repair_orders"):
+        from service.tasks import opportunities_scan_store
+
+        rooftop_id = row.rooftop_id  # new deals and odometer readings: the store's trade opportunities now
+        transaction.on_commit(lambda: opportunities_scan_store.delay(rooftop_id))
 
 
 def _finished_emit(row: DmsImport) -> None:
