@@ -98,3 +98,9 @@ def money_cents(text: str, label: str, *, max_cents: int, allow_negative: bool =
     if abs(cents) > max_cents:
         raise CellRefused(f"{label} {text!r} is too large.")
     return cents
+
+
+def csv_safe(text: str) -> str:
+    """A cell for a CSV staff open in a spreadsheet: one starting with = + - @ would run as a formula (CSV
+    injection), so it is written as text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

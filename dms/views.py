@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from crm.csvread import csv_safe
 from crm.input_guard import CONTROL_CHARACTERS
 from crm.pagination import paginate
 from dms import selectors, services
@@ -170,14 +171,9 @@ def dms_import_errors(request: HttpRequest, import_id: int) -> HttpResponse:
     writer.writerow(["line", "key", "reason"])
     count = 0
     for line, key, reason in rows.iterator():
-        writer.writerow([line, _cell(key), _cell(reason)])
+        writer.writerow([line, csv_safe(key), csv_safe(reason)])
         count += 1
     access_record(request, kind=AccessRecord.Kind.DMS_IMPORT_ERRORS, rooftop_ids=[dms_import.rooftop_id], rows=count)
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dms-import-{dms_import.id}-refused-rows.csv"'
     return response
-
-
-def _cell(text: str) -> str:
-    # A value starting with = + - @ is a formula to a spreadsheet (CSV injection): quoted as text.
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text

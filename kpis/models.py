@@ -86,7 +86,7 @@ for _column in SPEED_BUCKET_COLUMNS:
 class LeadDay(LeadCounts):
     """Leads per rooftop × day received × source × assigned person (the full grain)."""
 
-    source = models.CharField(max_length=12, blank=True)
+    source = models.CharField(max_length=16, blank=True)
     person_id = models.BigIntegerField(null=True, blank=True)
 
     Meta = _grain_meta("kpis_lead_day", ["source", "person_id"])
@@ -97,7 +97,7 @@ class LeadRooftopDay(LeadCounts):
 
 
 class LeadSourceDay(LeadCounts):
-    source = models.CharField(max_length=12, blank=True)
+    source = models.CharField(max_length=16, blank=True)
 
     Meta = _grain_meta("kpis_lead_source_day", ["source"])
 
@@ -124,7 +124,7 @@ class AppointmentCounts(Rollup):
 class AppointmentDay(AppointmentCounts):
     """Sales appointments per rooftop × scheduled day × lead source × person (the appointment's, else the lead's)."""
 
-    source = models.CharField(max_length=12, blank=True)
+    source = models.CharField(max_length=16, blank=True)
     person_id = models.BigIntegerField(null=True, blank=True)
 
     Meta = _grain_meta("kpis_appointment_day", ["source", "person_id"])
@@ -135,7 +135,7 @@ class AppointmentRooftopDay(AppointmentCounts):
 
 
 class AppointmentSourceDay(AppointmentCounts):
-    source = models.CharField(max_length=12, blank=True)
+    source = models.CharField(max_length=16, blank=True)
 
     Meta = _grain_meta("kpis_appointment_source_day", ["source"])
 
@@ -154,7 +154,7 @@ class ActivityCounts(Rollup):
 class ActivityDay(ActivityCounts):
     """Calls, texts and emails logged by a person per rooftop × day × source of the lead they were about."""
 
-    source = models.CharField(max_length=12, blank=True)
+    source = models.CharField(max_length=16, blank=True)
     person_id = models.BigIntegerField(null=True, blank=True)
 
     Meta = _grain_meta("kpis_activity_day", ["source", "person_id"])
@@ -172,7 +172,7 @@ class AlertDay(Rollup):
     """Alerts raised per rooftop × day × kind × lead source × person (who claimed it, else who it was for)."""
 
     kind = models.CharField(max_length=40)
-    source = models.CharField(max_length=12, blank=True)
+    source = models.CharField(max_length=16, blank=True)
     person_id = models.BigIntegerField(null=True, blank=True)
     raised = models.IntegerField(default=0)
     claimed = models.IntegerField(default=0)
@@ -194,7 +194,7 @@ class RerouteDay(Rollup):
     Filled only once lead routing records its history (`leads.LeadReroute`); empty until then.
     """
 
-    source = models.CharField(max_length=12, blank=True)
+    source = models.CharField(max_length=16, blank=True)
     person_id = models.BigIntegerField(null=True, blank=True)
     reroutes = models.IntegerField(default=0)
     missed_deadlines = models.IntegerField(default=0)

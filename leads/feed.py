@@ -17,7 +17,8 @@ from datetime import date, datetime, timedelta
 from vininfo import Vin
 
 from crm.csvread import (
-    CellRefused, money_cents, normalize_header, sniff_delimiter, spreadsheet_kind, text_refusal, whole_number,
+    CellRefused, csv_safe, money_cents, normalize_header, sniff_delimiter, spreadsheet_kind, text_refusal,
+    whole_number,
 )
 from crm.input_guard import control_character_reason
 from leads.vin import InvalidVin, normalize_vin
@@ -365,10 +366,5 @@ def row_errors_csv(errors: Iterable[Mapping]) -> str:
     writer = csv.writer(out)
     writer.writerow(["line", "vin", "stock_number", "reason"])
     for error in errors:
-        writer.writerow([_safe_cell(str(error.get(k, ""))) for k in ("line", "vin", "stock_number", "reason")])
+        writer.writerow([csv_safe(str(error.get(k, ""))) for k in ("line", "vin", "stock_number", "reason")])
     return out.getvalue()
-
-
-def _safe_cell(value: str) -> str:
-    # A spreadsheet runs a cell starting with = + - @ as a formula; the feed's text must not become one.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value

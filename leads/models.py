@@ -148,6 +148,7 @@ class Lead(TenantModel):
         WALK_IN = "walk_in", "Walk-in"
         CHAT = "chat", "Chat"
         SERVICE = "service", "Service drive"
+        EQUITY_MINING = "equity_mining", "Equity mining"
 
     class Status(models.TextChoices):
         NEW = "new", "New"
@@ -161,7 +162,7 @@ class Lead(TenantModel):
 
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="leads")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="leads")
-    source = models.CharField(max_length=12, choices=Source.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
     provider = models.CharField(max_length=100, blank=True)  # "Cars.com", "Toyota.com", ...
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
     lost_reason = models.CharField(max_length=200, blank=True)
@@ -230,7 +231,7 @@ class RoutingRule(TenantModel):
         POOL = "pool", "BDC pool"
 
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="routing_rules")
-    source = models.CharField(max_length=12, choices=Lead.Source.choices)
+    source = models.CharField(max_length=16, choices=Lead.Source.choices)
     mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.ROUND_ROBIN)
     named_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -372,7 +373,7 @@ class LeadResponseTemplate(TenantModel):
         SMS = "sms", "Text message"
 
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="response_templates")
-    source = models.CharField(max_length=12, choices=Lead.Source.choices)
+    source = models.CharField(max_length=16, choices=Lead.Source.choices)
     channel = models.CharField(max_length=5, choices=Channel.choices)
     subject = models.CharField(max_length=200, blank=True)  # email only
     body = models.TextField()

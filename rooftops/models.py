@@ -174,6 +174,8 @@ class AccessRecord(models.Model):
         # A masked sensitive value (date of birth, licence, loan account) shown in full on purpose.
         SENSITIVE_REVEAL = "sensitive_reveal", "Sensitive field revealed"
         DMS_IMPORT_ERRORS = "dms_import_errors", "DMS import refused rows"
+        EQUITY_MINING = "equity_mining", "Equity mining list"
+        EQUITY_MINING_CSV = "equity_mining_csv", "Equity mining CSV"
 
     # The store whose data was read; a read spanning several stores is one record at each.
     rooftop = models.ForeignKey(Rooftop, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")

@@ -6,13 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
 from crm.encrypted_fields import readable
-from customers.models import Appointment, Customer, OwnedVehicle
+from customers.models import Appointment, Customer, OwnedVehicle, TimelineEntry
 from leads.models import Lead
-from rooftops.models import Rooftop
+from rooftops.models import Role, Rooftop
 from rooftops.tenancy import StaffAccess
 from service.equity import Equity, best_equity
-from service.models import RepairOrder
+from service.models import RepairOrder, VehicleOpportunity
 
 
 @dataclass(frozen=True)
@@ -91,3 +94,34 @@ def repair_orders_search(*, access: StaffAccess, rooftop_id: int | None = None, 
     if opened_before:
         ros = ros.filter(opened_at__lt=opened_before)
     return ros
+
+
+# --- equity mining: customers whose car says they may be ready to trade ----------------------------------
+
+MINING_ROLES = (Role.SALESPERSON, Role.BDC_AGENT, Role.MANAGER)
+CONTACT_KINDS = ("call", "text", "email")
+
+
+def equity_mining(*, access: StaffAccess, rooftop_ids: list[int], trigger: str = "", model: str = "",
+                  band: str = "", quiet_days: int | None = None, now: datetime | None = None) -> QuerySet:
+    """Owned vehicles with at least one trade trigger at these stores (ones the user works), best opportunity first,
+    with the customer's last contact and their open equity-mining lead, if any."""
+    allowed = [r for r in rooftop_ids if access.has_role(r, *MINING_ROLES)]
+    rows = (VehicleOpportunity.objects.for_rooftops(allowed).filter(score__gt=0)
+            .select_related("customer", "vehicle", "rooftop"))
+    if trigger:
+        rows = rows.filter(trigger_kinds__contains=[trigger])
+    if model:
+        rows = rows.filter(Q(vehicle__model__icontains=model) | Q(vehicle__make__icontains=model))
+    if band:
+        rows = rows.filter(equity_band=band)
+    last_contact = (TimelineEntry.unscoped.filter(customer_id=OuterRef("customer_id"), kind__in=CONTACT_KINDS)
+                    .order_by("-occurred_at").values("occurred_at")[:1])
+    mining_lead = (Lead.unscoped.filter(customer_id=OuterRef("customer_id"), rooftop_id=OuterRef("rooftop_id"),
+                                        source=Lead.Source.EQUITY_MINING).order_by("-created_at"))
+    rows = rows.annotate(last_contact_at=Subquery(last_contact), lead_id=Subquery(mining_lead.values("id")[:1]),
+                         lead_status=Subquery(mining_lead.values("status")[:1]))
+    if quiet_days:
+        cutoff = (now or timezone.now()) - timedelta(days=quiet_days)
+        rows = rows.filter(Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=cutoff))
+    return rows.order_by("-score", "-id")

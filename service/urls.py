@@ -4,4 +4,5 @@ from service import views
 
 urlpatterns = [
     path("service/lane/", views.lane, name="service-lane"),
+    path("sales/equity-mining/", views.equity_mining_page, name="equity-mining"),
 ]

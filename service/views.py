@@ -1,11 +1,23 @@
-"""The service lane page for service advisors (and managers)."""
+"""The service lane page for service advisors (and managers); equity mining for sales, BDC and managers."""
 
+import csv
+import io
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from rooftops.audit import Kind as Read, access_record_rows
+from crm.csvread import csv_safe
+from crm.pagination import paginate
+from crm.encrypted_fields import readable
+from leads.models import Lead
+from service.forms import MiningFilterForm
+from service.selectors import MINING_ROLES, equity_mining
+from service.services import equity_leads_create
+
+from rooftops.audit import Kind as Read, access_record, access_record_rows
 from rooftops.models import Role, Rooftop
 from rooftops.selectors import staff_access
 from service.selectors import service_lane
@@ -26,3 +38,67 @@ def lane(request):
     shown = [row.appointment or row.repair_order for row in (*today.appointments, *today.open_ros)]
     access_record_rows(request, kind=Read.SERVICE_LANE, rows=shown)
     return render(request, "service/lane.html", {"lane": today, "rooftops": rooftops})
+
+
+MINING_PER_PAGE = 50
+
+
+@login_required
+def equity_mining_page(request):
+    """Customers whose car says they may be ready to trade, best first; make leads of them one by one or in bulk."""
+    access = staff_access(request.user)
+    rooftop_ids = sorted(access.rooftops_with_role(*MINING_ROLES))
+    if not rooftop_ids:
+        raise Http404
+    rooftops = list(Rooftop.objects.filter(id__in=rooftop_ids).order_by("name"))
+    if request.method == "POST":
+        # "Make a lead" on one row sends `one`; the bulk button sends the ticked rows.
+        picked = [request.POST["one"]] if request.POST.get("one") else request.POST.getlist("opportunity")
+        ids = [int(v) for v in picked if v.isdigit() and len(v) < 18]
+        if not ids:
+            messages.error(request, "Tick at least one customer to make leads of.")
+        else:
+            outcome = equity_leads_create(access=access, opportunity_ids=ids, user=request.user)
+            made = len(outcome.made)
+            note = f" {outcome.already} already had an open equity-mining lead." if outcome.already else ""
+            messages.success(request, f"Made {made} lead{'' if made == 1 else 's'}, routed by the store's rules.{note}")
+        return redirect(request.get_full_path())
+    form = MiningFilterForm(request.GET or None, rooftops=rooftops)
+    status = 200
+    if request.GET and not form.is_valid():
+        status = 400
+        rows = equity_mining(access=access, rooftop_ids=[])
+    else:
+        data = form.cleaned_data if request.GET else {}
+        rows = equity_mining(access=access, rooftop_ids=[data["rooftop"]] if data.get("rooftop") else rooftop_ids,
+                             trigger=data.get("trigger", ""), model=data.get("model", ""), band=data.get("band", ""),
+                             quiet_days=data.get("quiet"))
+    if request.GET.get("format") == "csv" and status == 200:
+        return _mining_csv(request, rows)
+    page = paginate(rows, per_page=MINING_PER_PAGE, raw_page=request.GET.get("page"))
+    access_record_rows(request, kind=Read.EQUITY_MINING, rows=page.object_list)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "service/equity_mining.html", {
+        "form": form, "page": page, "rooftops": rooftops, "query": query.urlencode(),
+        "open_statuses": list(Lead.OPEN_STATUSES),
+    }, status=status)
+
+
+def _mining_csv(request, rows) -> HttpResponse:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["store", "customer", "vehicle", "reasons", "score", "equity", "equity source",
+                     "last contact", "equity mining lead"])
+    shown = list(rows[:5000])
+    for row in shown:
+        equity = readable(row.equity_cents)
+        writer.writerow([row.rooftop.name, csv_safe(row.customer.full_name), csv_safe(str(row.vehicle)),
+                         csv_safe("; ".join(r["reason"] for r in row.reasons)), row.score,
+                         "" if equity is None else f"{equity / 100:.0f}", csv_safe(row.value_source),
+                         row.last_contact_at.date().isoformat() if row.last_contact_at else "", row.lead_status or ""])
+    access_record(request, kind=Read.EQUITY_MINING_CSV, rooftop_ids={r.rooftop_id for r in shown}, rows=len(shown),
+                  object_ids=[r.customer_id for r in shown])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="equity-mining.csv"'
+    return response

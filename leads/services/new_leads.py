@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from customers.contact import InvalidContact, normalize_email, normalize_phone
 from customers.matching import ArrivingContact, customer_match_or_create
-from customers.models import ConsentRecord, TimelineEntry
+from customers.models import ConsentRecord, Customer, TimelineEntry
 from leads import routing
 from leads.models import InventoryVehicle, Lead, LeadClock, LeadNotification
 from rooftops.models import Rooftop
@@ -52,9 +52,12 @@ def lead_create(
     consent_source: str = "",
     urgent: bool = False,
     created_by: User | None = None,
+    customer: Customer | None = None,
     now: datetime | None = None,
 ) -> LeadCreateResult:
-    """The one way any intake makes a lead: customer, timeline, assignment, response clock, first response."""
+    """The one way any intake makes a lead: customer, timeline, assignment, response clock, first response.
+
+    `customer`: staff made the lead from a customer already on file (equity mining); the matcher is not asked."""
     now = now or timezone.now()
     if source not in Lead.Source.values:
         raise LeadError(f"Unknown lead source {source!r}; use one of {', '.join(Lead.Source.values)}")
@@ -73,7 +76,7 @@ def lead_create(
             phone = normalize_phone(raw_phone, region=rooftop_region(rooftop))
         except InvalidContact:
             warnings.append(f"Ignored an invalid phone number: {raw_phone!r}")
-    if not (email or phone or first_name.strip() or last_name.strip()):
+    if customer is None and not (email or phone or first_name.strip() or last_name.strip()):
         raise LeadError("A lead needs at least a name, an email address or a phone number")
     dedupe_key = dedupe_key[:128]
     if dedupe_key:
@@ -87,7 +90,7 @@ def lead_create(
                 email=email, phone=phone, vehicle=vehicle, vehicle_description=vehicle_description[:200],
                 provider=provider[:100], comments=comments, trade_in=trade_in or {}, dedupe_key=dedupe_key,
                 raw_adf=raw_adf, sms_consent_text=sms_consent_text, consent_source=consent_source, urgent=urgent,
-                created_by=created_by, now=now,
+                created_by=created_by, customer=customer, now=now,
             )
     except IntegrityError:
         # The same lead delivered twice at the same moment: the other delivery won.
@@ -106,8 +109,8 @@ def rooftop_region(rooftop: Rooftop) -> str:
 def _lead_create(*, rooftop: Rooftop, source: str, first_name: str, last_name: str, email: str, phone: str,
                  vehicle: InventoryVehicle | None, vehicle_description: str, provider: str, comments: str,
                  trade_in: dict, dedupe_key: str, raw_adf: str, sms_consent_text: str, consent_source: str,
-                 urgent: bool, created_by: User | None, now: datetime) -> Lead:
-    customer = customer_match_or_create(
+                 urgent: bool, created_by: User | None, now: datetime, customer: Customer | None = None) -> Lead:
+    customer = customer or customer_match_or_create(
         rooftop=rooftop, source=source, at=now,
         contact=ArrivingContact(first_name=first_name, last_name=last_name, emails=(email,) if email else (),
                                 phones=((phone, "mobile"),) if phone else ()),
