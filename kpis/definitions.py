@@ -408,6 +408,67 @@ def service_retention_both(scope: Scope) -> list[tuple[float | None, int | None,
     return out
 
 
+# --- Service to sales: over opportunities and leads, not rollups ------------------------------------------
+
+EQUITY_SOURCE = "equity_mining"
+
+
+def _count_per_rooftop(scope: Scope, count: Callable[[int, object, object], int]) -> int:
+    return sum(count(rooftop.id, *scope.bounds(rooftop)) for rooftop in scope.rooftops)
+
+
+def equity_found(scope: Scope) -> tuple[float | None, int | None, int | None]:
+    from service.models import VehicleOpportunity
+
+    found = VehicleOpportunity.unscoped.filter(rooftop_id__in=scope.rooftop_ids, found_on__gte=scope.start,
+                                               found_on__lte=scope.end).count()
+    return float(found), found, None
+
+
+def _equity_leads(step: str):
+    """Equity-mining leads made in the period that got to `step` (made, worked, appointment, sold)."""
+    from leads.models import Lead
+
+    reached = {
+        "made": Q(),
+        "worked": ~Q(status=Lead.Status.NEW),
+        "appointment": Q(status__in=(Lead.Status.APPOINTMENT_SET, Lead.Status.SHOWN, Lead.Status.SOLD)),
+        "sold": Q(status=Lead.Status.SOLD),
+    }[step]
+
+    def compute(scope: Scope) -> tuple[float | None, int | None, int | None]:
+        n = _count_per_rooftop(scope, lambda rooftop_id, lo, hi: Lead.unscoped.filter(
+            reached, rooftop_id=rooftop_id, source=EQUITY_SOURCE, created_at__gte=lo, created_at__lt=hi).count())
+        return float(n), n, None
+
+    return compute
+
+
+def service_to_sales(scope: Scope) -> tuple[float | None, int | None, int | None]:
+    """Sales in the period to customers who had a repair order at the same store in the 12 months before."""
+    from leads.models import Lead
+    from service.models import RepairOrder
+
+    def count(rooftop_id, lo, hi) -> int:
+        serviced = RepairOrder.unscoped.filter(rooftop_id=rooftop_id, customer_id=OuterRef("customer_id"),
+                                               opened_at__lt=OuterRef("sold_at"),
+                                               opened_at__gte=OuterRef("sold_at") - timedelta(days=365))
+        return Lead.unscoped.filter(rooftop_id=rooftop_id, status=Lead.Status.SOLD, sold_at__gte=lo,
+                                    sold_at__lt=hi).filter(Exists(serviced)).count()
+
+    n = _count_per_rooftop(scope, count)
+    return float(n), n, None
+
+
+def _equity_leads_q(step: str):
+    def q(scope: Scope) -> Q:
+        base = Q(source=EQUITY_SOURCE)
+        return base & {"made": Q(), "worked": ~Q(status="new"),
+                       "appointment": Q(status__in=("appointment_set", "shown", "sold")),
+                       "sold": Q(status="sold")}[step]
+    return q
+
+
 # --- Measures --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -607,6 +668,30 @@ MEASURE_LIST: list[Measure] = [
         "back (opened a repair order) within the period ÷ those due (the customers with such an order).",
         "percent", "service", Computed(service_retention, service_retention_both),
         filters=frozenset({"rooftop", "date"}),
+    ),
+    Measure(
+        "equity_found", "Equity opportunities found",
+        "Owned vehicles the nightly scan first found a trade reason for in the period (equity over the store's "
+        "line, a lease ending or over its miles, a few payments left, a warranty ending, a big repair bill, a newer "
+        "model in stock).", "count", "service", Computed(equity_found), filters=frozenset({"rooftop", "date"}),
+    ),
+    *[
+        Measure(
+            f"equity_leads_{step}", label, f"Equity-mining leads made in the period {words}.", "count", "service",
+            Computed(_equity_leads(step)), filters=frozenset({"rooftop", "date"}), leads=_equity_leads_q(step),
+            card=step != "made",
+        )
+        for step, label, words in (
+            ("made", "Equity leads made", "(from the equity mining list)"),
+            ("worked", "Equity leads worked", "that someone worked (no longer new)"),
+            ("appointment", "Equity appointments", "that reached an appointment"),
+            ("sold", "Equity sales", "that were sold"),
+        )
+    ],
+    Measure(
+        "service_to_sales", "Service-to-sales conversions",
+        "Vehicle sales in the period to customers who had a repair order at the same store in the 12 months "
+        "before the sale.", "count", "service", Computed(service_to_sales), filters=frozenset({"rooftop", "date"}),
     ),
 ]
 MEASURES: dict[str, Measure] = {m.key: m for m in MEASURE_LIST}

@@ -94,6 +94,7 @@ class VehicleOpportunity(TenantModel):
     reasons = models.JSONField(default=list, blank=True)  # [{"kind", "reason"}], strongest first
     score = models.PositiveSmallIntegerField(default=0)  # service.triggers.opportunity_score
     scanned_on = models.DateField()
+    found_on = models.DateField(null=True, blank=True)  # the first scan that found a trigger (the KPIs count these)
 
     class Meta(TenantModel.Meta):
         indexes = [

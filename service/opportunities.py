@@ -155,7 +155,7 @@ def _opportunity(facts: _Facts, *, today: date, limits: Thresholds, newest_on_lo
         value_method=method[:2000], valued_on=valued_on, valued_mileage=valued_mileage, equity_cents=equity,
         equity_band=equity_band(equity), trigger_kinds=[t.kind.value for t in triggers],
         reasons=[{"kind": t.kind.value, "reason": t.reason} for t in triggers], score=opportunity_score(triggers),
-        scanned_on=today,
+        scanned_on=today, found_on=(kept.found_on if kept is not None and kept.found_on else (today if triggers else None)),
     )
 
 

@@ -287,7 +287,34 @@ def test_service_retention_is_one_definition_over_repair_orders(build):
     # It is on the page like any other measure, with no page of its own.
     result = dashboard_build(scope=scope)
     service = next(s for s in result.sections if s.section.key == "service")
-    assert [m.key for m, _ in service.cards] == ["service_retention"]
+    assert [m.key for m, _ in service.cards] == ["service_retention", "equity_found", "equity_leads_worked",
+                                                 "equity_leads_appointment", "equity_leads_sold", "service_to_sales"]
+
+
+def test_service_to_sales_figures_count_equity_leads_by_how_far_they_got_and_sales_after_service(build):
+    from customers.models import OwnedVehicle
+    from service.models import VehicleOpportunity
+
+    march = (date(2026, 3, 1), date(2026, 3, 31))
+    for status in ("new", "working", "appointment_set", "sold"):
+        build.lead(at=build.at(date(2026, 3, 5)), source="equity_mining", status=status,
+                   sold_at=build.at(date(2026, 3, 20)) if status == "sold" else None)
+    build.lead(at=build.at(date(2026, 2, 5)), source="equity_mining", status="sold")  # made before the period
+    serviced, not_serviced = build.customer(), build.customer()
+    build.repair_order(customer=serviced, opened=build.at(date(2025, 11, 1)), closed=build.at(date(2025, 11, 1)))
+    build.lead(at=build.at(date(2026, 3, 2)), customer=serviced, status="sold", sold_at=build.at(date(2026, 3, 9)))
+    build.lead(at=build.at(date(2026, 3, 2)), customer=not_serviced, status="sold", sold_at=build.at(date(2026, 3, 9)))
+    for found_on in (date(2026, 3, 3), date(2026, 3, 30), date(2026, 4, 1), None):
+        customer = build.customer()
+        vehicle = OwnedVehicle.objects.create(customer=customer, make="Toyota", model="RAV4")
+        VehicleOpportunity.unscoped.create(rooftop=build.rooftop, customer=customer, vehicle=vehicle, score=30,
+                                           scanned_on=date(2026, 4, 1), found_on=found_on)
+    scope = build.scope(start=march[0], end=march[1])
+    assert [value(scope, f"equity_leads_{step}").current for step in ("made", "worked", "appointment", "sold")] == [
+        4, 3, 2, 1]
+    assert value(scope, "equity_found").current == 2
+    # The equity-mining sale counts too: its customer made here had no repair order.
+    assert value(scope, "service_to_sales").current == 1
 
 
 def test_figures_never_include_another_rooftops_rows(build, world):
