@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.db import transaction
 from django.db.models import Max
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from crm.bulk import copy_insert
 from crm.encrypted_fields import readable
 from customers.models import OwnedVehicle, VehicleSale
 from leads.models import InventoryVehicle
@@ -107,9 +109,15 @@ def opportunities_refresh(*, vehicle_ids: list[int], today: date, valuer: Valuat
     valuer = valuer or provider()
     rows = [_opportunity(f, today=today, limits=limits[f.rooftop_id], newest_on_lot=newest_on_lot,
                          kept=kept.get(f.vehicle.id), valuer=valuer) for f in scanned]
-    VehicleOpportunity.unscoped.bulk_create(
-        rows, update_conflicts=True, unique_fields=["vehicle"],
-        update_fields=[f.name for f in VehicleOpportunity._meta.concrete_fields if f.name not in ("id", "vehicle")])
+    for row in rows:
+        if row.vehicle_id in kept:
+            row.pk = kept[row.vehicle_id].pk  # a row keeps its id: the equity mining list posts ids back
+    # Replaced rather than upserted: an INSERT ... ON CONFLICT of two thousand rows is one enormous statement
+    # to build and adapt; COPY streams them (crm.bulk).
+    with transaction.atomic():
+        VehicleOpportunity.unscoped.filter(vehicle_id__in=[row.vehicle_id for row in rows])._raw_delete(
+            VehicleOpportunity.unscoped.db)
+        copy_insert(VehicleOpportunity, rows)
     return len(rows)
 
 
