@@ -4,4 +4,5 @@ from service import views
 
 urlpatterns = [
     path("service/lane/", views.lane, name="service-lane"),
+    path("service/lane/check-in/<int:appointment_id>/", views.check_in, name="service-lane-check-in"),
 ]
