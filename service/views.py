@@ -58,13 +58,15 @@ def check_in(request, appointment_id: int):
     """An advisor checks a customer in from today's appointments: the appointment is shown, the visit starts."""
     access = staff_access(request.user)
     appointment = (Appointment.objects.for_rooftops(access.rooftops_with_role(*LANE_ROLES))
-                   .filter(pk=appointment_id, department=Appointment.Department.SERVICE)
+                   .filter(pk=appointment_id)
                    .select_related("customer", "rooftop", "lead").first())
     if appointment is None:
         raise Http404  # missing and another store's look the same
     rooftop = appointment.rooftop
     now = timezone.now()
     try:
+        if appointment.department != Appointment.Department.SERVICE:
+            raise ActionRefused("Only a service appointment is checked in at the service lane.")
         if appointment.status == Appointment.Status.CANCELLED:
             raise ActionRefused("The appointment was cancelled.")
         promised_at = _promised(request.POST.get("promised", ""), zone=ZoneInfo(rooftop.time_zone), now=now)

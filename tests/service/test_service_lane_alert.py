@@ -229,6 +229,9 @@ def test_only_service_advisors_and_managers_check_in_and_bad_times_are_refused(c
     assert not Alert.unscoped.filter(customer=customer).exists()
     appointment.refresh_from_db()
     assert appointment.status == "scheduled"
+    drive = Appointment.unscoped.create(rooftop=world.rooftop, customer=customer, department="sales",
+                                        kind="test_drive", scheduled_at=appointment.scheduled_at)
+    assert client.post(f"/service/lane/check-in/{drive.pk}/", {}).status_code == 400
     client.force_login(world.manager)
     assert client.post(url, {}).status_code == 302
     assert Alert.unscoped.filter(customer=customer, kind="service_lane").count() == 1
