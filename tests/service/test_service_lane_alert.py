@@ -1,10 +1,13 @@
 """The service-lane alert: a customer checks in (or an RO opens today) and sales hears about it once, with the
 car's reasons to trade, the wait and a next step, through the alert machinery (row, Channels push, feed)."""
 
+import asyncio
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from alerts.models import Alert
@@ -132,19 +135,34 @@ def test_without_a_salesperson_of_record_the_sales_team_gets_it(world):
     assert (alert.for_user_id, alert.for_team) == (None, "sales")
 
 
-def test_the_alert_is_pushed_to_the_salesperson_and_the_sales_team_after_commit(world, monkeypatch,
-                                                                               django_capture_on_commit_callbacks):
-    import alerts.services as alert_services
+def test_the_alert_is_pushed_over_channels_to_the_salesperson_and_the_sales_team_after_commit(
+        world, django_capture_on_commit_callbacks):
+    layer = get_channel_layer()
+    groups = [f"user-{world.salesperson.pk}", f"rooftop-{world.rooftop.pk}-sales", f"rooftop-{world.rooftop.pk}-bdc"]
+    channels = {}
+    for group in groups:  # a browser of the salesperson, one on the sales feed, one on the BDC feed
+        channels[group] = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)(group, channels[group])
 
-    sent = []
-    monkeypatch.setattr(alert_services, "group_send_many", lambda groups, message: sent.append((groups, message)))
+    async def received(wait: float) -> dict:
+        """What each channel holds now (one message, or None); one event loop for all the reads."""
+        got = {}
+        for group, channel in channels.items():
+            try:
+                got[group] = await asyncio.wait_for(layer.receive(channel), wait)
+            except asyncio.TimeoutError:
+                got[group] = None
+        return got
+
     customer, _ = leasing_customer(world)
     LeadFactory(rooftop=world.rooftop, customer=customer, assigned_to=world.salesperson)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         alert = service_visit_started(world.rooftop, customer).alert
-        assert sent == []  # nothing leaves before the row is committed
-    assert sent == [([f"rooftop-{world.rooftop.pk}-sales", f"user-{world.salesperson.pk}"],
-                     {"type": "alert.hint", "id": alert.pk})]
+    assert alert.last_pushed_at is None and callbacks  # nothing left before the commit
+    for callback in callbacks:
+        callback()
+    hint = {"type": "alert.hint", "id": alert.pk}
+    assert async_to_sync(received)(2.0) == {groups[0]: hint, groups[1]: hint, groups[2]: None}  # not the BDC's
     alert.refresh_from_db()
     assert alert.last_pushed_at is not None
 
