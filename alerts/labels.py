@@ -4,6 +4,7 @@ from alerts import scoring
 
 SIGNAL_LABELS = {
     "webhook_disabled": "Webhook turned off",  # the store's upkeep (rooftops.webhooks), for its managers
+    "service_lane": "In the service lane now",  # service.services.service_visit_started, for sales
     scoring.REPEAT_VDP: "Keeps coming back to one vehicle",
     scoring.SAME_MODEL: "Comparing one model",
     scoring.TRADE_IN: "Valued a trade-in",

@@ -354,6 +354,28 @@ def alert_raise(*, rooftop: Rooftop, signal: Signal, customer_id: int | None, vi
     return alert
 
 
+def alert_notify(*, rooftop: Rooftop, kind: str, reasons: list[str], suggested_next_step: str, now: datetime,
+                 customer_id: int | None = None, lead_id: int | None = None, for_user_id: int | None = None,
+                 for_team: str = Alert.Team.SALES, priority: int = Alert.Priority.HIGH,
+                 expires_at: datetime | None = None) -> Alert:
+    """An alert that is not a shopper's scored signal (a customer in the service lane): a new root on the feed,
+    written under the same insert lock as `alert_raise` (the replay's id order), told to the store's webhooks and
+    pushed to its person and team after commit."""
+    with transaction.atomic(savepoint=False):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ALERT_SEQUENCE_LOCK])
+        alert = Alert.unscoped.create(
+            rooftop=rooftop, customer_id=customer_id, lead_id=lead_id, kind=kind, priority=priority,
+            reasons=reasons[:MAX_ROOT_REASONS], suggested_next_step=suggested_next_step[:300],
+            for_user_id=for_user_id, for_team=for_team, created_at=now, last_signal_at=now, expires_at=expires_at,
+        )
+        _alert_webhook(alert, now=now)
+        groups = audience.groups_for_alert(rooftop_id=rooftop.id, team=for_team, for_user_id=for_user_id)
+        alert_id = alert.id
+        transaction.on_commit(lambda: alert_push(alert_id=alert_id, groups=groups, message_type="alert.hint"))
+    return alert
+
+
 def _alert_webhook(alert: Alert, *, now: datetime) -> None:
     """`alert.raised` for the store's webhook endpoints: a new alert only (a folded signal is the same alert)."""
     from django.urls import reverse

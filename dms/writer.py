@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
+
+from django.db import transaction
 
 from crm.bulk import copy_insert
 from customers.matching import ArrivingContact, BatchMatch, customers_match_or_create_many
@@ -29,6 +32,8 @@ from dms.records import (AppointmentRecord, CustomerPart, CustomerRecord, Repair
                          record_fingerprint)
 from rooftops.models import Rooftop
 from service.models import RepairOrder
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -245,7 +250,24 @@ def _repair_orders(*, rooftop, records: Sequence[RepairOrderRecord], matches: li
                       detail={"source": "dms", "ro_number": ro.ro_number})
         for ro in new
     ])
+    _visits_started(rooftop=rooftop, new=new, at=at, zone=zone)
     return result
+
+
+def _visits_started(*, rooftop, new: list[RepairOrder], at: datetime, zone: ZoneInfo) -> None:
+    """A new RO opened today is a customer in the lane now: sales may want to know (service_visit_started).
+    An import of history brings years of ROs, none opened today, and tells no one."""
+    from service.services import service_visit_started
+
+    today = at.astimezone(zone).date()
+    for ro in new:
+        if ro.status != RepairOrder.Status.OPEN or ro.opened_at.astimezone(zone).date() != today:
+            continue
+        try:
+            with transaction.atomic():
+                service_visit_started(rooftop, ro.customer, vehicle=ro.vehicle, repair_order=ro, now=at)
+        except Exception:  # noqa: BLE001 - the alert is a courtesy; the RO itself is imported either way
+            logger.warning("could not start the service visit of RO %s", ro.ro_number, exc_info=True)
 
 
 # --- service appointments --------------------------------------------------------------------------------

@@ -102,3 +102,28 @@ class VehicleOpportunity(TenantModel):
             GinIndex(fields=["trigger_kinds"], name="opportunity_trigger_kinds"),
             models.Index(fields=["customer"]),
         ]
+
+
+class ServiceVisit(TenantModel):
+    """A customer in the service lane on one day at one store (service.services.service_visit_started).
+
+    One row per customer, store and local day is the visit key: a second check-in, or the RO that opens for the
+    same visit, finds it and raises no second alert to sales.
+    """
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="service_visits")
+    visit_on = models.DateField()  # the store's local day
+    started_at = models.DateTimeField(default=timezone.now)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    promised_at = models.DateTimeField(null=True, blank=True)  # when the advisor said the car would be ready
+    appointment = models.ForeignKey("customers.Appointment", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    repair_order = models.ForeignKey(RepairOrder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The one alert sales got for this visit; null when nothing was worth telling them (yet).
+    alert = models.ForeignKey("alerts.Alert", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta(TenantModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["rooftop", "customer", "visit_on"], name="one_service_visit_a_day")]
+        indexes = [models.Index(fields=["rooftop", "visit_on"])]

@@ -15,7 +15,9 @@ from leads.models import Lead
 from rooftops.models import Role, Rooftop
 from rooftops.tenancy import StaffAccess
 from service.equity import Equity, best_equity
-from service.models import RepairOrder, VehicleOpportunity
+from service.models import RepairOrder, ServiceVisit, VehicleOpportunity
+
+MAX_LANE_REASONS = 4
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,10 @@ class LaneCustomer:
     customer: Customer
     equity: Equity
     open_sales_lead: Lead | None
+    # Why the customer may be ready to trade, strongest first: [{"kind", "reason"}] from their cars' opportunities.
+    reasons: tuple[dict, ...] = ()
+    # Today's visit, if checked in or an RO opened; its alert (and who claimed it) is "sales told".
+    visit: ServiceVisit | None = None
 
 
 @dataclass(frozen=True)
@@ -68,9 +74,18 @@ def service_lane(*, access: StaffAccess, rooftop: Rooftop, now: datetime) -> Lan
                  .exclude(source=Lead.Source.SERVICE).select_related("assigned_to__staff_profile").order_by("-created_at")):
         leads.setdefault(lead.customer_id, lead)
 
+    reasons: dict[int, list[dict]] = {}
+    for customer_id, found in (VehicleOpportunity.unscoped.filter(customer_id__in=customer_ids).exclude(trigger_kinds=[])
+                               .order_by("-score", "id").values_list("customer_id", "reasons")):
+        reasons.setdefault(customer_id, []).extend(found)
+    visits = {v.customer_id: v for v in ServiceVisit.objects.for_rooftops([rooftop.pk]).filter(
+        customer_id__in=customer_ids, visit_on=local_day).select_related("alert__claimed_by__staff_profile")}
+
     def who(customer: Customer) -> LaneCustomer:
         return LaneCustomer(customer=customer, equity=best_equity(values.get(customer.pk, [])),
-                            open_sales_lead=leads.get(customer.pk))
+                            open_sales_lead=leads.get(customer.pk),
+                            reasons=tuple(reasons.get(customer.pk, [])[:MAX_LANE_REASONS]),
+                            visit=visits.get(customer.pk))
 
     return Lane(
         rooftop=rooftop, day_start=start,

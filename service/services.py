@@ -1,17 +1,132 @@
-"""Writes of the service-to-sales side: turning equity-mining opportunities into leads."""
+"""Writes of the service-to-sales side: a customer's visit starts in the lane and sales hears about it once;
+equity-mining opportunities become leads."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
+from alerts.models import Alert
+from alerts.services import alert_notify
+from customers.models import Appointment, Customer, OwnedVehicle, TimelineEntry
 from leads.models import Lead
 from leads.services.new_leads import lead_create
+from rooftops.models import Role, Rooftop, StaffRole
 from rooftops.tenancy import StaffAccess
-from service.models import VehicleOpportunity
+from service.lane_alert import KIND, lane_alert_text, promised_default
+from service.models import RepairOrder, ServiceVisit, VehicleOpportunity
+from service.opportunities import opportunities_refresh
 from service.selectors import MINING_ROLES
+
+logger = logging.getLogger(__name__)
+
+AFTER_PROMISED = timedelta(hours=1)  # the alert stays on the feed until an hour after the car was promised
+
+
+def salesperson_of_record(*, rooftop: Rooftop, customer: Customer) -> User | None:
+    """The salesperson on the customer's latest lead at this store (after any reroute: the lead's owner now),
+    while they still sell here. A DMS deal carries no seller in this CRM, so the lead is the record."""
+    lead = (Lead.unscoped.filter(rooftop=rooftop, customer=customer, assigned_to__isnull=False,
+                                 assigned_to__is_active=True)
+            .select_related("assigned_to__staff_profile").order_by("-created_at", "-id").first())
+    if lead is None:
+        return None
+    sells_here = StaffRole.objects.filter(user_id=lead.assigned_to_id, rooftop=rooftop,
+                                          role__in=(Role.SALESPERSON, Role.MANAGER)).exists()
+    return lead.assigned_to if sells_here else None
+
+
+def _what(appointment: Appointment | None, repair_order: RepairOrder | None) -> str:
+    if repair_order is not None and repair_order.lines:
+        first = repair_order.lines[0]
+        return (first.get("description") or first.get("op_code") or "service").lower()
+    if appointment is not None:
+        return appointment.get_kind_display().lower()
+    return "service"
+
+
+def service_visit_started(rooftop: Rooftop, customer: Customer, vehicle: OwnedVehicle | None = None,
+                          appointment: Appointment | None = None, repair_order: RepairOrder | None = None,
+                          promised_at: datetime | None = None, user: User | None = None,
+                          now: datetime | None = None) -> ServiceVisit:
+    """A customer is in the lane (checked in, or an RO opened): refresh their cars' opportunities and, when a car
+    has a reason to trade or a sales lead is open, tell sales once for the visit (the salesperson of record first,
+    and the sales team's feed), on the customer's timeline too."""
+    now = now or timezone.now()
+    zone = ZoneInfo(rooftop.time_zone)
+    today = now.astimezone(zone).date()
+    with transaction.atomic():
+        visit, created = ServiceVisit.unscoped.select_for_update().get_or_create(
+            rooftop=rooftop, customer=customer, visit_on=today,
+            defaults={"started_at": now, "started_by": user, "appointment": appointment, "repair_order": repair_order,
+                      "promised_at": promised_at},
+        )
+        if not created:
+            # The same visit again (a second click, the RO of a checked-in customer): fill in what was missing.
+            fields = []
+            for name, value in (("appointment", appointment), ("repair_order", repair_order)):
+                if value is not None and getattr(visit, f"{name}_id") is None:
+                    setattr(visit, name, value)
+                    fields.append(name)
+            if promised_at is not None and visit.promised_at is None:
+                visit.promised_at = promised_at
+                fields.append("promised_at")
+            if fields:
+                visit.save(update_fields=fields)
+        if visit.alert_id is not None:
+            return visit
+        if visit.promised_at is None:
+            visit.promised_at = promised_default(started_at=visit.started_at,
+                                                 appointment_kind=appointment.kind if appointment else None)
+            visit.save(update_fields=["promised_at"])
+        vehicle_ids = list(OwnedVehicle.objects.filter(customer=customer).values_list("id", flat=True))
+        if vehicle_ids:
+            opportunities_refresh(vehicle_ids=vehicle_ids, today=today)
+        opportunities = list(VehicleOpportunity.unscoped.filter(customer=customer).exclude(trigger_kinds=[])
+                             .order_by("-score", "id"))
+        if vehicle is not None:  # the car in the lane first
+            opportunities.sort(key=lambda o: o.vehicle_id != vehicle.pk)
+        trade_reasons = [r["reason"] for o in opportunities for r in o.reasons]
+        lead = (Lead.unscoped.filter(rooftop=rooftop, customer=customer, status__in=Lead.OPEN_STATUSES)
+                .exclude(source=Lead.Source.SERVICE).select_related("assigned_to__staff_profile")
+                .order_by("-created_at", "-id").first())
+        if not trade_reasons and lead is None:
+            return visit
+        seller = salesperson_of_record(rooftop=rooftop, customer=customer)
+        lead_with = None
+        if lead is not None:
+            profile = getattr(lead.assigned_to, "staff_profile", None) if lead.assigned_to_id else None
+            lead_with = profile.display_name if profile else ""
+        text = lane_alert_text(customer_name=customer.full_name,
+                               what=_what(visit.appointment or appointment, visit.repair_order or repair_order),
+                               promised_at=visit.promised_at.astimezone(zone), trade_reasons=trade_reasons,
+                               open_lead_with=lead_with)
+        alert = alert_notify(
+            rooftop=rooftop, kind=KIND, customer_id=customer.pk, lead_id=lead.pk if lead else None,
+            reasons=text.reasons, suggested_next_step=text.suggested_next_step, now=now,
+            for_user_id=seller.pk if seller else None, for_team=Alert.Team.SALES, priority=Alert.Priority.HIGH,
+            # Worth acting on while the customer is still in the store.
+            expires_at=max(visit.promised_at, now) + AFTER_PROMISED,
+        )
+        visit.alert = alert
+        visit.save(update_fields=["alert"])
+        TimelineEntry.unscoped.create(
+            customer=customer, rooftop=rooftop, department=TimelineEntry.Department.SERVICE,
+            kind=TimelineEntry.Kind.ALERT, occurred_at=now, actor=user, lead=lead,
+            summary=f"Sales told: {'; '.join(text.reasons)}"[:500], body=text.suggested_next_step,
+            detail={"alert_id": alert.pk, "alert_kind": KIND, "service_visit_id": visit.pk,
+                    "for_user_id": alert.for_user_id},
+        )
+    return visit
+
+
+# --- equity mining ---------------------------------------------------------------------------------------
 
 MINING_BATCH_LIMIT = 200  # one bulk action; a longer list is worked page by page
 

@@ -5,4 +5,5 @@ from service import views
 urlpatterns = [
     path("service/lane/", views.lane, name="service-lane"),
     path("sales/equity-mining/", views.equity_mining_page, name="equity-mining"),
+    path("service/lane/check-in/<int:appointment_id>/", views.check_in, name="service-lane-check-in"),
 ]
