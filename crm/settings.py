@@ -366,6 +366,11 @@ WEBHOOK_ALLOW_LOOPBACK = env_bool("WEBHOOK_ALLOW_LOOPBACK", False)
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
 WEBHOOK_LOG_RETENTION_DAYS = env_int("WEBHOOK_LOG_RETENTION_DAYS", 30)
 
+# --- Service to sales (service/) ----------------------------------------------------------------------
+# A dotted path to a class with value(vehicle, on) -> Valuation for a commercial book (Black Book, KBB ...);
+# empty: the built-in depreciation model (service/valuation.py).
+VALUATION_PROVIDER = env_str("VALUATION_PROVIDER", "")
+
 # --- DMS import (dms/) -------------------------------------------------------------------------------
 # Uploaded DMS files wait here for the worker (web and workers share this folder: a volume in
 # docker-compose.yml); each is deleted when its import ends.

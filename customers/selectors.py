@@ -114,6 +114,26 @@ class ConsentLine:
 class VehicleLine:
     vehicle: OwnedVehicle
     equity: Equity
+    # The nightly scan's figures (service.opportunities): value, payoff and mileage, each with how it was found.
+    opportunity: object | None = None
+    payoff_cents: int | None = None
+
+    @property
+    def figures(self) -> str:
+        """"Worth about $21,400 · owes about $9,800 · about 48,200 miles", as far as each is known."""
+        from service.wording import dollars
+
+        o = self.opportunity
+        if o is None:
+            return ""
+        parts = []
+        if o.value_cents is not None:
+            parts.append(f"Worth about {dollars(o.value_cents)}")
+        if self.payoff_cents is not None:
+            parts.append(f"owes about {dollars(self.payoff_cents)}" if self.payoff_cents else "owes nothing")
+        if o.mileage is not None:
+            parts.append(f"about {o.mileage:,} miles")
+        return " · ".join(parts)
 
     @property
     def account_masked(self) -> str:
@@ -155,9 +175,24 @@ def consent_lines(customer: Customer) -> tuple[list[ConsentLine], list[ConsentRe
 
 
 def vehicle_lines(customer: Customer) -> list[VehicleLine]:
-    """The customer's vehicles, newest first, each with its equity (service.equity decides)."""
-    return [VehicleLine(v, equity_of(trade_value_cents=v.trade_value_cents, payoff_cents=readable(v.payoff_cents)))
-            for v in customer.vehicles.order_by("-year", "id")]
+    """The customer's vehicles, newest first, each with its equity (service.equity decides): from the scan's
+    value and payoff where it has run, else from a trade value and payoff typed in."""
+    from service.models import VehicleOpportunity
+
+    lines = []
+    for v in customer.vehicles.select_related("opportunity").order_by("-year", "id"):
+        try:
+            found = v.opportunity
+        except VehicleOpportunity.DoesNotExist:
+            found = None
+        if found is not None:
+            payoff = readable(found.payoff_cents)
+            lines.append(VehicleLine(v, equity_of(trade_value_cents=found.value_cents, payoff_cents=payoff),
+                                     opportunity=found, payoff_cents=payoff))
+        else:
+            lines.append(VehicleLine(v, equity_of(trade_value_cents=v.trade_value_cents,
+                                                  payoff_cents=readable(v.payoff_cents))))
+    return lines
 
 
 def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:

@@ -27,3 +27,17 @@ class MiningFilterForm(forms.Form):
     def __init__(self, *args, rooftops, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["rooftop"].choices = [("", "All my stores"), *((r.id, r.name) for r in rooftops)]
+
+
+class ThresholdsForm(forms.Form):
+    """A store's lines for "ready to trade", in the units a manager thinks in (dollars, days, miles)."""
+
+    equity_min_dollars = forms.IntegerField(min_value=0, max_value=200_000, label="Equity of at least ($)")
+    lease_within_days = forms.IntegerField(min_value=0, max_value=730, label="Lease ends within (days)")
+    over_pace_percent = forms.IntegerField(min_value=0, max_value=100, label="Over the lease's miles pace by (%)")
+    payments_left_at_most = forms.IntegerField(min_value=0, max_value=120, label="Payments left, at most")
+    warranty_within_days = forms.IntegerField(min_value=0, max_value=730, label="Factory warranty ends within (days)")
+    warranty_within_miles = forms.IntegerField(min_value=0, max_value=100_000,
+                                               label="… or within (miles of its mileage limit)")
+    repair_bill_min_dollars = forms.IntegerField(min_value=0, max_value=100_000,
+                                                 label="Open repair bill of at least ($)")

@@ -164,3 +164,13 @@ def equity_leads_create(*, access: StaffAccess, opportunity_ids: list[int], user
             )
             made.append(result.lead)
     return MiningOutcome(made=made, already=already)
+
+
+def trade_thresholds_save(*, rooftop: Rooftop, user: User, equity_min_dollars: int, repair_bill_min_dollars: int,
+                          **lines: int) -> None:
+    """A store's own lines; the next scan (tonight, or after an import) uses them."""
+    from service.models import TradeThresholds
+
+    TradeThresholds.unscoped.update_or_create(rooftop=rooftop, defaults={
+        "equity_min_cents": equity_min_dollars * 100, "repair_bill_min_cents": repair_bill_min_dollars * 100,
+        "updated_by": user, "updated_at": timezone.now(), **lines})

@@ -24,9 +24,9 @@ from leads.models import Lead
 from rooftops.audit import Kind as Read, access_record, access_record_rows
 from rooftops.models import Role, Rooftop
 from rooftops.selectors import staff_access
-from service.forms import MiningFilterForm
+from service.forms import MiningFilterForm, ThresholdsForm
 from service.selectors import MINING_ROLES, equity_mining, service_lane
-from service.services import equity_leads_create, service_visit_started
+from service.services import equity_leads_create, service_visit_started, trade_thresholds_save
 
 LANE_ROLES = (Role.SERVICE_ADVISOR, Role.MANAGER)
 
@@ -151,3 +151,31 @@ def _mining_csv(request, rows) -> HttpResponse:
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="equity-mining.csv"'
     return response
+
+
+@login_required
+def trade_thresholds_page(request):
+    """Managers set their store's lines for each trade reason; every store starts from the defaults."""
+    from rooftops.selectors import managed_rooftop
+    from service.models import TradeThresholds
+    from service.opportunities import thresholds_for
+
+    rooftop, rooftops = managed_rooftop(request.user, request.POST.get("rooftop") or request.GET.get("rooftop"))
+    if request.method == "POST":
+        form = ThresholdsForm(request.POST)
+        if form.is_valid():
+            trade_thresholds_save(rooftop=rooftop, user=request.user, **form.cleaned_data)
+            messages.success(request, f"Saved. Tonight's scan of {rooftop.name}'s customers uses these lines.")
+            return redirect(f"{reverse('trade-thresholds')}?rooftop={rooftop.id}")
+        status = 400
+    else:
+        now = thresholds_for([rooftop.id])[rooftop.id]
+        form = ThresholdsForm(initial={
+            "equity_min_dollars": now.equity_min_cents // 100, "repair_bill_min_dollars": now.repair_bill_min_cents // 100,
+            "lease_within_days": now.lease_within_days, "over_pace_percent": now.over_pace_percent,
+            "payments_left_at_most": now.payments_left_at_most, "warranty_within_days": now.warranty_within_days,
+            "warranty_within_miles": now.warranty_within_miles})
+        status = 200
+    saved = TradeThresholds.unscoped.filter(rooftop=rooftop).select_related("updated_by").first()
+    return render(request, "service/trade_thresholds.html", {"form": form, "rooftop": rooftop, "rooftops": rooftops,
+                                                              "saved": saved}, status=status)

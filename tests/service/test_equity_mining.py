@@ -65,3 +65,32 @@ def test_making_leads_routes_one_per_customer_and_a_second_click_makes_none(worl
     assert Lead.unscoped.filter(source="equity_mining").count() == 2
     html = client.get(PAGE).content.decode()
     assert f'href="/leads/{leads[0].id}/"' in html  # the list shows it is being worked
+
+
+def test_a_manager_sets_the_stores_lines_and_others_cannot(world, client):
+    from service.models import TradeThresholds
+
+    client.force_login(world.manager)
+    page = client.get("/sales/equity-mining/thresholds/").content.decode()
+    assert 'value="2000"' in page and "uses the defaults" in page  # $2,000 of equity by default
+    bad = client.post("/sales/equity-mining/thresholds/", {"rooftop": world.rooftop.id, "equity_min_dollars": "-5"})
+    assert bad.status_code == 400 and "greater than or equal to 0" in bad.content.decode()
+    lines = {"equity_min_dollars": 5000, "lease_within_days": 60, "over_pace_percent": 15, "payments_left_at_most": 3,
+             "warranty_within_days": 30, "warranty_within_miles": 1000, "repair_bill_min_dollars": 2500}
+    assert client.post("/sales/equity-mining/thresholds/", {"rooftop": world.rooftop.id, **lines}).status_code == 302
+    saved = TradeThresholds.unscoped.get(rooftop=world.rooftop)
+    assert (saved.equity_min_cents, saved.repair_bill_min_cents, saved.lease_within_days) == (500_000, 250_000, 60)
+    client.force_login(world.salesperson)
+    assert client.get("/sales/equity-mining/thresholds/").status_code == 404
+
+
+def test_the_customer_page_shows_the_scans_figures_and_how_each_was_worked_out(world, client):
+    row = opportunity(world.rooftop, "Ana", score=30, kinds=["equity"])
+    row.value_cents, row.payoff_cents, row.mileage = 2_140_000, 980_000, 48_200
+    row.value_method, row.payoff_method, row.mileage_method = "model says so", "amortized: 50 of 60 paid", "own pace"
+    row.save()
+    client.force_login(world.salesperson)
+    html = client.get(f"/customers/{row.customer_id}/").content.decode()
+    assert "Worth about $21,400 · owes about $9,800 · about 48,200 miles" in html
+    assert "amortized: 50 of 60 paid" in html and "equity reason for Ana" in html
+    assert "Worth $11,600 more than they owe" in html
