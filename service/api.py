@@ -1,22 +1,26 @@
-"""Staff API for service: repair orders and a customer's owned vehicles (read only). Equity is shown as
-`service.equity` decides it; what a customer owes on their loan is not sent."""
+"""Staff API for service: repair orders (read, and open one: the customer's visit starts) and a customer's owned
+vehicles (read). Equity is shown as `service.equity` decides it; what a customer owes on their loan is not sent."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView
 from crm.pagination import NewestFirst
 from customers import selectors as customer_selectors
-from rooftops.api_inputs import PersonOutput, id_field, person, rooftop_filter
+from customers.models import Customer
+from rooftops.api_inputs import PersonOutput, id_field, person, rooftop_filter, rooftop_for_write
+from rooftops.models import Role
 from rooftops.audit import Kind as Read, access_record, access_record_rows, customer_rooftop_ids
 from rooftops.selectors import staff_access
 from rooftops.tenancy import get_scoped_or_404
 from service import selectors
 from service.equity import EquityPosition
 from service.models import RepairOrder
+from service.services import RepairOrderRefused, repair_order_open
 
 
 class RepairOrderQuery(serializers.Serializer):
@@ -88,8 +92,49 @@ def _ro_row(ro: RepairOrder, *, lines: bool = False) -> dict:
     return row
 
 
+class RepairOrderLineInput(serializers.Serializer):
+    op_code = serializers.CharField(max_length=20, allow_blank=True, default="")
+    description = serializers.CharField(max_length=500, allow_blank=True, default="")
+    cents = serializers.IntegerField(min_value=-10_000_000, max_value=100_000_000, default=0)
+
+
+class RepairOrderInput(serializers.Serializer):
+    rooftop = id_field(required=False)
+    customer = id_field()
+    ro_number = serializers.CharField(max_length=20)
+    vehicle = id_field(required=False, help_text="One of the customer's owned vehicles.")
+    mileage_in = serializers.IntegerField(min_value=0, max_value=2_000_000, required=False)
+    promised_at = serializers.DateTimeField(required=False, help_text="ISO 8601; when the car should be ready.")
+    lines = RepairOrderLineInput(many=True, required=False)
+
+
 class RepairOrdersApi(StaffGenericApiView):
     pagination_class = NewestFirst
+
+    @extend_schema(summary="Open a repair order (service advisors, managers): the customer's visit starts and, "
+                           "when their car has a reason to trade or a sales lead is open, sales is told once",
+                   request=RepairOrderInput, responses={201: RepairOrderDetailOutput}, tags=["service"])
+    def post(self, request):
+        payload = RepairOrderInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        access = staff_access(request.user)
+        rooftop = rooftop_for_write(access, data.get("rooftop"), Role.SERVICE_ADVISOR, Role.MANAGER)
+        customer = Customer.objects.for_access(access).filter(pk=data["customer"], known_at__rooftop=rooftop).first()
+        if customer is None:
+            raise ValidationError({"customer": ["No customer with this id is known at this rooftop."]})
+        vehicle = None
+        if data.get("vehicle"):
+            vehicle = customer.vehicles.filter(pk=data["vehicle"]).first()
+            if vehicle is None:
+                raise ValidationError({"vehicle": ["Not one of this customer's vehicles."]})
+        try:
+            ro = repair_order_open(rooftop=rooftop, customer=customer, ro_number=data["ro_number"].strip(),
+                                   vehicle=vehicle, mileage_in=data.get("mileage_in"), lines=data.get("lines"),
+                                   promised_at=data.get("promised_at"), user=request.user)
+        except RepairOrderRefused as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from None
+        return Response(RepairOrderDetailOutput(_ro_row(ro, lines=True)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Repair orders at your rooftops (cursor pages, newest first)",
                    parameters=[RepairOrderQuery, *CURSOR_PAGE_PARAMETERS],

@@ -174,3 +174,35 @@ def trade_thresholds_save(*, rooftop: Rooftop, user: User, equity_min_dollars: i
     TradeThresholds.unscoped.update_or_create(rooftop=rooftop, defaults={
         "equity_min_cents": equity_min_dollars * 100, "repair_bill_min_cents": repair_bill_min_dollars * 100,
         "updated_by": user, "updated_at": timezone.now(), **lines})
+
+
+class RepairOrderRefused(ValueError):
+    """An RO that cannot be opened as asked; the message names the field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def repair_order_open(*, rooftop: Rooftop, customer: Customer, ro_number: str, vehicle: OwnedVehicle | None = None,
+                      mileage_in: int | None = None, lines: list[dict] | None = None,
+                      promised_at: datetime | None = None, user: User | None = None) -> RepairOrder:
+    """An RO opened by another system (the DMS's own RO screen, a check-in kiosk): the customer's visit starts, as
+    a check-in on the lane starts it, and sales hears about it once."""
+    from django.db import IntegrityError
+
+    lines = lines or []
+    try:
+        with transaction.atomic():
+            ro = RepairOrder.unscoped.create(
+                rooftop=rooftop, customer=customer, vehicle=vehicle, ro_number=ro_number, advisor=user,
+                status=RepairOrder.Status.OPEN, mileage_in=mileage_in, lines=lines,
+                total_cents=sum(int(line.get("cents") or 0) for line in lines))
+    except IntegrityError:
+        raise RepairOrderRefused("ro_number", f"RO {ro_number} is already open or on file at this store.") from None
+    TimelineEntry.unscoped.create(
+        customer=customer, rooftop=rooftop, department=TimelineEntry.Department.SERVICE,
+        kind=TimelineEntry.Kind.SERVICE_VISIT, occurred_at=ro.opened_at, actor=user,
+        summary=f"Service visit, RO {ro.ro_number}", detail={"ro_number": ro.ro_number})
+    service_visit_started(rooftop, customer, vehicle=vehicle, repair_order=ro, promised_at=promised_at, user=user)
+    return ro
