@@ -117,6 +117,24 @@ class VehicleLine:
     # The nightly scan's figures (service.opportunities): value, payoff and mileage, each with how it was found.
     opportunity: object | None = None
     payoff_cents: int | None = None
+    sale: object | None = None  # the latest deal for this car (DMS import): how it was bought
+
+    @property
+    def deal(self) -> str:
+        """"Financed by Toyota Financial: 60 months from Jan 15, 2022 (deal 4471)", from the latest deal."""
+        sale = self.sale
+        if sale is None:
+            return ""
+        lender = readable(sale.lender) or ""
+        if sale.deal_type == "lease":
+            allowance = f", {sale.miles_per_year:,} miles a year" if sale.miles_per_year else ""
+            ends = f", ends {sale.maturity_on:%b %-d, %Y}" if sale.maturity_on else ""
+            return f"Leased{' through ' + lender if lender else ''}{ends}{allowance} (deal {sale.deal_number})"
+        if sale.deal_type == "finance":
+            term = f": {sale.term_months} months" if sale.term_months else ""
+            first = f" from {sale.first_payment_on:%b %-d, %Y}" if sale.first_payment_on else ""
+            return f"Financed{' by ' + lender if lender else ''}{term}{first} (deal {sale.deal_number})"
+        return f"Bought for cash on {sale.sold_on:%b %-d, %Y} (deal {sale.deal_number})"
 
     @property
     def figures(self) -> str:
@@ -177,8 +195,11 @@ def consent_lines(customer: Customer) -> tuple[list[ConsentLine], list[ConsentRe
 def vehicle_lines(customer: Customer) -> list[VehicleLine]:
     """The customer's vehicles, newest first, each with its equity (service.equity decides): from the scan's
     value and payoff where it has run, else from a trade value and payoff typed in."""
+    from customers.models import VehicleSale
     from service.models import VehicleOpportunity
 
+    sales = {sale.vehicle_id: sale for sale in VehicleSale.unscoped.filter(vehicle__customer=customer)
+             .order_by("vehicle_id", "-sold_on", "-id").distinct("vehicle_id")}
     lines = []
     for v in customer.vehicles.select_related("opportunity").order_by("-year", "id"):
         try:
@@ -188,10 +209,10 @@ def vehicle_lines(customer: Customer) -> list[VehicleLine]:
         if found is not None:
             payoff = readable(found.payoff_cents)
             lines.append(VehicleLine(v, equity_of(trade_value_cents=found.value_cents, payoff_cents=payoff),
-                                     opportunity=found, payoff_cents=payoff))
+                                     opportunity=found, payoff_cents=payoff, sale=sales.get(v.id)))
         else:
             lines.append(VehicleLine(v, equity_of(trade_value_cents=v.trade_value_cents,
-                                                  payoff_cents=readable(v.payoff_cents))))
+                                                  payoff_cents=readable(v.payoff_cents)), sale=sales.get(v.id)))
     return lines
 
 

@@ -94,3 +94,15 @@ def test_the_customer_page_shows_the_scans_figures_and_how_each_was_worked_out(w
     assert "Worth about $21,400 · owes about $9,800 · about 48,200 miles" in html
     assert "amortized: 50 of 60 paid" in html and "equity reason for Ana" in html
     assert "Worth $11,600 more than they owe" in html
+
+
+def test_the_customer_page_says_how_a_car_from_the_dms_was_bought(world, client):
+    from customers.models import VehicleSale
+
+    row = opportunity(world.rooftop, "Lena", score=25, kinds=["lease_ending"])
+    VehicleSale.unscoped.create(rooftop=world.rooftop, customer=row.customer, vehicle=row.vehicle, deal_number="L-9",
+                                sold_on=date(2024, 1, 15), deal_type="lease", lender="Toyota Financial",
+                                maturity_on=date(2027, 1, 15), miles_per_year=12_000)
+    client.force_login(world.salesperson)
+    html = client.get(f"/customers/{row.customer_id}/").content.decode()
+    assert "Leased through Toyota Financial, ends Jan 15, 2027, 12,000 miles a year (deal L-9)" in html
