@@ -143,5 +143,5 @@ def test_two_concurrent_retries_make_one_write(world):
 
 def test_a_key_on_a_route_without_post_is_still_405(world, client):
     client.force_login(world.manager)
-    assert client.post("/api/repair-orders/", {}, HTTP_IDEMPOTENCY_KEY="k").status_code == 405
+    assert client.post("/api/me/", {}, HTTP_IDEMPOTENCY_KEY="k").status_code == 405
     assert not IdempotencyKey.objects.exists()
