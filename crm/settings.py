@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "tracking",
     "kpis",
     "dms",
+    "marketing",
 ]
 
 MIDDLEWARE = [

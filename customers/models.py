@@ -422,6 +422,8 @@ class OutboundMessage(TenantModel):
         FIRST_RESPONSE = "first_response", "Automated first response"
         OPT_OUT_CONFIRMATION = "opt_out_confirmation", "Opt-out confirmation"
         STAFF = "staff", "Sent by staff"
+        MARKETING = "marketing", "Campaign"
+        PRICE_DROP = "price_drop", "Price-drop alert"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="outbound_messages")
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
@@ -434,6 +436,7 @@ class OutboundMessage(TenantModel):
     to_address = models.CharField(max_length=254)  # E.164 number or email address
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
+    html_body = models.TextField(blank=True)  # marketing email: the same text as HTML, tracked links and pixel
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     # Unique per logical message; also sent to the provider so a resend after a crash is recognised there.
     idempotency_key = models.CharField(max_length=120, unique=True)
@@ -569,6 +572,7 @@ class SuppressionEntry(models.Model):
         ERASURE = "erasure", "Personal data erased"
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
         BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Marked as spam"
 
     dealer_group = models.ForeignKey(DealerGroup, on_delete=models.CASCADE, related_name="+")
     channel = models.CharField(max_length=5, choices=Channel.choices)
