@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('customers', '0012_outboundmessage_html_body_alter_outboundmessage_kind_and_more'),
+        ('customers', '0012_marketing_messages'),
         ('leads', '0007_equity_mining_source'),
         ('rooftops', '0010_access_kind_equity_mining'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
