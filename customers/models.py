@@ -141,6 +141,7 @@ class ConsentRecord(models.Model):
     class Purpose(models.TextChoices):
         TRANSACTIONAL = "transactional", "About their inquiry or service"
         MARKETING = "marketing", "Marketing"
+        SERVICE_REMINDERS = "service_reminders", "Service reminders"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
     dealer_group = models.ForeignKey(DealerGroup, on_delete=models.PROTECT, related_name="+")
