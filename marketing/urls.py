@@ -3,4 +3,11 @@ unsubscribe, preferences, tracked links, the open pixel), which work without log
 
 from django.urls import path
 
-urlpatterns: list = []
+from marketing import public_views
+
+urlpatterns = [
+    path("m/c/<str:token>/", public_views.click, name="marketing-click"),
+    path("m/o/<str:token>/", public_views.open_pixel, name="marketing-open"),
+    path("m/u/<str:token>/", public_views.unsubscribe, name="marketing-unsubscribe"),
+    path("m/p/<str:token>/", public_views.preferences, name="marketing-preferences"),
+]
