@@ -50,7 +50,7 @@ hours closed close closing open opening what where when tomorrow please thanks v
 
 # Real words that sit one letter from a vocabulary word and must stay themselves.
 PROTECTED = frozenset("""
-chance north worse house phone drove driven driver drives later dealer trader trades tired times tries
+chance north worse house texts texted texting phone drove driven driver drives later dealer trader trades tired times tries
 spoke closer closet opens person persons humans clothes prize prime pride waste paste
 credits crest trace track trail trails train close cause values valued monthly weekly worthy wort
 sever server serve served serves manger mangers range ranger annual cheese shame
@@ -79,7 +79,7 @@ def normalise(text: str) -> str:
 def _fix_word(word: str) -> str:
     if word in SLANG:
         return SLANG[word]
-    if len(word) < 4 or word in VOCABULARY or word in PROTECTED:
+    if len(word) < 5 or word in VOCABULARY or word in PROTECTED:
         return word
     limit = 1 if len(word) < 8 else 2
     best, best_distance = word, limit + 1

@@ -1,0 +1,430 @@
+"""What a shopper's message asks for (intent) and what it names (slots). Pure, offline, deterministic.
+
+`understand(text, now=..., time_zone=...)` reads the message once in a normal form (assistant.text: case, accents,
+emoji, slang, near-miss spellings), finds the cue phrases of each intent, and fills the slots.
+
+Which intent to act on first, when a message asks several things (the rest go in `also`):
+1. opt_out — any opt-out wording (customers.opt_out.is_opt_out, the one rule for the dealer group) ends the
+   conversation; nothing else in the message is acted on.
+2. suspicious — prompt-injection or data-exfiltration wording ("ignore previous instructions", "what did the last
+   person ask", "show me John Smith's appointment") gives `other` with slots.suspicious set and nothing else, so
+   no reply path that reads data is ever chosen for it.
+3. human — a request for a person, a complaint or a negotiation (slots.reason says which) goes to a person.
+4. test_drive, then service_appointment — a booking, which needs the most back and forth.
+5. the rest (hours, location, inventory, price, trade_in, financing) in the order they were asked.
+A message naming a vehicle (or "under 35k", "used trucks") with no other intent asks about inventory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from customers.contact import InvalidContact, normalize_email, normalize_phone
+from customers.opt_out import is_opt_out
+
+from assistant import vehicles
+from assistant.text import normalise
+from assistant.vehicles import DEFAULT_MODELS
+from assistant.when import Window, window_in
+
+INTENTS = ("hours", "location", "inventory", "price", "trade_in", "financing", "test_drive",
+           "service_appointment", "human", "opt_out", "other")
+BOOKINGS = ("test_drive", "service_appointment")
+REASONS = ("complaint", "negotiation", "asked_for_person")  # the first found in this order is the reason
+
+
+def _cues(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+# Phrases are matched on the normal form (lower case, no accents, slang expanded: "u" → "you", "hrs" → "hours").
+SUSPICIOUS = _cues(
+    r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,30}\b(?:instructions?|rules|prompts?|directions|guidelines|"
+    r"programming|training)\b",
+    r"\bsystem prompt\b", r"\b(?:you are|you're|your are) now\b", r"\b(?:admin|developer|debug|god) mode\b",
+    r"\bjailbreak", r"\bpretend (?:to be|you are|you're)\b", r"\bact as (?:a|an|my|the)\b",
+    r"\b(?:print|reveal|show|repeat|output|tell me) (?:me )?(?:your|the) (?:prompt|instructions|rules|config)",
+    r"\b(?:dump|export|leak)\b",
+    r"\b(?:customer|client|user|lead)s?'? (?:database|list|data|records|info|information|details|emails?|"
+    r"phone numbers?|numbers|addresses)\b",
+    r"\bdatabase\b", r"\bcrm\b", r"\bsql\b|\bdrop table\b",
+    r"\b(?:list|show|give|tell|send|output|print|read)(?: me)?\b.{0,40}\b(?:customers|clients|users|"
+    r"phone numbers|emails|email addresses|other people|everyone|everybody|leads|appointments)\b",
+    r"\b(?:everyone|everybody|anyone) (?:who|that|else)\b", r"\b(?:other|another) (?:customer|client|person|shopper)s?\b",
+    r"\bsomeone else'?s\b", r"\b(?:last|previous|prior|other) (?:person|customer|guy|people|shopper|caller|chat)\b",
+    r"\b(?:customer|person|guy|people|shopper) (?:before|ahead of) me\b",
+    r"\b(?:who|whoever) (?:else )?(?:bought|called|asked|texted|chatted|booked|purchased)\b",
+    r"\bthe (?:guy|lady|woman|man|person|people) (?:who|that)\b",
+    r"\b(?:phone|number|address|email|appointment)s? (?:of|for) (?:the|that|a|another|someone|everyone|all)\b",
+    r"\bpull up\b.{0,30}\b(?:appointment|account|record|file|info|information|number)\b",
+)
+# A named person's records, read on the raw text: "John Smith's appointment", "Maria Gonzalez's phone".
+SOMEONES_RECORD = re.compile(
+    r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)?)['\u2019]s (?:\w+ ){0,2}(?:appointment|phone|number|address|email|info|"
+    r"information|account|deal|order|record|file|details|payment|loan)s?\b")
+NOT_A_PERSON = frozenset({"Today", "Tomorrow", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                          "Saturday", "Sunday", "Tonight", "Yesterday", "Dealer", "Service", "Saturdays"}
+                         | {make for make in vehicles.MAKE_ALIASES.values()})
+
+ASKED_FOR_PERSON = _cues(
+    r"\b(?:real|actual|live|another) (?:person|human|people|someone)\b", r"\bhuman\b", r"\bagent\b",
+    r"\brepresentatives?\b",
+    r"\b(?:talk|speak|chat|get in touch)(?: directly)? (?:to|with) (?:a |an |the |some |your |someone from )?"
+    r"(?:someone|somebody|person|human|manager|general manager|salesperson|salesman|sales|representative|"
+    r"agent|gm|owner|people|guy|staff|dealer|anyone|one of)",
+    r"\b(?:someone|somebody|salesperson|salesman|sales person|sales rep|representative|manager|person|anyone|"
+    r"a rep) (?:to )?(?:call|text|contact|email|reach out|phone|get back)",
+    r"\b(?:call|phone|ring) me\b", r"\bgive me a (?:call|ring)\b", r"\bmanager\b", r"\bsupervisor\b",
+    r"\bare you (?:a )?(?:bot|robot|real|human|machine|ai)\b", r"\bnot a (?:bot|robot)\b",
+    r"\bhablar con (?:alguien|una persona|un humano|un agente|el gerente|un vendedor|una vendedora)\b",
+    r"\buna persona\b", r"\bllam(?:e|a)me\b", r"\bun vendedor\b",
+)
+COMPLAINT = _cues(
+    r"\b(?:ridiculous|unacceptable|terrible|horrible|awful|worst|furious|angry|pissed|upset|disappointed|"
+    r"disappointing|frustrated|frustrating|unprofessional|rude|disgusted|disgusting|pathetic|incompetent|"
+    r"outrageous|appalling|fed up)\b",
+    r"\b(?:lied|liars?|lying|scam|scammed|ripped off|rip off|cheated)\b",
+    r"\bwaited\b", r"\bbeen waiting\b", r"\btaking forever\b", r"\bforever\b",
+    r"\b(?:nobody|no one|noone|never)\b.{0,25}\b(?:called|calls|returned|answered|answers|got back|gets back|"
+    r"responded|responds|replied|heard back|showed up)\b",
+    r"\bruined\b", r"\bmoney back\b", r"\brefund\b", r"\bcomplain(?:t|ts|ing)?\b", r"\blawyer\b", r"\bsue\b",
+    r"\bbbb\b", r"\bnot happy\b", r"\bunhappy\b", r"\bmistreated\b", r"\bwas treated\b", r"\bbad experience\b",
+    r"\bqueja\b", r"\bpesimo\b", r"\bterrible servicio\b",
+)
+NEGOTIATION = _cues(
+    r"\b(?:will|would|could|can|do) (?:you|you all|you guys) (?:take|do|accept|go|sell it for|let it go for)"
+    r"(?: it for| for)? \$?\d",
+    r"\b(?:best|lowest|bottom|final|cash) (?:price|dollar|line|number|deal|offer)\b", r"\blowest you\b",
+    r"\bout the door\b", r"\bknock\b.{0,25}\boff\b", r"\bdiscounts?\b", r"\bprice match\b",
+    r"\bmatch (?:it|the|a|their|this|that|his|her)\b", r"\bdo better\b", r"\bnegotia\w*", r"\bwiggle room\b",
+    r"\bflexible on\b", r"\bmeet (?:me )?(?:in the middle|halfway)\b", r"\bcome down\b", r"\bquoted me\b",
+    r"\bknock it down\b", r"\b(?:ultimo|mejor) precio\b", r"\bdescuento\b", r"\brebaja\b",
+    r"\bhow low (?:can|will|would) you\b", r"\bany room on\b", r"\bbest you can do\b",
+)
+TEST_DRIVE = _cues(
+    r"\btest ?-?driv\w*", r"\btestdriv\w*", r"\b(?:come|to) drive\b",
+    r"\b(?:i|we|me) (?:come )?(?:go )?drive (?:it|the|one|a|an|that|this|them)\b",
+    r"\btake (?:it|her|him|them|one|the [\w-]+|a [\w-]+|that [\w-]+|this [\w-]+) (?:out )?for a (?:spin|drive|ride)\b",
+    r"\bfor a (?:spin|test)\b", r"\btake (?:the|a|that) [\w-]+ out\b",
+    r"\b(?:see|look at|check out|sit in) (?:it|the [\w-]+|one|them|that one|this one)? ?in person\b",
+    r"\bcome (?:in )?(?:and )?(?:see|look at|check out|sit in)\b", r"\bprueba de manejo\b", r"\bmanejarl[oa]\b",
+    r"\bprobarl[oa]\b", r"\bprobar (?:el|la)\b", r"\bmanejar (?:el|la)\b",
+)
+SERVICE = _cues(
+    r"\boil change", r"\bcambio de aceite\b", r"\baceite\b", r"\bbrakes?\b", r"\btires?\b", r"\brotation\b",
+    r"\balignment\b", r"\bcheck engine\b", r"\b(?:engine|warning|dash|tire pressure) light\b", r"\brecalls?\b",
+    r"\bmaintenance\b", r"\bmantenimiento\b", r"\binspection\b", r"\binspeccion\b", r"\bbattery\b",
+    r"\bbateria\b", r"\btransmission\b", r"\brepairs?\b", r"\breparacion\b", r"\bfix\b", r"\bnoise\b",
+    r"\bleak(?:ing|s)?\b", r"\bwon't start\b", r"\bdoesn't start\b", r"\btow\b", r"\bgrinding\b",
+    r"\bwarranty\b", r"\bdiagnos\w*", r"\bbring (?:it|her|him|my [\w-]+|the [\w-]+|the car|in my [\w-]+) in\b",
+    r"\bdrop (?:it|my [\w-]+|off my [\w-]+) off\b", r"\bmy car (?:is|keeps|has)\b",
+    r"\bservic(?:e|ed|ing|io)\b(?!\s+(?:department\s+|dept\s+|center\s+|drive\s+|lane\s+)?(?:hours?|open|opens|"
+    r"close|closes|closing|entrance|is open)\b)",
+    r"\bcita\b(?!.{0,20}prueba)",
+)
+HOURS = _cues(
+    r"(?<!duration )\bhours?\b(?! ago)", r"\bopen(?:s|ed)?\b(?! (?:to|for) (?:offers|negotiation))",
+    r"\bclos(?:e|es|ed|ing)\b(?! (?:the )?deal)", r"\bwhat time\b", r"\bhow late\b", r"\blatest\b",
+    r"\b(?:till|until) when\b", r"\bhorarios?\b", r"\babiertos?\b", r"\babren\b", r"\bcierran\b",
+    r"\ba que hora\b", r"\bholiday", r"\bchristmas\b", r"\bthanksgiving\b", r"\bnew years?\b",
+)
+LOCATION = _cues(
+    r"\bwhere\b(?! (?:do|can|should) i (?:sign|pay|send|upload))", r"(?<!email )\baddress\b", r"\bdirections?\b",
+    r"\blocated\b", r"\blocation\b", r"\bhow (?:do|can) (?:i|we) get (?:to|there)\b", r"\bhow (?:far|close)\b",
+    r"\bwhich exit\b", r"\bnear(?:by| me| you)?\b", r"\bgps\b", r"\bmap\b", r"\bdonde\b", r"\bdireccion\b",
+    r"\bubica\w*", r"\bcomo llego\b", r"\bparking\b",
+)
+INVENTORY = _cues(
+    r"\bin stock\b", r"\bavailable\b", r"\bstill (?:there|available|for sale|on the lot|here|around|have)\b",
+    r"\bsold\b", r"\bon the lot\b", r"\blooking for\b", r"\bin the market for\b", r"\binterested in (?:a|an|the)\b",
+    r"\binventory\b", r"\bstock\b", r"\bstk\b", r"\bvin\b", r"\bcheapest\b", r"\bin your lot\b",
+    r"\bwhat (?:do )?(?:you|you all|you guys) (?:have|got)\b", r"\bbusco\b", r"\bbuscando\b", r"\bdisponible",
+    r"\bshopping for\b", r"\bneed a (?:car|truck|suv|minivan|van|vehicle|sedan)\b", r"\bcarry\b",
+)
+# "Do you have / got any / tienen": inventory only when a vehicle is named or nothing else is asked, so
+# "tienen financiamiento?" and "do you have any openings" stay with what they ask about.
+INVENTORY_WEAK = _cues(
+    r"\b(?:do|does|did) (?:you|you all|you guys|they)(?: guys)? (?:have|got|carry|stock|sell)\b",
+    r"\b(?:you|you all|you guys) (?:got|have) any\b", r"\bgot any\b", r"\bhave any\b", r"\btienen\b", r"\btiene\b",
+    r"\bhay\b", r"\byou have\b",
+)
+PRICE = _cues(
+    r"\bhow much\b(?! (?:(?:would|will|can|could|do|did) (?:you|you all|you guys) (?:give|pay|offer|buy)|"
+    r"(?:is|would|will) my|(?:of a )?down|money down|do i (?:need|have) (?:to put )?down|would i get for))",
+    r"\bprices?\b", r"\bpricing\b", r"\bcosts?\b", r"\bmsrp\b", r"\bsticker\b", r"\basking\b", r"\bfees?\b",
+    r"\bcuanto (?:cuesta|vale|cuestan|valen|es)\b", r"\bprecios?\b", r"\bhow expensive\b",
+)
+TRADE_IN = _cues(
+    r"\btrade ?-?ins?\b", r"\btrad(?:e|es|ed|ing)\b", r"\btradein\b", r"\bworth\b", r"\bgive (?:me )?for my\b",
+    r"\bhow much (?:would|will|can|could|do) (?:you|you all|you guys) (?:give|pay|offer|buy)\b",
+    r"\bsell (?:you )?my\b", r"\b(?:buy|purchase) (?:my|cars|used cars|your car)\b", r"\bapprais\w*",
+    r"\bvalue (?:of|for) my\b", r"\bmy [\w-]+ value\b", r"\btrade value\b", r"\bpayoff\b",
+    r"\bowe (?:money |\$?\d+k? )?on (?:my|it)\b", r"\bparte de pago\b", r"\bcuanto me (?:dan|darian|dará|daran)\b",
+    r"\baceptan mi\b", r"\bcompran (?:carros|autos)\b", r"\bwhat would i get for\b",
+)
+FINANCING = _cues(
+    r"\bfinanc\w*", r"\bcredit\b", r"\bloans?\b", r"\bapr\b", r"\binterest\b", r"\bleas(?:e|es|ing)\b",
+    r"\bmonthly\b", r"\bpayments?\b", r"\bdown payment\b", r"\b\d+k? down\b", r"\bpre ?-?approv\w*",
+    r"\bapproved\b", r"\bco ?-?signers?\b", r"\bbuy here pay here\b", r"\bcredito\b", r"\brepo\b",
+    r"\bbankruptcy\b", r"\bfirst time buyers?\b", r"\bmensualidad\w*", r"\benganche\b", r"\brates?\b(?! the)",
+)
+CUES: dict[str, re.Pattern[str]] = {
+    "test_drive": TEST_DRIVE, "service_appointment": SERVICE, "hours": HOURS, "location": LOCATION,
+    "inventory": INVENTORY, "price": PRICE, "trade_in": TRADE_IN, "financing": FINANCING,
+}
+# Words that mean the message is about a visit to book, without the word "test drive".
+APPOINTMENT = re.compile(r"\b(?:appointment|schedule|book)\b")
+
+DEPARTMENT_SERVICE = re.compile(r"\bservic(?:e|io)\b|\bparts\b")
+DEPARTMENT_SALES = re.compile(r"\bsales\b|\bshowroom\b|\bsalesperson\b|\bventas\b")
+DURATION = re.compile(r"\b(?:\d+|an?|one|two|three|few|couple(?: of)?)\s+(?:hours?|minutes?|mins?|days?)\b")
+TRADE_BEFORE = frozenset({"my", "mi", "have", "own", "trade", "trading", "tradein", "value", "worth", "got", "tengo",
+                          "old", "current"})
+
+NAME = re.compile(
+    r"\b(?:[Mm]y name is|[Mm]y name's|[Nn]ame is|[Tt]his is|[Ii] am|[Ii]'m|[Ii]m|[Mm]e llamo|[Ss]oy|[Ii]t's)\s+"
+    r"([A-Z][a-z'\u2019-]+(?:\s+[A-Z][a-z'\u2019-]+)?)")
+NOT_A_NAME = frozenset({
+    "Looking", "Interested", "Trying", "Here", "Not", "Just", "Calling", "Coming", "Sorry", "Still", "Really",
+    "So", "Very", "The", "A", "An", "In", "On", "At", "Going", "Wondering", "Ready", "Good", "Fine", "Ok", "Okay",
+    "Done", "Out", "Back", "Buying", "Selling", "Texting", "Writing", "Your", "My", "It", "That", "This",
+    "Ridiculous", "Unacceptable", "Terrible", "Frustrated", "Disappointed", "Available", "Free", "Thinking",
+    "Hoping", "Planning", "About", "From", "With", "Also", "And", "But", "Test", "Please", "Thanks", "Hola",
+    "Cliente", "Interesado", "Interesada", "Buscando",
+})
+EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(r"(?<![\w/#])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?![\w/])")
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    year: int | None = None
+    make: str | None = None
+    model: str | None = None
+    trim: str | None = None
+    color: str | None = None
+    condition: str | None = None  # "new" or "used"
+    max_price: int | None = None  # whole dollars, "under 35k" → 35000
+    stock_number: str | None = None
+    vin: str | None = None
+
+
+@dataclass(frozen=True)
+class TradeIn:
+    year: int | None = None
+    make: str | None = None
+    model: str | None = None
+    mileage: int | None = None
+
+
+@dataclass(frozen=True)
+class Slots:
+    vehicle: Vehicle = field(default_factory=Vehicle)
+    trade_in: TradeIn = field(default_factory=TradeIn)
+    when: Window | None = None
+    name: str | None = None
+    phone: str | None = None  # E.164
+    email: str | None = None
+    department: str | None = None  # "sales" or "service"
+    reason: str | None = None  # why a person is needed: complaint / negotiation / asked_for_person
+    suspicious: bool = False
+
+    def flat(self) -> dict[str, Any]:
+        """The slots as one flat JSON-ready mapping, leaving out what was not said."""
+        found: dict[str, Any] = {k: v for k, v in asdict(self.vehicle).items() if v is not None}
+        found.update({f"trade_{k}": v for k, v in asdict(self.trade_in).items() if v is not None})
+        if self.when is not None:
+            found["date"] = self.when.start.date().isoformat()
+            if self.when.has_time:
+                found["time"] = self.when.start.strftime("%H:%M")
+            if self.when.part_of_day:
+                found["part_of_day"] = self.when.part_of_day
+            found["window_start"] = self.when.start.isoformat()
+            found["window_end"] = self.when.end.isoformat()
+            if self.when.asap:
+                found["asap"] = True
+        for key in ("name", "phone", "email", "department", "reason"):
+            if getattr(self, key) is not None:
+                found[key] = getattr(self, key)
+        if self.suspicious:
+            found["suspicious"] = True
+        return found
+
+
+@dataclass(frozen=True)
+class Understanding:
+    intent: str
+    slots: Slots
+    confidence: float  # 0..1, how sure the rules are; the caller may hand off below its own threshold
+    also: tuple[str, ...] = ()
+
+
+def understand(text: str, *, now: datetime, time_zone: str,
+               known_models: Iterable[tuple[str, str]] = DEFAULT_MODELS) -> Understanding:
+    """The intent to act on first, the further intents asked, and the slots of one shopper message."""
+    raw = (text or "")[:2000]
+    if is_opt_out(raw):
+        return Understanding("opt_out", Slots(), 0.99)
+    normalised = normalise(raw)
+    cue_text = DURATION.sub(" duration ", normalised)
+
+    if SUSPICIOUS.search(cue_text) or _someones_record(raw):
+        # Nothing else from the message is acted on: no slot that could steer a lookup is kept.
+        return Understanding("other", Slots(suspicious=True), 0.9)
+
+    slots = _slots(raw, normalised, now=now, time_zone=time_zone,
+                   known_models=tuple(known_models) if not isinstance(known_models, tuple) else known_models)
+    positions = {intent: match.start() for intent, pattern in CUES.items() if (match := pattern.search(cue_text))}
+    names_vehicle = bool(slots.vehicle.model or slots.vehicle.make or slots.vehicle.stock_number
+                         or slots.vehicle.vin or slots.vehicle.max_price or slots.vehicle.condition
+                         or _names_vehicle_noun(normalised))
+    weak = INVENTORY_WEAK.search(cue_text)
+    if weak and "inventory" not in positions and (names_vehicle or not positions):
+        positions["inventory"] = weak.start()
+    if "test_drive" not in positions and "service_appointment" not in positions:
+        booking = APPOINTMENT.search(cue_text)
+        if booking and slots.vehicle.model and not slots.trade_in.model:
+            positions["test_drive"] = booking.start()
+        elif booking and "cita" not in cue_text:
+            positions["service_appointment"] = booking.start()
+    implied = False
+    if not positions and names_vehicle:
+        positions["inventory"] = 0
+        implied = True
+
+    reason = _reason(cue_text)
+    ordered = [intent for intent in BOOKINGS if intent in positions]
+    ordered += sorted((i for i in positions if i not in BOOKINGS), key=lambda i: (positions[i], INTENTS.index(i)))
+    if reason:
+        ordered = ["human"] + ordered
+    if "service_appointment" in ordered:
+        slots = _with_department(slots, "service")
+    if reason:
+        slots = Slots(**{**_fields(slots), "reason": reason})
+    if not ordered:
+        return Understanding("other", slots, 0.5)
+    confidence = 0.6 if implied else 0.9 if len(ordered) == 1 else 0.8
+    return Understanding(ordered[0], slots, confidence, tuple(ordered[1:]))
+
+
+def _fields(slots: Slots) -> dict[str, Any]:
+    return {name: getattr(slots, name) for name in slots.__dataclass_fields__}
+
+
+def _with_department(slots: Slots, department: str) -> Slots:
+    if slots.department:
+        return slots
+    return Slots(**{**_fields(slots), "department": department})
+
+
+def _reason(cue_text: str) -> str | None:
+    for reason, pattern in (("complaint", COMPLAINT), ("negotiation", NEGOTIATION),
+                            ("asked_for_person", ASKED_FOR_PERSON)):
+        if pattern.search(cue_text):
+            return reason
+    return None
+
+
+def _someones_record(raw: str) -> bool:
+    return any(m.group(1).split()[0] not in NOT_A_PERSON for m in SOMEONES_RECORD.finditer(raw))
+
+
+def _names_vehicle_noun(normalised: str) -> bool:
+    return any(word in vehicles.VEHICLE_NOUNS - {"one", "ones"} for word in re.findall(r"[a-z0-9]+", normalised))
+
+
+def _slots(raw: str, normalised: str, *, now: datetime, time_zone: str,
+           known_models: tuple[tuple[str, str], ...]) -> Slots:
+    cat = vehicles.catalogue(known_models)
+    words = [m.group(0) for m in vehicles.tokens(normalised)]
+    all_caps = raw.upper() == raw
+    capitalised = {vehicles.compact(w) for w in re.findall(r"\b[A-Z][\w-]*", raw)}
+    mentions = vehicles.find_mentions(words, capitalised, all_caps, cat)
+    trade_cue = bool(TRADE_IN.search(normalised))
+
+    shopping, trading = [], []
+    for mention in mentions:
+        (trading if trade_cue and _is_trade(words, mention) else shopping).append(mention)
+
+    vehicle = Vehicle(max_price=vehicles.find_max_price(normalised), stock_number=vehicles.find_stock_number(raw),
+                      vin=vehicles.find_vin(raw))
+    first = shopping[0] if shopping else None
+    if first is not None:
+        vehicle = Vehicle(
+            year=vehicles.find_year(words, first), make=first.make, model=first.model,
+            trim=vehicles.find_trim(words, first.last) if first.model else None,
+            color=vehicles.find_color(words, first), condition=vehicles.find_condition(words, first),
+            max_price=vehicle.max_price, stock_number=vehicle.stock_number, vin=vehicle.vin)
+    else:
+        vehicle = Vehicle(color=_color_without_model(words, trading), condition=vehicles.find_condition(words, None),
+                          max_price=vehicle.max_price, stock_number=vehicle.stock_number, vin=vehicle.vin)
+    if vehicle.vin and vehicle.stock_number == vehicle.vin:
+        vehicle = Vehicle(**{**asdict(vehicle), "stock_number": None})
+
+    trade = TradeIn()
+    if trading:
+        mention = trading[0]
+        trade = TradeIn(year=vehicles.find_year(words, mention), make=mention.make, model=mention.model,
+                        mileage=vehicles.find_mileage(normalised))
+    elif trade_cue:
+        trade = TradeIn(mileage=vehicles.find_mileage(normalised))
+
+    department = None
+    if DEPARTMENT_SERVICE.search(normalised):
+        department = "service"
+    elif DEPARTMENT_SALES.search(normalised):
+        department = "sales"
+
+    return Slots(vehicle=vehicle, trade_in=trade, when=window_in(normalised, now=now, time_zone=time_zone),
+                 name=_name(raw, all_caps), phone=_phone(raw), email=_email(raw), department=department)
+
+
+def _is_trade(words: list[str], mention: vehicles.Mention) -> bool:
+    """The shopper's own car: "my 2015 civic", "I have a civic ... to trade", "corolla 150,000 miles"."""
+    before = words[max(0, mention.first - 5):mention.first]
+    after = words[mention.last + 1:mention.last + 6]
+    return (any(w in TRADE_BEFORE for w in before) or "miles" in after or "trade" in after
+            or ("as" in after and "trade" in after))
+
+
+def _color_without_model(words: list[str], trading: list[vehicles.Mention]) -> str | None:
+    if trading:
+        return None
+    if not any(w in vehicles.VEHICLE_NOUNS for w in words):
+        return None
+    return vehicles.find_color(words, None)
+
+
+def _name(raw: str, all_caps: bool) -> str | None:
+    if all_caps:
+        return None
+    for match in NAME.finditer(raw):
+        parts = match.group(1).split()
+        if parts[0] in NOT_A_NAME or parts[0].lower() in vehicles.MAKE_ALIASES:
+            continue
+        if len(parts) > 1 and (parts[1] in NOT_A_NAME or parts[1].lower() in vehicles.MAKE_ALIASES):
+            parts = parts[:1]
+        return " ".join(parts)
+    return None
+
+
+def _phone(raw: str) -> str | None:
+    for match in PHONE.finditer(raw):
+        try:
+            return normalize_phone(match.group(0))
+        except InvalidContact:
+            continue
+    return None
+
+
+def _email(raw: str) -> str | None:
+    for match in EMAIL.finditer(raw):
+        try:
+            return normalize_email(match.group(0).strip(".'"))
+        except InvalidContact:
+            continue
+    return None
