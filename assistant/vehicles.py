@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 DEFAULT_MODELS: tuple[tuple[str, str], ...] = tuple(
