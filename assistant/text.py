@@ -32,7 +32,9 @@ SLANG = {
     "q": "que", "xq": "porque", "pq": "porque", "tb": "tambien",
     "veh": "vehicle", "vehical": "vehicle", "vehicule": "vehicle", "suvs": "suvs", "ev": "ev",
     "mgr": "manager", "rep": "representative", "reps": "representatives", "ppl": "people",
-    "otd": "out the door", "bhph": "buy here pay here", "msg": "message", "txt": "text", "yr": "year",
+    "otd": "out the door", "wya": "where you at", "hmu": "let me know", "tst": "test", "tsst": "test",
+    "drv": "drive", "drve": "drive", "pmt": "payment", "pmts": "payments", "pymt": "payment", "svc": "service",
+    "srvc": "service", "oil chg": "oil change", "chg": "change", "ngl": "", "lol": "", "lmao": "", "fr": "", "bhph": "buy here pay here", "msg": "message", "txt": "text", "yr": "year",
 }
 
 # Words the rules care about; a misspelling close to one of them is read as it.
@@ -54,6 +56,7 @@ chance north worse house texts texted texting phone drove driven driver drives l
 spoke closer closet opens person persons humans clothes prize prime pride waste paste
 credits crest trace track trail trails train close cause values valued monthly weekly worthy wort
 sever server serve served serves manger mangers range ranger annual cheese shame
+least leave leaves leaving manage managed perdon persona personas leash leaser
 tarde tardes noche noches lunes martes hora horas horario cita carro carros cuanto cuesta donde prueba manejo
 quiero tienen tiene usado usados nuevo nuevos hablar alguien precio aceite abren cierran
 """.split())
@@ -87,6 +90,8 @@ def _fix_word(word: str) -> str:
         # Most typos keep the first letter; requiring it keeps "north" from becoming "worth".
         if target[0] != word[0] or abs(len(target) - len(word)) > limit:
             continue
+        if word.startswith(target) or target.startswith(word):
+            continue  # "interested", "prices", "persona": a real word built on the target, not a typo of it
         distance = _distance(word, target, limit)
         if distance < best_distance or (distance == best_distance and target < best):
             best, best_distance = target, distance

@@ -57,14 +57,14 @@ SUSPICIOUS = _cues(
     r"\b(?:everyone|everybody|anyone) (?:who|that|else)\b", r"\b(?:other|another) (?:customer|client|person|shopper)s?\b",
     r"\bsomeone else'?s\b", r"\b(?:last|previous|prior|other) (?:person|customer|guy|people|shopper|caller|chat)\b",
     r"\b(?:customer|person|guy|people|shopper) (?:before|ahead of) me\b",
-    r"\b(?:who|whoever) (?:else )?(?:bought|called|asked|texted|chatted|booked|purchased)\b",
+    r"\b(?:who|whoever) (?:else )?(?:bought|called|asked|texted|chatted|booked|purchased)\b", r"\bwho else\b",
     r"\bthe (?:guy|lady|woman|man|person|people) (?:who|that)\b",
     r"\b(?:phone|number|address|email|appointment)s? (?:of|for) (?:the|that|a|another|someone|everyone|all)\b",
     r"\bpull up\b.{0,30}\b(?:appointment|account|record|file|info|information|number)\b",
 )
 # A named person's records, read on the raw text: "John Smith's appointment", "Maria Gonzalez's phone".
 SOMEONES_RECORD = re.compile(
-    r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)?)['\u2019]s (?:\w+ ){0,2}(?:appointment|phone|number|address|email|info|"
+    r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)?)(?:['\u2019]s|s['\u2019]) (?:\w+ ){0,2}(?:appointment|phone|number|address|email|info|"
     r"information|account|deal|order|record|file|details|payment|loan)s?\b")
 NOT_A_PERSON = frozenset({"Today", "Tomorrow", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                           "Saturday", "Sunday", "Tonight", "Yesterday", "Dealer", "Service", "Saturdays"}
@@ -104,6 +104,8 @@ NEGOTIATION = _cues(
     r"\bflexible on\b", r"\bmeet (?:me )?(?:in the middle|halfway)\b", r"\bcome down\b", r"\bquoted me\b",
     r"\bknock it down\b", r"\b(?:ultimo|mejor) precio\b", r"\bdescuento\b", r"\brebaja\b",
     r"\bhow low (?:can|will|would) you\b", r"\bany room on\b", r"\bbest you can do\b",
+    r"\bleast (?:you|you would|you will)\b", r"\bbeat (?:it|that|the|their|this|his|her)\b",
+    r"\b(?:another|other|different) dealer(?:ship)?s?\b",
 )
 TEST_DRIVE = _cues(
     r"\btest ?-?driv\w*", r"\btestdriv\w*", r"\b(?:come|to) drive\b",
@@ -124,7 +126,8 @@ SERVICE = _cues(
     r"\bdrop (?:it|my [\w-]+|off my [\w-]+) off\b", r"\bmy car (?:is|keeps|has)\b",
     r"\bservic(?:e|ed|ing|io)\b(?!\s+(?:department\s+|dept\s+|center\s+|drive\s+|lane\s+)?(?:hours?|open|opens|"
     r"close|closes|closing|entrance|is open)\b)",
-    r"\bcita\b(?!.{0,20}prueba)",
+    r"\bcita\b(?!.{0,20}prueba)", r"\b(?:ac|a/c|air conditioning|heater|heat)\b", r"\bblowing\b",
+    r"\blook at (?:it|my|her|him)\b", r"\bruido\b",
 )
 HOURS = _cues(
     r"(?<!duration )\bhours?\b(?! ago)", r"\bopen(?:s|ed)?\b(?! (?:to|for) (?:offers|negotiation))",
@@ -159,7 +162,8 @@ PRICE = _cues(
     r"\bcuanto (?:cuesta|vale|cuestan|valen|es)\b", r"\bprecios?\b", r"\bhow expensive\b",
 )
 TRADE_IN = _cues(
-    r"\btrade ?-?ins?\b", r"\btrad(?:e|es|ed|ing)\b", r"\btradein\b", r"\bworth\b", r"\bgive (?:me )?for my\b",
+    r"\btrade ?-?ins?\b", r"\btrad(?:e|es|ed|ing)\b", r"\btradein\b", r"\bworth\b", r"\bgive (?:me )?(?:for|4) my\b",
+    r"\b(?:would|will|could|can) you give me (?:for|4)\b",
     r"\bhow much (?:would|will|can|could|do) (?:you|you all|you guys) (?:give|pay|offer|buy)\b",
     r"\bsell (?:you )?my\b", r"\b(?:buy|purchase) (?:my|cars|used cars|your car)\b", r"\bapprais\w*",
     r"\bvalue (?:of|for) my\b", r"\bmy [\w-]+ value\b", r"\btrade value\b", r"\bpayoff\b",
@@ -167,7 +171,7 @@ TRADE_IN = _cues(
     r"\baceptan mi\b", r"\bcompran (?:carros|autos)\b", r"\bwhat would i get for\b",
 )
 FINANCING = _cues(
-    r"\bfinanc\w*", r"\bcredit\b", r"\bloans?\b", r"\bapr\b", r"\binterest\b", r"\bleas(?:e|es|ing)\b",
+    r"\bfinanc\w*", r"\bcredit\b", r"\bloans?\b", r"\bapr\b", r"\binterest\b", r"\bleas(?:e|es|ed|ing)\b",
     r"\bmonthly\b", r"\bpayments?\b", r"\bdown payment\b", r"\b\d+k? down\b", r"\bpre ?-?approv\w*",
     r"\bapproved\b", r"\bco ?-?signers?\b", r"\bbuy here pay here\b", r"\bcredito\b", r"\brepo\b",
     r"\bbankruptcy\b", r"\bfirst time buyers?\b", r"\bmensualidad\w*", r"\benganche\b", r"\brates?\b(?! the)",
