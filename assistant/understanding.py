@@ -49,7 +49,12 @@ SUSPICIOUS = _cues(
     r"\bjailbreak", r"\bpretend (?:to be|you are|you're)\b", r"\bact as (?:a|an|my|the)\b",
     r"\b(?:print|reveal|show|repeat|output|tell me) (?:me )?(?:your|the) (?:prompt|instructions|rules|config)",
     r"\b(?:dump|export|leak)\b",
-    r"\b(?:customer|client|user|lead)s?'? (?:database|list|data|records|info|information|details|emails?|"
+    r"\bnew instructions\b", r"^\s*system\s*:",
+    r"\b(?:his|her|their) (?:test drive|appointment|phone number|number|address|email|purchase|deal|loan)\b",
+    r"\b(?:did|has|have|does) (?:my (?:neighbor|neighbour|friend|coworker|boss|ex|brother|sister|cousin|"
+    r"roommate|wife|husband|son|daughter|mom|dad)) (?:\w+ )?(?:schedule|scheduled|book|booked|buy|bought|ask|asked|"
+    r"call|called|test|come|pay|paid)\b",
+    r"\b(?:customer|client|user|lead)s?'? (?:database|list|data|records|info|information|details|emails?|table|"
     r"phone numbers?|numbers|addresses)\b",
     r"\bdatabase\b", r"\bcrm\b", r"\bsql\b|\bdrop table\b",
     r"\b(?:list|show|give|tell|send|output|print|read)(?: me)?\b.{0,40}\b(?:customers|clients|users|"
@@ -67,7 +72,9 @@ SOMEONES_RECORD = re.compile(
     r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)?)(?:['\u2019]s|s['\u2019]) (?:\w+ ){0,2}(?:appointment|phone|number|address|email|info|"
     r"information|account|deal|order|record|file|details|payment|loan)s?\b")
 NOT_A_PERSON = frozenset({"Today", "Tomorrow", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-                          "Saturday", "Sunday", "Tonight", "Yesterday", "Dealer", "Service", "Saturdays"}
+                          "Saturday", "Sunday", "Tonight", "Yesterday", "Dealer", "Service", "Saturdays", "What",
+                          "Where", "Who", "How", "That", "It", "There", "Here", "Let", "He", "She", "This", "Everyone",
+                          "Anyone", "Someone", "Nobody", "Year", "Week", "Month", "Store", "Dealership", "Company"}
                          | {make for make in vehicles.MAKE_ALIASES.values()})
 
 ASKED_FOR_PERSON = _cues(
@@ -79,6 +86,9 @@ ASKED_FOR_PERSON = _cues(
     r"\b(?:someone|somebody|salesperson|salesman|sales person|sales rep|representative|manager|person|anyone|"
     r"a rep) (?:to )?(?:call|text|contact|email|reach out|phone|get back)",
     r"\b(?:call|phone|ring) me\b", r"\bgive me a (?:call|ring)\b", r"\bmanager\b", r"\bsupervisor\b",
+    r"\b(?:contact|reach) me\b", r"\bmember of your\b", r"\b(?:sales|service|finance) team\b",
+    r"\b(?:talk|speak) (?:to|with) (?:whoever|the person who|the guy who|someone who|someone in)\b",
+    r"\bllamar(?:me)?\b", r"\bme llaman\b", r"\bpueden llamar\b",
     r"\bare you (?:a )?(?:bot|robot|real|human|machine|ai)\b", r"\bnot a (?:bot|robot)\b",
     r"\bhablar con (?:alguien|una persona|un humano|un agente|el gerente|un vendedor|una vendedora)\b",
     r"\buna persona\b", r"\bllam(?:e|a)me\b", r"\bun vendedor\b",
@@ -90,7 +100,7 @@ COMPLAINT = _cues(
     r"\b(?:lied|liars?|lying|scam|scammed|ripped off|rip off|cheated)\b",
     r"\bwaited\b", r"\bbeen waiting\b", r"\btaking forever\b", r"\bforever\b",
     r"\b(?:nobody|no one|noone|never)\b.{0,25}\b(?:called|calls|returned|answered|answers|got back|gets back|"
-    r"responded|responds|replied|heard back|showed up)\b",
+    r"responded|responds|replied|heard back|showed up|tell|told|help|helped|explain|explained)\b",
     r"\bruined\b", r"\bmoney back\b", r"\brefund\b", r"\bcomplain(?:t|ts|ing)?\b", r"\blawyer\b", r"\bsue\b",
     r"\bbbb\b", r"\bnot happy\b", r"\bunhappy\b", r"\bmistreated\b", r"\bwas treated\b", r"\bbad experience\b",
     r"\bqueja\b", r"\bpesimo\b", r"\bterrible servicio\b",
@@ -101,7 +111,7 @@ NEGOTIATION = _cues(
     r"\b(?:best|lowest|bottom|final|cash) (?:price|dollar|line|number|deal|offer)\b", r"\blowest you\b",
     r"\bout the door\b", r"\bknock\b.{0,25}\boff\b", r"\bdiscounts?\b", r"\bprice match\b",
     r"\bmatch (?:it|the|a|their|this|that|his|her)\b", r"\bdo better\b", r"\bnegotia\w*", r"\bwiggle room\b",
-    r"\bflexible on\b", r"\bmeet (?:me )?(?:in the middle|halfway)\b", r"\bcome down\b", r"\bquoted me\b",
+    r"\bflexib\w*", r"\bmeet (?:me )?(?:in the middle|halfway)\b", r"\bcome down\b", r"\bquoted me\b",
     r"\bknock it down\b", r"\b(?:ultimo|mejor) precio\b", r"\bdescuento\b", r"\brebaja\b",
     r"\bhow low (?:can|will|would) you\b", r"\bany room on\b", r"\bbest you can do\b",
     r"\bleast (?:you|you would|you will)\b", r"\bbeat (?:it|that|the|their|this|his|her)\b",
@@ -113,12 +123,14 @@ TEST_DRIVE = _cues(
     r"\btake (?:it|her|him|them|one|the [\w-]+|a [\w-]+|that [\w-]+|this [\w-]+) (?:out )?for a (?:spin|drive|ride)\b",
     r"\bfor a (?:spin|test)\b", r"\btake (?:the|a|that) [\w-]+ out\b",
     r"\b(?:see|look at|check out|sit in) (?:it|the [\w-]+|one|them|that one|this one)? ?in person\b",
-    r"\bcome (?:in )?(?:and )?(?:see|look at|check out|sit in)\b", r"\bprueba de manejo\b", r"\bmanejarl[oa]\b",
+    r"\bcome (?:in )?(?:and )?(?:see|look at|check out|sit in)\b",
+    r"\b(?:come|stop|swing) (?:by|in|over)\b.{0,40}\b(?:look at|see|check out|drive)\b", r"\bprueba de manejo\b", r"\bmanejarl[oa]\b",
     r"\bprobarl[oa]\b", r"\bprobar (?:el|la)\b", r"\bmanejar (?:el|la)\b",
 )
 SERVICE = _cues(
     r"\boil change", r"\bcambio de aceite\b", r"\baceite\b", r"\bbrakes?\b", r"\btires?\b", r"\brotation\b",
-    r"\balignment\b", r"\bcheck engine\b", r"\b(?:engine|warning|dash|tire pressure) light\b", r"\brecalls?\b",
+    r"\balignment\b", r"\bcheck engine\b", r"\b(?:engine|warning|dash|tire pressure|oil|battery|abs|brake|service) light\b",
+    r"\bwipers?\b", r"\bwindshield\b", r"\brecalls?\b",
     r"\bmaintenance\b", r"\bmantenimiento\b", r"\binspection\b", r"\binspeccion\b", r"\bbattery\b",
     r"\bbateria\b", r"\btransmission\b", r"\brepairs?\b", r"\breparacion\b", r"\bfix\b", r"\bnoise\b",
     r"\bleak(?:ing|s)?\b", r"\bwon't start\b", r"\bdoesn't start\b", r"\btow\b", r"\bgrinding\b",
@@ -166,7 +178,8 @@ TRADE_IN = _cues(
     r"\b(?:would|will|could|can) you give me (?:for|4)\b",
     r"\bhow much (?:would|will|can|could|do) (?:you|you all|you guys) (?:give|pay|offer|buy)\b",
     r"\bsell (?:you )?my\b", r"\b(?:buy|purchase) (?:my|cars|used cars|your car)\b", r"\bapprais\w*",
-    r"\bvalue (?:of|for) my\b", r"\bmy [\w-]+ value\b", r"\btrade value\b", r"\bpayoff\b",
+    r"\bvalue (?:of|for) my\b", r"\b(?:estimate|quote|offer|number|price) (?:on|for) my\b",
+    r"\bcuanto (?:me )?(?:dan|darian|pagan|ofrecen) por\b", r"\bmy [\w-]+ value\b", r"\btrade value\b", r"\bpayoff\b",
     r"\bowe (?:money |\$?\d+k? )?on (?:my|it)\b", r"\bparte de pago\b", r"\bcuanto me (?:dan|darian|dará|daran)\b",
     r"\baceptan mi\b", r"\bcompran (?:carros|autos)\b", r"\bwhat would i get for\b",
 )

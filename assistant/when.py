@@ -10,7 +10,7 @@ How a message is read (the decisions a booking relies on):
 - A clock time without am/pm follows the part of day if one is named ("8 in the evening"); otherwise 1–7 is
   afternoon and 8–11 morning, as people book a dealership visit.
 - "at 3" is a one-hour window from 3pm, "after 5" runs to the end of the day (or of the named part of day),
-  "before noon" from the start of the day, "between 2 and 4" as said.
+  "before noon" from 8:00 (or the named part of day), "between 2 and 4" as said.
 - Parts of day: morning 8–12, afternoon 12–17, evening 17–21, night and "tonight" 17–24.
 - "this weekend" is Saturday 00:00 to Monday 00:00 (from now if it has begun); "asap" is the next 24 hours.
 - A time of day with no day named ("at 3pm") is today, or tomorrow if that time has passed.
@@ -145,7 +145,9 @@ def _compose(day: date, days: int, clock: tuple[str, time, time | None] | None, 
     elif qualifier in _AFTER:
         end = span_end if span_end > start else day_end
     elif qualifier in _BEFORE:
-        start, end = (span_start if span_start < start else day_start), start
+        # "before noon": from the named part of day, else from the business morning (8:00) when that is earlier.
+        opening = span_start if part else _at(day, time(8), tz)
+        start, end = (opening if opening < start else day_start), start
     else:
         end = _later(start, timedelta(hours=1))
     return _clipped(start, end, now, has_time=True, part=part)
