@@ -218,3 +218,19 @@ def test_slots_flat_leaves_out_what_was_not_said():
 def test_a_very_long_message_is_read_without_trouble():
     result = said("do you have a rav4? " * 500)
     assert result.intent == "inventory"
+
+
+def test_understanding_imports_and_runs_without_django_settings():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    code = ("from datetime import datetime; from assistant.understanding import understand; "
+            "import django.conf; r = understand('test drive the rav4 tomorrow at 5', now=datetime(2026, 12, 5, 21),"
+            " time_zone='America/New_York'); assert r.intent == 'test_drive', r; "
+            "assert not django.conf.settings.configured; print('ok')")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
