@@ -29,7 +29,7 @@ SLANG = {
     "sun": "sunday", "sats": "saturdays", "suns": "sundays",
     "jan": "january", "feb": "february", "jun": "june", "jul": "july", "aug": "august", "sep": "september",
     "sept": "september", "oct": "october", "nov": "november", "dec": "december",
-    "q": "que", "xq": "porque", "pq": "porque", "tb": "tambien",
+    "q": "que", "quanto": "cuanto", "xq": "porque", "pq": "porque", "tb": "tambien",
     "veh": "vehicle", "vehical": "vehicle", "vehicule": "vehicle", "suvs": "suvs", "ev": "ev",
     "mgr": "manager", "rep": "representative", "reps": "representatives", "ppl": "people",
     "otd": "out the door", "wya": "where you at", "hmu": "let me know", "tst": "test", "tsst": "test",

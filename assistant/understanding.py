@@ -12,7 +12,8 @@ Which intent to act on first, when a message asks several things (the rest go in
 3. human — a request for a person, a complaint or a negotiation (slots.reason says which) goes to a person.
 4. test_drive, then service_appointment — a booking, which needs the most back and forth.
 5. the rest (hours, location, inventory, price, trade_in, financing) in the order they were asked.
-A message naming a vehicle (or "under 35k", "used trucks") with no other intent asks about inventory.
+A message naming a vehicle (or "under 35k", "used trucks") with no other intent asks about inventory; a bare
+"cars" or "a truck" does not ("do you ship cars out of state?").
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def _cues(*patterns: str) -> re.Pattern[str]:
 SUSPICIOUS = _cues(
     r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,30}\b(?:instructions?|rules|prompts?|directions|guidelines|"
     r"programming|training)\b",
-    r"\bsystem prompt\b", r"\b(?:you are|you're|your are) now\b", r"\b(?:admin|developer|debug|god) mode\b",
+    r"\bsystem prompt\b", r"\b(?:reveal|hidden|secret) (?:the |your )?(?:hidden |secret )?(?:instructions|prompts?|rules)\b",
+    r"\binstructions (?:you|that you) (?:were|have been|got) given\b", r"\b(?:you are|you're|your are) now\b", r"\b(?:admin|developer|debug|god) mode\b",
     r"\bjailbreak", r"\bpretend (?:to be|you are|you're)\b", r"\bact as (?:a|an|my|the)\b",
     r"\b(?:print|reveal|show|repeat|output|tell me) (?:me )?(?:your|the) (?:prompt|instructions|rules|config)",
     r"\b(?:dump|export|leak)\b",
@@ -86,7 +88,7 @@ ASKED_FOR_PERSON = _cues(
     r"\b(?:someone|somebody|salesperson|salesman|sales person|sales rep|representative|manager|person|anyone|"
     r"a rep) (?:to )?(?:call|text|contact|email|reach out|phone|get back)",
     r"\b(?:call|phone|ring) me\b", r"\bgive me a (?:call|ring)\b", r"\bmanager\b", r"\bsupervisor\b",
-    r"\b(?:contact|reach) me\b", r"\bmember of your\b", r"\b(?:sales|service|finance) team\b",
+    r"\b(?:contact|reach) me\b", r"\bcall ?-?back\b", r"\b(?:service|sales|finance) (?:advisor|writer|consultant)\b", r"\bmember of your\b", r"\b(?:sales|service|finance) team\b",
     r"\b(?:talk|speak) (?:to|with) (?:whoever|the person who|the guy who|someone who|someone in)\b",
     r"\bllamar(?:me)?\b", r"\bme llaman\b", r"\bpueden llamar\b",
     r"\bare you (?:a )?(?:bot|robot|real|human|machine|ai)\b", r"\bnot a (?:bot|robot)\b",
@@ -101,14 +103,17 @@ COMPLAINT = _cues(
     r"\bwaited\b", r"\bbeen waiting\b", r"\btaking forever\b", r"\bforever\b",
     r"\b(?:nobody|no one|noone|never)\b.{0,25}\b(?:called|calls|returned|answered|answers|got back|gets back|"
     r"responded|responds|replied|heard back|showed up|tell|told|help|helped|explain|explained)\b",
-    r"\bruined\b", r"\bmoney back\b", r"\brefund\b", r"\bcomplain(?:t|ts|ing)?\b", r"\blawyer\b", r"\bsue\b",
+    r"\bruined\b", r"\bmoney back\b", r"\b(?:want|demand|give me|get) (?:a |my )?refund\b",
+    r"\blemon\b", r"\b(?:won't|didn't|did not|will not|never) (?:fix|fixed|repair)\b", r"\bstill (?:broken|not fixed)\b",
+    r"\bbeen\b.{0,25}\bwaiting\b", r"\bwaiting in the (?:lobby|showroom|waiting room)\b", r"\bcomplain(?:t|ts|ing)?\b", r"\blawyer\b", r"\bsue\b",
     r"\bbbb\b", r"\bnot happy\b", r"\bunhappy\b", r"\bmistreated\b", r"\bwas treated\b", r"\bbad experience\b",
     r"\bqueja\b", r"\bpesimo\b", r"\bterrible servicio\b",
 )
 NEGOTIATION = _cues(
     r"\b(?:will|would|could|can|do) (?:you|you all|you guys) (?:take|do|accept|go|sell it for|let it go for)"
     r"(?: it for| for)? \$?\d",
-    r"\b(?:best|lowest|bottom|final|cash) (?:price|dollar|line|number|deal|offer)\b", r"\blowest you\b",
+    r"\b(?:best|lowest|bottom|final) (?:price|dollar|line|number|deal|offer)\b", r"\bcash price\b",
+    r"\bthrow (?:in|it in|them in)\b", r"\binvoice\b", r"\bi (?:will|would|can) pay \$?\d", r"\blowest you\b",
     r"\bout the door\b", r"\bknock\b.{0,25}\boff\b", r"\bdiscounts?\b", r"\bprice match\b",
     r"\bmatch (?:it|the|a|their|this|that|his|her)\b", r"\bdo better\b", r"\bnegotia\w*", r"\bwiggle room\b",
     r"\bflexib\w*", r"\bmeet (?:me )?(?:in the middle|halfway)\b", r"\bcome down\b", r"\bquoted me\b",
@@ -124,7 +129,8 @@ TEST_DRIVE = _cues(
     r"\bfor a (?:spin|test)\b", r"\btake (?:the|a|that) [\w-]+ out\b",
     r"\b(?:see|look at|check out|sit in) (?:it|the [\w-]+|one|them|that one|this one)? ?in person\b",
     r"\bcome (?:in )?(?:and )?(?:see|look at|check out|sit in)\b",
-    r"\b(?:come|stop|swing) (?:by|in|over)\b.{0,40}\b(?:look at|see|check out|drive)\b", r"\bprueba de manejo\b", r"\bmanejarl[oa]\b",
+    r"\b(?:come|stop|swing) (?:by|in|over)\b.{0,40}\b(?:look at|see|check out|drive)\b",
+    r"\b(?:someone|somebody) (?:to |could |can )?show me\b", r"\bprueba de manejo\b", r"\bmanejarl[oa]\b",
     r"\bprobarl[oa]\b", r"\bprobar (?:el|la)\b", r"\bmanejar (?:el|la)\b",
 )
 SERVICE = _cues(
@@ -132,7 +138,10 @@ SERVICE = _cues(
     r"\balignment\b", r"\bcheck engine\b", r"\b(?:engine|warning|dash|tire pressure|oil|battery|abs|brake|service) light\b",
     r"\bwipers?\b", r"\bwindshield\b", r"\brecalls?\b",
     r"\bmaintenance\b", r"\bmantenimiento\b", r"\binspection\b", r"\binspeccion\b", r"\bbattery\b",
-    r"\bbateria\b", r"\btransmission\b", r"\brepairs?\b", r"\breparacion\b", r"\bfix\b", r"\bnoise\b",
+    r"\bbateria\b", r"\btransmission (?:problem|issue|slip|repair|fluid|service|noise|leak|is|won't|makes)\w*",
+    r"\brepairs?\b", r"\bshak(?:e|es|ing|y)\b", r"\bvibrat\w*", r"\bsteering\b", r"\bpulls to\b", r"\bsmell\w*",
+    r"\bsmok(?:e|ing)\b", r"\boverheat\w*", r"\bflat\b", r"\bstall\w*", r"\brattl\w*", r"\bsqueak\w*",
+    r"\bclunk\w*", r"\bllantas?\b", r"\bfrenos?\b", r"\bno arranca\b", r"\bmotor\b", r"\breparacion\b", r"\bfix\b", r"\bnoise\b",
     r"\bleak(?:ing|s)?\b", r"\bwon't start\b", r"\bdoesn't start\b", r"\btow\b", r"\bgrinding\b",
     r"\bwarranty\b", r"\bdiagnos\w*", r"\bbring (?:it|her|him|my [\w-]+|the [\w-]+|the car|in my [\w-]+) in\b",
     r"\bdrop (?:it|my [\w-]+|off my [\w-]+) off\b", r"\bmy car (?:is|keeps|has)\b",
@@ -151,7 +160,7 @@ LOCATION = _cues(
     r"\bwhere\b(?! (?:do|can|should) i (?:sign|pay|send|upload))", r"(?<!email )\baddress\b", r"\bdirections?\b",
     r"\blocated\b", r"\blocation\b", r"\bhow (?:do|can) (?:i|we) get (?:to|there)\b", r"\bhow (?:far|close)\b",
     r"\bwhich exit\b", r"\bnear(?:by| me| you)?\b", r"\bgps\b", r"\bmap\b", r"\bdonde\b", r"\bdireccion\b",
-    r"\bubica\w*", r"\bcomo llego\b", r"\bparking\b",
+    r"\bubica\w*", r"\bcomo llego\b", r"\bparking\b", r"\b(?:dealership|store|showroom) (?:on|at|near|by)\b",
 )
 INVENTORY = _cues(
     r"\bin stock\b", r"\bavailable\b", r"\bstill (?:there|available|for sale|on the lot|here|around|have)\b",
@@ -172,12 +181,13 @@ PRICE = _cues(
     r"(?:is|would|will) my|(?:of a )?down|money down|do i (?:need|have) (?:to put )?down|would i get for))",
     r"\bprices?\b", r"\bpricing\b", r"\bcosts?\b", r"\bmsrp\b", r"\bsticker\b", r"\basking\b", r"\bfees?\b",
     r"\bcuanto (?:cuesta|vale|cuestan|valen|es)\b", r"\bprecios?\b", r"\bhow expensive\b",
+    r"\bwhat (?:does|do|is|are|would) .{0,30}\bgo(?:es|ing)? for\b",
 )
 TRADE_IN = _cues(
     r"\btrade ?-?ins?\b", r"\btrad(?:e|es|ed|ing)\b", r"\btradein\b", r"\bworth\b", r"\bgive (?:me )?(?:for|4) my\b",
     r"\b(?:would|will|could|can) you give me (?:for|4)\b",
     r"\bhow much (?:would|will|can|could|do) (?:you|you all|you guys) (?:give|pay|offer|buy)\b",
-    r"\bsell (?:you )?my\b", r"\b(?:buy|purchase) (?:my|cars|used cars|your car)\b", r"\bapprais\w*",
+    r"\bsell (?:you )?my\b", r"\b(?:swap\w*|exchang\w*|get rid of|unload) (?:out )?my\b", r"\bcash offer\b", r"\b(?:buy|purchase) (?:my|cars|used cars|your car)\b", r"\bapprais\w*",
     r"\bvalue (?:of|for) my\b", r"\b(?:estimate|quote|offer|number|price) (?:on|for) my\b",
     r"\bcuanto (?:me )?(?:dan|darian|pagan|ofrecen) por\b", r"\bmy [\w-]+ value\b", r"\btrade value\b", r"\bpayoff\b",
     r"\bowe (?:money |\$?\d+k? )?on (?:my|it)\b", r"\bparte de pago\b", r"\bcuanto me (?:dan|darian|dará|daran)\b",
@@ -297,10 +307,9 @@ def understand(text: str, *, now: datetime, time_zone: str,
                    known_models=tuple(known_models) if not isinstance(known_models, tuple) else known_models)
     positions = {intent: match.start() for intent, pattern in CUES.items() if (match := pattern.search(cue_text))}
     names_vehicle = bool(slots.vehicle.model or slots.vehicle.make or slots.vehicle.stock_number
-                         or slots.vehicle.vin or slots.vehicle.max_price or slots.vehicle.condition
-                         or _names_vehicle_noun(normalised))
+                         or slots.vehicle.vin or slots.vehicle.max_price or slots.vehicle.condition)
     weak = INVENTORY_WEAK.search(cue_text)
-    if weak and "inventory" not in positions and (names_vehicle or not positions):
+    if weak and "inventory" not in positions and (names_vehicle or _names_vehicle_noun(normalised) or not positions):
         positions["inventory"] = weak.start()
     if "test_drive" not in positions and "service_appointment" not in positions:
         booking = APPOINTMENT.search(cue_text)

@@ -104,7 +104,8 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 _YEAR = re.compile(r"^(?:199\d|20[0-3]\d)$")
 _SHORT_YEAR = re.compile(r"^'(\d\d)$")
 _MAX_PRICE = re.compile(
-    r"\b(?:under|below|less than|no more than|not more than|max(?:imum)?|up to|budget(?: is| of)?|within|"
+    r"\b(?:under|below|less than|no more than|not more than|nothing (?:over|above|more than)|not over|"
+    r"max(?:imum)?|up to|budget(?: is| of)?|within|"
     r"at most|menos de|hasta|cheaper than|under like|around|about)\s*\$?\s*(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*"
     r"(k\b|grand\b|thousand\b|mil\b)?")
 _MILES = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(k\b)?\s*(?:miles|mi\b|millas|mileage)")

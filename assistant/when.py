@@ -5,8 +5,9 @@ Local times are built with zoneinfo on the calendar day (a day is midnight to th
 on a DST change), and "in 2 hours" is counted in real elapsed time.
 
 How a message is read (the decisions a booking relies on):
-- A weekday ("Saturday", "next Tue", "el sábado") is the first such day after today; "this Saturday" may be
-  today. A shopper writing "Saturday" on a Saturday night means next week; on the day they say "today".
+- A weekday ("Saturday", "next Tue", "el sábado") is the next such day. Today's own weekday is today only with
+  a time still ahead ("Sunday at 2" on Sunday morning), otherwise next week ("Saturday" on a Saturday night);
+  "this Saturday" is today, "next Saturday" a week on.
 - A clock time without am/pm follows the part of day if one is named ("8 in the evening"); otherwise 1–7 is
   afternoon and 8–11 morning, as people book a dealership visit.
 - "at 3" is a one-hour window from 3pm, "after 5" runs to the end of the day (or of the named part of day),
@@ -112,10 +113,16 @@ def window_in(normalised: str, *, now: datetime, time_zone: str) -> Window | Non
 
     part = _part_of_day(text)
     clock = _clock(text, part)
-    day, days = _day(text, now)
+    day, days, bare_weekday_today = _day(text, now)
 
     if day is None and clock is None and part is None:
         return None
+    if bare_weekday_today:
+        if clock is not None or part is not None:
+            window = _compose(now.date(), 1, clock, part, now, tz)
+            if window.end > now:
+                return window
+        return _compose(now.date() + timedelta(days=7), 1, clock, part, now, tz)
     if day is None:
         day = now.date()
         window = _compose(day, days, clock, part, now, tz)
@@ -232,25 +239,25 @@ def _hour(hour: int, meridiem: str | None, part: str | None) -> int | None:
     return hour + 12 if 1 <= hour <= 7 else hour
 
 
-def _day(text: str, now: datetime) -> tuple[date | None, int]:
-    """The first day meant, and how many days the window spans (1, or 2 for a weekend, 7 for a week)."""
+def _day(text: str, now: datetime) -> tuple[date | None, int, bool]:
+    """The first day meant, how many days the window spans (1, 2 for a weekend, 7 for a week), and whether it is
+    today's weekday named bare ("Saturday" on a Saturday), which means today only for a time still ahead."""
     today = now.date()
     explicit = _explicit_date(text, today)
     if explicit:
-        return explicit, 1
+        return explicit, 1, False
     if _DAY_AFTER.search(text):
-        return today + timedelta(days=2), 1
+        return today + timedelta(days=2), 1, False
     if _TOMORROW.search(text):
-        return today + timedelta(days=1), 1
+        return today + timedelta(days=1), 1, False
     if _TODAY.search(text):
-        return today, 1
+        return today, 1, False
     weekday = _WEEKDAY.search(text)
     if weekday:
-        wanted = WEEKDAYS[weekday.group(2)]
-        ahead = (wanted - today.weekday()) % 7
-        if ahead == 0 and weekday.group(1) not in ("this", "este"):
+        ahead = (WEEKDAYS[weekday.group(2)] - today.weekday()) % 7
+        if ahead == 0 and weekday.group(1) in ("next", "el proximo", "proximo"):
             ahead = 7
-        return today + timedelta(days=ahead), 1
+        return today + timedelta(days=ahead), 1, ahead == 0 and weekday.group(1) not in ("this", "este")
     weekend = _WEEKEND.search(text)
     if weekend:
         if today.weekday() >= 5:
@@ -259,14 +266,14 @@ def _day(text: str, now: datetime) -> tuple[date | None, int]:
                 saturday += timedelta(days=7)
         else:
             saturday = today + timedelta(days=5 - today.weekday())
-        return saturday, 2
+        return saturday, 2, False
     week = _WEEK.search(text)
     if week:
         monday = today - timedelta(days=today.weekday())
         if week.group(1) in ("this week", "esta semana"):
-            return today, (monday + timedelta(days=7) - today).days
-        return monday + timedelta(days=7), 7
-    return None, 1
+            return today, (monday + timedelta(days=7) - today).days, False
+        return monday + timedelta(days=7), 7, False
+    return None, 1, False
 
 
 def _explicit_date(text: str, today: date) -> date | None:

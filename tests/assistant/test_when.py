@@ -71,6 +71,23 @@ def test_new_york_on_a_saturday_night(text, start, end, has_time, part):
     assert window(text, SATURDAY_NIGHT, NY) == (start, end, has_time, part)
 
 
+SUNDAY_MORNING_CHICAGO = datetime(2026, 12, 13, 9, 5)
+
+
+@pytest.mark.parametrize("text, start", [
+    # Today's weekday: today when the time asked for is still ahead, else next week; "next" is always next week.
+    ("sunday at 2", "2026-12-13T14:00:00-06:00"),
+    ("sunday afternoon", "2026-12-13T12:00:00-06:00"),
+    ("sunday at 8am", "2026-12-20T08:00:00-06:00"),
+    ("sunday", "2026-12-20T00:00:00-06:00"),
+    ("this sunday", "2026-12-13T09:05:00-06:00"),
+    ("next sunday at 2", "2026-12-20T14:00:00-06:00"),
+    ("monday", "2026-12-14T00:00:00-06:00"),
+])
+def test_todays_weekday(text, start):
+    assert parse_when(text, now=SUNDAY_MORNING_CHICAGO, time_zone="America/Chicago").start.isoformat() == start
+
+
 @pytest.mark.parametrize("text", [
     "do you have a rav4", "I waited 2 hours", "I have a 2015 civic with 120k miles", "under 35k",
     "call me at 617-555-0142", "open 24/7?", "stock #A1234", "will you take 41,500", "3 rows", "buenas noches",
