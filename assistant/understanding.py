@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -303,8 +303,7 @@ def understand(text: str, *, now: datetime, time_zone: str,
         # Nothing else from the message is acted on: no slot that could steer a lookup is kept.
         return Understanding("other", Slots(suspicious=True), 0.9)
 
-    slots = _slots(raw, normalised, now=now, time_zone=time_zone,
-                   known_models=tuple(known_models) if not isinstance(known_models, tuple) else known_models)
+    slots = _slots(raw, normalised, now=now, time_zone=time_zone, known_models=tuple(known_models))
     positions = {intent: match.start() for intent, pattern in CUES.items() if (match := pattern.search(cue_text))}
     names_vehicle = bool(slots.vehicle.model or slots.vehicle.make or slots.vehicle.stock_number
                          or slots.vehicle.vin or slots.vehicle.max_price or slots.vehicle.condition)
@@ -315,7 +314,7 @@ def understand(text: str, *, now: datetime, time_zone: str,
         booking = APPOINTMENT.search(cue_text)
         if booking and slots.vehicle.model and not slots.trade_in.model:
             positions["test_drive"] = booking.start()
-        elif booking and "cita" not in cue_text:
+        elif booking:
             positions["service_appointment"] = booking.start()
     implied = False
     if not positions and names_vehicle:
@@ -327,24 +326,14 @@ def understand(text: str, *, now: datetime, time_zone: str,
     ordered += sorted((i for i in positions if i not in BOOKINGS), key=lambda i: (positions[i], INTENTS.index(i)))
     if reason:
         ordered = ["human"] + ordered
-    if "service_appointment" in ordered:
-        slots = _with_department(slots, "service")
+    if "service_appointment" in ordered and slots.department is None:
+        slots = replace(slots, department="service")
     if reason:
-        slots = Slots(**{**_fields(slots), "reason": reason})
+        slots = replace(slots, reason=reason)
     if not ordered:
         return Understanding("other", slots, 0.5)
     confidence = 0.6 if implied else 0.9 if len(ordered) == 1 else 0.8
     return Understanding(ordered[0], slots, confidence, tuple(ordered[1:]))
-
-
-def _fields(slots: Slots) -> dict[str, Any]:
-    return {name: getattr(slots, name) for name in slots.__dataclass_fields__}
-
-
-def _with_department(slots: Slots, department: str) -> Slots:
-    if slots.department:
-        return slots
-    return Slots(**{**_fields(slots), "department": department})
 
 
 def _reason(cue_text: str) -> str | None:
@@ -389,7 +378,7 @@ def _slots(raw: str, normalised: str, *, now: datetime, time_zone: str,
         vehicle = Vehicle(color=_color_without_model(words, trading), condition=vehicles.find_condition(words, None),
                           max_price=vehicle.max_price, stock_number=vehicle.stock_number, vin=vehicle.vin)
     if vehicle.vin and vehicle.stock_number == vehicle.vin:
-        vehicle = Vehicle(**{**asdict(vehicle), "stock_number": None})
+        vehicle = replace(vehicle, stock_number=None)
 
     trade = TradeIn()
     if trading:
