@@ -15,7 +15,7 @@ SLANG = {
     "u": "you", "ya": "you", "yall": "you all", "y'all": "you all", "ur": "your", "r": "are", "urs": "yours",
     "tmrw": "tomorrow", "tmr": "tomorrow", "tmrow": "tomorrow", "tmw": "tomorrow", "2moro": "tomorrow",
     "2morrow": "tomorrow", "tomoro": "tomorrow", "tomm": "tomorrow", "tmro": "tomorrow", "tomorow": "tomorrow",
-    "tn": "tonight", "tonite": "tonight", "2nite": "tonight", "2day": "today", "tday": "today",
+    "tn": "tonight", "tonite": "tonight", "2nite": "tonight", "2day": "today", "tday": "today", "2morow": "tomorrow",
     "hrs": "hours", "hr": "hour", "appt": "appointment", "appts": "appointments", "apt": "appointment",
     "wknd": "weekend", "wkend": "weekend", "wkd": "weekend",
     "pls": "please", "plz": "please", "thx": "thanks", "ty": "thanks", "tysm": "thanks",
@@ -56,13 +56,13 @@ chance north worse house texts texted texting phone drove driven driver drives l
 spoke closer closet opens person persons humans clothes prize prime pride waste paste
 credits crest trace track trail trails train close cause values valued monthly weekly worthy wort
 sever server serve served serves manger mangers range ranger annual cheese shame
-least leave leaves leaving manage managed perdon persona personas leash leaser
+carry civil least leave leaves leaving manage managed perdon persona personas leash leaser
 tarde tardes noche noches lunes martes hora horas horario cita carro carros cuanto cuesta donde prueba manejo
 quiero tienen tiene usado usados nuevo nuevos hablar alguien precio aceite abren cierran
 """.split())
 
 _EMOJI_OR_SYMBOL = re.compile(r"[^\w\s'\":/#$.,@?!&+%<>()\-]", re.UNICODE)
-_WORD = re.compile(r"(?<![\w@.])[a-z][a-z0-9']*(?![\w@])")
+_WORD = re.compile(r"(?<![\w@.])[a-z0-9][a-z0-9']*(?![\w@])")
 _SPACES = re.compile(r"\s+")
 
 
@@ -82,6 +82,8 @@ def normalise(text: str) -> str:
 def _fix_word(word: str) -> str:
     if word in SLANG:
         return SLANG[word]
+    if not word[0].isalpha():
+        return word
     if len(word) < 5 or word in VOCABULARY or word in PROTECTED:
         return word
     limit = 1 if len(word) < 8 else 2

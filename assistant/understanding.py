@@ -47,7 +47,11 @@ SUSPICIOUS = _cues(
     r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,30}\b(?:instructions?|rules|prompts?|directions|guidelines|"
     r"programming|training)\b",
     r"\bsystem prompt\b", r"\b(?:reveal|hidden|secret) (?:the |your )?(?:hidden |secret )?(?:instructions|prompts?|rules)\b",
-    r"\binstructions (?:you|that you) (?:were|have been|got) given\b", r"\b(?:you are|you're|your are) now\b", r"\b(?:admin|developer|debug|god) mode\b",
+    r"\binstructions (?:you|that you) (?:were|have been|got) given\b",
+    r"\b(?:instructions|prompt)\b.{0,20}\b(?:given|told|programmed)\b",
+    r"(?<!my )\b(?:home|personal) (?:address|phone|number|email)\b",
+    r"\b(?:address|phone|number|email|cell)s? (?:of|for) (?:your|the|a|an) (?:salesm[ae]n|salesperson|employee|staff|"
+    r"worker|manager|tech|technician|mechanic|advisor)\b", r"\b(?:you are|you're|your are) now\b", r"\b(?:admin|developer|debug|god) mode\b",
     r"\bjailbreak", r"\bpretend (?:to be|you are|you're)\b", r"\bact as (?:a|an|my|the)\b",
     r"\b(?:print|reveal|show|repeat|output|tell me) (?:me )?(?:your|the) (?:prompt|instructions|rules|config)",
     r"\b(?:dump|export|leak)\b",
@@ -90,7 +94,7 @@ ASKED_FOR_PERSON = _cues(
     r"\b(?:call|phone|ring) me\b", r"\bgive me a (?:call|ring)\b", r"\bmanager\b", r"\bsupervisor\b",
     r"\b(?:contact|reach) me\b", r"\bcall ?-?back\b", r"\b(?:service|sales|finance) (?:advisor|writer|consultant)\b", r"\bmember of your\b", r"\b(?:sales|service|finance) team\b",
     r"\b(?:talk|speak) (?:to|with) (?:whoever|the person who|the guy who|someone who|someone in)\b",
-    r"\bllamar(?:me)?\b", r"\bme llaman\b", r"\bpueden llamar\b",
+    r"\bwho (?:do|can|should) i (?:talk|speak|call|contact|ask)\b", r"\bllamar(?:me)?\b", r"\bme llaman\b", r"\bpueden llamar\b",
     r"\bare you (?:a )?(?:bot|robot|real|human|machine|ai)\b", r"\bnot a (?:bot|robot)\b",
     r"\bhablar con (?:alguien|una persona|un humano|un agente|el gerente|un vendedor|una vendedora)\b",
     r"\buna persona\b", r"\bllam(?:e|a)me\b", r"\bun vendedor\b",
@@ -119,7 +123,8 @@ NEGOTIATION = _cues(
     r"\bflexib\w*", r"\bmeet (?:me )?(?:in the middle|halfway)\b", r"\bcome down\b", r"\bquoted me\b",
     r"\bknock it down\b", r"\b(?:ultimo|mejor) precio\b", r"\bdescuento\b", r"\brebaja\b",
     r"\bhow low (?:can|will|would) you\b", r"\bany room on\b", r"\bbest you can do\b",
-    r"\bleast (?:you|you would|you will)\b", r"\bbeat (?:it|that|the|their|this|his|her)\b",
+    r"\bleast (?:you|you would|you will)\b", r"\bmake (?:a|me a|us a) deal\b", r"\bwork (?:out )?a deal\b",
+    r"\bi am thinking \$?\d", r"\bbeat (?:it|that|the|their|this|his|her)\b",
     r"\b(?:another|other|different) dealer(?:ship)?s?\b",
 )
 TEST_DRIVE = _cues(
@@ -141,7 +146,7 @@ SERVICE = _cues(
     r"\bbateria\b", r"\btransmission (?:problem|issue|slip|repair|fluid|service|noise|leak|is|won't|makes)\w*",
     r"\brepairs?\b", r"\bshak(?:e|es|ing|y)\b", r"\bvibrat\w*", r"\bsteering\b", r"\bpulls to\b", r"\bsmell\w*",
     r"\bsmok(?:e|ing)\b", r"\boverheat\w*", r"\bflat\b", r"\bstall\w*", r"\brattl\w*", r"\bsqueak\w*",
-    r"\bclunk\w*", r"\bllantas?\b", r"\bfrenos?\b", r"\bno arranca\b", r"\bmotor\b", r"\breparacion\b", r"\bfix\b", r"\bnoise\b",
+    r"\bclunk\w*", r"\bkey ?fobs?\b", r"\bfobs?\b", r"\bspare key\b", r"\bkey (?:replacement|programming)\b", r"\bllantas?\b", r"\bfrenos?\b", r"\bno arranca\b", r"\bmotor\b", r"\breparacion\b", r"\bfix\b", r"\bnoise\b",
     r"\bleak(?:ing|s)?\b", r"\bwon't start\b", r"\bdoesn't start\b", r"\btow\b", r"\bgrinding\b",
     r"\bwarranty\b", r"\bdiagnos\w*", r"\bbring (?:it|her|him|my [\w-]+|the [\w-]+|the car|in my [\w-]+) in\b",
     r"\bdrop (?:it|my [\w-]+|off my [\w-]+) off\b", r"\bmy car (?:is|keeps|has)\b",
@@ -160,6 +165,7 @@ LOCATION = _cues(
     r"\bwhere\b(?! (?:do|can|should) i (?:sign|pay|send|upload))", r"(?<!email )\baddress\b", r"\bdirections?\b",
     r"\blocated\b", r"\blocation\b", r"\bhow (?:do|can) (?:i|we) get (?:to|there)\b", r"\bhow (?:far|close)\b",
     r"\bwhich exit\b", r"\bnear(?:by| me| you)?\b", r"\bgps\b", r"\bmap\b", r"\bdonde\b", r"\bdireccion\b",
+    r"\bfind (?:you|your|the dealership|the store|the place)\b", r"\b(?:what|which) (?:city|town|state|area|street|part of town)\b",
     r"\bubica\w*", r"\bcomo llego\b", r"\bparking\b", r"\b(?:dealership|store|showroom) (?:on|at|near|by)\b",
 )
 INVENTORY = _cues(
@@ -168,6 +174,11 @@ INVENTORY = _cues(
     r"\binventory\b", r"\bstock\b", r"\bstk\b", r"\bvin\b", r"\bcheapest\b", r"\bin your lot\b",
     r"\bwhat (?:do )?(?:you|you all|you guys) (?:have|got)\b", r"\bbusco\b", r"\bbuscando\b", r"\bdisponible",
     r"\bshopping for\b", r"\bneed a (?:car|truck|suv|minivan|van|vehicle|sedan)\b", r"\bcarry\b",
+)
+# "I'd like to see the Sienna": a visit to see a vehicle, only when one is named.
+TEST_DRIVE_WITH_VEHICLE = _cues(
+    r"\b(?:like|want|love|wanna|hoping|hope|plan|planning) to (?:come )?(?:see|look at|check out|drive|sit in) "
+    r"(?:the|a|an|that|this|it|one|them)\b",
 )
 # "Do you have / got any / tienen": inventory only when a vehicle is named or nothing else is asked, so
 # "tienen financiamiento?" and "do you have any openings" stay with what they ask about.
@@ -190,7 +201,7 @@ TRADE_IN = _cues(
     r"\bsell (?:you )?my\b", r"\b(?:swap\w*|exchang\w*|get rid of|unload) (?:out )?my\b", r"\bcash offer\b", r"\b(?:buy|purchase) (?:my|cars|used cars|your car)\b", r"\bapprais\w*",
     r"\bvalue (?:of|for) my\b", r"\b(?:estimate|quote|offer|number|price) (?:on|for) my\b",
     r"\bcuanto (?:me )?(?:dan|darian|pagan|ofrecen) por\b", r"\bmy [\w-]+ value\b", r"\btrade value\b", r"\bpayoff\b",
-    r"\bowe (?:money |\$?\d+k? )?on (?:my|it)\b", r"\bparte de pago\b", r"\bcuanto me (?:dan|darian|dará|daran)\b",
+    r"\bowe (?:money |\$?\d+k? )?on (?:my|it)\b", r"\bvender (?:mi|el|la)\b", r"\bvendo mi\b", r"\bparte de pago\b", r"\bcuanto me (?:dan|darian|dará|daran)\b",
     r"\baceptan mi\b", r"\bcompran (?:carros|autos)\b", r"\bwhat would i get for\b",
 )
 FINANCING = _cues(
@@ -307,8 +318,12 @@ def understand(text: str, *, now: datetime, time_zone: str,
     positions = {intent: match.start() for intent, pattern in CUES.items() if (match := pattern.search(cue_text))}
     names_vehicle = bool(slots.vehicle.model or slots.vehicle.make or slots.vehicle.stock_number
                          or slots.vehicle.vin or slots.vehicle.max_price or slots.vehicle.condition)
+    visit = TEST_DRIVE_WITH_VEHICLE.search(cue_text)
+    if visit and names_vehicle and "test_drive" not in positions:
+        positions["test_drive"] = visit.start()
     weak = INVENTORY_WEAK.search(cue_text)
-    if weak and "inventory" not in positions and (names_vehicle or _names_vehicle_noun(normalised) or not positions):
+    if (weak and "inventory" not in positions and not _asks_about_something_else(cue_text, weak.end())
+            and (names_vehicle or _names_vehicle_noun(normalised) or not positions)):
         positions["inventory"] = weak.start()
     if "test_drive" not in positions and "service_appointment" not in positions:
         booking = APPOINTMENT.search(cue_text)
@@ -334,6 +349,12 @@ def understand(text: str, *, now: datetime, time_zone: str,
         return Understanding("other", slots, 0.5)
     confidence = 0.6 if implied else 0.9 if len(ordered) == 1 else 0.8
     return Understanding(ordered[0], slots, confidence, tuple(ordered[1:]))
+
+
+def _asks_about_something_else(cue_text: str, after: int) -> bool:
+    """"Do you have financing?": what follows "do you have" is another intent's cue word."""
+    return any((match := pattern.search(cue_text, after, after + 30)) and match.start() - after <= 6
+               for intent, pattern in CUES.items() if intent != "inventory")
 
 
 def _reason(cue_text: str) -> str | None:

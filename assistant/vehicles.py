@@ -10,6 +10,9 @@ import functools
 import re
 from dataclasses import dataclass
 
+from assistant.text import PROTECTED, VOCABULARY
+from assistant.text import _distance as distance
+
 DEFAULT_MODELS: tuple[tuple[str, str], ...] = tuple(
     (make, model)
     for make, models in {
@@ -127,6 +130,7 @@ class Mention:
 class Catalogue:
     models: dict[str, tuple[str, str]]  # compact key → (make, model)
     makes: dict[str, str]
+    misspellable: tuple[str, ...] = ()  # one-word model keys a near miss may be read as ("tacomma" → tacoma)
 
 
 @functools.lru_cache(maxsize=32)
@@ -140,7 +144,10 @@ def catalogue(known_models: tuple[tuple[str, str], ...]) -> Catalogue:
             if known == model:
                 models.setdefault(key, (make, model))
     makes = {compact(alias): make for alias, make in MAKE_ALIASES.items()}
-    return Catalogue(models=models, makes=makes)
+    misspellable = tuple(sorted(compact(model) for _, model in known_models
+                                if " " not in model and len(compact(model)) >= 5
+                                and compact(model) not in EVERYDAY_WORD_MODELS))
+    return Catalogue(models=models, makes=makes, misspellable=misspellable)
 
 
 def compact(name: str) -> str:
@@ -189,8 +196,33 @@ def find_mentions(words: list[str], raw_capitalised: set[str], all_caps: bool, c
             found.append(Mention(make, model, i, i + width - 1))
             i += width
         else:
+            near = _near_miss(words, i, cat)
+            if near:
+                found.append(Mention(*cat.models[near], i, i))
             i += 1
     return found
+
+
+# Words after which a near miss of a model name is read as the model: "a tacomma", "the camery", "used civc".
+_NEAR_MISS_CONTEXT = frozenset({"the", "a", "an", "any", "my", "used", "new", "that", "this", "those", "these", "la",
+                                "el", "una", "un", "mi"})
+
+
+def _near_miss(words: list[str], i: int, cat: Catalogue) -> str | None:
+    word = words[i]
+    if len(word) < 4 or not word.isalpha() or word in VOCABULARY or word in PROTECTED:
+        return None
+    before = words[i - 1] if i else ""
+    if not (before in _NEAR_MISS_CONTEXT or before in COLORS or _YEAR.match(before) or compact(before) in cat.makes):
+        return None
+    for candidate in (word, word[:-1] if word.endswith("s") else word):
+        limit = 1 if len(candidate) < 8 else 2
+        best = [key for key in cat.misspellable
+                if key[0] == candidate[0] and abs(len(key) - len(candidate)) <= limit
+                and distance(candidate, key, limit) <= limit]
+        if len(best) == 1:
+            return best[0]
+    return None
 
 
 def _lookup(key: str, cat: Catalogue) -> tuple[str, str | None, str | None, str] | None:

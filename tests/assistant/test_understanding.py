@@ -234,3 +234,23 @@ def test_understanding_imports_and_runs_without_django_settings():
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.parametrize("text, model", [
+    ("do you have a tacomma", "Tacoma"), ("how much is the camery", "Camry"), ("any used civc", "Civic"),
+    ("the silverdo", "Silverado"), ("do you carry trucks", None), ("the carry on", None), ("a civil question", None),
+    ("tacomma", None),  # a near miss alone, with no vehicle word before it, is not read as a model
+])
+def test_a_near_miss_of_a_model_name_is_read_as_the_model_only_after_a_vehicle_word(text, model):
+    assert said(text).slots.vehicle.model == model
+
+
+@pytest.mark.parametrize("text, intent, also", [
+    ("do you have financing?", "financing", ()),
+    ("tienen financiamiento?", "financing", ()),
+    ("do you have any openings for service tomorrow", "service_appointment", ()),
+    ("do you have a rav4 and financing?", "inventory", ("financing",)),
+])
+def test_do_you_have_asks_about_what_follows_it(text, intent, also):
+    result = said(text)
+    assert (result.intent, result.also) == (intent, also)
