@@ -55,7 +55,8 @@ SUSPICIOUS = _cues(
     r"\bjailbreak", r"\bpretend (?:to be|you are|you're)\b", r"\bact as (?:a|an|my|the)\b",
     r"\b(?:print|reveal|show|repeat|output|tell me) (?:me )?(?:your|the) (?:prompt|instructions|rules|config)",
     r"\b(?:dump|export|leak)\b",
-    r"\bnew instructions\b", r"^\s*system\s*:",
+    r"\bnew instructions\b", r"^\s*system\s*:", r"\b(?:your|the bot's|the) memory\b", r"\beverything you know\b",
+    r"\b(?:login|log in|logins|password|passwords|credentials|api keys?|access tokens?|admin panel|dealer portal)\b",
     r"\b(?:his|her|their) (?:test drive|appointment|phone number|number|address|email|purchase|deal|loan)\b",
     r"\b(?:did|has|have|does) (?:my (?:neighbor|neighbour|friend|coworker|boss|ex|brother|sister|cousin|"
     r"roommate|wife|husband|son|daughter|mom|dad)) (?:\w+ )?(?:schedule|scheduled|book|booked|buy|bought|ask|asked|"
@@ -135,7 +136,7 @@ TEST_DRIVE = _cues(
     r"\b(?:see|look at|check out|sit in) (?:it|the [\w-]+|one|them|that one|this one)? ?in person\b",
     r"\bcome (?:in )?(?:and )?(?:see|look at|check out|sit in)\b",
     r"\b(?:come|stop|swing) (?:by|in|over)\b.{0,40}\b(?:look at|see|check out|drive)\b",
-    r"\b(?:someone|somebody) (?:to |could |can )?show me\b", r"\bprueba de manejo\b", r"\bmanejarl[oa]\b",
+    r"\b(?:someone|somebody) (?:to |could |can )?show me\b", r"(?:^|[.!?] )drive (?:the|a|an|it|that|this)\b", r"\bprueba de manejo\b", r"\bmanejarl[oa]\b",
     r"\bprobarl[oa]\b", r"\bprobar (?:el|la)\b", r"\bmanejar (?:el|la)\b",
 )
 SERVICE = _cues(
@@ -323,7 +324,7 @@ def understand(text: str, *, now: datetime, time_zone: str,
         positions["test_drive"] = visit.start()
     weak = INVENTORY_WEAK.search(cue_text)
     if (weak and "inventory" not in positions and not _asks_about_something_else(cue_text, weak.end())
-            and (names_vehicle or _names_vehicle_noun(normalised) or not positions)):
+            and (names_vehicle or _names_vehicle_noun(normalised))):
         positions["inventory"] = weak.start()
     if "test_drive" not in positions and "service_appointment" not in positions:
         booking = APPOINTMENT.search(cue_text)
