@@ -28,7 +28,7 @@ from customers.contact import InvalidContact, normalize_email, normalize_phone
 from customers.opt_out import is_opt_out
 
 from assistant import vehicles
-from assistant.text import normalise
+from assistant.text import VOCABULARY, normalise
 from assistant.vehicles import DEFAULT_MODELS
 from assistant.when import Window, window_in
 
@@ -78,6 +78,9 @@ SUSPICIOUS = _cues(
 SOMEONES_RECORD = re.compile(
     r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)?)(?:['\u2019]s|s['\u2019]) (?:\w+ ){0,2}(?:appointment|phone|number|address|email|info|"
     r"information|account|deal|order|record|file|details|payment|loan)s?\b")
+# Another named person's purchase or visit: "the car Jane Doe bought".
+SOMEONE_DID = re.compile(r"\b([A-Z][a-z]+ [A-Z][a-z]+) (?:bought|purchased|booked|scheduled|ordered|financed|leased|"
+                         r"traded|paid)\b")
 NOT_A_PERSON = frozenset({"Today", "Tomorrow", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                           "Saturday", "Sunday", "Tonight", "Yesterday", "Dealer", "Service", "Saturdays", "What",
                           "Where", "Who", "How", "That", "It", "There", "Here", "Let", "He", "She", "This", "Everyone",
@@ -93,7 +96,9 @@ ASKED_FOR_PERSON = _cues(
     r"\b(?:someone|somebody|salesperson|salesman|sales person|sales rep|representative|manager|person|anyone|"
     r"a rep) (?:to )?(?:call|text|contact|email|reach out|phone|get back)",
     r"\b(?:call|phone|ring) me\b", r"\bgive me a (?:call|ring)\b", r"\bmanager\b", r"\bsupervisor\b",
-    r"\b(?:contact|reach) me\b", r"\bcall ?-?back\b", r"\b(?:service|sales|finance) (?:advisor|writer|consultant)\b", r"\bmember of your\b", r"\b(?:sales|service|finance) team\b",
+    r"\b(?:contact|reach) me\b", r"\bget me (?:someone|somebody|a person|a human|a manager|a real|the manager)\b",
+    r"\b(?:pass|give|send|forward) my (?:info|information|number|details|contact\w*) (?:to|on to|along)\b",
+    r"\bsalesm[ae]n\b", r"\bcall ?-?back\b", r"\b(?:service|sales|finance) (?:advisor|writer|consultant)\b", r"\bmember of your\b", r"\b(?:sales|service|finance) team\b",
     r"\b(?:talk|speak) (?:to|with) (?:whoever|the person who|the guy who|someone who|someone in)\b",
     r"\bwho (?:do|can|should) i (?:talk|speak|call|contact|ask)\b", r"\bllamar(?:me)?\b", r"\bme llaman\b", r"\bpueden llamar\b",
     r"\bare you (?:a )?(?:bot|robot|real|human|machine|ai)\b", r"\bnot a (?:bot|robot)\b",
@@ -110,7 +115,8 @@ COMPLAINT = _cues(
     r"responded|responds|replied|heard back|showed up|tell|told|help|helped|explain|explained)\b",
     r"\bruined\b", r"\bmoney back\b", r"\b(?:want|demand|give me|get) (?:a |my )?refund\b",
     r"\blemon\b", r"\b(?:won't|didn't|did not|will not|never) (?:fix|fixed|repair)\b", r"\bstill (?:broken|not fixed)\b",
-    r"\bbeen\b.{0,25}\bwaiting\b", r"\bwaiting in the (?:lobby|showroom|waiting room)\b", r"\bcomplain(?:t|ts|ing)?\b", r"\blawyer\b", r"\bsue\b",
+    r"\bbeen\b.{0,25}\bwaiting\b", r"\bgetting nowhere\b", r"\bgoing in circles\b", r"\buseless\b",
+    r"\bpromised\b", r"\bnever got (?:one|a call|a response|an answer|back|it)\b", r"\bwaiting in the (?:lobby|showroom|waiting room)\b", r"\bcomplain(?:t|ts|ing)?\b", r"\blawyer\b", r"\bsue\b",
     r"\bbbb\b", r"\bnot happy\b", r"\bunhappy\b", r"\bmistreated\b", r"\bwas treated\b", r"\bbad experience\b",
     r"\bqueja\b", r"\bpesimo\b", r"\bterrible servicio\b",
 )
@@ -147,7 +153,8 @@ SERVICE = _cues(
     r"\bbateria\b", r"\btransmission (?:problem|issue|slip|repair|fluid|service|noise|leak|is|won't|makes)\w*",
     r"\brepairs?\b", r"\bshak(?:e|es|ing|y)\b", r"\bvibrat\w*", r"\bsteering\b", r"\bpulls to\b", r"\bsmell\w*",
     r"\bsmok(?:e|ing)\b", r"\boverheat\w*", r"\bflat\b", r"\bstall\w*", r"\brattl\w*", r"\bsqueak\w*",
-    r"\bclunk\w*", r"\bkey ?fobs?\b", r"\bfobs?\b", r"\bspare key\b", r"\bkey (?:replacement|programming)\b", r"\bllantas?\b", r"\bfrenos?\b", r"\bno arranca\b", r"\bmotor\b", r"\breparacion\b", r"\bfix\b", r"\bnoise\b",
+    r"\bclunk\w*", r"\b(?:car|truck|vehicle|van|suv) (?:be )?ready\b", r"\bready (?:yet|for pick ?up)\b",
+    r"\bro\s*#?\s*\d", r"\brepair order\b", r"\bkey ?fobs?\b", r"\bfobs?\b", r"\bspare key\b", r"\bkey (?:replacement|programming)\b", r"\bllantas?\b", r"\bfrenos?\b", r"\bno arranca\b", r"\bmotor\b", r"\breparacion\b", r"\bfix\b", r"\bnoise\b",
     r"\bleak(?:ing|s)?\b", r"\bwon't start\b", r"\bdoesn't start\b", r"\btow\b", r"\bgrinding\b",
     r"\bwarranty\b", r"\bdiagnos\w*", r"\bbring (?:it|her|him|my [\w-]+|the [\w-]+|the car|in my [\w-]+) in\b",
     r"\bdrop (?:it|my [\w-]+|off my [\w-]+) off\b", r"\bmy car (?:is|keeps|has)\b",
@@ -158,15 +165,17 @@ SERVICE = _cues(
 )
 HOURS = _cues(
     r"(?<!duration )\bhours?\b(?! ago)", r"\bopen(?:s|ed)?\b(?! (?:to|for) (?:offers|negotiation))",
-    r"\bclos(?:e|es|ed|ing)\b(?! (?:the )?deal)", r"\bwhat time\b", r"\bhow late\b", r"\blatest\b",
+    r"\bclos(?:e|es|ed|ing)\b(?! (?:the )?deal| to\b)", r"\bwhat time\b", r"\bhow late\b", r"\blatest\b",
     r"\b(?:till|until) when\b", r"\bhorarios?\b", r"\babiertos?\b", r"\babren\b", r"\bcierran\b",
-    r"\ba que hora\b", r"\bholiday", r"\bchristmas\b", r"\bthanksgiving\b", r"\bnew years?\b",
+    r"\ba que hora\b",
 )
 LOCATION = _cues(
     r"\bwhere\b(?! (?:do|can|should) i (?:sign|pay|send|upload))", r"(?<!email )\baddress\b", r"\bdirections?\b",
     r"\blocated\b", r"\blocation\b", r"\bhow (?:do|can) (?:i|we) get (?:to|there)\b", r"\bhow (?:far|close)\b",
     r"\bwhich exit\b", r"\bnear(?:by| me| you)?\b", r"\bgps\b", r"\bmap\b", r"\bdonde\b", r"\bdireccion\b",
-    r"\bfind (?:you|your|the dealership|the store|the place)\b", r"\b(?:what|which) (?:city|town|state|area|street|part of town)\b",
+    r"\bfind (?:you|your|the dealership|the store|the place)\b",
+    r"\b(?:next to|across from)\b", r"\b(?:closest|nearest) (?:dealership|dealer|store|location|one|lot|branch)\b",
+    r"\bclose to (?:you|me|downtown)\b", r"\b(?:what|which) (?:city|town|state|area|street|part of town)\b",
     r"\bubica\w*", r"\bcomo llego\b", r"\bparking\b", r"\b(?:dealership|store|showroom) (?:on|at|near|by)\b",
 )
 INVENTORY = _cues(
@@ -178,7 +187,7 @@ INVENTORY = _cues(
 )
 # "I'd like to see the Sienna": a visit to see a vehicle, only when one is named.
 TEST_DRIVE_WITH_VEHICLE = _cues(
-    r"\b(?:like|want|love|wanna|hoping|hope|plan|planning) to (?:come )?(?:see|look at|check out|drive|sit in) "
+    r"\b(?:like|want|love|wanna|hoping|hope|plan|planning) to (?:come )?(?:see|look at|check out|drive|sit in|test) "
     r"(?:the|a|an|that|this|it|one|them)\b",
 )
 # "Do you have / got any / tienen": inventory only when a vehicle is named or nothing else is asked, so
@@ -186,13 +195,14 @@ TEST_DRIVE_WITH_VEHICLE = _cues(
 INVENTORY_WEAK = _cues(
     r"\b(?:do|does|did) (?:you|you all|you guys|they)(?: guys)? (?:have|got|carry|stock|sell)\b",
     r"\b(?:you|you all|you guys) (?:got|have) any\b", r"\bgot any\b", r"\bhave any\b", r"\btienen\b", r"\btiene\b",
-    r"\bhay\b", r"\byou have\b",
+    r"\bhay\b", r"\byou have\b", r"\bany\b",
 )
 PRICE = _cues(
     r"\bhow much\b(?! (?:(?:would|will|can|could|do|did) (?:you|you all|you guys) (?:give|pay|offer|buy)|"
     r"(?:is|would|will) my|(?:of a )?down|money down|do i (?:need|have) (?:to put )?down|would i get for))",
     r"\bprices?\b", r"\bpricing\b", r"\bcosts?\b", r"\bmsrp\b", r"\bsticker\b", r"\basking\b", r"\bfees?\b",
     r"\bcuanto (?:cuesta|vale|cuestan|valen|es)\b", r"\bprecios?\b", r"\bhow expensive\b",
+    r"\bdeals?\b", r"\brebates?\b", r"\bincentives?\b", r"\bspecials?\b", r"\bofertas?\b",
     r"\bwhat (?:does|do|is|are|would) .{0,30}\bgo(?:es|ing)? for\b",
 )
 TRADE_IN = _cues(
@@ -209,7 +219,7 @@ FINANCING = _cues(
     r"\bfinanc\w*", r"\bcredit\b", r"\bloans?\b", r"\bapr\b", r"\binterest\b", r"\bleas(?:e|es|ed|ing)\b",
     r"\bmonthly\b", r"\bpayments?\b", r"\bdown payment\b", r"\b\d+k? down\b", r"\bpre ?-?approv\w*",
     r"\bapproved\b", r"\bco ?-?signers?\b", r"\bbuy here pay here\b", r"\bcredito\b", r"\brepo\b",
-    r"\bbankruptcy\b", r"\bfirst time buyers?\b", r"\bmensualidad\w*", r"\benganche\b", r"\brates?\b(?! the)",
+    r"\bbankruptcy\b", r"\binsurance\b", r"\bfirst time buyers?\b", r"\bmensualidad\w*", r"\benganche\b", r"\brates?\b(?! the)",
 )
 CUES: dict[str, re.Pattern[str]] = {
     "test_drive": TEST_DRIVE, "service_appointment": SERVICE, "hours": HOURS, "location": LOCATION,
@@ -367,7 +377,8 @@ def _reason(cue_text: str) -> str | None:
 
 
 def _someones_record(raw: str) -> bool:
-    return any(m.group(1).split()[0] not in NOT_A_PERSON for m in SOMEONES_RECORD.finditer(raw))
+    return any(m.group(1).split()[0] not in NOT_A_PERSON
+               for pattern in (SOMEONES_RECORD, SOMEONE_DID) for m in pattern.finditer(raw))
 
 
 def _names_vehicle_noun(normalised: str) -> bool:
@@ -436,8 +447,22 @@ def _color_without_model(words: list[str], trading: list[vehicles.Mention]) -> s
     return vehicles.find_color(words, None)
 
 
+# In a message written all in lower case: "im kayla, ..." or "my name is jo".
+NAME_LOWER = re.compile(r"(?:^|[\s,.!])(?:my name is|my name's|me llamo|(?:hi |hey |hello )?(?:i'm|im|this is|soy))\s+"
+                        r"([a-z][a-z'-]{1,20})(?=\s*(?:[,.!]|$| here\b| from\b| and\b))")
+NOT_A_NAME_LOWER = frozenset(w.lower() for w in NOT_A_NAME) | frozenset("""
+confused sure fine late outside waiting new serious curious sorry ok done free busy working driving home there good
+great well interested ready here back just not still also gonna going looking trying calling wondering tired
+""".split())
+
+
 def _name(raw: str, all_caps: bool) -> str | None:
     if all_caps:
+        return None
+    if raw == raw.lower():
+        match = NAME_LOWER.search(raw.replace("\u2019", "'"))
+        if match and match.group(1) not in NOT_A_NAME_LOWER and match.group(1) not in VOCABULARY:
+            return match.group(1).capitalize()
         return None
     for match in NAME.finditer(raw):
         parts = match.group(1).split()

@@ -316,9 +316,17 @@ def find_max_price(normalised: str) -> int | None:
     return None
 
 
+# "a 2011 sienna w 180k", "160k on it": thousands of miles said without the word.
+_MILES_IMPLIED = re.compile(r"(?:\b(?:w|w/|with|has|got|at)\s+(\d{2,3})(k)\b(?!\s*(?:down|budget|\$|price|cash))|"
+                            r"\b(\d{2,3})(k) on (?:it|her|the clock|the odometer)\b)")
+
+
 def find_mileage(normalised: str) -> int | None:
     match = _MILES.search(normalised)
     if not match:
+        implied = _MILES_IMPLIED.search(normalised)
+        if implied:
+            return int(implied.group(1) or implied.group(3)) * 1000
         return None
     number = float(match.group(1).replace(",", ""))
     return int(number * 1000) if match.group(2) else int(number)

@@ -254,3 +254,20 @@ def test_a_near_miss_of_a_model_name_is_read_as_the_model_only_after_a_vehicle_w
 def test_do_you_have_asks_about_what_follows_it(text, intent, also):
     result = said(text)
     assert (result.intent, result.also) == (intent, also)
+
+
+@pytest.mark.parametrize("text, name", [
+    ("hi im kayla, do u have any kia souls", "Kayla"), ("my name is jo and i want a truck", "Jo"),
+    ("im good, thanks", None), ("im confused, what time do you open", None), ("this is ridiculous", None),
+])
+def test_a_name_in_a_message_written_in_lower_case(text, name):
+    assert said(text).slots.name == name
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("happy holidays!", "other"), ("are you open on christmas eve", "hours"), ("any trucks close to 30k", "inventory"),
+    ("any trucks?", "inventory"), ("do you ship cars out of state?", "other"), ("any chance you're open late", "hours"),
+    ("what's the closest dealership to Springfield", "location"),
+])
+def test_words_that_only_sometimes_mean_an_intent(text, intent):
+    assert said(text).intent == intent
