@@ -245,6 +245,13 @@ NOT_A_NAME = frozenset({
     "Hoping", "Planning", "About", "From", "With", "Also", "And", "But", "Test", "Please", "Thanks", "Hola",
     "Cliente", "Interesado", "Interesada", "Buscando",
 })
+# In a message written all in lower case: "im kayla, ..." or "my name is jo".
+NAME_LOWER = re.compile(r"(?:^|[\s,.!])(?:my name is|my name's|me llamo|(?:hi |hey |hello )?(?:i'm|im|this is|soy))\s+"
+                        r"([a-z][a-z'-]{1,20})(?=\s*(?:[,.!]|$| here\b| from\b| and\b))")
+NOT_A_NAME_LOWER = frozenset(w.lower() for w in NOT_A_NAME) | frozenset("""
+confused sure fine late outside waiting new serious curious sorry ok done free busy working driving home there good
+great well interested ready here back just not still also gonna going looking trying calling wondering tired
+""".split())
 EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"(?<![\w/#])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?![\w/])")
 
@@ -315,9 +322,10 @@ class Understanding:
 def understand(text: str, *, now: datetime, time_zone: str,
                known_models: Iterable[tuple[str, str]] = DEFAULT_MODELS) -> Understanding:
     """The intent to act on first, the further intents asked, and the slots of one shopper message."""
-    raw = (text or "")[:2000]
-    if is_opt_out(raw):
+    text = text if isinstance(text, str) else ""
+    if is_opt_out(text):  # on the whole message, exactly as the texting pipeline reads it
         return Understanding("opt_out", Slots(), 0.99)
+    raw = text[:2000]  # a longer message is read as its first 2000 characters
     normalised = normalise(raw)
     cue_text = DURATION.sub(" duration ", normalised)
 
@@ -369,8 +377,7 @@ def _asks_about_something_else(cue_text: str, after: int) -> bool:
 
 
 def _reason(cue_text: str) -> str | None:
-    for reason, pattern in (("complaint", COMPLAINT), ("negotiation", NEGOTIATION),
-                            ("asked_for_person", ASKED_FOR_PERSON)):
+    for reason, pattern in zip(REASONS, (COMPLAINT, NEGOTIATION, ASKED_FOR_PERSON)):
         if pattern.search(cue_text):
             return reason
     return None
@@ -435,8 +442,7 @@ def _is_trade(words: list[str], mention: vehicles.Mention) -> bool:
     """The shopper's own car: "my 2015 civic", "I have a civic ... to trade", "corolla 150,000 miles"."""
     before = words[max(0, mention.first - 5):mention.first]
     after = words[mention.last + 1:mention.last + 6]
-    return (any(w in TRADE_BEFORE for w in before) or "miles" in after or "trade" in after
-            or ("as" in after and "trade" in after))
+    return any(w in TRADE_BEFORE for w in before) or "miles" in after or "trade" in after
 
 
 def _color_without_model(words: list[str], trading: list[vehicles.Mention]) -> str | None:
@@ -445,15 +451,6 @@ def _color_without_model(words: list[str], trading: list[vehicles.Mention]) -> s
     if not any(w in vehicles.VEHICLE_NOUNS for w in words):
         return None
     return vehicles.find_color(words, None)
-
-
-# In a message written all in lower case: "im kayla, ..." or "my name is jo".
-NAME_LOWER = re.compile(r"(?:^|[\s,.!])(?:my name is|my name's|me llamo|(?:hi |hey |hello )?(?:i'm|im|this is|soy))\s+"
-                        r"([a-z][a-z'-]{1,20})(?=\s*(?:[,.!]|$| here\b| from\b| and\b))")
-NOT_A_NAME_LOWER = frozenset(w.lower() for w in NOT_A_NAME) | frozenset("""
-confused sure fine late outside waiting new serious curious sorry ok done free busy working driving home there good
-great well interested ready here back just not still also gonna going looking trying calling wondering tired
-""".split())
 
 
 def _name(raw: str, all_caps: bool) -> str | None:

@@ -271,3 +271,13 @@ def test_a_name_in_a_message_written_in_lower_case(text, name):
 ])
 def test_words_that_only_sometimes_mean_an_intent(text, intent):
     assert said(text).intent == intent
+
+
+@pytest.mark.parametrize("text", [None, 42, "", "   ", "\x00\x01", "🙂" * 3000, "a" * 100_000])
+def test_bad_or_huge_input_is_other_not_an_error(text):
+    assert said(text).intent == "other"
+
+
+def test_an_opt_out_at_the_end_of_a_very_long_message_is_still_an_opt_out():
+    text = "I asked about the truck last week. " * 100 + "Not interested. STOP"
+    assert is_opt_out(text) and said(text).intent == "opt_out"
