@@ -401,7 +401,8 @@ def _slots(raw: str, normalised: str, *, now: datetime, time_zone: str,
     mentions = vehicles.find_mentions(words, capitalised, all_caps, cat)
     trade_cue = bool(TRADE_IN.search(normalised))
 
-    shopping, trading = [], []
+    shopping: list[vehicles.Mention] = []
+    trading: list[vehicles.Mention] = []
     for mention in mentions:
         (trading if trade_cue and _is_trade(words, mention) else shopping).append(mention)
 
