@@ -59,6 +59,7 @@ sever server serve served serves manger mangers range ranger annual cheese shame
 carry civil least leave leaves leaving manage managed perdon persona personas leash leaser
 tarde tardes noche noches lunes martes hora horas horario cita carro carros cuanto cuesta donde prueba manejo
 quiero tienen tiene usado usados nuevo nuevos hablar alguien precio aceite abren cierran
+interesa interesado interesada interesan intereso
 """.split())
 
 _EMOJI_OR_SYMBOL = re.compile(r"[^\w\s'\":/#$.,@?!&+%<>()\-]", re.UNICODE)

@@ -131,7 +131,7 @@ NEGOTIATION = _cues(
     r"\bknock it down\b", r"\b(?:ultimo|mejor) precio\b", r"\bdescuento\b", r"\brebaja\b",
     r"\bhow low (?:can|will|would) you\b", r"\bany room on\b", r"\bbest you can do\b",
     r"\bleast (?:you|you would|you will)\b", r"\bmake (?:a|me a|us a) deal\b", r"\bwork (?:out )?a deal\b",
-    r"\bi am thinking \$?\d", r"\bbeat (?:it|that|the|their|this|his|her)\b",
+    r"\bi am thinking \$?\d", r"\bprice (?:is )?firm\b", r"\bfirm (?:on (?:the )?)?price\b", r"\bno haggle\b", r"\bbeat (?:it|that|the|their|this|his|her)\b",
     r"\b(?:another|other|different) dealer(?:ship)?s?\b",
 )
 TEST_DRIVE = _cues(
@@ -143,7 +143,7 @@ TEST_DRIVE = _cues(
     r"\bcome (?:in )?(?:and )?(?:see|look at|check out|sit in)\b",
     r"\b(?:come|stop|swing) (?:by|in|over)\b.{0,40}\b(?:look at|see|check out|drive)\b",
     r"\b(?:someone|somebody) (?:to |could |can )?show me\b", r"(?:^|[.!?] )drive (?:the|a|an|it|that|this)\b", r"\bprueba de manejo\b", r"\bmanejarl[oa]\b",
-    r"\bprobarl[oa]\b", r"\bprobar (?:el|la)\b", r"\bmanejar (?:el|la)\b",
+    r"\bprobarl[oa]\b", r"\b(?:ir|pasar|venir) a ver(?:la|lo|las|los)?\b", r"\bprobar (?:el|la)\b", r"\bmanejar (?:el|la)\b",
 )
 SERVICE = _cues(
     r"\boil change", r"\bcambio de aceite\b", r"\baceite\b", r"\bbrakes?\b", r"\btires?\b", r"\brotation\b",
@@ -181,7 +181,7 @@ LOCATION = _cues(
 INVENTORY = _cues(
     r"\bin stock\b", r"\bavailable\b", r"\bstill (?:there|available|for sale|on the lot|here|around|have)\b",
     r"\bsold\b", r"\bon the lot\b", r"\blooking for\b", r"\bin the market for\b", r"\binterested in (?:a|an|the)\b",
-    r"\binventory\b", r"\bstock\b", r"\bstk\b", r"\bvin\b", r"\bcheapest\b", r"\bin your lot\b",
+    r"\binventory\b", r"\bstock\b", r"\bstk\b", r"\bvin\b", r"\bin your lot\b",
     r"\bwhat (?:do )?(?:you|you all|you guys) (?:have|got)\b", r"\bbusco\b", r"\bbuscando\b", r"\bdisponible",
     r"\bshopping for\b", r"\bneed a (?:car|truck|suv|minivan|van|vehicle|sedan)\b", r"\bcarry\b",
 )
@@ -195,7 +195,7 @@ TEST_DRIVE_WITH_VEHICLE = _cues(
 INVENTORY_WEAK = _cues(
     r"\b(?:do|does|did) (?:you|you all|you guys|they)(?: guys)? (?:have|got|carry|stock|sell)\b",
     r"\b(?:you|you all|you guys) (?:got|have) any\b", r"\bgot any\b", r"\bhave any\b", r"\btienen\b", r"\btiene\b",
-    r"\bhay\b", r"\byou have\b", r"\bany\b",
+    r"\bhay\b", r"\byou have\b", r"\bany\b", r"\bcheapest\b",
 )
 PRICE = _cues(
     r"\bhow much\b(?! (?:(?:would|will|can|could|do|did) (?:you|you all|you guys) (?:give|pay|offer|buy)|"
@@ -219,7 +219,7 @@ FINANCING = _cues(
     r"\bfinanc\w*", r"\bcredit\b", r"\bloans?\b", r"\bapr\b", r"\binterest\b", r"\bleas(?:e|es|ed|ing)\b",
     r"\bmonthly\b", r"\bpayments?\b", r"\bdown payment\b", r"\b\d+k? down\b", r"\bpre ?-?approv\w*",
     r"\bapproved\b", r"\bco ?-?signers?\b", r"\bbuy here pay here\b", r"\bcredito\b", r"\brepo\b",
-    r"\bbankruptcy\b", r"\binsurance\b", r"\bfirst time buyers?\b", r"\bmensualidad\w*", r"\benganche\b", r"\brates?\b(?! the)",
+    r"\bbankruptcy\b", r"\binsurance\b", r"\bput (?:\$?\d+k? )?down\b", r"\bafford\b", r"\bfirst time buyers?\b", r"\bmensualidad\w*", r"\benganche\b", r"\brates?\b(?! the)",
 )
 CUES: dict[str, re.Pattern[str]] = {
     "test_drive": TEST_DRIVE, "service_appointment": SERVICE, "hours": HOURS, "location": LOCATION,
