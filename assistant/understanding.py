@@ -318,6 +318,11 @@ class Understanding:
     confidence: float  # 0..1, how sure the rules are; the caller may hand off below its own threshold
     also: tuple[str, ...] = ()
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, as the assistant API answers it ({"intent", "slots", ...})."""
+        return {"intent": self.intent, "also": list(self.also), "confidence": self.confidence,
+                "slots": self.slots.flat()}
+
 
 def understand(text: str, *, now: datetime, time_zone: str,
                known_models: Iterable[tuple[str, str]] = DEFAULT_MODELS) -> Understanding:

@@ -281,3 +281,15 @@ def test_bad_or_huge_input_is_other_not_an_error(text):
 def test_an_opt_out_at_the_end_of_a_very_long_message_is_still_an_opt_out():
     text = "I asked about the truck last week. " * 100 + "Not interested. STOP"
     assert is_opt_out(text) and said(text).intent == "opt_out"
+
+
+def test_as_dict_is_json_ready():
+    import json
+
+    result = said("hi I'm Ana, test drive the white rav4 tomorrow at 5? what are your hours")
+    assert json.loads(json.dumps(result.as_dict())) == {
+        "intent": "test_drive", "also": ["hours"], "confidence": 0.8,
+        "slots": {"make": "Toyota", "model": "RAV4", "color": "white", "date": "2026-12-06", "time": "17:00",
+                  "window_start": "2026-12-06T17:00:00-05:00", "window_end": "2026-12-06T18:00:00-05:00",
+                  "name": "Ana"},
+    }
