@@ -194,6 +194,7 @@ def audience_preview(*, dealer_group_id: int, rooftop_id: int | None, spec: aud.
     """How many customers the audience holds and a few of them with why they matched, for the builder page.
 
     `spec` may be the raw JSON or form data: what cannot be parsed comes back as `error`, never an exception.
+    The caller has checked that the staff member may see the store (or, for `rooftop_id=None`, the group).
     """
     now = now or timezone.now()
     if not isinstance(spec, aud.AudienceSpec):

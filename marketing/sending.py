@@ -78,6 +78,8 @@ def _run(campaign_id: int, clock) -> str:
         return Status.CANCELLED
     if campaign.status != Status.SENDING:
         return campaign.status
+    if campaign.error:
+        Campaign.unscoped.filter(pk=campaign.pk).update(error="")  # a retry after an error: the error is history
     try:
         spec = AudienceSpec.parse(campaign.audience).require_someone()
         _require_templates(campaign)
