@@ -13,8 +13,9 @@ Measured in the same run:
 - the audience: the builder's preview (count and sample) and the id query alone;
 - building the recipients (the audience, home stores, INSERT ... ON CONFLICT);
 - judging and queueing: recipients judged and outbox messages written per second, every chunk's facts,
-  rules, outbox rows and verdicts included, and the hand-over of each queued message to Celery (Redis) after
-  its chunk commits, waited for at the end (the broker publishes on a background thread);
+  rules, outbox rows, verdicts and progress included;
+- the hand-over to Celery, measured on its own: the task message of every queued outbox row published to Redis
+  (in a worker this happens on crm.handoff's publisher thread while the next chunks are judged);
 - the process's peak resident memory over the run;
 - the raw baseline: COPY of the same number of outbox rows into a copy of the outbox table; the ratio says
   what judging and the outbox's checks cost over writing the rows.
