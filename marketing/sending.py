@@ -71,8 +71,8 @@ def campaign_run(*, campaign_id: int, now: datetime | None = None) -> str:
 
 def _run(campaign_id: int, clock) -> str:
     campaign = Campaign.unscoped.filter(pk=campaign_id).first()
-    if campaign is None:
-        return "missing"
+    if campaign is None or campaign.kind != Campaign.Kind.CAMPAIGN:
+        return "missing"  # the price-drop campaign's messages are written by marketing.price_drops
     if campaign.status == Status.CANCELLED:
         campaign_recipients_cancel(campaign_id=campaign.pk)
         return Status.CANCELLED

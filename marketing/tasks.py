@@ -33,13 +33,15 @@ def campaign_send(campaign_id: int) -> str:
 def campaigns_due() -> int:
     """Beat, every minute: start scheduled campaigns whose time came, and resume sending ones gone silent."""
     now = timezone.now()
-    due = list(Campaign.unscoped.filter(status=Campaign.Status.SCHEDULED, send_at__lte=now)
+    # The standing price-drop campaign of each store is sent by marketing.price_drops, not by this run.
+    campaigns = Campaign.unscoped.filter(kind=Campaign.Kind.CAMPAIGN)
+    due = list(campaigns.filter(status=Campaign.Status.SCHEDULED, send_at__lte=now)
                .values_list("pk", flat=True))
     # The status moves only if it is still "scheduled": a manager who cancels in the same second wins.
     started = [pk for pk in due if Campaign.unscoped.filter(pk=pk, status=Campaign.Status.SCHEDULED).update(
         status=Campaign.Status.SENDING, heartbeat_at=now)]
     cutoff = now - LOST_AFTER
-    lost = list(Campaign.unscoped.filter(status=Campaign.Status.SENDING).filter(
+    lost = list(campaigns.filter(status=Campaign.Status.SENDING).filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, updated_at__lt=cutoff)).values_list("pk", flat=True))
     for pk in dict.fromkeys([*started, *lost]):
         campaign_send.delay(pk)
