@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class MarketingConfig(AppConfig):
     name = "marketing"
     verbose_name = "Marketing"
+
+    def ready(self) -> None:
+        # An email service's delivery events and send-time refusals become campaign results and suppressions.
+        from marketing import receivers  # noqa: F401
