@@ -131,11 +131,13 @@ def _blocked_reason(message: OutboundMessage) -> str:
         if not sms_consent_granted(dealer_group_id=message.customer.dealer_group_id, phone=message.to_address,
                                    purpose=message.purpose):
             return f"No {message.purpose} text consent for {message.to_address}"
+    elif message.purpose in COMPOSED_PURPOSES and (
+            email_consent_refused_in_group(dealer_group_id=message.customer.dealer_group_id,
+                                           email=message.to_address, purpose=message.purpose)
+            or email_consent_refused(customer=message.customer, purpose=message.purpose)):
+        return f"{message.to_address} unsubscribed from {message.get_purpose_display().lower()} email"
     elif email_consent_refused(customer=message.customer, purpose=message.purpose):
         return "The customer opted out of email"
-    elif message.purpose in COMPOSED_PURPOSES and email_consent_refused_in_group(
-            dealer_group_id=message.customer.dealer_group_id, email=message.to_address, purpose=message.purpose):
-        return f"{message.to_address} unsubscribed from {message.get_purpose_display().lower()} email"
     return ""
 
 
