@@ -294,7 +294,10 @@ def _deliver(message: OutboundMessage) -> str:
     # Through an email service (django-anymail) its own message id is what its delivery webhooks name.
     status = getattr(email, "anymail_status", None)
     provider_message_id = getattr(status, "message_id", None)
-    return provider_message_id if isinstance(provider_message_id, str) and provider_message_id else message_id
+    # (A set when recipients got different ids: never here, one recipient per message.)
+    if isinstance(provider_message_id, (str, int)) and str(provider_message_id):
+        return str(provider_message_id)
+    return message_id
 
 
 def _smtp_codes(exc: smtplib.SMTPRecipientsRefused) -> str:

@@ -3,7 +3,10 @@ recipient, and the recipient's message in the outbox."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+
+from anymail.backends.test import EmailBackend as AnymailTestBackend
 
 from customers.messaging import outbound_message_queue
 from customers.models import ConsentRecord
@@ -31,3 +34,11 @@ def sms_marketing_consent(customer, at: datetime) -> None:
     ConsentRecord.objects.create(customer=customer, dealer_group=customer.dealer_group, channel="sms",
                                  purpose="marketing", granted=True, source="web form", recorded_at=at,
                                  text_shown="Yes, text me offers")
+
+
+class ServiceLikeBackend(AnymailTestBackend):
+    """django-anymail's test backend giving each message an id like an email service's (Postmark's are UUIDs),
+    so a delivery webhook can name it."""
+
+    def get_esp_message_id(self, message):
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, message.extra_headers.get("X-CRM-Idempotency-Key", "")))
