@@ -24,8 +24,20 @@ from marketing.models import CampaignRecipient
 
 logger = logging.getLogger(__name__)
 
-# Bounces a service reports that are temporary (it tries again and reports the outcome later).
-_SOFT_BOUNCES = {("Postmark", "SoftBounce"), ("Postmark", "Transient"), ("Postmark", "DnsError")}
+# How services mark a bounce that is temporary (the service tries again and reports the outcome later), in the
+# raw event anymail keeps: Postmark "Type", SendGrid "type", Brevo and Mandrill "event", MailerSend "type",
+# Amazon SES "bounce.bounceType". Only a hard bounce puts the address on the do-not-contact list.
+_SOFT_BOUNCE_MARKS = {"softbounce", "soft_bounce", "soft_bounced", "transient", "dnserror", "blocked"}
+
+
+def is_soft_bounce(esp_event) -> bool:
+    """Pure."""
+    if not isinstance(esp_event, dict):
+        return False
+    marks = [esp_event.get(key) for key in ("Type", "type", "event")]
+    if isinstance(esp_event.get("bounce"), dict):
+        marks.append(esp_event["bounce"].get("bounceType"))
+    return any(isinstance(mark, str) and mark.lower() in _SOFT_BOUNCE_MARKS for mark in marks)
 
 
 @dataclass(frozen=True)
@@ -38,7 +50,7 @@ class Outcome:
 NOTHING = Outcome()
 
 
-def outcome(*, event_type: str, reject_reason: str | None, esp_name: str = "", esp_type: str = "") -> Outcome:
+def outcome(*, event_type: str, reject_reason: str | None, soft_bounce: bool = False) -> Outcome:
     """What one normalised event means. Pure."""
     if event_type == EventType.DELIVERED:
         return Outcome(stamp="delivered_at")
@@ -51,7 +63,7 @@ def outcome(*, event_type: str, reject_reason: str | None, esp_name: str = "", e
     if event_type == EventType.UNSUBSCRIBED:
         return Outcome(stamp="unsubscribed_at", unsubscribe=True)
     if event_type == EventType.BOUNCED:
-        if (esp_name, esp_type) in _SOFT_BOUNCES:
+        if soft_bounce:
             return NOTHING
         return Outcome(stamp="bounced_at", listed=SuppressionEntry.Reason.BOUNCED)
     if event_type == EventType.REJECTED:
@@ -68,9 +80,8 @@ def outcome(*, event_type: str, reject_reason: str | None, esp_name: str = "", e
 
 @receiver(tracking, dispatch_uid="marketing.provider_event")
 def provider_event(sender, event, esp_name: str = "", **kwargs) -> None:
-    esp_event = event.esp_event if isinstance(event.esp_event, dict) else {}
-    result = outcome(event_type=event.event_type, reject_reason=event.reject_reason, esp_name=esp_name,
-                     esp_type=str(esp_event.get("Type", "")))
+    result = outcome(event_type=event.event_type, reject_reason=event.reject_reason,
+                     soft_bounce=is_soft_bounce(event.esp_event))
     if result == NOTHING:
         return
     message = None

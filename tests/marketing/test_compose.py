@@ -5,7 +5,7 @@ import pytest
 
 from marketing.compose import Sender, compose_email, compose_text, split_urls
 from marketing.preferences import Change, changes, is_on
-from marketing.receivers import NOTHING, Outcome, outcome
+from marketing.receivers import NOTHING, Outcome, is_soft_bounce, outcome
 
 SENDER = Sender(store_name="Lakeside Toyota", postal_address="100 Shore Rd, Lakeside, MA 01234",
                 group_name="Lakeside Auto Group")
@@ -111,20 +111,25 @@ def test_a_text_switch_turns_on_only_with_the_consent_words_shown(current, wante
     assert changes(current=current, wanted=wanted, tcpa_words_shown=shown) == (made, refused)
 
 
-@pytest.mark.parametrize("event_type, reason, esp, esp_type, expected", [
-    ("delivered", None, "Postmark", "", Outcome(stamp="delivered_at")),
-    ("opened", None, "SendGrid", "", Outcome(stamp="opened_at")),
-    ("clicked", None, "SendGrid", "", Outcome(stamp="clicked_at")),
-    ("bounced", "bounced", "Postmark", "HardBounce", Outcome(stamp="bounced_at", listed="bounced")),
-    ("bounced", "bounced", "Postmark", "SoftBounce", NOTHING),
-    ("bounced", None, "SendGrid", "", Outcome(stamp="bounced_at", listed="bounced")),
-    ("rejected", "invalid", "Postmark", "BadEmailAddress", Outcome(stamp="bounced_at", listed="bounced")),
-    ("rejected", "blocked", "Postmark", "Blocked", NOTHING),
-    ("rejected", "spam", "Mailgun", "", Outcome(stamp="complained_at", listed="complained")),
-    ("complained", "spam", "Postmark", "SpamComplaint", Outcome(stamp="complained_at", listed="complained")),
-    ("unsubscribed", "unsubscribed", "SendGrid", "", Outcome(stamp="unsubscribed_at", unsubscribe=True)),
-    ("deferred", None, "Postmark", "Transient", NOTHING),
-    ("queued", None, "SendGrid", "", NOTHING),
+@pytest.mark.parametrize("event_type, reason, raw, expected", [
+    ("delivered", None, {"RecordType": "Delivery"}, Outcome(stamp="delivered_at")),
+    ("opened", None, {"event": "open"}, Outcome(stamp="opened_at")),
+    ("clicked", None, {"event": "click"}, Outcome(stamp="clicked_at")),
+    ("bounced", "bounced", {"Type": "HardBounce"}, Outcome(stamp="bounced_at", listed="bounced")),
+    ("bounced", "bounced", {"Type": "SoftBounce"}, NOTHING),
+    ("bounced", None, {"event": "bounce", "type": "bounce"}, Outcome(stamp="bounced_at", listed="bounced")),
+    ("bounced", None, {"event": "bounce", "type": "blocked"}, NOTHING),
+    ("bounced", None, {"event": "soft_bounce"}, NOTHING),
+    ("bounced", None, {"bounce": {"bounceType": "Permanent"}}, Outcome(stamp="bounced_at", listed="bounced")),
+    ("bounced", None, {"bounce": {"bounceType": "Transient"}}, NOTHING),
+    ("bounced", None, "not a dict", Outcome(stamp="bounced_at", listed="bounced")),
+    ("rejected", "invalid", {"Type": "BadEmailAddress"}, Outcome(stamp="bounced_at", listed="bounced")),
+    ("rejected", "blocked", {"Type": "Blocked"}, NOTHING),
+    ("rejected", "spam", {}, Outcome(stamp="complained_at", listed="complained")),
+    ("complained", "spam", {"Type": "SpamComplaint"}, Outcome(stamp="complained_at", listed="complained")),
+    ("unsubscribed", "unsubscribed", {"event": "unsubscribe"}, Outcome(stamp="unsubscribed_at", unsubscribe=True)),
+    ("deferred", None, {"Type": "Transient"}, NOTHING),
+    ("queued", None, {"event": "processed"}, NOTHING),
 ])
-def test_what_an_email_services_event_means(event_type, reason, esp, esp_type, expected):
-    assert outcome(event_type=event_type, reject_reason=reason, esp_name=esp, esp_type=esp_type) == expected
+def test_what_an_email_services_event_means(event_type, reason, raw, expected):
+    assert outcome(event_type=event_type, reject_reason=reason, soft_bounce=is_soft_bounce(raw)) == expected
