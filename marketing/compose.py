@@ -68,14 +68,14 @@ def _html_paragraphs(text: str, track: Callable[[str], str]) -> str:
 
 
 def compose_email(*, body: str, sender: Sender, unsubscribe_url: str, preferences_url: str, open_pixel_url: str,
-                  track: Callable[[str], str]) -> Composed:
+                  track: Callable[[str], str], kind_words: str = "marketing email") -> Composed:
     """The text part (the body as written, links untouched, plus the footer), the HTML part and the headers."""
     body = body.replace("\r\n", "\n").strip()
     address = sender.postal_address.strip()
     footer_lines = [
         "--",
         f"{sender.store_name}" + (f", {address}" if address else ""),
-        f"You received this marketing email from {sender.group_name}.",
+        f"You received this {kind_words} from {sender.group_name}.",
         f"Unsubscribe: {unsubscribe_url}",
         f"Email and text preferences: {preferences_url}",
     ]
@@ -83,7 +83,7 @@ def compose_email(*, body: str, sender: Sender, unsubscribe_url: str, preference
     footer_html = (
         '<hr>\n<p style="color:#555;font-size:12px;line-height:1.5">'
         f"{escape(sender.store_name)}" + (f", {escape(address)}" if address else "") + "<br>\n"
-        f"You received this marketing email from {escape(sender.group_name)}.<br>\n"
+        f"You received this {escape(kind_words)} from {escape(sender.group_name)}.<br>\n"
         f'<a href="{escape(unsubscribe_url)}">Unsubscribe</a> · '
         f'<a href="{escape(preferences_url)}">Email and text preferences</a></p>'
     )
@@ -136,4 +136,5 @@ def compose(message) -> Composed:
         body=message.body, sender=sender, unsubscribe_url=links.unsubscribe_url(recipient.pk),
         preferences_url=links.preferences_url(recipient.pk), open_pixel_url=links.open_pixel_url(recipient.pk),
         track=track,
+        kind_words="service reminder email" if message.purpose == "service_reminders" else "marketing email",
     )

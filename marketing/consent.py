@@ -84,17 +84,25 @@ def consent_record(*, dealer_group_id: int, channel: str, address: str, purpose:
     return len(customers)
 
 
+def purpose_of(message: OutboundMessage | None) -> str:
+    """What an unsubscribe from this message refuses: the message's own purpose when it is marketing or service
+    reminders (unsubscribing from a reminder must stop reminders), else marketing."""
+    if message is not None and message.purpose in PURPOSE_WORDS:
+        return message.purpose
+    return ConsentRecord.Purpose.MARKETING
+
+
 def address_unsubscribe(*, dealer_group_id: int, channel: str, address: str, now: datetime, source: str,
-                        text_shown: str) -> int:
-    """Refuse marketing on this channel for the address across the group; nothing is written when the newest
+                        text_shown: str, purpose: str = ConsentRecord.Purpose.MARKETING) -> int:
+    """Refuse this purpose on this channel for the address across the group; nothing is written when the newest
     word for the address is already a refusal (a second click, a provider's repeated event)."""
-    purpose = ConsentRecord.Purpose.MARKETING
     if newest_consent(dealer_group_id=dealer_group_id, channel=channel, address=address, purpose=purpose) is False:
         return 0
     return consent_record(
         dealer_group_id=dealer_group_id, channel=channel, address=address, purpose=purpose, granted=False, now=now,
         source=source, text_shown=text_shown,
-        summary=f"Unsubscribed from marketing {CHANNEL_WORDS[channel]} for the whole dealer group ({source})",
+        summary=f"Unsubscribed from {PURPOSE_WORDS[purpose]} {CHANNEL_WORDS[channel]} for the whole dealer group "
+                f"({source})",
     )
 
 
@@ -104,7 +112,8 @@ def recipient_unsubscribe(*, recipient: CampaignRecipient, now: datetime, source
     address = recipient_address(recipient, recipient.channel)
     with transaction.atomic():
         address_unsubscribe(dealer_group_id=recipient.campaign.dealer_group_id, channel=recipient.channel,
-                            address=address, now=now, source=source, text_shown=text_shown)
+                            address=address, now=now, source=source, text_shown=text_shown,
+                            purpose=purpose_of(recipient.message))
         CampaignRecipient.objects.filter(pk=recipient.pk, unsubscribed_at__isnull=True).update(unsubscribed_at=now)
     return address
 

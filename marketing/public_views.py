@@ -92,8 +92,9 @@ def unsubscribe(request, token: str):
     channel = recipient.channel
     address = consent.recipient_address(recipient, channel)
     shown = _shown_address(channel, address)
+    purpose_words = consent.PURPOSE_WORDS[consent.purpose_of(recipient.message)]
     context = {**_store(recipient), "address": shown, "channel_words": consent.CHANNEL_WORDS[channel],
-               "preferences_url": links.preferences_url(recipient.pk)}
+               "purpose_words": purpose_words, "preferences_url": links.preferences_url(recipient.pk)}
     if request.method != "POST":
         return render(request, "marketing/public/unsubscribe.html", context)
     group = recipient.campaign.dealer_group
@@ -101,7 +102,7 @@ def unsubscribe(request, token: str):
     consent.recipient_unsubscribe(
         recipient=recipient, now=timezone.now(),
         source="one-click unsubscribe (RFC 8058)" if one_click else "unsubscribe link",
-        text_shown="" if one_click else f"Unsubscribe {shown} from {group.name} marketing "
+        text_shown="" if one_click else f"Unsubscribe {shown} from {group.name} {purpose_words} "
                                         f"{consent.CHANNEL_WORDS[channel]}?",
     )
     return render(request, "marketing/public/unsubscribed.html", context)

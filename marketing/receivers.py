@@ -99,7 +99,7 @@ def provider_event(sender, event, esp_name: str = "", **kwargs) -> None:
                                    reason=result.listed)
         if result.unsubscribe:
             consent.address_unsubscribe(dealer_group_id=group_id, channel=message.channel,
-                                        address=message.to_address, now=at,
+                                        address=message.to_address, now=at, purpose=consent.purpose_of(message),
                                         source=f"unsubscribed at the email service ({esp_name})"[:100], text_shown="")
         recipient_id = CampaignRecipient.objects.filter(message_id=message.pk).values_list("id", flat=True).first()
         if recipient_id is not None and result.stamp:

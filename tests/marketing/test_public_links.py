@@ -225,3 +225,26 @@ def test_after_unsubscribing_the_outbox_refuses_the_next_marketing_email_to_that
                                    to_address=EMAIL, subject="Your car", body="Ready", idempotency_key="staff",
                                    now=NOON)
     assert reply.status == OutboundMessage.Status.QUEUED
+
+
+def test_unsubscribing_from_a_service_reminder_stops_reminders_not_the_rest(client, world, pat):
+    recipient, _ = campaign_message(world.rooftop, pat, to=EMAIL, now=NOON, purpose="service_reminders",
+                                    body="Your RAV4 is due for its 30,000-mile service.")
+    page = client.get(path(links.unsubscribe_url(recipient.pk))).content.decode()
+    assert "service reminder email?" in page
+    client.post(path(links.unsubscribe_url(recipient.pk)))
+    refusal = ConsentRecord.objects.get()
+    assert (refusal.purpose, refusal.granted) == ("service_reminders", False)
+    _, reminder = campaign_message(world.rooftop, pat, to=EMAIL, now=NOON, purpose="service_reminders", key="r2")
+    _, offer = campaign_message(world.rooftop, pat, to=EMAIL, now=NOON, key="offer")
+    assert (reminder.status, offer.status) == ("suppressed", "queued")
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("multipart/form-data; boundary=xyz", b"--xyz\r\nContent-Disposition: form-data; name=\r\n"),
+    ("multipart/form-data", b"List-Unsubscribe=One-Click"),
+    ("application/x-www-form-urlencoded", b"\xff\xfe=%%%"),
+])
+def test_a_malformed_one_click_body_never_500s(client, sent, content_type, body):
+    response = client.generic("POST", path(links.unsubscribe_url(sent.pk)), data=body, content_type=content_type)
+    assert response.status_code in (200, 400)
