@@ -100,6 +100,13 @@ def email_consent_refused(*, customer: Customer, purpose: str = ConsentRecord.Pu
     return latest is False
 
 
+def email_forms(address: str) -> list[str]:
+    """The forms a stored email address may take: as written and normalised (lower case). Matched exactly, not
+    case-insensitively, so the lookup uses the index on customer emails (a campaign judges every recipient)."""
+    stripped = (address or "").strip()
+    return sorted({stripped, stripped.lower()})
+
+
 def email_consent_refused_in_group(*, dealer_group_id: int, email: str, purpose: str) -> bool:
     """Say whether the newest email consent for this address in the dealer group, for this purpose, is a refusal.
 
@@ -109,7 +116,7 @@ def email_consent_refused_in_group(*, dealer_group_id: int, email: str, purpose:
     latest = (
         ConsentRecord.objects.filter(
             dealer_group_id=dealer_group_id, channel=ConsentRecord.Channel.EMAIL, purpose=purpose,
-            customer__emails__email__iexact=email.strip(),
+            customer__emails__email__in=email_forms(email),
         )
         .order_by("-recorded_at", "-id")
         .values_list("granted", flat=True)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from customers.messaging import DUE_STATUSES
+from customers.messaging import DUE_STATUSES, email_forms
 from customers.models import ConsentRecord, Customer, CustomerEmail, CustomerPhone, OutboundMessage, TimelineEntry
 from customers.suppression import address_suppress, channel_of
 from marketing import preferences
@@ -28,7 +28,7 @@ def customers_with_address(*, dealer_group_id: int, channel: str, address: str) 
         return []
     rows = Customer.unscoped.filter(dealer_group_id=dealer_group_id, merged_into__isnull=True)
     if channel == "email":
-        rows = rows.filter(emails__email__iexact=address.strip())
+        rows = rows.filter(emails__email__in=email_forms(address))
     else:
         rows = rows.filter(phones__e164=address)
     return list(rows.distinct().order_by("id"))
@@ -39,7 +39,7 @@ def newest_consent(*, dealer_group_id: int, channel: str, address: str, purpose:
     if not address:
         return None
     rows = ConsentRecord.objects.filter(dealer_group_id=dealer_group_id, channel=channel, purpose=purpose)
-    rows = rows.filter(customer__emails__email__iexact=address.strip()) if channel == "email" \
+    rows = rows.filter(customer__emails__email__in=email_forms(address)) if channel == "email" \
         else rows.filter(customer__phones__e164=address)
     return rows.order_by("-recorded_at", "-id").values_list("granted", flat=True).first()
 
