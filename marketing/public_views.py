@@ -55,6 +55,8 @@ def click(request, token: str):
     url = read[1] if read else ""
     if not url or urlsplit(url).scheme not in ("http", "https"):
         return _not_found(request)
+    if request.method == "HEAD":
+        return HttpResponseRedirect(url)  # a link checker looking, not a person clicking
     try:
         engagement.recipient_clicked(recipient_id=read[0], url=url, at=timezone.now(),
                                      anonymous_id=request.COOKIES.get("crm_aid", "")[:ANONYMOUS_ID_MAX])
@@ -70,7 +72,8 @@ def open_pixel(request, token: str):
     if read is None:
         return _not_found(request)
     try:
-        engagement.recipient_stamp(recipient_id=read[0], field="opened_at", at=timezone.now())
+        if request.method == "GET":
+            engagement.recipient_stamp(recipient_id=read[0], field="opened_at", at=timezone.now())
     except DatabaseError:
         logger.warning("an open could not be recorded", exc_info=True)
     response = HttpResponse(PIXEL, content_type="image/gif")

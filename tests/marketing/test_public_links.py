@@ -248,3 +248,12 @@ def test_unsubscribing_from_a_service_reminder_stops_reminders_not_the_rest(clie
 def test_a_malformed_one_click_body_never_500s(client, sent, content_type, body):
     response = client.generic("POST", path(links.unsubscribe_url(sent.pk)), data=body, content_type=content_type)
     assert response.status_code in (200, 400)
+
+
+def test_a_link_checker_asking_with_head_is_redirected_without_counting_a_click(client, sent):
+    url = path(links.tracked_url(sent.pk, "https://lakeside.test/"))
+    response = client.head(url)
+    assert (response.status_code, response["Location"]) == (302, "https://lakeside.test/")
+    client.head(path(links.open_pixel_url(sent.pk)))
+    sent.refresh_from_db()
+    assert (sent.clicks, sent.clicked_at, sent.opened_at) == (0, None, None)
