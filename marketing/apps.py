@@ -6,4 +6,6 @@ class MarketingConfig(AppConfig):
     verbose_name = "Marketing"
 
     def ready(self) -> None:
-        from marketing import receivers  # noqa: F401  (connects to customers.messaging's signals)
+        # An email service's delivery events and send-time refusals become campaign results and suppressions; a
+        # customer's reply is stamped on their recent campaign messages.
+        from marketing import receivers  # noqa: F401
