@@ -1,4 +1,4 @@
-"""Service tests; a test module's helpers (test_service_lane_alert.leasing_customer) are importable here."""
+"""Marketing tests; helpers shared by the test modules (marketing_world) are importable here."""
 
 import sys
 from pathlib import Path
