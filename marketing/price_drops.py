@@ -29,12 +29,12 @@ from customers.messaging import outbound_message_queue
 from customers.models import ConsentRecord, Customer, OutboundMessage
 from leads.models import InventoryVehicle, PriceChange
 from marketing import links
-from marketing.eligibility import EMAIL, SMS, Offer, Rules, judge
+from marketing.eligibility import EMAIL, SMS, Offer, judge
 from marketing.models import Campaign, CampaignRecipient, MarketingRules, PriceDropDispatch, PriceDropSubscription
-from marketing.price_drop_facts import recipient_facts
 from marketing.price_drop_rules import (
     SUBSCRIBER, Drop, audience, email_body, email_subject, is_drop, sms_body, subscriber_hears, viewed_since,
 )
+from marketing.selectors import marketing_rules, recipient_facts
 from marketing.signals import link_clicked
 from rooftops.models import Rooftop
 from tracking.messages import Message
@@ -134,9 +134,11 @@ def price_drop_dispatch(*, price_change_id: int, now: datetime | None = None) ->
         subscribers = _subscribers(vehicle, new_cents=change.new_price_cents)
         viewers = _recent_viewers(vehicle, rooftop, now=now)
         who = audience(subscribers=subscribers, viewers=viewers)
-        facts, first_names = recipient_facts(dealer_group_id=rooftop.dealer_group_id, customer_ids=who, now=now)
+        group = rooftop.dealer_group_id
+        facts = {channel: recipient_facts(customer_ids=list(who), channel=channel, dealer_group_id=group,
+                                          today=now.date(), now=now) for channel in (EMAIL, SMS)}
         customers = Customer.objects.across_rooftops().in_bulk(list(who))
-        rules = _rules(rooftop.dealer_group_id)
+        rules = marketing_rules(group)
         campaign = price_drop_campaign(rooftop=rooftop)
         drop = Drop(
             price_change_id=change.id, vin=vehicle.vin.upper(), vehicle=vehicle.title,
@@ -146,17 +148,17 @@ def price_drop_dispatch(*, price_change_id: int, now: datetime | None = None) ->
         queued = suppressed = 0
         for customer_id, why in sorted(who.items()):
             customer = customers.get(customer_id)
-            email = facts.get((customer_id, EMAIL))
-            if customer is None or email is None:
+            email, text = facts[EMAIL].get(customer_id), facts[SMS].get(customer_id)
+            if customer is None or email is None or text is None:
                 continue  # deleted since it was found
             offer = Offer(vins=frozenset({drop.vin}), purchase_offer=True, requested=why == SUBSCRIBER)
             # Texts only to those who agreed to marketing texts; no consent is not worth a "held back" row each.
-            channels = [email] + ([facts[(customer_id, SMS)]] if facts[(customer_id, SMS)].consent is True else [])
+            channels = [email] + ([text] if text.consent is True else [])
             for recipient in channels:
                 verdict = judge(recipient, offer, rules, today=now.date())
                 sent = _recipient_write(campaign=campaign, customer=customer, rooftop=rooftop, drop=drop,
                                         channel=recipient.channel, address=recipient.address, why=why,
-                                        first_name=first_names.get(customer_id, ""), verdict=verdict, now=now)
+                                        first_name=customer.first_name, verdict=verdict, now=now)
                 if sent is True:
                     queued += 1
                 elif sent is False:
@@ -201,11 +203,6 @@ def _recent_viewers(vehicle: InventoryVehicle, rooftop: Rooftop, *, now: datetim
             .filter(viewed_vins__contains=[vin], visitor__customer__isnull=False, last_event_at__gte=since)
             .values_list("visitor__customer_id", "state")[:MAX_VIEWERS])
     return sorted({customer_id for customer_id, state in rows if viewed_since(state, vin, since)})
-
-
-def _rules(dealer_group_id: int) -> Rules:
-    row = MarketingRules.objects.filter(dealer_group_id=dealer_group_id).first()
-    return Rules(weekly_cap=row.weekly_cap, purchase_quiet_days=row.purchase_quiet_days) if row else Rules()
 
 
 def _recipient_write(*, campaign: Campaign, customer: Customer, rooftop: Rooftop, drop: Drop, channel: str,
