@@ -284,7 +284,7 @@ def price_drop_click_record(*, recipient: CampaignRecipient, at: datetime, anony
     context = recipient.context if isinstance(recipient.context, dict) else {}
     vehicle = (InventoryVehicle.objects.across_rooftops()
                .filter(price_history__id=recipient.price_change_id).first())
-    vin = str(context.get("vin") or (vehicle.vin if vehicle else ""))[:17]
+    vin = vehicle.vin if vehicle else (context["vin"][:17] if isinstance(context.get("vin"), str) else "")
     price_cents = vehicle.price_cents if vehicle else context.get("new_price")
     price = price_cents / 100 if isinstance(price_cents, int) else None
     properties = {"vin": vin, "price": price, "campaign_recipient_id": recipient.id, "channel": recipient.channel}
