@@ -29,7 +29,7 @@ from customers.messaging import outbound_message_queue
 from customers.models import ConsentRecord, Customer, OutboundMessage
 from leads.models import InventoryVehicle, PriceChange
 from marketing import links
-from marketing.eligibility import EMAIL, SMS, Offer, judge
+from marketing.eligibility import EMAIL, SMS, Offer, Verdict, judge
 from marketing.models import Campaign, CampaignRecipient, MarketingRules, PriceDropDispatch, PriceDropSubscription
 from marketing.price_drop_rules import (
     SUBSCRIBER, Drop, audience, email_body, email_subject, is_drop, sms_body, subscriber_hears, viewed_since,
@@ -145,7 +145,7 @@ def price_drop_dispatch(*, price_change_id: int, now: datetime | None = None) ->
             stock_number=vehicle.stock_number, old_cents=change.old_price_cents, new_cents=change.new_price_cents,
             url=vehicle_page_url(vehicle, rooftop), store=rooftop.name,
         )
-        queued = suppressed = 0
+        judged: list[tuple[Customer, str, str, Verdict, str]] = []  # customer, channel, address, verdict, why
         for customer_id, why in sorted(who.items()):
             customer = customers.get(customer_id)
             email, text = facts[EMAIL].get(customer_id), facts[SMS].get(customer_id)
@@ -153,16 +153,10 @@ def price_drop_dispatch(*, price_change_id: int, now: datetime | None = None) ->
                 continue  # deleted since it was found
             offer = Offer(vins=frozenset({drop.vin}), purchase_offer=True, requested=why == SUBSCRIBER)
             # Texts only to those who agreed to marketing texts; no consent is not worth a "held back" row each.
-            channels = [email] + ([text] if text.consent is True else [])
-            for recipient in channels:
-                verdict = judge(recipient, offer, rules, today=now.date())
-                sent = _recipient_write(campaign=campaign, customer=customer, rooftop=rooftop, drop=drop,
-                                        channel=recipient.channel, address=recipient.address, why=why,
-                                        first_name=customer.first_name, verdict=verdict, now=now)
-                if sent is True:
-                    queued += 1
-                elif sent is False:
-                    suppressed += 1
+            for recipient in [email] + ([text] if text.consent is True else []):
+                judged.append((customer, recipient.channel, recipient.address,
+                               judge(recipient, offer, rules, today=now.date()), why))
+        queued, suppressed = _recipients_write(campaign=campaign, rooftop=rooftop, drop=drop, judged=judged, now=now)
         report = DispatchReport(change.id, sum(1 for w in who.values() if w == SUBSCRIBER),
                                 sum(1 for w in who.values() if w != SUBSCRIBER), queued, suppressed)
         Campaign.unscoped.filter(id=campaign.id).update(
@@ -205,35 +199,42 @@ def _recent_viewers(vehicle: InventoryVehicle, rooftop: Rooftop, *, now: datetim
     return sorted({customer_id for customer_id, state in rows if viewed_since(state, vin, since)})
 
 
-def _recipient_write(*, campaign: Campaign, customer: Customer, rooftop: Rooftop, drop: Drop, channel: str,
-                     address: str, why: str, first_name: str, verdict, now: datetime) -> bool | None:
-    """One recipient row and, when allowed, its message. True: queued; False: held back; None: written before."""
-    recipient, created = CampaignRecipient.objects.get_or_create(
-        campaign=campaign, send_key=f"{drop.price_change_id}:{customer.id}:{channel}",
-        defaults=dict(
-            customer=customer, rooftop=rooftop, channel=channel, price_change_id=drop.price_change_id,
-            created_at=now,
-            context={"vin": drop.vin, "vehicle": drop.vehicle, "stock_number": drop.stock_number,
-                     "old_price": drop.old_cents, "new_price": drop.new_cents, "url": drop.url, "why": why},
+def _recipients_write(*, campaign: Campaign, rooftop: Rooftop, drop: Drop,
+                      judged: list[tuple[Customer, str, str, Verdict, str]], now: datetime) -> tuple[int, int]:
+    """The recipient rows in one insert and, for those allowed, their messages; returns (queued, held back)."""
+    keys = {f"{drop.price_change_id}:{customer.id}:{channel}" for customer, channel, *_ in judged}
+    # Written before only if this very drop was dispatched by someone else: the row lock makes that rare.
+    written = set(CampaignRecipient.objects.filter(campaign=campaign, send_key__in=keys)
+                  .values_list("send_key", flat=True))
+    context = {"vin": drop.vin, "vehicle": drop.vehicle, "stock_number": drop.stock_number,
+               "old_price": drop.old_cents, "new_price": drop.new_cents, "url": drop.url}  # prices in cents
+    fresh = [(customer, channel, address, verdict, why) for customer, channel, address, verdict, why in judged
+             if f"{drop.price_change_id}:{customer.id}:{channel}" not in written]
+    rows = CampaignRecipient.objects.bulk_create([
+        CampaignRecipient(
+            campaign=campaign, customer=customer, rooftop=rooftop, channel=channel,
+            send_key=f"{drop.price_change_id}:{customer.id}:{channel}", price_change_id=drop.price_change_id,
+            context={**context, "why": why}, created_at=now,
             status=CampaignRecipient.Status.QUEUED if verdict.send else CampaignRecipient.Status.SUPPRESSED,
             reason="" if verdict.send else verdict.reason,
-        ),
-    )
-    if not created:
-        return None
-    if not verdict.send:
-        return False
-    email = channel == EMAIL
-    message = outbound_message_queue(
-        customer=customer, rooftop=rooftop, channel=channel, kind=OutboundMessage.Kind.PRICE_DROP,
-        to_address=address, subject=email_subject(drop) if email else "",
-        body=email_body(drop, first_name=first_name, why=why) if email else sms_body(drop),
-        idempotency_key=f"price-drop:{drop.price_change_id}:{customer.id}:{channel}", now=now,
-        purpose=ConsentRecord.Purpose.MARKETING,
-    )
-    recipient.message = message
-    recipient.save(update_fields=["message"])
-    return True
+        )
+        for customer, channel, address, verdict, why in fresh
+    ])
+    sent = []
+    for row, (customer, channel, address, verdict, why) in zip(rows, fresh):
+        if not verdict.send:
+            continue
+        email = channel == EMAIL
+        row.message = outbound_message_queue(
+            customer=customer, rooftop=rooftop, channel=channel, kind=OutboundMessage.Kind.PRICE_DROP,
+            to_address=address, subject=email_subject(drop) if email else "",
+            body=email_body(drop, first_name=customer.first_name, why=why) if email else sms_body(drop),
+            idempotency_key=f"price-drop:{drop.price_change_id}:{customer.id}:{channel}", now=now,
+            purpose=ConsentRecord.Purpose.MARKETING,
+        )
+        sent.append(row)
+    CampaignRecipient.objects.bulk_update(sent, ["message"], batch_size=1000)
+    return len(sent), len(rows) - len(sent)
 
 
 def _dispatched(change: PriceChange, rooftop: Rooftop, report: DispatchReport, *, now: datetime) -> DispatchReport:
