@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "csp",
+    "anymail",
     "rooftops",
     "customers",
     "leads",
@@ -318,6 +319,10 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "crm@localhost")
+# An email service's delivery webhooks (django-anymail, under /webhooks/email/<service>/tracking/) authenticate
+# with HTTP basic auth "user:password" in the URL the service is given. Unset: those webhooks answer 403, since
+# an open one would let anyone mark addresses bounced. Send through the service with its anymail EMAIL_BACKEND.
+ANYMAIL = {"WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET", "")}
 # Texts: customers.sms.ConsoleSmsBackend prints them; customers.sms.TwilioSmsBackend sends through Twilio's API
 # (or a compatible server at TWILIO_API_BASE). TWILIO_AUTH_TOKEN also checks inbound webhook signatures.
 SMS_BACKEND = env_str("SMS_BACKEND", "customers.sms.ConsoleSmsBackend" if DEBUG else "customers.sms.LogOnlySmsBackend")

@@ -22,6 +22,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs_csp(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
     path("api/redoc/", api_docs_csp(SpectacularRedocView.as_view(url_name="api-schema")), name="api-redoc"),
+    # An email service's delivery events (django-anymail's tracking webhooks, guarded): marketing.receivers.
+    path("webhooks/email/", include("marketing.provider_webhooks")),
 ]
 for app in APPS:
     urlpatterns.append(path("api/", include(f"{app}.api_urls")))

@@ -24,8 +24,9 @@ import smtplib
 from dataclasses import dataclass
 from datetime import datetime
 
+from anymail.exceptions import AnymailError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Max
 from django.dispatch import Signal
@@ -50,6 +51,8 @@ logger = logging.getLogger(__name__)
 # receiving transaction (leads/receivers.py).
 first_response_sent = Signal()  # message: OutboundMessage, sent_at: datetime
 customer_replied = Signal()  # customer: Customer, channel: "text" | "email", entry: TimelineEntry, now: datetime
+# The mail server refused the recipient's address for good (a bounce at send time): marketing stamps its results.
+recipient_refused = Signal()  # message: OutboundMessage, at: datetime
 
 Status = OutboundMessage.Status
 Kind = OutboundMessage.Kind
@@ -62,6 +65,8 @@ OUTBOX = Outbox(
 # A confirmation answers the customer's own STOP: consent is already gone and quiet hours do not apply.
 KINDS_EXEMPT_FROM_CONSENT = frozenset({Kind.OPT_OUT_CONFIRMATION})
 SUPPRESSED_ADDRESS = "The address is on the dealer group's do-not-contact list"
+# Messages that carry marketing's footer, unsubscribe headers and tracked links (marketing.compose).
+COMPOSED_PURPOSES = frozenset({ConsentRecord.Purpose.MARKETING, ConsentRecord.Purpose.SERVICE_REMINDERS})
 
 
 # --------------------------------------------------------------------------- consent
@@ -95,6 +100,24 @@ def email_consent_refused(*, customer: Customer, purpose: str = ConsentRecord.Pu
     return latest is False
 
 
+def email_consent_refused_in_group(*, dealer_group_id: int, email: str, purpose: str) -> bool:
+    """Say whether the newest email consent for this address in the dealer group, for this purpose, is a refusal.
+
+    Judged per address across the group, like a texted STOP per number: an unsubscribe from one store's campaign
+    reaches every customer record of the group sharing the address, at once.
+    """
+    latest = (
+        ConsentRecord.objects.filter(
+            dealer_group_id=dealer_group_id, channel=ConsentRecord.Channel.EMAIL, purpose=purpose,
+            customer__emails__email__iexact=email.strip(),
+        )
+        .order_by("-recorded_at", "-id")
+        .values_list("granted", flat=True)
+        .first()
+    )
+    return latest is False
+
+
 def _blocked_reason(message: OutboundMessage) -> str:
     """Why this message may not go out now (do-not-contact list, consent), or '' when it may."""
     # Before the consent exemptions: an erased person is never written to again, whatever kind of message,
@@ -108,6 +131,11 @@ def _blocked_reason(message: OutboundMessage) -> str:
         if not sms_consent_granted(dealer_group_id=message.customer.dealer_group_id, phone=message.to_address,
                                    purpose=message.purpose):
             return f"No {message.purpose} text consent for {message.to_address}"
+    elif message.purpose in COMPOSED_PURPOSES and (
+            email_consent_refused_in_group(dealer_group_id=message.customer.dealer_group_id,
+                                           email=message.to_address, purpose=message.purpose)
+            or email_consent_refused(customer=message.customer, purpose=message.purpose)):
+        return f"{message.to_address} unsubscribed from {message.get_purpose_display().lower()} email"
     elif email_consent_refused(customer=message.customer, purpose=message.purpose):
         return "The customer opted out of email"
     return ""
@@ -206,10 +234,30 @@ class DeliveryPermanentError(Exception):
     """The provider will never take it."""
 
 
+class RecipientRefused(DeliveryPermanentError):
+    """The mail server refused the recipient's address: a bounce at send time."""
+
+
+def _composed(message: OutboundMessage):
+    """Marketing's footer, headers and tracked links for a marketing or service-reminder message, else None."""
+    if message.purpose not in COMPOSED_PURPOSES:
+        return None
+    # Imported here, not at the top: marketing depends on customers (its models point at ours), and customers
+    # must import without marketing, so the outbox stays usable on its own and no import cycle forms.
+    from marketing.compose import compose
+
+    try:
+        return compose(message)
+    except ValueError as exc:
+        raise DeliveryPermanentError(str(exc)) from exc
+
+
 def _deliver(message: OutboundMessage) -> str:
     """Hand the message to its provider; returns the provider's id or raises Delivery*Error."""
+    composed = _composed(message)
     if message.channel == OutboundMessage.Channel.SMS:
-        sms = OutgoingSms(to=message.to_address, body=message.body, idempotency_key=message.idempotency_key)
+        body = composed.text if composed is not None else message.body
+        sms = OutgoingSms(to=message.to_address, body=body, idempotency_key=message.idempotency_key)
         try:
             return sms_backend().send(sms)
         except SmsTemporaryError as exc:
@@ -217,18 +265,45 @@ def _deliver(message: OutboundMessage) -> str:
         except SmsPermanentError as exc:
             raise DeliveryPermanentError(str(exc)) from exc
     message_id = _message_id_header(message)
-    email = EmailMessage(
-        subject=message.subject, body=message.body, from_email=settings.DEFAULT_FROM_EMAIL, to=[message.to_address],
-        # A stable Message-ID lets mail systems drop a resend after a crash as a duplicate.
-        headers={"Message-ID": message_id, "X-CRM-Idempotency-Key": message.idempotency_key},
+    # A stable Message-ID lets mail systems drop a resend after a crash as a duplicate.
+    headers = {"Message-ID": message_id, "X-CRM-Idempotency-Key": message.idempotency_key}
+    if composed is not None:
+        headers.update(composed.headers)
+    email = EmailMultiAlternatives(
+        subject=message.subject, body=composed.text if composed is not None else message.body,
+        from_email=settings.DEFAULT_FROM_EMAIL, to=[message.to_address], headers=headers,
     )
+    if composed is not None and composed.html:
+        email.attach_alternative(composed.html, "text/html")
     try:
         email.send(fail_silently=False)
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
-        raise DeliveryPermanentError(f"The mail server refused the email: {exc}") from exc
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise RecipientRefused(f"The mail server refused the address: {_smtp_codes(exc)}") from exc
+    except smtplib.SMTPSenderRefused as exc:
+        raise DeliveryPermanentError(f"The mail server refused our sender address ({exc.smtp_code})") from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryTemporaryError(f"Could not reach the mail server: {exc.__class__.__name__}") from exc
+    # An email service's backend (django-anymail) raises its own errors: a refused recipient is a bounce, the
+    # rest (the service's API down or busy) are worth another try.
+    except AnymailRecipientsRefused as exc:
+        raise RecipientRefused("The email service refused the address") from exc
+    except AnymailInvalidAddress as exc:
+        raise DeliveryPermanentError("The email service cannot read the address") from exc
+    except AnymailError as exc:
+        raise DeliveryTemporaryError(f"The email service did not take it: {exc.__class__.__name__}") from exc
+    # Through an email service (django-anymail) its own message id is what its delivery webhooks name.
+    status = getattr(email, "anymail_status", None)
+    provider_message_id = getattr(status, "message_id", None)
+    # (A set when recipients got different ids: never here, one recipient per message.)
+    if isinstance(provider_message_id, (str, int)) and str(provider_message_id):
+        return str(provider_message_id)
     return message_id
+
+
+def _smtp_codes(exc: smtplib.SMTPRecipientsRefused) -> str:
+    """The server's codes without the addresses (they are personal data and this lands in the row and logs)."""
+    codes = sorted({str(code) for code, _text in exc.recipients.values()})
+    return ", ".join(codes) or "refused"
 
 
 def outbound_message_deliver(*, message: OutboundMessage, now: datetime | None = None) -> str:
@@ -246,8 +321,11 @@ def outbound_message_deliver(*, message: OutboundMessage, now: datetime | None =
             _note_delivery(message, Status.FAILED)
         return fields["status"]
     except DeliveryPermanentError as exc:
-        OUTBOX.record(message, status=Status.FAILED, error=str(exc)[:500])
-        _note_delivery(message, Status.FAILED)
+        with transaction.atomic():
+            recorded = OUTBOX.record(message, status=Status.FAILED, error=str(exc)[:500])
+            _note_delivery(message, Status.FAILED)
+            if recorded and isinstance(exc, RecipientRefused):
+                recipient_refused.send(sender=OutboundMessage, message=message, at=now or timezone.now())
         return Status.FAILED
     _record_sent(message=message, provider_id=provider_id, sent_at=now or timezone.now())
     return Status.SENT

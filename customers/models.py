@@ -456,6 +456,8 @@ class OutboundMessage(TenantModel):
             models.Index(fields=["claimed_at"], condition=models.Q(status="sending"), name="outbound_in_flight"),
             models.Index(fields=["customer", "-created_at"]),
             models.Index(fields=["lead", "created_at"]),
+            # An email service's delivery webhooks find the message by the service's own id (marketing.receivers).
+            models.Index(fields=["provider_id"], condition=~models.Q(provider_id=""), name="outbound_provider_id"),
         ]
 
 

@@ -6,6 +6,7 @@ class MarketingConfig(AppConfig):
     verbose_name = "Marketing"
 
     def ready(self) -> None:
-        # The price-drop click receiver (link_clicked), and its tasks, which are not in a `tasks` module that
-        # Celery's autodiscovery would find.
-        from marketing import price_drop_tasks, price_drops  # noqa: F401
+        # An email service's delivery events and send-time refusals become campaign results and suppressions.
+        # The price-drop click receiver (link_clicked), and the price-drop tasks, which are not in a `tasks`
+        # module that Celery's autodiscovery would find.
+        from marketing import price_drop_tasks, price_drops, receivers  # noqa: F401

@@ -71,7 +71,7 @@ def test_stop_revokes_text_consent_at_once_for_every_store_of_the_group(client, 
     assert not _sms_granted(other_group)
     for customer in (at_lakeside, at_summit):
         revoked = ConsentRecord.objects.filter(customer=customer, granted=False)
-        assert set(revoked.values_list("purpose", flat=True)) == {"transactional", "marketing"}
+        assert set(revoked.values_list("purpose", flat=True)) == {"transactional", "marketing", "service_reminders"}
         assert TimelineEntry.unscoped.filter(customer=customer, kind="consent").count() == 1
 
 
@@ -118,7 +118,7 @@ def test_the_same_webhook_delivered_twice_is_handled_once(client, world, fake_tw
     _post(client, "STOP", sid="SMdup")
     _post(client, "STOP", sid="SMdup")
     assert InboundMessage.objects.count() == 1
-    assert ConsentRecord.objects.filter(customer=customer, granted=False).count() == 2
+    assert ConsentRecord.objects.filter(customer=customer, granted=False).count() == 3  # every purpose, once
 
 
 def test_start_after_stop_opts_back_in_to_texts_about_inquiries_only(client, world, fake_twilio):
