@@ -209,3 +209,25 @@ def test_with_the_worker_a_drop_is_sent_right_after_commit_and_the_click_raises_
     alert = _wait_for(clicked_alert)[0]
     assert alert.visitor_id == visitor.id and alert.rooftop_id == world.rooftop.id
     assert price_drops_sweep() == 0  # the worker already dispatched the drop; the beat's pass finds nothing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_worker_a_drop_whose_hint_was_lost_is_sent_by_the_minutes_sweep(world, celery_worker):
+    from crm import handoff
+    from marketing.price_drop_tasks import sweep
+
+    vehicle = InventoryVehicleFactory(rooftop=world.rooftop, price_cents=3_000_000)
+    customer = shopper(world.rooftop)
+    viewed(world.rooftop, customer, vehicle, "anon-jordan")
+    celery_app.set_current()
+    handoff.breaker.trip()  # Redis failed a moment ago: the hint after commit is skipped
+    vehicle_set_price(vehicle=vehicle, price_cents=2_850_000)
+    handoff.flush(timeout=5)
+    time.sleep(1)
+    assert not OutboundMessage.objects.across_rooftops().filter(customer=customer).exists()
+    handoff.breaker.reset()
+
+    sweep.delay()  # what beat runs every minute
+
+    message = _wait_for(lambda: OutboundMessage.objects.across_rooftops().filter(customer=customer).first())
+    assert message.kind == "price_drop" and "from $30,000 to $28,500" in message.body
