@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from crm.handoff import hand_off
 from leads.models import InventoryVehicle, PriceChange
 from leads.vin import normalize_vin
 
@@ -18,7 +19,18 @@ def vehicle_set_price(*, vehicle: InventoryVehicle, price_cents: int) -> PriceCh
     )
     vehicle.price_cents = price_cents
     vehicle.save(update_fields=["price_cents", "updated_at"])
+    if price_cents < change.old_price_cents:
+        transaction.on_commit(lambda: _hint_price_drop(change.id))
     return change
+
+
+def _hint_price_drop(price_change_id: int) -> None:
+    """Price-drop alerts go out within seconds of the drop; marketing's sweep sends them if this hint is lost."""
+    try:
+        from marketing.price_drop_tasks import price_drop_dispatch
+    except ImportError:  # marketing not installed: nothing listens for drops
+        return
+    hand_off(lambda: price_drop_dispatch.delay(price_change_id), what=f"price drop {price_change_id}")
 
 
 def vehicle_create(*, rooftop, vin: str, **fields) -> InventoryVehicle:

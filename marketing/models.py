@@ -163,3 +163,18 @@ class MarketingRules(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
+
+
+class PriceDropDispatch(models.Model):
+    """A price drop whose messages were judged and written (marketing.price_drops): the sweep passes it by after
+    this. The recipients' send keys already make a second pass harmless; this makes it cheap, and a subscriber who
+    signs up after the drop is not sent news of it minutes later."""
+
+    price_change = models.OneToOneField("leads.PriceChange", on_delete=models.CASCADE, related_name="+")
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
+    dispatched_at = models.DateTimeField(default=timezone.now)
+    subscribers = models.PositiveIntegerField(default=0)  # subscribers whose price the drop reached
+    viewers = models.PositiveIntegerField(default=0)  # recent viewers who are not subscribers
+    queued = models.PositiveIntegerField(default=0)  # messages written to the outbox
+    suppressed = models.PositiveIntegerField(default=0)  # recipients held back (CampaignRecipient.reason says why)
+    skipped = models.CharField(max_length=100, blank=True)  # why nobody was told (sold, price changed since)

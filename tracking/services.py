@@ -360,6 +360,7 @@ class WebLeadInput:
     trade_in: dict[str, Any] = field(default_factory=dict)
     sms_consent_text: str = ""  # the exact words next to the ticked box; empty when not ticked
     submission_id: str = ""  # from the rendered form: a double submit makes one lead
+    price_alert_below_cents: int | None = None  # price_alert: "tell me when it drops below"; None: any drop
 
 
 @dataclass(frozen=True)
@@ -421,6 +422,12 @@ def web_lead_create(*, rooftop: Rooftop, form: WebLeadInput, anonymous_id: str =
             from leads.services.notices import lead_webhook
 
             lead_webhook(lead, "lead.created", now=at)
+            if form.form_type == "price_alert" and vehicle is not None:
+                from marketing.price_drops import price_drop_subscribe
+
+                # The shopper asked to hear of this car's price drops: marketing sends them (marketing.price_drops).
+                price_drop_subscribe(rooftop=rooftop, customer=customer, vehicle=vehicle,
+                                     below_cents=form.price_alert_below_cents, source="website price alert", at=at)
         else:
             when = form.preferred_at or at
             appointment = Appointment.unscoped.create(

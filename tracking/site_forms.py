@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -143,6 +144,9 @@ class PriceAlertForm(ShopperForm):
 
     def extra_comments(self) -> str:
         return f"Price-drop alert below ${self.cleaned_data['target_price']:,}"
+
+    def to_input(self) -> WebLeadInput:
+        return replace(super().to_input(), price_alert_below_cents=self.cleaned_data["target_price"] * 100)
 
 
 class TradeForm(ShopperForm):
