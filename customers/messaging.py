@@ -21,12 +21,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import smtplib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.dispatch import Signal
 from django.utils import timezone
@@ -168,6 +169,112 @@ def outbound_message_queue(
         return message
     OUTBOX.hand_over_on_commit(message.id)
     return message
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """One message for `outbound_messages_queue_many`: the arguments of `outbound_message_queue`."""
+
+    customer: Customer
+    rooftop: Rooftop
+    channel: str
+    kind: str
+    to_address: str
+    body: str
+    idempotency_key: str
+    subject: str = ""
+    purpose: str = ConsentRecord.Purpose.TRANSACTIONAL
+
+
+def outbound_messages_queue_many(*, messages: Sequence[NewMessage], now: datetime) -> dict[str, OutboundMessage]:
+    """`outbound_message_queue` for many messages at once (a campaign's chunk): the same do-not-contact, consent
+    and quiet-hours checks, made in a few bulk queries instead of three per message, and one INSERT.
+
+    Returns idempotency key -> message. A key already in the outbox returns its row untouched and is not handed
+    over again (it was when it was written); call inside the transaction that records why they were written.
+    """
+    wanted = list({m.idempotency_key: m for m in messages}.values())
+    existing = {row.idempotency_key: row for row in OutboundMessage.unscoped.filter(
+        idempotency_key__in=[m.idempotency_key for m in wanted])}
+    rows = [
+        OutboundMessage(
+            customer=m.customer, rooftop=m.rooftop, channel=m.channel, kind=m.kind, purpose=m.purpose,
+            to_address=m.to_address, subject=m.subject[:200], body=m.body, idempotency_key=m.idempotency_key,
+            send_after=now, created_at=now,
+        )
+        for m in wanted if m.idempotency_key not in existing
+    ]
+    blocked = _blocked_reasons(rows)
+    for row in rows:
+        reason = blocked.get(row.idempotency_key, "")
+        if reason:
+            row.status, row.error = Status.SUPPRESSED, reason[:500]
+            continue
+        tz = customer_time_zone(row.customer, row.rooftop)
+        if _held_by_quiet_hours(row) and not may_send_at(now, tz):
+            row.status, row.send_after = Status.WAITING_QUIET_HOURS, next_send_time(now, tz)
+    OutboundMessage.unscoped.bulk_create(rows, batch_size=1000)
+    for row in rows:
+        if row.status == Status.QUEUED:
+            OUTBOX.hand_over_on_commit(row.id)
+    return {**existing, **{row.idempotency_key: row for row in rows}}
+
+
+def _blocked_reasons(messages: Sequence[OutboundMessage]) -> dict[str, str]:
+    """`_blocked_reason` for many unsaved messages (idempotency key -> reason, for the blocked ones only):
+    the do-not-contact list by digest, SMS consent per number across the group, email refusal per customer."""
+    from customers.models import CustomerPhone, SuppressionEntry, SuppressionKey
+    from customers.suppression import address_digest
+
+    reasons: dict[str, str] = {}
+    groups = {m.customer.dealer_group_id for m in messages}
+    keys = dict(SuppressionKey.objects.filter(dealer_group_id__in=groups).values_list("dealer_group_id", "key"))
+    digests: dict[tuple[int, str, str], list[OutboundMessage]] = {}
+    for m in messages:
+        key = keys.get(m.customer.dealer_group_id)
+        if key is not None and m.to_address:
+            channel = channel_of(m.channel)
+            digests.setdefault((m.customer.dealer_group_id, channel,
+                                address_digest(key=key, channel=channel, address=m.to_address)), []).append(m)
+    if digests:
+        listed = SuppressionEntry.objects.filter(dealer_group_id__in=groups, digest__in={d for _, _, d in digests})
+        for group_id, channel, digest in listed.values_list("dealer_group_id", "channel", "digest"):
+            for m in digests.get((group_id, channel, digest), []):
+                reasons[m.idempotency_key] = SUPPRESSED_ADDRESS
+    needs_consent = [m for m in messages if m.idempotency_key not in reasons and m.kind not in KINDS_EXEMPT_FROM_CONSENT]
+    texts: dict[tuple[int, str], list[OutboundMessage]] = {}
+    for m in needs_consent:
+        if m.channel == OutboundMessage.Channel.SMS:
+            texts.setdefault((m.customer.dealer_group_id, m.purpose), []).append(m)
+    for (group_id, purpose), batch in texts.items():
+        # sms_consent_granted for every number at once: joined through unnest, not `e164 IN (...)`, which the
+        # trigram index on e164 would answer at about 2 ms a number.
+        phones = sorted({m.to_address for m in batch})
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT ON (n.e164) n.e164, c.granted FROM unnest(%s::text[]) n(e164) "
+                f"JOIN {CustomerPhone._meta.db_table} p ON p.e164 = n.e164 "
+                f"JOIN {ConsentRecord._meta.db_table} c ON c.customer_id = p.customer_id "
+                f"WHERE c.dealer_group_id = %s AND c.channel = 'sms' AND c.purpose = %s "
+                f"ORDER BY n.e164, c.recorded_at DESC, c.id DESC", [phones, group_id, purpose])
+            granted = dict(cursor.fetchall())
+        for m in batch:
+            if not granted.get(m.to_address):
+                reasons[m.idempotency_key] = f"No {m.purpose} text consent for {m.to_address}"
+    emails: dict[str, list[OutboundMessage]] = {}
+    for m in needs_consent:
+        if m.channel != OutboundMessage.Channel.SMS:
+            emails.setdefault(m.purpose, []).append(m)
+    for purpose, batch in emails.items():
+        latest = (ConsentRecord.objects.filter(customer_id__in={m.customer_id for m in batch},
+                                               channel=ConsentRecord.Channel.EMAIL, purpose=purpose)
+                  .order_by("customer_id", "-recorded_at", "-id").distinct("customer_id")
+                  .values_list("customer_id", "granted"))
+        refused = {customer_id for customer_id, granted in latest if granted is False}
+        for m in batch:
+            if m.customer_id in refused:
+                reasons[m.idempotency_key] = "The customer opted out of email"
+    return reasons
 
 
 # --------------------------------------------------------------------------- send
