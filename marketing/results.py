@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, DateField, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, DateField, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Cast
 from django.http import Http404
 
@@ -118,19 +118,18 @@ def _followed(campaign: Campaign) -> dict[str, int]:
     window = timedelta(days=ATTRIBUTION_DAYS)
     # One row per customer: the recipient whose message went first (an email and a text count once).
     firsts = CampaignRecipient.objects.filter(pk__in=Subquery(
-        _sent(campaign).order_by("customer_id", "message__sent_at").distinct("customer_id").values("pk")
-    )).annotate(first_sent=F("message__sent_at"))
+        _sent(campaign).order_by("customer_id", "message__sent_at").distinct("customer_id").values("pk")))
+    sent_at = OuterRef("message__sent_at")
     booked = Appointment.unscoped.filter(_stores(campaign), customer_id=OuterRef("customer_id"),
-                                         created_at__gte=OuterRef("first_sent"),
-                                         created_at__lt=OuterRef("first_sent") + window)
+                                         created_at__gte=sent_at, created_at__lt=sent_at + window)
     sold_lead = Lead.unscoped.filter(_stores(campaign), customer_id=OuterRef("customer_id"), status=Lead.Status.SOLD,
-                                     sold_at__gte=OuterRef("first_sent"), sold_at__lt=OuterRef("first_sent") + window)
+                                     sold_at__gte=sent_at, sold_at__lt=sent_at + window)
     # A DMS deal has a date, not a time: the days from the send's (UTC) date on.
     sold_deal = VehicleSale.unscoped.filter(_stores(campaign), customer_id=OuterRef("customer_id"),
-                                            sold_on__gte=Cast(OuterRef("first_sent"), DateField()),
-                                            sold_on__lt=Cast(OuterRef("first_sent") + window, DateField()))
-    return firsts.aggregate(customers_sent=Count("id"), appointments=Count("id", filter=Q(Exists(booked))),
-                            sales=Count("id", filter=Q(Exists(sold_lead)) | Q(Exists(sold_deal))))
+                                            sold_on__gte=Cast(sent_at, DateField()),
+                                            sold_on__lt=Cast(sent_at + window, DateField()))
+    return {"customers_sent": firsts.count(), "appointments": firsts.filter(Exists(booked)).count(),
+            "sales": firsts.filter(Exists(sold_lead) | Exists(sold_deal)).count()}
 
 
 @dataclass(frozen=True)

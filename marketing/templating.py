@@ -72,8 +72,13 @@ def render(text: str, context: dict[str, str]) -> str:
         name = _name(match.group(1))
         if name not in FIELDS:
             return _GAP
-        value = " ".join(str(context.get(name) or "").split())
-        return value or fallback(name, context) or _GAP
+        value = " ".join(str(context.get(name) or "").split()) or fallback(name, context)
+        if not value:
+            return _GAP
+        # "Is your {{ vehicle }} due?" with nothing on file reads "your vehicle", not "your your vehicle".
+        if value.lower().startswith("your ") and match.string[:match.start()].lower().endswith("your "):
+            return value[5:]
+        return value
 
     out = _TAG.sub(fill, text or "")
     if _GAP not in out:

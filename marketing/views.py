@@ -150,18 +150,22 @@ def campaign_audience(request: HttpRequest) -> HttpResponse:
                                                         "rooftop": rooftop, "group": read.group})
 
 
-def _merge_context(customer: Customer | None, rooftop: Rooftop) -> dict[str, str]:
-    """A customer's real merge values, as the worker fills them (marketing.selectors.merge_facts)."""
-    context = {"store": rooftop.name, "store_phone": rooftop.phone}
+def _merge_context(customer: Customer | None, rooftop: Rooftop, *, group: bool) -> dict[str, str]:
+    """A customer's real merge values, filled as the worker fills them (marketing.sending.merge_context), from the
+    store they would hear from."""
     if customer is None:
-        return context
-    from marketing.selectors import merge_facts
+        return {"store": rooftop.name, "store_phone": rooftop.phone}
+    from marketing.selectors import home_rooftops, merge_facts, scope_of
+    from marketing.sending import merge_context
 
-    facts = merge_facts([customer.id], {customer.id: rooftop.id}).get(customer.id)
-    context.update(first_name=customer.first_name, last_name=customer.last_name)
-    if facts is not None:
-        context.update(vehicle=facts.vehicle, equity=facts.equity, salesperson=facts.salesperson)
-    return context
+    scope = scope_of(dealer_group_id=rooftop.dealer_group_id, rooftop_id=None if group else rooftop.id)
+    home_id = home_rooftops([customer.id], scope).get(customer.id, rooftop.id)
+    home = rooftop if home_id == rooftop.id else Rooftop.objects.get(pk=home_id)
+    facts = merge_facts([customer.id], {customer.id: home.id}).get(customer.id)
+    context = merge_context(customer, {"vehicle": facts.vehicle if facts else "",
+                                       "equity": facts.equity if facts else ""}, home,
+                            facts.salesperson if facts else "")
+    return {"store_phone": home.phone, **context}
 
 
 @login_required
@@ -188,7 +192,7 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
             customer = Customer.objects.for_access(staff_access(request.user)).filter(pk=chosen).first()
     if customer is None:
         note = "Nobody in the audience yet: shown with what a customer with nothing on file would read."
-    context = _merge_context(customer, rooftop)
+    context = _merge_context(customer, rooftop, group=read.group)
     data = read.data
     rendered = {
         "email_subject": templating.render(data.email_subject, context),
