@@ -95,6 +95,19 @@ def hand_off(publish: Callable[[], object], *, what: str) -> bool:
     return True
 
 
+def wait_for_room(*, below: int, timeout: float) -> bool:
+    """Wait until fewer than `below` hints wait for the publisher: a producer of thousands (a campaign's chunks)
+    slows to the publisher's pace instead of overflowing the backlog and leaving its work to the sweeps."""
+    end = time.monotonic() + timeout
+    with _queue.all_tasks_done:
+        while _queue.unfinished_tasks >= below:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return False
+            _queue.all_tasks_done.wait(min(remaining, 0.05))
+    return True
+
+
 def flush(timeout: float = 10.0) -> bool:
     """Wait until every hint queued so far was published or skipped (tests and orderly shutdown)."""
     end = time.monotonic() + timeout

@@ -33,6 +33,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from crm.backoff import MESSAGING_SCHEDULE, backoff_delay, max_attempts
+from crm.bulk import copy_insert
 from crm.outbox import Outbox
 from customers.models import (
     ConsentRecord, Customer, CustomerRooftop, InboundMessage, OutboundMessage, TimelineEntry,
@@ -213,7 +214,7 @@ def outbound_messages_queue_many(*, messages: Sequence[NewMessage], now: datetim
         tz = customer_time_zone(row.customer, row.rooftop)
         if _held_by_quiet_hours(row) and not may_send_at(now, tz):
             row.status, row.send_after = Status.WAITING_QUIET_HOURS, next_send_time(now, tz)
-    OutboundMessage.unscoped.bulk_create(rows, batch_size=1000)
+    copy_insert(OutboundMessage, rows)  # COPY: bulk_create's per-value adaptation was most of a chunk's time
     for row in rows:
         if row.status == Status.QUEUED:
             OUTBOX.hand_over_on_commit(row.id)
@@ -251,12 +252,13 @@ def _blocked_reasons(messages: Sequence[OutboundMessage]) -> dict[str, str]:
         # trigram index on e164 would answer at about 2 ms a number.
         phones = sorted({m.to_address for m in batch})
         with connection.cursor() as cursor:
+            # A subquery per number through the e164 btree index: a join would hash every phone of the table.
             cursor.execute(
-                f"SELECT DISTINCT ON (n.e164) n.e164, c.granted FROM unnest(%s::text[]) n(e164) "
-                f"JOIN {CustomerPhone._meta.db_table} p ON p.e164 = n.e164 "
+                f"SELECT n.e164, (SELECT c.granted FROM {CustomerPhone._meta.db_table} p "
                 f"JOIN {ConsentRecord._meta.db_table} c ON c.customer_id = p.customer_id "
-                f"WHERE c.dealer_group_id = %s AND c.channel = 'sms' AND c.purpose = %s "
-                f"ORDER BY n.e164, c.recorded_at DESC, c.id DESC", [phones, group_id, purpose])
+                f"WHERE p.e164 = n.e164 AND c.dealer_group_id = %s AND c.channel = 'sms' AND c.purpose = %s "
+                f"ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1) FROM unnest(%s::varchar[]) n(e164)",
+                [group_id, purpose, phones])
             granted = dict(cursor.fetchall())
         for m in batch:
             if not granted.get(m.to_address):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 
 from django.db import IntegrityError, transaction
@@ -21,9 +22,17 @@ from customers.models import SuppressionEntry, SuppressionKey
 Channel = SuppressionEntry.Channel
 
 
+# A North American number already in E.164 form: the normaliser returns it unchanged when it is valid, and the
+# fallback below returns it unchanged when it is not, so its digest needs no parsing (phonenumbers costs about
+# 0.3 ms a number: a campaign's 100,000 texts were spending half a minute here).
+_NANP_E164 = re.compile(r"\+1\d{10}")
+
+
 def normalised_address(channel: str, address: str) -> str:
     """The form an address is hashed in. Pure. An address the normalisers refuse is hashed as typed (trimmed,
     lower-cased): it was stored that way, and it is what a later message to it would carry."""
+    if channel != Channel.EMAIL and isinstance(address, str) and _NANP_E164.fullmatch(address):
+        return address
     try:
         return normalize_email(address) if channel == Channel.EMAIL else normalize_phone(address)
     except InvalidContact:

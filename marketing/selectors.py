@@ -194,6 +194,7 @@ def audience_preview(*, dealer_group_id: int, rooftop_id: int | None, spec: aud.
     """How many customers the audience holds and a few of them with why they matched, for the builder page.
 
     `spec` may be the raw JSON or form data: what cannot be parsed comes back as `error`, never an exception.
+    The caller has checked that the staff member may see the store (or, for `rooftop_id=None`, the group).
     """
     now = now or timezone.now()
     if not isinstance(spec, aud.AudienceSpec):
@@ -333,17 +334,17 @@ def home_rooftops(customer_ids: Sequence[int], scope: Scope) -> dict[int, int]:
 
 def _addresses(customer_ids: Sequence[int], channel: str) -> dict[int, str]:
     """The primary email, or the primary (else a mobile) phone, per customer."""
+    # A subquery per id (LIMIT 1 on the customer_id index) rather than a join: with a join the planner hashes the
+    # whole address table once it is large, and a chunk's cost grows with the group instead of the chunk.
     if channel == eligibility.EMAIL:
-        sql = (f"SELECT DISTINCT ON (a.customer_id) a.customer_id, a.email FROM unnest(%s::bigint[]) ids(id) "
-               f"JOIN {_t(CustomerEmail)} a ON a.customer_id = ids.id WHERE a.email <> '' "
-               f"ORDER BY a.customer_id, a.is_primary DESC, a.id")
+        pick = (f"SELECT a.email FROM {_t(CustomerEmail)} a WHERE a.customer_id = ids.id AND a.email <> '' "
+                f"ORDER BY a.is_primary DESC, a.id LIMIT 1")
     else:
-        sql = (f"SELECT DISTINCT ON (a.customer_id) a.customer_id, a.e164 FROM unnest(%s::bigint[]) ids(id) "
-               f"JOIN {_t(CustomerPhone)} a ON a.customer_id = ids.id WHERE a.e164 <> '' "
-               f"ORDER BY a.customer_id, a.is_primary DESC, (a.label = 'mobile') DESC, a.id")
+        pick = (f"SELECT a.e164 FROM {_t(CustomerPhone)} a WHERE a.customer_id = ids.id AND a.e164 <> '' "
+                f"ORDER BY a.is_primary DESC, (a.label = 'mobile') DESC, a.id LIMIT 1")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(customer_ids)])
-        return dict(cursor.fetchall())
+        cursor.execute(f"SELECT ids.id, ({pick}) FROM unnest(%s::bigint[]) ids(id)", [list(customer_ids)])
+        return {pk: address for pk, address in cursor.fetchall() if address}
 
 
 def _listed(addresses: Iterable[str], channel: str, dealer_group_id: int) -> dict[str, str]:
@@ -367,16 +368,16 @@ def _consents(addresses: Iterable[str], channel: str, purpose: str, dealer_group
     if not addresses:
         return {}
     table, column = (_t(CustomerEmail), "email") if channel == eligibility.EMAIL else (_t(CustomerPhone), "e164")
+    # Per address, through the address's btree index (a join hashes the whole address table; see _addresses).
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            SELECT DISTINCT ON (ids.address) ids.address, cr.granted
-            FROM unnest(%s::text[]) ids(address)
-            JOIN {table} a ON a.{column} = ids.address
-            JOIN {_t(ConsentRecord)} cr ON cr.customer_id = a.customer_id
-            WHERE cr.dealer_group_id = %s AND cr.channel = %s AND cr.purpose = %s
-            ORDER BY ids.address, cr.recorded_at DESC, cr.id DESC""",
-                       [addresses, dealer_group_id, channel, purpose])
-        return dict(cursor.fetchall())
+            SELECT ids.address, (
+                SELECT cr.granted FROM {table} a JOIN {_t(ConsentRecord)} cr ON cr.customer_id = a.customer_id
+                WHERE a.{column} = ids.address AND cr.dealer_group_id = %s AND cr.channel = %s AND cr.purpose = %s
+                ORDER BY cr.recorded_at DESC, cr.id DESC LIMIT 1)
+            FROM unnest(%s::varchar[]) ids(address)""",
+                       [dealer_group_id, channel, purpose, addresses])
+        return {address: granted for address, granted in cursor.fetchall() if granted is not None}
 
 
 def _purchases(customer_ids: Sequence[int]) -> dict[int, tuple[frozenset[str], date | None]]:

@@ -35,6 +35,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from crm import handoff
 from customers.messaging import NewMessage, outbound_messages_queue_many
 from customers.models import Customer, OutboundMessage
 from marketing import eligibility
@@ -52,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 500  # recipients judged per transaction: a pause waits at most one chunk
 INSERT_CHUNK = 5_000  # recipients inserted per statement while building
+HANDOFF_ROOM = handoff.BACKLOG // 2
 Status = Campaign.Status
 RecipientStatus = CampaignRecipient.Status
 CHANNELS = {Campaign.Channels.EMAIL: ("email",), Campaign.Channels.SMS: ("sms",),
@@ -76,6 +78,8 @@ def _run(campaign_id: int, clock) -> str:
         return Status.CANCELLED
     if campaign.status != Status.SENDING:
         return campaign.status
+    if campaign.error:
+        Campaign.unscoped.filter(pk=campaign.pk).update(error="")  # a retry after an error: the error is history
     try:
         spec = AudienceSpec.parse(campaign.audience).require_someone()
         _require_templates(campaign)
@@ -92,6 +96,9 @@ def _run(campaign_id: int, clock) -> str:
         status = _judge_chunk(campaign.pk, spec, scope, rules, clock())
         if status is not None:
             break
+        # The chunk's messages were handed to the publisher thread at commit; keep its backlog from overflowing
+        # (an overflowing hint is left to the outbox sweep, a few hundred a minute).
+        handoff.wait_for_room(below=HANDOFF_ROOM, timeout=60)
     if status == Status.CANCELLED:
         campaign_recipients_cancel(campaign_id=campaign.pk)
     return status

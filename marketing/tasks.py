@@ -20,7 +20,13 @@ LOST_AFTER = timedelta(minutes=5)
 # second delivery while the first still runs finds the advisory lock taken and returns at once.
 @shared_task(acks_late=True, ignore_result=True)
 def campaign_send(campaign_id: int) -> str:
-    return campaign_run(campaign_id=campaign_id)
+    try:
+        return campaign_run(campaign_id=campaign_id)
+    except Exception as exc:
+        # Left in "sending": the beat resumes it once its heartbeat is old; meanwhile the page says why it paused.
+        Campaign.unscoped.filter(pk=campaign_id, status=Campaign.Status.SENDING).update(
+            error=f"Sending stopped on an error and will be retried within minutes ({exc.__class__.__name__}).")
+        raise
 
 
 @shared_task(ignore_result=True)

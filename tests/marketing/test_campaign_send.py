@@ -264,3 +264,20 @@ def test_the_worker_starts_a_scheduled_campaign_and_sends_it(world, celery_worke
         time.sleep(0.2)
     assert (c.status, c.queued) == ("sent", 3)
     assert marketing_messages().count() == 3
+
+
+def test_the_beat_starts_due_scheduled_campaigns_and_resumes_only_silent_sending_ones(world, monkeypatch):
+    from marketing import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.campaign_send, "delay", queued.append)
+    now = datetime.now(timezone.utc)
+    due = campaign(world, name="Due", status=Campaign.Status.SCHEDULED, send_at=now - timedelta(minutes=1))
+    campaign(world, name="Later", status=Campaign.Status.SCHEDULED, send_at=now + timedelta(hours=1))
+    silent = campaign(world, name="Silent", heartbeat_at=now - timedelta(minutes=6))
+    campaign(world, name="Busy", heartbeat_at=now - timedelta(minutes=1))
+    campaign(world, name="Paused", status=Campaign.Status.PAUSED, heartbeat_at=now - timedelta(hours=1))
+    assert tasks.campaigns_due() == 2
+    assert sorted(queued) == sorted([due.pk, silent.pk])
+    due.refresh_from_db()
+    assert due.status == "sending"
