@@ -469,6 +469,55 @@ def _equity_leads_q(step: str):
     return q
 
 
+# --- Marketing: over campaign recipients and the outbox, not rollups -------------------------------------
+
+# Campaign messages and price-drop alerts (customers.OutboundMessage.Kind): both are marketing.
+MARKETING_KINDS = ("marketing", "price_drop")
+MARKETING_ATTRIBUTION_DAYS = 30
+
+
+def _each_store_in_period(scope: Scope, lookup: str) -> Q:
+    """`lookup` falls in the scope's local days at the row's own store (rows carry rooftop_id)."""
+    q = Q(pk__in=[])
+    for rooftop in scope.rooftops:
+        lo, hi = scope.bounds(rooftop)
+        q |= Q(rooftop_id=rooftop.id, **{f"{lookup}__gte": lo, f"{lookup}__lt": hi})
+    return q
+
+
+def marketing_sent(scope: Scope) -> tuple[float | None, int | None, int | None]:
+    from customers.models import OutboundMessage
+
+    n = OutboundMessage.unscoped.filter(_each_store_in_period(scope, "sent_at"), kind__in=MARKETING_KINDS,
+                                        status=OutboundMessage.Status.SENT).count()
+    return float(n), n, None
+
+
+def _marketing_recipients(lookup: str):
+    """Campaign messages whose customer did something (clicked, unsubscribed) in the period, by when they did it."""
+
+    def compute(scope: Scope) -> tuple[float | None, int | None, int | None]:
+        from marketing.models import CampaignRecipient
+
+        n = CampaignRecipient.objects.filter(_each_store_in_period(scope, lookup)).count()
+        return float(n), n, None
+
+    return compute
+
+
+def marketing_appointments(scope: Scope) -> tuple[float | None, int | None, int | None]:
+    """Appointments made in the period by customers who got a marketing message from the same store in the
+    30 days before (the campaign page counts the same per campaign)."""
+    from customers.models import Appointment, OutboundMessage
+
+    messaged = OutboundMessage.unscoped.filter(
+        customer_id=OuterRef("customer_id"), rooftop_id=OuterRef("rooftop_id"), kind__in=MARKETING_KINDS,
+        status=OutboundMessage.Status.SENT, sent_at__lte=OuterRef("created_at"),
+        sent_at__gt=OuterRef("created_at") - timedelta(days=MARKETING_ATTRIBUTION_DAYS))
+    n = Appointment.unscoped.filter(_each_store_in_period(scope, "created_at")).filter(Exists(messaged)).count()
+    return float(n), n, None
+
+
 # --- Measures --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -693,6 +742,29 @@ MEASURE_LIST: list[Measure] = [
         "Vehicle sales in the period to customers who had a repair order at the same store in the 12 months "
         "before the sale.", "count", "service", Computed(service_to_sales), filters=frozenset({"rooftop", "date"}),
     ),
+    # Marketing: over the outbox and campaign recipients, not rollups (like service retention).
+    Measure(
+        "marketing_sent", "Marketing messages sent",
+        "Campaign emails and texts and price-drop alerts sent in the period (held back by the rules or not sent "
+        "yet do not count).", "count", "marketing", Computed(marketing_sent), filters=frozenset({"rooftop", "date"}),
+        better=None,
+    ),
+    Measure(
+        "marketing_clicked", "Marketing messages clicked",
+        "Marketing messages whose tracked link was first clicked in the period.", "count", "marketing",
+        Computed(_marketing_recipients("clicked_at")), filters=frozenset({"rooftop", "date"}),
+    ),
+    Measure(
+        "marketing_unsubscribed", "Unsubscribed from marketing",
+        "Marketing messages whose customer unsubscribed through them in the period.", "count", "marketing",
+        Computed(_marketing_recipients("unsubscribed_at")), filters=frozenset({"rooftop", "date"}), better="down",
+    ),
+    Measure(
+        "marketing_appointments", "Appointments after marketing",
+        f"Appointments made in the period by customers who got a marketing message from the same store in the "
+        f"{MARKETING_ATTRIBUTION_DAYS} days before.", "count", "marketing", Computed(marketing_appointments),
+        filters=frozenset({"rooftop", "date"}),
+    ),
 ]
 MEASURES: dict[str, Measure] = {m.key: m for m in MEASURE_LIST}
 
@@ -790,6 +862,7 @@ SECTIONS: tuple[Section, ...] = (
                note="Activity counts what each person logged in the period; outcomes count the leads they own."),
     )),
     Section("service", "Service"),
+    Section("marketing", "Marketing", empty_hint="No marketing messages in this period."),
 )
 
 

@@ -16,6 +16,7 @@ from customers.services import customer_merge
 from dms.models import DmsImport, DmsImportError
 from factories import InventoryVehicleFactory, LeadFactory, make_customer
 from leads.models import AdfReview, InventoryFeedRun
+from marketing.models import Campaign
 from rooftops.models import WebhookDelivery
 from rooftops.services import api_token_create
 from rooftops.webhooks import webhook_endpoint_create, webhooks_emit
@@ -53,6 +54,7 @@ class OtherStore:
     rooftop_slug: str = ""  # the other store's webhook pages
     webhook_id: int = 0  # a webhook endpoint of the other store
     delivery_id: int = 0  # one of its deliveries
+    campaign_id: int = 0  # a marketing campaign of the other store
 
 
 @pytest.fixture
@@ -84,9 +86,11 @@ def other_store(world, settings) -> OtherStore:
     webhook, _ = webhook_endpoint_create(rooftop=b, url="http://127.0.0.1:9/hooks", events=["lead.created"], user=None)
     webhooks_emit(b, "lead.created", {"lead": {"id": lead.id}}, object_key=f"lead:{lead.id}")
     delivery = WebhookDelivery.unscoped.get(endpoint=webhook)
+    campaign = Campaign.unscoped.create(dealer_group=b.dealer_group, rooftop=b, name="Their campaign")
     return OtherStore(b.id, customer.id, lead.id, appointment.id, candidate.id, merge.id, review.id, alert.id,
                       fit.id, world.outsider.id, vehicle.id, ro.id, owned.id, erasure.id, feed_run.id, dms_import.id,
-                      rooftop_slug=b.slug, webhook_id=webhook.id, delivery_id=delivery.id)
+                      rooftop_slug=b.slug, webhook_id=webhook.id, delivery_id=delivery.id,
+                      campaign_id=campaign.id)
 
 
 def _routes(patterns=None, namespace=""):
