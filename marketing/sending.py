@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from crm import handoff
 from customers.messaging import NewMessage, outbound_messages_queue_many
+from customers.contact import format_phone
 from customers.models import Customer, OutboundMessage
 from marketing import eligibility
 from marketing.audience import AudienceError, AudienceSpec
@@ -167,6 +168,7 @@ def merge_context(customer: Customer, recipient_context: dict, rooftop: Rooftop,
         "equity": recipient_context.get("equity") or "",
         "salesperson": salesperson_name,
         "store": rooftop.name,
+        "store_phone": format_phone(rooftop.phone) if rooftop.phone else "",
     }
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.pagination import paginate
+from customers.contact import format_phone
 from customers.models import Customer
 from marketing import forms, results, services, templating
 from marketing.audience import TRIGGERS, VIEWED_DAYS_CHOICES, AudienceError, AudienceSpec
@@ -154,7 +155,7 @@ def _merge_context(customer: Customer | None, rooftop: Rooftop, *, group: bool) 
     """A customer's real merge values, filled as the worker fills them (marketing.sending.merge_context), from the
     store they would hear from."""
     if customer is None:
-        return {"store": rooftop.name, "store_phone": rooftop.phone}
+        return {"store": rooftop.name, "store_phone": format_phone(rooftop.phone) if rooftop.phone else ""}
     from marketing.selectors import home_rooftops, merge_facts, scope_of
     from marketing.sending import merge_context
 
@@ -165,7 +166,7 @@ def _merge_context(customer: Customer | None, rooftop: Rooftop, *, group: bool) 
     context = merge_context(customer, {"vehicle": facts.vehicle if facts else "",
                                        "equity": facts.equity if facts else ""}, home,
                             facts.salesperson if facts else "")
-    return {"store_phone": home.phone, **context}
+    return context
 
 
 @login_required
