@@ -8,7 +8,7 @@ from rooftops import demo
 from rooftops.models import DealerGroup
 
 # Apps add their part of the demo in `<app>/demo.py` with `seed(ctx)` (idempotent) and optional `keys(ctx)`.
-DEMO_APPS = ["customers", "leads", "service", "tracking", "alerts", "kpis"]
+DEMO_APPS = ["customers", "leads", "service", "tracking", "alerts", "kpis", "marketing"]
 
 
 class Command(BaseCommand):
