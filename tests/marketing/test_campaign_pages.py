@@ -160,10 +160,10 @@ def test_the_preview_renders_the_templates_for_a_real_customer(client, world, st
     body = "Hi {{ first_name }}, your {{ vehicle }}. Ask {{ salesperson }}: {{ store_phone }}."
     page = client.post(reverse("marketing-campaign-preview"),
                        builder_post(email_body=body, channels="both", sms_body="Hi {{ first_name }}")).content.decode()
-    assert "Hi Lena, your 2021 Toyota Camry. Ask the Lakeside Test Toyota sales team: +15550102000." in page
+    assert "Hi Lena, your 2021 Toyota Camry. Ask the Lakeside Test Toyota sales team: (555) 010-2000." in page
     nobody = client.post(reverse("marketing-campaign-preview"), builder_post(email_body=body, triggers=[],
                                                                             viewed_models="Edsel")).content.decode()
-    assert "Hi there, your vehicle. Ask the Lakeside Test Toyota sales team: +15550102000." in nobody
+    assert "Hi there, your vehicle. Ask the Lakeside Test Toyota sales team: (555) 010-2000." in nobody
 
 
 def test_scheduling_reads_the_time_on_the_stores_clock(client, world, store):
