@@ -175,3 +175,19 @@ def live_server_url(django_db_setup, django_db_blocker):
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium: Playwright's own browser download cannot work on this machine."""
     return {**browser_type_launch_args, "executable_path": os.environ.get("CHROMIUM", "/usr/bin/chromium")}
+
+
+@pytest.fixture
+def fake_twilio(settings):
+    """A Twilio-compatible server on loopback, with the CRM's SMS settings pointing at it."""
+    from fake_twilio import FakeTwilio
+
+    fake = FakeTwilio().start()
+    settings.SMS_BACKEND = "customers.sms.TwilioSmsBackend"
+    settings.TWILIO_ACCOUNT_SID = fake.account_sid
+    settings.TWILIO_AUTH_TOKEN = fake.auth_token
+    settings.TWILIO_FROM_NUMBER = "+16175550100"
+    settings.TWILIO_API_BASE = fake.base_url
+    settings.SMS_HTTP_TIMEOUT_SECONDS = 3
+    yield fake
+    fake.stop()

@@ -17,7 +17,6 @@ from customers.messaging import outbound_message_queue, outbound_message_send
 from customers.models import ConsentRecord, OutboundMessage
 from email_world import campaign_message, sms_marketing_consent
 from factories import RooftopFactory, add_contact, make_customer
-from fake_twilio import FakeTwilio
 from support import free_port
 
 pytestmark = pytest.mark.django_db
@@ -59,16 +58,6 @@ def smtp(settings):
     yield inbox
     controller.stop()
 
-
-@pytest.fixture
-def fake_twilio(settings):
-    fake = FakeTwilio().start()
-    settings.SMS_BACKEND = "customers.sms.TwilioSmsBackend"
-    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = fake.account_sid, fake.auth_token
-    settings.TWILIO_FROM_NUMBER, settings.TWILIO_API_BASE = "+16175550100", fake.base_url
-    settings.SMS_HTTP_TIMEOUT_SECONDS = 3
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
