@@ -231,7 +231,7 @@ def _location(state, u, facts: StoreFacts, zone, now) -> str:
 
 
 def _vehicle_line(v: VehicleFact) -> str:
-    colour = f"{v.color} " if v.color else ""
+    colour = f"{v.color.lower()} " if v.color else ""
     line = f"{colour}{v.title} ({v.condition}, stock {v.stock_number}) — {_money(v.price)}"
     return f"{line} {v.url}" if v.url else line
 
@@ -305,7 +305,7 @@ def _list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
-def _pick(booking: dict, u: Understanding, message: str, zone: ZoneInfo) -> datetime | None:
+def _pick(booking: dict, u: Understanding, message: str, zone: ZoneInfo, facts: StoreFacts) -> datetime | None:
     offered = [datetime.fromisoformat(m) for m in booking["offered"]]
     lowered = message.lower()
     for word, index in ORDINALS.items():
@@ -318,6 +318,8 @@ def _pick(booking: dict, u: Understanding, message: str, zone: ZoneInfo) -> date
         same_day = [m for m in same_clock if m.astimezone(zone).date() == when.start.astimezone(zone).date()]
         if same_day or same_clock:
             return (same_day or same_clock)[0]
+        if facts.free_slots and facts.free_slots[0] == when.start:  # a free time we did not list: fine too
+            return when.start
     return None
 
 
@@ -340,7 +342,7 @@ def _continue_booking(state, booking: dict, u: Understanding, facts: StoreFacts,
                       message: str, now: datetime) -> Turn | None:
     chosen = booking.get("chosen")
     if chosen is None:
-        picked = _pick(booking, u, message, zone)
+        picked = _pick(booking, u, message, zone, facts)
         if picked is None:
             if u.slots.when is not None and u.intent == booking["kind"]:
                 return None  # a new window: offer again

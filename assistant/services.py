@@ -155,7 +155,7 @@ def _customer(conversation: Conversation, state: dict, now: datetime) -> Custome
         from tracking.services import visitors_link_customer
 
         visitors_link_customer(rooftop=conversation.rooftop, visitor_ids=[conversation.visitor_id],
-                               customer_id=matched.customer.pk, at=now)
+                               customer_id=matched.customer.pk, at=now, reason="gave their details to the assistant")
     return matched.customer
 
 
@@ -210,7 +210,7 @@ def _lead(conversation: Conversation, customer: Customer, state: dict, now: date
             lead.vehicle = vehicle
             lead.save(update_fields=["vehicle"])
         return lead
-    from leads.services import lead_create
+    from leads.services.new_leads import lead_create
 
     result = lead_create(
         rooftop=conversation.rooftop, source=Lead.Source.CHAT, customer=customer, vehicle=vehicle,
