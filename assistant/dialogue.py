@@ -331,7 +331,7 @@ def _bare_name(message: str) -> str | None:
     """A name given alone while we wait for one: "yes, Ana Ruiz 617-555-0142" → "Ana Ruiz"."""
     text = re.sub(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", " ", message)
     text = re.sub(r"\+?[\d()\s.-]{7,}", " ", text)
-    words = [w for w in re.split(r"[\s,;:!]+", text) if w]
+    words = [w for w in re.split(r"[\s,;:!]+", text) if re.search(r"[^\W\d_]", w)]
     words = [w for w in words if w.lower().strip(".") not in NOT_NAME]
     if 1 <= len(words) <= 3 and all(NAME_WORDS.match(w) for w in words):
         return " ".join(w.strip(".").capitalize() if w.islower() else w.strip(".") for w in words)
