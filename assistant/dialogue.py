@@ -111,6 +111,15 @@ def respond(state: dict[str, Any], u: Understanding, facts: StoreFacts, now: dat
 
     if u.intent == "human":
         return _handoff(state, facts, slots.reason or "asked_for_person", message)
+    if state.get("handed_off") and u.intent == "other" and (slots.phone or slots.email or slots.name):
+        # The details asked for at the handoff: the services complete the lead with them.
+        if not state.get("name"):
+            name = _bare_name(message)
+            if name:
+                state["name"] = name
+        thanks = f"Thanks, {state['name'].split()[0]}" if state.get("name") else "Thanks"
+        return Turn(f"{thanks} — I've passed your details on. {facts.reply_by or 'A person will reply shortly.'}",
+                    state)
 
     booking = state.get("booking")
     if booking and u.intent in ("other", booking["kind"]) or booking and booking.get("confirmed"):

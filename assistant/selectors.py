@@ -77,7 +77,7 @@ def store_facts(*, rooftop: Rooftop, understanding: Understanding, state: dict[s
         window = (u.slots.when.start, u.slots.when.end) if u.slots.when is not None else None
         found = free_slots(rooftop=rooftop, department=department, now=now, window=window, hours=hours, count=16)
         facts["free_slots"] = tuple(s.start for s in spread(found))
-    if u.intent == "human" or u.confidence < 0.5 or kind:
+    if u.intent == "human" or u.confidence < 0.5 or kind or state.get("handed_off"):
         facts["reply_by"] = reply_by(rooftop=rooftop, now=now)
     return StoreFacts(name=rooftop.name, address=rooftop.address, phone=rooftop.phone, time_zone=rooftop.time_zone,
                       hours={"sales": hours, "service": hours}, website_url=rooftop.website_url, **facts)

@@ -86,3 +86,37 @@ def test_a_returning_browser_gets_its_conversation_back(store):
     other_store = conversation_open(rooftop=store.other_rooftop, channel="chat", anonymous_id="aid-2",
                                     now=THURSDAY_NIGHT)
     assert first == again and other_store != first and len(first.public_id) >= 32
+
+
+def test_details_given_after_a_handoff_complete_the_lead_and_the_alert(store):
+    conversation = conversation_open(rooftop=store.rooftop, channel="chat", now=FRIDAY_NOON)
+    reply = shopper_says(conversation=conversation, text="I want to speak to a manager", now=FRIDAY_NOON)
+    assert reply.handoff and "number or email" in reply.text
+    assert not Lead.unscoped.filter(rooftop=store.rooftop).exists()
+    thanks = shopper_says(conversation=conversation, text="Ana Ruiz 617-555-0142", now=FRIDAY_NOON)
+    assert thanks.text.startswith("Thanks, Ana") and not thanks.handoff
+    lead = Lead.unscoped.get(rooftop=store.rooftop)
+    assert lead.assigned_to_id in (store.salesperson.id, store.teammate.id)
+    alert = Alert.unscoped.get(rooftop=store.rooftop, kind="assistant_handoff")
+    assert (alert.customer, alert.lead) == (lead.customer, lead)
+    entry = TimelineEntry.unscoped.get(customer=lead.customer, kind=TimelineEntry.Kind.CHAT)
+    assert "speak to a manager" in entry.body and "617-555-0142" in entry.body
+
+
+def test_a_chat_with_a_browser_reaches_its_events(store):
+    from tracking.models import TrackedEvent
+
+    conversation = conversation_open(rooftop=store.rooftop, channel="chat", anonymous_id="aid-ev", now=FRIDAY_NOON)
+    again = conversation_open(rooftop=store.rooftop, channel="chat", anonymous_id="aid-ev", now=FRIDAY_NOON)
+    events = TrackedEvent.unscoped.filter(rooftop=store.rooftop, event="chat_started")
+    assert again == conversation and events.count() == 1
+    assert events.get().visitor == conversation.visitor and conversation.visitor.anonymous_id == "aid-ev"
+
+
+def test_opt_out_is_acknowledged_and_ends_the_conversation(store):
+    conversation = conversation_open(rooftop=store.rooftop, channel="sms", phone="+16175550142", now=FRIDAY_NOON)
+    reply = shopper_says(conversation=conversation, text="STOP", now=FRIDAY_NOON)
+    assert reply.intent == "opt_out" and "won't message you again" in reply.text
+    conversation.refresh_from_db()
+    assert conversation.status == Conversation.Status.CLOSED
+    assert not Lead.unscoped.exists() and not Alert.unscoped.exists()
