@@ -39,7 +39,10 @@ class WriteKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Unknown write key.")
         from django.contrib.auth.models import AnonymousUser
 
-        return (AnonymousUser(), rooftop)
+        from rooftops.models import Rooftop
+
+        # The key cache holds a few columns for a while; replies need the store's current hours and address.
+        return (AnonymousUser(), Rooftop.objects.get(pk=rooftop.pk))
 
     def authenticate_header(self, request):
         return 'Basic realm="assistant"'

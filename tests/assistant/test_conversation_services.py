@@ -1,6 +1,6 @@
 """A booking and a handoff through the services, on the real database."""
 
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -1,6 +1,6 @@
 """The dialogue's decisions as tables: answers, booking steps, handoffs, refusals. Pure: no database."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
