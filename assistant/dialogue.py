@@ -357,6 +357,9 @@ def _continue_booking(state, booking: dict, u: Understanding, facts: StoreFacts,
                 return None  # a new window: offer again
             if u.intent == "other" and u.slots.when is not None:
                 return _reoffer(state, booking, facts, zone, now)
+            if u.intent == "other" and not (u.slots.name or u.slots.phone or u.slots.email):
+                labels = [slot_label(datetime.fromisoformat(m), zone, now) for m in booking["offered"]]
+                return Turn(f"Sorry, which time would you like: {_list(labels)}? Or tell me another day.", state)
             return None
         booking["chosen"] = picked.isoformat()
         if YES.search(message) and not _contact_missing(state):

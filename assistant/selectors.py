@@ -75,8 +75,13 @@ def store_facts(*, rooftop: Rooftop, understanding: Understanding, state: dict[s
     if kind:
         department = "service" if kind == "service_appointment" else "sales"
         window = (u.slots.when.start, u.slots.when.end) if u.slots.when is not None else None
-        found = free_slots(rooftop=rooftop, department=department, now=now, window=window, hours=hours, count=16)
-        facts["free_slots"] = tuple(s.start for s in spread(found))
+        found = spread(free_slots(rooftop=rooftop, department=department, now=now, window=window, hours=hours,
+                                  count=16))
+        if window is not None and len(found) < 2:
+            # One free time left in the asked window: offer the next openings after it beside it.
+            found += free_slots(rooftop=rooftop, department=department, now=now, hours=hours, count=3 - len(found),
+                                window=(window[1], window[1] + timedelta(days=free.SEARCH_DAYS)))
+        facts["free_slots"] = tuple(s.start for s in found)
     if u.intent == "human" or u.confidence < 0.5 or kind or state.get("handed_off"):
         facts["reply_by"] = reply_by(rooftop=rooftop, now=now)
     return StoreFacts(name=rooftop.name, address=rooftop.address, phone=rooftop.phone, time_zone=rooftop.time_zone,

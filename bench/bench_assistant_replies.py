@@ -126,6 +126,8 @@ def main() -> int:
                 timings[kind].append(time.perf_counter() - t0)
             conversation.refresh_from_db()
             booked += conversation.appointment_id is not None
+            if conversation.appointment_id is None and os.environ.get("BENCH_SHOW_MISSES"):
+                print([m.text for m in conversation.messages.order_by("id")])
         results["bookings_made"] = booked
         baseline = []
         conversation = conversation_open(rooftop=rooftop, channel="api")

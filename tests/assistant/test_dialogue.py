@@ -103,3 +103,9 @@ def test_state_is_not_changed_in_place():
     state = {"asked": ["hours"]}
     turn("where are you", state)
     assert state == {"asked": ["hours"]}
+
+
+def test_an_unclear_pick_asks_again_with_the_times():
+    offer = turn("can I test drive a rav4 saturday morning", free_slots=SATURDAY[:1])
+    reply = turn("the second one", offer.state)
+    assert reply.text.startswith("Sorry, which time would you like: Saturday 9:00 AM?") and not reply.actions
