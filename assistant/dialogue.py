@@ -366,7 +366,10 @@ def _continue_booking(state, booking: dict, u: Understanding, facts: StoreFacts,
             booking["confirmed"] = True
             return _book(state, booking, facts, zone)
         label = slot_label(picked, zone, now)
-        ask = " What name and mobile number should I put it under?" if _contact_missing(state) else ""
+        ask = ""
+        if _contact_missing(state):
+            ask = (" What name should I put it under?" if state.get("phone") or state.get("email")
+                   else " What name and mobile number should I put it under?")
         return Turn(f"{label} — shall I book it?{ask}", state)
     if not booking.get("confirmed"):
         if NO.search(message):

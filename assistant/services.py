@@ -69,6 +69,7 @@ def conversation_open(*, rooftop: Rooftop, channel: str, anonymous_id: str = "",
             # No customer from the browser: a shared computer's earlier visitor is not who is chatting now; the
             # customer is matched from the details the shopper gives.
             visitor=visitor, phone=phone, created_at=now,
+            state={"phone": phone} if phone else {},  # a text's number is how to reach them: never asked again
         )
         if visitor is not None:
             _chat_started_event(conversation, now)
@@ -127,7 +128,7 @@ def shopper_says(*, conversation: Conversation, text: str, now: datetime | None 
     # The language model only rephrases, after the decisions are stored; it never sees data beyond the reply.
     phrased = phrasing.rephrase(reply_text, shopper_message=text) if not u.slots.suspicious else reply_text
     ConversationMessage.objects.create(conversation=conversation, author=ConversationMessage.Author.ASSISTANT,
-                                       text=phrased, intent=u.intent, created_at=timezone.now() if now is None else now)
+                                       text=phrased, intent=u.intent, created_at=now)
     booking = state.get("booking") or {}
     offered = booking.get("offered", []) if booking.get("chosen") is None else []
     return Reply(text=phrased, intent=u.intent, slots=_public_slots(u), handoff=handoff, offered_slots=list(offered))

@@ -120,3 +120,15 @@ def test_opt_out_is_acknowledged_and_ends_the_conversation(store):
     conversation.refresh_from_db()
     assert conversation.status == Conversation.Status.CLOSED
     assert not Lead.unscoped.exists() and not Alert.unscoped.exists()
+
+
+def test_a_text_conversation_books_with_the_senders_number(store):
+    conversation = conversation_open(rooftop=store.rooftop, channel="sms", phone="+16175550142", now=THURSDAY_NIGHT)
+    offer = shopper_says(conversation=conversation, text="I need an oil change saturday morning", now=THURSDAY_NIGHT)
+    assert offer.intent == "service_appointment" and len(offer.offered_slots) == 3
+    pick = shopper_says(conversation=conversation, text="the first one", now=THURSDAY_NIGHT)
+    assert pick.text.endswith("shall I book it? What name should I put it under?")
+    booked = shopper_says(conversation=conversation, text="yes, Ana", now=THURSDAY_NIGHT)
+    assert "You're booked, Ana" in booked.text
+    appointment = Appointment.unscoped.get(rooftop=store.rooftop)
+    assert appointment.kind == "service" and appointment.customer.phones.filter(e164="+16175550142").exists()
