@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "kpis",
     "dms",
     "marketing",
+    "assistant",
 ]
 
 MIDDLEWARE = [
@@ -351,6 +352,9 @@ RATE_LIMITS = {
             "per_address": env_str("RATE_LIMIT_ADF_PER_ADDRESS", "300/60")},
     "sms": {"per_key": env_str("RATE_LIMIT_SMS_PER_KEY", "300/60"),
             "per_address": env_str("RATE_LIMIT_SMS_PER_ADDRESS", "600/60")},
+    # The assistant API (assistant.api): a chat is a few messages a minute per shopper, many per store.
+    "assistant": {"per_key": env_str("RATE_LIMIT_ASSISTANT_PER_KEY", "600/60"),
+                  "per_address": env_str("RATE_LIMIT_ASSISTANT_PER_ADDRESS", "60/60")},
 }
 
 # --- Product settings --------------------------------------------------------------------------
