@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "kpis",
     "dms",
     "marketing",
+    "assistant",
 ]
 
 MIDDLEWARE = [

@@ -14,7 +14,7 @@ api_docs_csp = csp_update({
 })
 
 # Each app owns its pages (`<app>/urls.py`) and its API (`<app>/api_urls.py`).
-APPS = ["rooftops", "customers", "leads", "service", "alerts", "tracking", "kpis", "dms", "marketing"]
+APPS = ["rooftops", "customers", "leads", "service", "alerts", "tracking", "kpis", "dms", "marketing", "assistant"]
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
