@@ -92,11 +92,10 @@ def _text(value) -> str:
 def _own_chat(rooftop: Rooftop, public_id: str | None):
     """The chat conversation with this id at this rooftop, or None (unknown, another store's, or a text)."""
     from assistant.models import Conversation
+    from assistant.selectors import conversation_by_public_id
 
-    if public_id is None:
-        return None
-    return (Conversation.unscoped.filter(rooftop=rooftop, public_id=public_id,
-                                         channel=Conversation.Channel.CHAT).first())
+    found = conversation_by_public_id(rooftop=rooftop, public_id=public_id) if public_id else None
+    return found if found is not None and found.channel == Conversation.Channel.CHAT else None
 
 
 def _jsonable(value):
@@ -123,16 +122,19 @@ def chat_open(*, rooftop: Rooftop, conversation: str | None, anonymous_id, now: 
 
 def chat_say(*, rooftop: Rooftop, conversation: str | None, text, now: datetime | None = None) -> dict:
     """The shopper's line to the engine; answers `reply` with what it understood."""
-    from assistant.services import shopper_says
+    from assistant.services import ConversationError, shopper_says
 
+    text = _text(text)
     public_id = _conversation_id(conversation)
     if public_id is None:
         raise ChatRefused("not_open", "open a conversation first")
-    text = _text(text)
     found = _own_chat(rooftop, public_id)
     if found is None:
         raise ChatRefused("unknown_conversation", "no such conversation here; open a new one")
-    reply = shopper_says(conversation=found, text=text, now=now)
+    try:
+        reply = shopper_says(conversation=found, text=text, now=now)
+    except ConversationError as refused:
+        raise ChatRefused("bad_text", str(refused)) from None
     return {"type": "reply", "conversation": found.public_id, "text": reply.text, "intent": reply.intent,
             "handoff": bool(reply.handoff), "slots": _jsonable(reply.slots or {}),
             "offered_slots": _jsonable(getattr(reply, "offered_slots", None) or [])}

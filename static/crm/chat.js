@@ -23,7 +23,7 @@
   if (!key || !endpoint) return;
   var STORE = 'crm_chat_conversation:' + key;
   var conversation = lsGet(STORE);
-  var socket = null, useHttp = !w.WebSocket, pending = null, started = false, opened = false;
+  var socket = null, useHttp = !w.WebSocket, pending = null, opened = false;
 
   function lsGet(k) { try { return w.localStorage.getItem(k); } catch (e) { return null; } }
   function lsSet(k, v) { try { if (v) w.localStorage.setItem(k, v); else w.localStorage.removeItem(k); } catch (e) { /* blocked */ } }
@@ -87,7 +87,6 @@
       lsSet(STORE, conversation);
       log.textContent = '';
       (frame.messages || []).forEach(function (m) { line(m.author, m.text); });
-      started = started || (frame.messages || []).length > 0;
       say('');
       if (pending) send(pending);
     } else if (frame.type === 'reply') {
@@ -169,10 +168,6 @@
     if (!text || pending) return;
     input.value = '';
     line('shopper', text);
-    if (!started && w.crmTrack && w.crmTrack.track) {
-      w.crmTrack.track('chat_started', { chat_provider: 'crm-assistant', department: 'sales' });
-    }
-    started = true;
     send(text);
   });
 
