@@ -4,11 +4,9 @@
  *   <script src="https://crm.example/static/crm/chat.js" data-write-key="KEY"
  *           data-endpoint="https://crm.example" data-title="Chat with us" defer></script>
  *
- * data-endpoint defaults to the script's origin; the styles (data-css, else chat.css next to this file) are
- * linked by the script. Talks over a websocket (/ws/assistant/KEY/) and falls back to HTTP (/assistant/chat/KEY/open/ and
- * /say/) when the socket cannot connect or drops. The conversation id is kept in localStorage, so a returning
- * browser sees its conversation; the visitor id track.js keeps (crm_aid) ties it to the visitor, unless the
- * visitor opted out of tracking.
+ * data-endpoint defaults to the script's origin; data-css to chat.css beside it. A websocket
+ * (/ws/assistant/KEY/), HTTP (/assistant/chat/KEY/open/, /say/) when it fails or drops. The conversation id
+ * stays in localStorage (a returning browser sees it); track.js's visitor id (crm_aid) ties it to the visitor.
  */
 (function () {
   'use strict';
@@ -23,7 +21,7 @@
   if (!key || !endpoint) return;
   var STORE = 'crm_chat_conversation:' + key;
   var conversation = lsGet(STORE);
-  var socket = null, useHttp = !w.WebSocket, pending = null, opened = false;
+  var socket = null, useHttp = !w.WebSocket, pending = null, opened = false, opening = false;
 
   function lsGet(k) { try { return w.localStorage.getItem(k); } catch (e) { return null; } }
   function lsSet(k, v) { try { if (v) w.localStorage.setItem(k, v); else w.localStorage.removeItem(k); } catch (e) { /* blocked */ } }
@@ -83,17 +81,20 @@
     if (!frame || typeof frame !== 'object') return;
     if (frame.type === 'opened') {
       opened = true;
+      opening = false;
       conversation = frame.conversation;
       lsSet(STORE, conversation);
       log.textContent = '';
       (frame.messages || []).forEach(function (m) { line(m.author, m.text); });
       say('');
-      if (pending) send(pending);
+      // A line typed before the conversation was open: shown again under the transcript, then sent.
+      if (pending) { line('shopper', pending); send(pending); }
     } else if (frame.type === 'reply') {
       pending = null;
       line('assistant', frame.text);
       say(frame.handoff ? 'A person from our team will follow up.' : '');
     } else if (frame.type === 'error') {
+      opening = false;
       if (frame.error === 'unknown_conversation' || frame.error === 'bad_conversation') {
         lsSet(STORE, conversation = null);
         opened = false;
@@ -110,6 +111,7 @@
       method: 'POST', body: JSON.stringify(body), credentials: 'omit', mode: 'cors'
     }).then(function (r) { return r.json(); }).then(handle, function () {
       pending = null;
+      opening = false;
       say('We could not reach the dealership. Please try again.');
     });
   }
@@ -117,14 +119,17 @@
   function fallBack() {
     useHttp = true;
     socket = null;
+    opening = false;
     // Whatever was in flight on the socket is asked again over HTTP.
     if (!opened) open(); else if (pending) send(pending);
   }
 
   function open() {
+    if (opening) return; // one open at a time: its answer sends what is pending
+    opening = true;
     var body = { type: 'open', conversation: conversation, anonymous_id: anonymousId() };
     if (useHttp) return http('open', body);
-    if (socket) return;
+    if (socket && socket.readyState === 1) return socket.send(JSON.stringify(body));
     try {
       socket = new WebSocket(endpoint.replace(/^http/, 'ws') + '/ws/assistant/' + encodeURIComponent(key) + '/');
     } catch (e) { return fallBack(); }
