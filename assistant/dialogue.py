@@ -111,6 +111,15 @@ def respond(state: dict[str, Any], u: Understanding, facts: StoreFacts, now: dat
 
     if u.intent == "human":
         return _handoff(state, facts, slots.reason or "asked_for_person", message)
+    if state.get("handed_off") and u.intent == "other" and (slots.phone or slots.email or slots.name):
+        # The details asked for at the handoff: the services complete the lead with them.
+        if not state.get("name"):
+            name = _bare_name(message)
+            if name:
+                state["name"] = name
+        thanks = f"Thanks, {state['name'].split()[0]}" if state.get("name") else "Thanks"
+        return Turn(f"{thanks} — I've passed your details on. {facts.reply_by or 'A person will reply shortly.'}",
+                    state)
 
     booking = state.get("booking")
     if booking and u.intent in ("other", booking["kind"]) or booking and booking.get("confirmed"):
@@ -231,7 +240,7 @@ def _location(state, u, facts: StoreFacts, zone, now) -> str:
 
 
 def _vehicle_line(v: VehicleFact) -> str:
-    colour = f"{v.color} " if v.color else ""
+    colour = f"{v.color.lower()} " if v.color else ""
     line = f"{colour}{v.title} ({v.condition}, stock {v.stock_number}) — {_money(v.price)}"
     return f"{line} {v.url}" if v.url else line
 
@@ -305,7 +314,7 @@ def _list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
-def _pick(booking: dict, u: Understanding, message: str, zone: ZoneInfo) -> datetime | None:
+def _pick(booking: dict, u: Understanding, message: str, zone: ZoneInfo, facts: StoreFacts) -> datetime | None:
     offered = [datetime.fromisoformat(m) for m in booking["offered"]]
     lowered = message.lower()
     for word, index in ORDINALS.items():
@@ -318,6 +327,8 @@ def _pick(booking: dict, u: Understanding, message: str, zone: ZoneInfo) -> date
         same_day = [m for m in same_clock if m.astimezone(zone).date() == when.start.astimezone(zone).date()]
         if same_day or same_clock:
             return (same_day or same_clock)[0]
+        if facts.free_slots and facts.free_slots[0] == when.start:  # a free time we did not list: fine too
+            return when.start
     return None
 
 
@@ -329,7 +340,7 @@ def _bare_name(message: str) -> str | None:
     """A name given alone while we wait for one: "yes, Ana Ruiz 617-555-0142" → "Ana Ruiz"."""
     text = re.sub(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", " ", message)
     text = re.sub(r"\+?[\d()\s.-]{7,}", " ", text)
-    words = [w for w in re.split(r"[\s,;:!]+", text) if w]
+    words = [w for w in re.split(r"[\s,;:!]+", text) if re.search(r"[^\W\d_]", w)]
     words = [w for w in words if w.lower().strip(".") not in NOT_NAME]
     if 1 <= len(words) <= 3 and all(NAME_WORDS.match(w) for w in words):
         return " ".join(w.strip(".").capitalize() if w.islower() else w.strip(".") for w in words)
@@ -340,7 +351,7 @@ def _continue_booking(state, booking: dict, u: Understanding, facts: StoreFacts,
                       message: str, now: datetime) -> Turn | None:
     chosen = booking.get("chosen")
     if chosen is None:
-        picked = _pick(booking, u, message, zone)
+        picked = _pick(booking, u, message, zone, facts)
         if picked is None:
             if u.slots.when is not None and u.intent == booking["kind"]:
                 return None  # a new window: offer again

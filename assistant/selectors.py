@@ -75,9 +75,9 @@ def store_facts(*, rooftop: Rooftop, understanding: Understanding, state: dict[s
     if kind:
         department = "service" if kind == "service_appointment" else "sales"
         window = (u.slots.when.start, u.slots.when.end) if u.slots.when is not None else None
-        facts["free_slots"] = tuple(s.start for s in free_slots(rooftop=rooftop, department=department, now=now,
-                                                                  window=window, hours=hours))
-    if u.intent == "human" or u.confidence < 0.5 or kind:
+        found = free_slots(rooftop=rooftop, department=department, now=now, window=window, hours=hours, count=16)
+        facts["free_slots"] = tuple(s.start for s in spread(found))
+    if u.intent == "human" or u.confidence < 0.5 or kind or state.get("handed_off"):
         facts["reply_by"] = reply_by(rooftop=rooftop, now=now)
     return StoreFacts(name=rooftop.name, address=rooftop.address, phone=rooftop.phone, time_zone=rooftop.time_zone,
                       hours={"sales": hours, "service": hours}, website_url=rooftop.website_url, **facts)
@@ -191,6 +191,14 @@ def _sales_staff(rooftop: Rooftop) -> list[free.Staff]:
                                 active=person.is_active and (entry.active if entry else True),
                                 off_today=profile is None or profile.availability == Availability.OFF))
     return staff
+
+
+def spread(found: list[free.Slot], count: int = 3) -> list[free.Slot]:
+    """The first, middle and last free slots of the asked window: a real choice, not three in a row."""
+    if len(found) <= count:
+        return found
+    picks = sorted({int(i * (len(found) - 1) / (count - 1) + 0.5) for i in range(count)})
+    return [found[i] for i in picks]
 
 
 def slot_free(*, rooftop: Rooftop, department: str, at: datetime, now: datetime) -> free.Slot | None:

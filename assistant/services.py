@@ -66,8 +66,9 @@ def conversation_open(*, rooftop: Rooftop, channel: str, anonymous_id: str = "",
             visitor = visitor_for_browser(rooftop=rooftop, anonymous_id=anonymous_id, at=now)
         conversation = Conversation.unscoped.create(
             rooftop=rooftop, public_id=secrets.token_urlsafe(24), channel=channel, anonymous_id=anonymous_id,
-            visitor=visitor, phone=phone, customer=visitor.customer if visitor and visitor.customer_id else None,
-            created_at=now,
+            # No customer from the browser: a shared computer's earlier visitor is not who is chatting now; the
+            # customer is matched from the details the shopper gives.
+            visitor=visitor, phone=phone, created_at=now,
         )
         if visitor is not None:
             _chat_started_event(conversation, now)
@@ -112,6 +113,9 @@ def shopper_says(*, conversation: Conversation, text: str, now: datetime | None 
             elif isinstance(action, dialogue.Handoff):
                 _handoff(conversation, action, state, u, now)
                 handoff = True
+        if (state.get("handed_off") and not handoff and conversation.lead_id is None
+                and (state.get("phone") or state.get("email"))):
+            _handoff_details(conversation, state, text, now)
         ConversationMessage.objects.create(conversation=conversation, author=ConversationMessage.Author.SHOPPER,
                                            text=text, intent=u.intent, slots=_public_slots(u), created_at=now)
         conversation.state = state
@@ -155,7 +159,7 @@ def _customer(conversation: Conversation, state: dict, now: datetime) -> Custome
         from tracking.services import visitors_link_customer
 
         visitors_link_customer(rooftop=conversation.rooftop, visitor_ids=[conversation.visitor_id],
-                               customer_id=matched.customer.pk, at=now)
+                               customer_id=matched.customer.pk, at=now, reason="gave their details to the assistant")
     return matched.customer
 
 
@@ -210,7 +214,7 @@ def _lead(conversation: Conversation, customer: Customer, state: dict, now: date
             lead.vehicle = vehicle
             lead.save(update_fields=["vehicle"])
         return lead
-    from leads.services import lead_create
+    from leads.services.new_leads import lead_create
 
     result = lead_create(
         rooftop=conversation.rooftop, source=Lead.Source.CHAT, customer=customer, vehicle=vehicle,
@@ -250,6 +254,7 @@ def summary_text(state: dict, *, reason: str) -> str:
 def _handoff(conversation: Conversation, action: dialogue.Handoff, state: dict, u: Understanding,
              now: datetime) -> None:
     rooftop = conversation.rooftop
+    state["handoff_reason"] = action.reason
     if u.slots.when is not None:
         state["preferred_time"] = u.slots.when.start.isoformat()
     customer = _customer(conversation, state, now)
@@ -262,7 +267,7 @@ def _handoff(conversation: Conversation, action: dialogue.Handoff, state: dict, 
     asked = action.asked or "a question"
     from alerts.services import alert_notify
 
-    alert_notify(
+    alert = alert_notify(
         rooftop=rooftop, kind="assistant_handoff", now=now,
         reasons=[f"Asked the assistant: “{asked[:150]}”", summary.replace("\n", " · ")[:300]],
         suggested_next_step=("Reply in the conversation" if customer is None else
@@ -271,6 +276,7 @@ def _handoff(conversation: Conversation, action: dialogue.Handoff, state: dict, 
         for_user_id=lead.assigned_to_id if lead else None,
         for_team=Alert.Team.SERVICE if u.slots.department == "service" else Alert.Team.SALES,
     )
+    state["alert_id"] = alert.pk
     if customer is not None:
         transcript = selectors.transcript_text(conversation, extra=(("shopper", action.asked),))
         TimelineEntry.unscoped.create(
@@ -279,3 +285,23 @@ def _handoff(conversation: Conversation, action: dialogue.Handoff, state: dict, 
             summary=f"Assistant handed off ({action.reason.replace('_', ' ')})", body=f"{summary}\n\n{transcript}",
             detail={"conversation": conversation.pk, "reason": action.reason, "summary": summary},
         )
+
+
+def _handoff_details(conversation: Conversation, state: dict, text: str, now: datetime) -> None:
+    """Contact details given after a handoff: the customer, the lead (routed as any lead) and the transcript."""
+    customer = _customer(conversation, state, now)
+    if customer is None:
+        return
+    reason = state.get("handoff_reason", "asked_for_person")
+    lead = _lead(conversation, customer, state, now, reason=reason)
+    if state.get("alert_id"):  # the handoff's alert now points at who they are
+        Alert.unscoped.filter(pk=state["alert_id"], rooftop=conversation.rooftop, customer__isnull=True).update(
+            customer=customer, lead=lead, for_user_id=lead.assigned_to_id)
+    summary = summary_text(state, reason=reason)
+    transcript = selectors.transcript_text(conversation, extra=(("shopper", text),))
+    TimelineEntry.unscoped.create(
+        customer=customer, rooftop=conversation.rooftop, department=TimelineEntry.Department.WEB,
+        kind=TimelineEntry.Kind.CHAT, occurred_at=now, lead=lead,
+        summary=f"Assistant handed off ({reason.replace('_', ' ')})", body=f"{summary}\n\n{transcript}",
+        detail={"conversation": conversation.pk, "reason": reason, "summary": summary},
+    )

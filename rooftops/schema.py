@@ -47,7 +47,9 @@ def add_idempotency_key(result, generator, request, public):
     """drf-spectacular postprocessing hook: every POST takes an `Idempotency-Key` (crm.idempotency)."""
     from crm.idempotency import HEADER, REPLAYED_HEADER
 
-    for path_item in result.get("paths", {}).values():
+    for path, path_item in result.get("paths", {}).items():
+        if path.startswith("/api/assistant/"):
+            continue  # the assistant's public doors answer by conversation id, not by Idempotency-Key
         operation = path_item.get("post")
         if not isinstance(operation, dict):
             continue

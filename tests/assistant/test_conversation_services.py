@@ -1,0 +1,122 @@
+"""A booking and a handoff through the services, on the real database."""
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from alerts.models import Alert
+from assistant.models import Conversation, ConversationMessage
+from assistant.services import conversation_open, shopper_says
+from customers.models import Appointment, TimelineEntry
+from factories import InventoryVehicleFactory
+from leads.models import Lead
+
+NY = ZoneInfo("America/New_York")
+THURSDAY_NIGHT = datetime(2026, 12, 10, 21, 0, tzinfo=NY)  # the store (09:00–20:00, closed Sunday) is closed
+FRIDAY_NOON = datetime(2026, 12, 11, 12, 0, tzinfo=NY)
+
+
+@pytest.fixture
+def store(world):
+    InventoryVehicleFactory(rooftop=world.rooftop, stock_number="T5001", exterior_color="White", price_cents=3_450_000)
+    InventoryVehicleFactory(rooftop=world.rooftop, stock_number="T5002", exterior_color="Blue", price_cents=3_100_000)
+    world.rooftop.address = "100 Lake St, Springfield"
+    world.rooftop.save()
+    return world
+
+
+def test_a_booking_transcript(store):
+    rooftop = store.rooftop
+    conversation = conversation_open(rooftop=rooftop, channel="chat", anonymous_id="aid-1", now=THURSDAY_NIGHT)
+    first = shopper_says(conversation=conversation, text="do you have a white rav4?", now=THURSDAY_NIGHT)
+    assert first.intent == "inventory" and "$34,500" in first.text and "T5001" in first.text
+    assert "T5002" not in first.text  # blue
+    second = shopper_says(conversation=conversation, text="can I test drive it saturday morning", now=THURSDAY_NIGHT)
+    assert second.intent == "test_drive" and 2 <= len(second.offered_slots) <= 3
+    offered = [datetime.fromisoformat(s).astimezone(NY) for s in second.offered_slots]
+    assert all(o.date().isoformat() == "2026-12-12" and 9 <= o.hour < 12 for o in offered)
+    assert "10:30 AM" in second.text
+    third = shopper_says(conversation=conversation, text="10:30 works", now=THURSDAY_NIGHT)
+    assert "shall I book it?" in third.text and "name" in third.text
+    assert not Appointment.unscoped.filter(rooftop=rooftop).exists()  # nothing before a yes
+    fourth = shopper_says(conversation=conversation, text="yes, Ana Ruiz 617-555-0142", now=THURSDAY_NIGHT)
+    assert "You're booked, Ana" in fourth.text
+    appointment = Appointment.unscoped.get(rooftop=rooftop)
+    assert appointment.scheduled_at == datetime(2026, 12, 12, 10, 30, tzinfo=NY)
+    assert appointment.kind == "test_drive" and appointment.status == "scheduled"
+    assert appointment.assigned_to_id in (store.salesperson.id, store.teammate.id)
+    assert appointment.customer.first_name == "Ana" and appointment.customer.last_name == "Ruiz"
+    lead = Lead.unscoped.get(rooftop=rooftop)
+    assert lead.source == "chat" and lead.customer == appointment.customer and lead.vehicle.stock_number == "T5001"
+    conversation.refresh_from_db()
+    assert (conversation.customer, conversation.lead, conversation.appointment) == (lead.customer, lead, appointment)
+    assert ConversationMessage.objects.filter(conversation=conversation).count() == 8
+    print("\n".join(f"{m.author}: {m.text}" for m in conversation.messages.order_by("id")))
+
+
+def test_a_negotiation_during_hours_goes_to_an_available_salesperson(store):
+    rooftop = store.rooftop
+    conversation = conversation_open(rooftop=rooftop, channel="api", now=FRIDAY_NOON)
+    shopper_says(conversation=conversation, text="how much is the white rav4? I'm Ana Ruiz 617-555-0142",
+                 now=FRIDAY_NOON)
+    reply = shopper_says(conversation=conversation, text="would you take 30k for it?", now=FRIDAY_NOON)
+    assert reply.handoff and reply.intent == "human"
+    lead = Lead.unscoped.get(rooftop=rooftop)
+    assert lead.source == "chat" and lead.assigned_to_id in (store.salesperson.id, store.teammate.id)
+    alert = Alert.unscoped.get(rooftop=rooftop, kind="assistant_handoff")
+    assert alert.lead == lead and "30k" in alert.reasons[0] and "RAV4" in " ".join(alert.reasons)
+    entry = TimelineEntry.unscoped.get(customer=lead.customer, kind=TimelineEntry.Kind.CHAT)
+    assert "would you take 30k" in entry.body and "Vehicles:" in entry.body and "negotiation" in entry.summary
+    conversation.refresh_from_db()
+    assert conversation.status == Conversation.Status.HANDED_OFF
+    print(reply.text)
+
+
+def test_after_hours_the_handoff_says_when(store):
+    conversation = conversation_open(rooftop=store.rooftop, channel="chat", now=THURSDAY_NIGHT)
+    reply = shopper_says(conversation=conversation, text="can I talk to a real person", now=THURSDAY_NIGHT)
+    assert reply.handoff and "We open tomorrow at 9:00 AM" in reply.text
+    print(reply.text)
+
+
+def test_a_returning_browser_gets_its_conversation_back(store):
+    first = conversation_open(rooftop=store.rooftop, channel="chat", anonymous_id="aid-2", now=THURSDAY_NIGHT)
+    again = conversation_open(rooftop=store.rooftop, channel="chat", anonymous_id="aid-2", now=THURSDAY_NIGHT)
+    other_store = conversation_open(rooftop=store.other_rooftop, channel="chat", anonymous_id="aid-2",
+                                    now=THURSDAY_NIGHT)
+    assert first == again and other_store != first and len(first.public_id) >= 32
+
+
+def test_details_given_after_a_handoff_complete_the_lead_and_the_alert(store):
+    conversation = conversation_open(rooftop=store.rooftop, channel="chat", now=FRIDAY_NOON)
+    reply = shopper_says(conversation=conversation, text="I want to speak to a manager", now=FRIDAY_NOON)
+    assert reply.handoff and "number or email" in reply.text
+    assert not Lead.unscoped.filter(rooftop=store.rooftop).exists()
+    thanks = shopper_says(conversation=conversation, text="Ana Ruiz 617-555-0142", now=FRIDAY_NOON)
+    assert thanks.text.startswith("Thanks, Ana") and not thanks.handoff
+    lead = Lead.unscoped.get(rooftop=store.rooftop)
+    assert lead.assigned_to_id in (store.salesperson.id, store.teammate.id)
+    alert = Alert.unscoped.get(rooftop=store.rooftop, kind="assistant_handoff")
+    assert (alert.customer, alert.lead) == (lead.customer, lead)
+    entry = TimelineEntry.unscoped.get(customer=lead.customer, kind=TimelineEntry.Kind.CHAT)
+    assert "speak to a manager" in entry.body and "617-555-0142" in entry.body
+
+
+def test_a_chat_with_a_browser_reaches_its_events(store):
+    from tracking.models import TrackedEvent
+
+    conversation = conversation_open(rooftop=store.rooftop, channel="chat", anonymous_id="aid-ev", now=FRIDAY_NOON)
+    again = conversation_open(rooftop=store.rooftop, channel="chat", anonymous_id="aid-ev", now=FRIDAY_NOON)
+    events = TrackedEvent.unscoped.filter(rooftop=store.rooftop, event="chat_started")
+    assert again == conversation and events.count() == 1
+    assert events.get().visitor == conversation.visitor and conversation.visitor.anonymous_id == "aid-ev"
+
+
+def test_opt_out_is_acknowledged_and_ends_the_conversation(store):
+    conversation = conversation_open(rooftop=store.rooftop, channel="sms", phone="+16175550142", now=FRIDAY_NOON)
+    reply = shopper_says(conversation=conversation, text="STOP", now=FRIDAY_NOON)
+    assert reply.intent == "opt_out" and "won't message you again" in reply.text
+    conversation.refresh_from_db()
+    assert conversation.status == Conversation.Status.CLOSED
+    assert not Lead.unscoped.exists() and not Alert.unscoped.exists()
