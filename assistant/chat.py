@@ -58,7 +58,7 @@ def parse_frame(raw: str | bytes | None) -> dict:
             raise ChatRefused("malformed", "send UTF-8 JSON") from None
     try:
         content = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested a few thousand deep
         raise ChatRefused("malformed", "send a JSON object") from None
     if not isinstance(content, dict):
         raise ChatRefused("malformed", "send a JSON object")

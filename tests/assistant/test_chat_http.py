@@ -39,6 +39,7 @@ def test_open_then_say_answers_like_the_socket_and_a_reopen_shows_the_transcript
     ("open", "{not json", 400, "malformed"),
     ("open", "[]", 400, "malformed"),
     ("open", b"\xff\xfe", 400, "malformed"),
+    ("open", "[" * 2000 + "]" * 2000, 400, "malformed"),
     ("open", {"conversation": ["x"]}, 400, "bad_conversation"),
     ("say", {"conversation": None, "text": "hi"}, 400, "not_open"),
     ("say", {"conversation": "a" * 30, "text": "hi"}, 404, "unknown_conversation"),

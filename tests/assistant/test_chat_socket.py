@@ -84,6 +84,7 @@ async def test_another_stores_conversation_id_opens_a_new_chat_and_reveals_nothi
 @pytest.mark.parametrize("frame, error", [
     ("not json", "malformed"),
     ("[1, 2]", "malformed"),
+    ("[" * 2000 + "]" * 2000, "malformed"),
     (json.dumps({"type": "dance"}), "unknown_type"),
     (json.dumps({"type": "say", "text": "x" * 5000}), "too_large"),
     (json.dumps({"type": "say", "text": "x" * 1001}), "too_long"),
