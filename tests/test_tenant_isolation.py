@@ -24,7 +24,7 @@ from service.models import RepairOrder
 pytestmark = pytest.mark.django_db
 
 # Routes whose ids are not another store's data: a user's own token; public doors authenticated by a key.
-NOT_TENANT_ROUTES = {"token-revoke", "adf-intake", "tracking-collect"}
+NOT_TENANT_ROUTES = {"token-revoke", "adf-intake", "tracking-collect", "assistant-chat-open", "assistant-chat-say"}
 NOT_TENANT_PREFIXES = ("admin:", "demo-site")
 
 
