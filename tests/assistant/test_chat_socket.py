@@ -136,3 +136,18 @@ async def test_one_address_over_the_limit_is_told_to_wait_and_another_address_is
     assert ok
     assert (await ask(other, {"type": "open", "conversation": None, "anonymous_id": ""}))["type"] == "opened"
     await other.disconnect()
+
+
+async def test_an_engine_failure_is_an_error_frame_and_the_socket_stays_open(rooftop, monkeypatch):
+    import assistant.services
+
+    def broken(**_):
+        raise RuntimeError("the engine fell over")
+
+    ws, _, _ = await connected(rooftop.tracking_write_key)
+    await ask(ws, {"type": "open", "conversation": None, "anonymous_id": AID})
+    monkeypatch.setattr(assistant.services, "shopper_says", broken)
+    assert (await ask(ws, {"type": "say", "text": "hours?"}))["error"] == "unavailable"
+    monkeypatch.undo()
+    assert (await ask(ws, {"type": "say", "text": "hours?"}))["type"] == "reply"
+    await ws.disconnect()
