@@ -73,3 +73,13 @@ def test_the_demo_site_loads_the_widget_with_the_stores_write_key(client, roofto
     page = client.get(f"/demo-site/{rooftop.slug}/").content.decode()
     assert f'src="/static/crm/chat.js" data-write-key="{rooftop.tracking_write_key}"' in page
     assert 'data-css="/static/crm/chat.css"' in page
+
+
+def test_another_stores_conversation_is_404_for_a_line_and_a_fresh_chat_for_an_open(client, rooftop):
+    other = RooftopFactory(dealer_group=rooftop.dealer_group)
+    theirs = post(client, other.tracking_write_key, "open", {"anonymous_id": AID}).json()["conversation"]
+    post(client, other.tracking_write_key, "say", {"conversation": theirs, "text": "my name is Jo, 617-555-0199"})
+    said = post(client, rooftop.tracking_write_key, "say", {"conversation": theirs, "text": "what did I say?"})
+    assert said.status_code == 404 and said.json()["error"] == "unknown_conversation"
+    opened = post(client, rooftop.tracking_write_key, "open", {"conversation": theirs}).json()
+    assert opened["conversation"] != theirs and opened["messages"] == []
