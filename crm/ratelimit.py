@@ -62,6 +62,18 @@ def client_address(request: HttpRequest) -> str:
     return (request.META.get("REMOTE_ADDR") or "unknown")[:64]
 
 
+def client_address_of_scope(scope: dict) -> str:
+    """The same address for a websocket (an ASGI scope): the last X-Forwarded-For hop behind a proxy, else the peer."""
+    if settings.BEHIND_PROXY:
+        for name, value in scope.get("headers", []):
+            if name == b"x-forwarded-for":
+                forwarded = [hop.strip() for hop in value.decode("latin-1").split(",") if hop.strip()]
+                if forwarded:
+                    return forwarded[-1][:64]
+    client = scope.get("client") or ("unknown",)
+    return str(client[0] or "unknown")[:64]
+
+
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 

@@ -355,6 +355,10 @@ RATE_LIMITS = {
     # The assistant API (assistant.api): a chat is a few messages a minute per shopper, many per store.
     "assistant": {"per_key": env_str("RATE_LIMIT_ASSISTANT_PER_KEY", "600/60"),
                   "per_address": env_str("RATE_LIMIT_ASSISTANT_PER_ADDRESS", "60/60")},
+    # The website chat (assistant.consumers, assistant.chat_views): each connection, open and line counts once.
+    # Per key is the whole store's traffic; per address is one shopper (or one office behind one NAT).
+    "assistant_chat": {"per_key": env_str("RATE_LIMIT_ASSISTANT_CHAT_PER_KEY", "1200/60"),
+                       "per_address": env_str("RATE_LIMIT_ASSISTANT_CHAT_PER_ADDRESS", "60/60")},
 }
 
 # --- Product settings --------------------------------------------------------------------------

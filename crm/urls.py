@@ -29,6 +29,8 @@ for app in APPS:
     urlpatterns.append(path("api/", include(f"{app}.api_urls")))
 for app in APPS:
     urlpatterns.append(path("", include(f"{app}.urls")))
+# The website chat's HTTP fallback (public, keyed by the write key; the websocket is assistant/ws_urls.py).
+urlpatterns.append(path("", include("assistant.chat_urls")))
 
 
 def not_found(request, exception=None):

@@ -55,6 +55,9 @@ first_response_sent = Signal()  # message: OutboundMessage, sent_at: datetime
 customer_replied = Signal()  # customer: Customer, channel: "text" | "email", entry: TimelineEntry, now: datetime
 # The mail server refused the recipient's address for good (a bounce at send time): marketing stamps its results.
 recipient_refused = Signal()  # message: OutboundMessage, at: datetime
+# A text that is neither an opt-out nor an opt-in, after it is stored: the assistant app may answer it
+# (assistant/receivers.py decides after commit, in a task, so this webhook answers at once).
+text_received = Signal()  # inbound: InboundMessage, customers: list[Customer] (who is texting), now: datetime
 
 Status = OutboundMessage.Status
 Kind = OutboundMessage.Kind
@@ -563,8 +566,9 @@ def sms_inbound_receive(*, provider_id: str, from_number: str, to_number: str, b
             _opt_in(customers=customers, body=body, now=now)
             opted_in = True
         else:
-            _customer_replied(customers=_who_is_texting(to_number, from_number, customers), body=body, now=now,
-                              inbound=inbound)
+            texting = _who_is_texting(to_number, from_number, customers)
+            _customer_replied(customers=texting, body=body, now=now, inbound=inbound)
+            text_received.send(sender=InboundMessage, inbound=inbound, customers=texting, now=now)
         inbound.is_opt_in = opted_in
         inbound.save(update_fields=["customer_ids", "is_opt_out", "is_opt_in"])
     return InboundResult(False, inbound.is_opt_out, opted_in, tuple(inbound.customer_ids))

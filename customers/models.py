@@ -425,6 +425,7 @@ class OutboundMessage(TenantModel):
         STAFF = "staff", "Sent by staff"
         MARKETING = "marketing", "Campaign"
         PRICE_DROP = "price_drop", "Price-drop alert"
+        ASSISTANT = "assistant", "Assistant reply"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="outbound_messages")
     rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")

@@ -25,8 +25,10 @@ from service.models import RepairOrder
 pytestmark = pytest.mark.django_db
 
 # Routes whose ids are not another store's data: a user's own token; public doors authenticated by a key.
-# The assistant API is one too: another store's key with a conversation id is 404 (tests/assistant/test_assistant_api.py).
-NOT_TENANT_ROUTES = {"token-revoke", "adf-intake", "tracking-collect", "api-assistant-messages",
+# The assistant API is one too: another store's key with a conversation id is 404 (tests/assistant/test_assistant_api.py);
+# so is the website chat's HTTP fallback (tests/assistant/test_chat_http.py).
+NOT_TENANT_ROUTES = {"token-revoke", "adf-intake", "tracking-collect", "api-assistant-messages", "assistant-chat-open",
+                     "assistant-chat-say",
                      # A marketing message's own links: no login, a signed token (tests/marketing/test_public_links.py).
                      "marketing-click", "marketing-open", "marketing-unsubscribe", "marketing-preferences"}
 NOT_TENANT_PREFIXES = ("admin:", "demo-site")
