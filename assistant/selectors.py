@@ -13,7 +13,7 @@ from django.urls import reverse
 from customers.models import Appointment
 from leads import routing
 from leads.models import InventoryVehicle, Lead, SalesRosterEntry
-from leads.services.roster import rooftop_business_hours, routing_rule_for
+from leads.services.roster import rooftop_business_hours, rooftop_service_hours, routing_rule_for
 from rooftops.models import Availability, Role, Rooftop
 from service.valuation import DepreciationModel, VehicleFacts
 
@@ -63,7 +63,7 @@ def known_models(rooftop: Rooftop) -> tuple[tuple[str, str], ...]:
 
 def store_facts(*, rooftop: Rooftop, understanding: Understanding, state: dict[str, Any], now: datetime) -> StoreFacts:
     u = understanding
-    hours = rooftop_business_hours(rooftop)
+    hours, service_hours = rooftop_business_hours(rooftop), rooftop_service_hours(rooftop)
     facts: dict[str, Any] = {}
     if u.intent in ("inventory", "price") or "inventory" in u.also or "price" in u.also:
         facts["vehicles"] = vehicles_matching(rooftop=rooftop, wanted=_wanted(u, state))
@@ -75,17 +75,19 @@ def store_facts(*, rooftop: Rooftop, understanding: Understanding, state: dict[s
     if kind:
         department = "service" if kind == "service_appointment" else "sales"
         window = (u.slots.when.start, u.slots.when.end) if u.slots.when is not None else None
-        found = spread(free_slots(rooftop=rooftop, department=department, now=now, window=window, hours=hours,
-                                  count=16))
+        department_hours = service_hours if department == "service" else hours
+        found = spread(free_slots(rooftop=rooftop, department=department, now=now, window=window,
+                                  hours=department_hours, count=16))
         if window is not None and len(found) < 2:
             # One free time left in the asked window: offer the next openings after it beside it.
-            found += free_slots(rooftop=rooftop, department=department, now=now, hours=hours, count=3 - len(found),
+            found += free_slots(rooftop=rooftop, department=department, now=now, hours=department_hours,
+                                count=3 - len(found),
                                 window=(window[1], window[1] + timedelta(days=free.SEARCH_DAYS)))
         facts["free_slots"] = tuple(s.start for s in found)
     if u.intent == "human" or u.confidence < 0.5 or kind or state.get("handed_off"):
         facts["reply_by"] = reply_by(rooftop=rooftop, now=now)
     return StoreFacts(name=rooftop.name, address=rooftop.address, phone=rooftop.phone, time_zone=rooftop.time_zone,
-                      hours={"sales": hours, "service": hours}, website_url=rooftop.website_url, **facts)
+                      hours={"sales": hours, "service": service_hours}, website_url=rooftop.website_url, **facts)
 
 
 def _wanted(u: Understanding, state: dict[str, Any]) -> dict[str, Any]:
@@ -163,7 +165,7 @@ def reply_by(*, rooftop: Rooftop, now: datetime) -> str:
 
 def free_slots(*, rooftop: Rooftop, department: str, now: datetime, window: tuple[datetime, datetime] | None,
                hours: routing.BusinessHours | None = None, count: int = 3) -> list[free.Slot]:
-    hours = hours or rooftop_business_hours(rooftop)
+    hours = hours or (rooftop_service_hours(rooftop) if department == "service" else rooftop_business_hours(rooftop))
     horizon_start = now - timedelta(hours=2)
     horizon_end = now + timedelta(days=free.SEARCH_DAYS + 8)
     booked = [free.Booked(start=a.scheduled_at, end=a.scheduled_at + free.SLOT, department=a.department,

@@ -32,6 +32,11 @@ STORE_HOURS = {
     "mon": WEEKDAY_HOURS, "tue": WEEKDAY_HOURS, "wed": WEEKDAY_HOURS, "thu": WEEKDAY_HOURS,
     "fri": WEEKDAY_HOURS, "sat": [["09:00", "18:00"]], "sun": [], "closed_dates": [],
 }
+# Service opens earlier and closes early on Saturday, as most service lanes do.
+SERVICE_HOURS = {
+    "mon": [["07:00", "18:00"]], "tue": [["07:00", "18:00"]], "wed": [["07:00", "18:00"]], "thu": [["07:00", "18:00"]],
+    "fri": [["07:00", "18:00"]], "sat": [["08:00", "14:00"]], "sun": [],
+}
 ROOFTOPS = [
     # slug, name, time zone, area codes, city, region
     ("lakeside-toyota", "Lakeside Toyota", "America/New_York", ["617", "781", "508"], "Boston", "MA"),
@@ -101,7 +106,7 @@ def _create_base(seed: int, now: datetime) -> DemoContext:
     ctx = DemoContext(seed=seed, now=now, group=group, rooftops={}, staff={}, created=True)
     for slug, name, tz, area_codes, city, region in ROOFTOPS:
         rooftop = Rooftop.objects.create(
-            dealer_group=group, name=name, slug=slug, time_zone=tz, business_hours=STORE_HOURS,
+            dealer_group=group, name=name, slug=slug, time_zone=tz, business_hours=STORE_HOURS, service_hours=SERVICE_HOURS,
             phone=f"+1{area_codes[0]}5550100", address=f"100 Auto Mile, {city}, {region}",
             website_url=f"https://www.{slug.replace('-', '')}.example",
             tracking_write_key=f"wk_{slug.split('-')[0]}_{ctx.secret('write-key:' + slug, 16)}",

@@ -40,6 +40,10 @@ class Rooftop(models.Model):
     time_zone = models.CharField(max_length=64, default="America/New_York")
     # {"mon": [["09:00", "20:00"]], ..., "closed_dates": ["2026-12-25"]}; read by leads.routing.BusinessHours
     business_hours = models.JSONField(default=dict, blank=True)
+    # The service department's own hours, in the same form, where they differ from the showroom's (service opens
+    # earlier and closes Saturday afternoon at most stores); empty: the same as business_hours. The store's closed
+    # dates apply to both.
+    service_hours = models.JSONField(default=dict, blank=True)
     phone = models.CharField(max_length=20, blank=True)
     address = models.CharField(max_length=300, blank=True)
     website_url = models.URLField(blank=True)

@@ -28,6 +28,20 @@ DEFAULT_RULE = routing.RoutingRule(mode="round_robin", response_minutes=15, warn
 ALWAYS_OPEN = routing.BusinessHours.from_dict({day: [["00:00", "23:59"]] for day in routing.DAY_KEYS})
 
 
+def rooftop_service_hours(rooftop: Rooftop) -> routing.BusinessHours:
+    """The service department's hours: its own where set (with the store's closed dates), else the store's."""
+    if not rooftop.service_hours:
+        return rooftop_business_hours(rooftop)
+    closed = (rooftop.business_hours or {}).get("closed_dates", []) if isinstance(rooftop.business_hours, dict) else []
+    try:
+        data = dict(rooftop.service_hours)
+        data["closed_dates"] = sorted({*data.get("closed_dates", []), *closed})
+        return routing.BusinessHours.from_dict(data)
+    except (ValueError, TypeError):
+        logger.error("rooftop %s has unreadable service hours; using the store's", rooftop.pk, exc_info=True)
+        return rooftop_business_hours(rooftop)
+
+
 def rooftop_business_hours(rooftop: Rooftop) -> routing.BusinessHours:
     """The store's hours; always open when none are set or they cannot be read (logged)."""
     if not rooftop.business_hours:

@@ -132,3 +132,21 @@ def test_a_text_conversation_books_with_the_senders_number(store):
     assert "You're booked, Ana" in booked.text
     appointment = Appointment.unscoped.get(rooftop=store.rooftop)
     assert appointment.kind == "service" and appointment.customer.phones.filter(e164="+16175550142").exists()
+
+
+def test_service_answers_and_books_on_the_service_departments_own_hours(store):
+    """Service opens at 7 here, the showroom at 9; the store's holiday closes both."""
+    rooftop = store.rooftop
+    rooftop.service_hours = {day: [["07:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    rooftop.business_hours = {**rooftop.business_hours, "closed_dates": ["2026-12-14"]}
+    rooftop.save()
+    conversation = conversation_open(rooftop=rooftop, channel="chat", now=THURSDAY_NIGHT)
+    hours = shopper_says(conversation=conversation, text="what time does service open tomorrow?", now=THURSDAY_NIGHT)
+    assert hours.intent == "hours" and "7:00 AM" in hours.text, hours.text
+    booking = shopper_says(conversation=conversation, text="can I bring my car in for an oil change friday at 7:30am",
+                           now=THURSDAY_NIGHT)
+    offered = [datetime.fromisoformat(s).astimezone(NY) for s in booking.offered_slots]
+    assert booking.intent == "service_appointment" and offered, booking.text
+    assert offered[0] == datetime(2026, 12, 11, 7, 30, tzinfo=NY)  # before the showroom opens
+    monday = shopper_says(conversation=conversation, text="are you open monday for service?", now=THURSDAY_NIGHT)
+    assert "closed" in monday.text.lower(), monday.text
