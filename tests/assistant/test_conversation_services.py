@@ -148,5 +148,9 @@ def test_service_answers_and_books_on_the_service_departments_own_hours(store):
     offered = [datetime.fromisoformat(s).astimezone(NY) for s in booking.offered_slots]
     assert booking.intent == "service_appointment" and offered, booking.text
     assert offered[0] == datetime(2026, 12, 11, 7, 30, tzinfo=NY)  # before the showroom opens
-    monday = shopper_says(conversation=conversation, text="are you open monday for service?", now=THURSDAY_NIGHT)
+    later = shopper_says(conversation=conversation, text="what about monday?", now=THURSDAY_NIGHT)
+    assert all(datetime.fromisoformat(s).astimezone(NY).date().isoformat() != "2026-12-14"
+               for s in later.offered_slots), later.text  # the holiday
+    asking = conversation_open(rooftop=rooftop, channel="chat", anonymous_id="aid-2", now=THURSDAY_NIGHT)
+    monday = shopper_says(conversation=asking, text="what are your service hours on monday?", now=THURSDAY_NIGHT)
     assert "closed" in monday.text.lower(), monday.text
