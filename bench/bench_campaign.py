@@ -138,10 +138,10 @@ def seed(customers: int, log):
                 FROM customers_customer WHERE dealer_group_id = %s AND id %% 33 = 0""", [north.id, seller.id, group.id])
             cursor.execute("""
                 INSERT INTO customers_outboundmessage (customer_id, rooftop_id, channel, kind, purpose, to_address,
-                    subject, body, html_body, status, idempotency_key, send_after, attempts, provider_id, error,
+                    subject, body, status, idempotency_key, send_after, attempts, provider_id, error,
                     created_at)
                 SELECT id, %s, 'email', 'marketing', 'marketing', 'bench' || id || '@example.com', 'Earlier', 'Earlier',
-                       '', 'sent', 'earlier:' || id || ':' || n, now() - interval '2 days', 1, '', '',
+                       'sent', 'earlier:' || id || ':' || n, now() - interval '2 days', 1, '', '',
                        now() - interval '2 days'
                 FROM customers_customer CROSS JOIN generate_series(1, 2) n
                 WHERE dealer_group_id = %s AND id %% 50 = 0""", [north.id, group.id])
@@ -163,10 +163,10 @@ def copy_baseline(rows: int) -> tuple[int, float]:
     buffer = io.StringIO()
     for n in range(rows):
         buffer.write(f"1\t1\temail\tmarketing\tmarketing\tbench{n}@example.com\tSubject {n}\t"
-                     f"Hi Bench{n}, your 2019 Toyota RAV4 has $6,200 in equity.\t\tqueued\traw:{n}\t"
+                     f"Hi Bench{n}, your 2019 Toyota RAV4 has $6,200 in equity.\tqueued\traw:{n}\t"
                      f"2026-12-01 17:00:00+00\t0\t\t\t2026-12-01 17:00:00+00\n")
     data = buffer.getvalue().encode()
-    columns = ("customer_id, rooftop_id, channel, kind, purpose, to_address, subject, body, html_body, status, "
+    columns = ("customer_id, rooftop_id, channel, kind, purpose, to_address, subject, body, status, "
                "idempotency_key, send_after, attempts, provider_id, error, created_at")
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE raw_outbox (LIKE customers_outboundmessage INCLUDING ALL)")

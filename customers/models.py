@@ -438,7 +438,6 @@ class OutboundMessage(TenantModel):
     to_address = models.CharField(max_length=254)  # E.164 number or email address
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
-    html_body = models.TextField(blank=True)  # marketing email: the same text as HTML, tracked links and pixel
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     # Unique per logical message; also sent to the provider so a resend after a crash is recognised there.
     idempotency_key = models.CharField(max_length=120, unique=True)

@@ -10,11 +10,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='outboundmessage',
-            name='html_body',
-            field=models.TextField(blank=True),
-        ),
         migrations.AlterField(
             model_name='consentrecord',
             name='purpose',
