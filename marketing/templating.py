@@ -26,6 +26,7 @@ FALLBACKS: dict[str, str] = {"first_name": "there", "vehicle": "your vehicle", "
 
 _TAG = re.compile(r"\{\{(.*?)\}\}", re.S)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SENTENCE_START = re.compile(r"(?:\A|[.!?][\"')]?)\s*\Z|\n\s*\Z")
 _GAP = "\x00"  # marks a field that rendered to nothing, so the space beside it can go too
 
 
@@ -72,7 +73,12 @@ def render(text: str, context: dict[str, str]) -> str:
         name = _name(match.group(1))
         if name not in FIELDS:
             return _GAP
-        value = " ".join(str(context.get(name) or "").split()) or fallback(name, context)
+        value = " ".join(str(context.get(name) or "").split())
+        if not value:
+            value = fallback(name, context)
+            if value and _SENTENCE_START.search(match.string[:match.start()]):
+                # "{{ salesperson }} would be glad …" with no salesperson: "The Lakeside Toyota sales team would …".
+                value = value[0].upper() + value[1:]
         if not value:
             return _GAP
         # "Is your {{ vehicle }} due?" with nothing on file reads "your vehicle", not "your your vehicle".

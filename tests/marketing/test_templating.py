@@ -26,6 +26,12 @@ FULL = {"first_name": "Lena", "last_name": "Ortiz", "vehicle": "2019 Toyota RAV4
     ("Is your {{ vehicle }} due?", FULL, "Is your 2019 Toyota RAV4 due?"),
     ("Ask {{ salesperson }}.", {"store": "Lakeside Toyota"}, "Ask the Lakeside Toyota sales team."),
     ("Ask {{ salesperson }}.", {}, "Ask our sales team."),
+    # A fallback that starts a sentence starts with a capital.
+    ("Hi.\n\n{{ salesperson }} would be glad to help.", {"store": "Lakeside Toyota"},
+     "Hi.\n\nThe Lakeside Toyota sales team would be glad to help."),
+    ("Thanks! {{ salesperson }} will call.", {}, "Thanks! Our sales team will call."),
+    ("{{ first_name }}, your car is ready.", {}, "There, your car is ready."),
+    ("Ask {{ salesperson }} or {{ first_name }}.", {}, "Ask our sales team or there."),
     ("Visit {{ store }}", {}, "Visit our store"),
     # A missing value with no fallback leaves no gap and no "Hi ,".
     ("Hi {{ first_name }} {{ last_name }},", {"first_name": "Lena"}, "Hi Lena,"),
