@@ -91,7 +91,7 @@ def test_a_mixed_audience_queues_one_message_per_allowed_recipient_and_keeps_eac
     email = messages.get(channel="email", customer=ok)
     assert email.subject == "Alice, your 2019 Toyota RAV4 is worth more than you owe"
     # No salesperson of record: the merge field falls back to the store's sales team (marketing.templating).
-    assert email.body == ("Hi Alice, your 2019 Toyota RAV4 has $6,200 in equity. the Lakeside Test Toyota sales team at "
+    assert email.body == ("Hi Alice, your 2019 Toyota RAV4 has $6,200 in equity. The Lakeside Test Toyota sales team at "
                           "Lakeside Test Toyota.")
     assert recipients(c)[(ok.pk, "email")].message_id == email.pk
 
