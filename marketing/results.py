@@ -154,4 +154,7 @@ def held_back_row(recipient: CampaignRecipient) -> HeldBackRow:
     customer = recipient.customer
     return HeldBackRow(customer_id=customer.id, name=customer.full_name or f"Customer {customer.id}",
                        channel=recipient.get_channel_display(), reason=recipient.reason,
-                       words=REASONS.get(recipient.reason, recipient.reason or "No reason recorded"))
+                       # The verdict's own words where the run kept them ("Sam Sales is working the customer's open
+                       # lead", "Bought a vehicle on Nov 21, 2026 (10 days ago) …"), else the reason's.
+                       words=str((recipient.context or {}).get("held_because") or "")
+                       or REASONS.get(recipient.reason, recipient.reason or "No reason recorded"))

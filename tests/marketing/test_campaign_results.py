@@ -56,9 +56,14 @@ def test_held_back_customers_with_their_reason(world):
     buyer = make_customer(world.rooftop, first_name="Bert", last_name="Buyer")
     recipient(c, world.rooftop, customer=buyer, status=CampaignRecipient.Status.SUPPRESSED, reason="already_bought")
     recipient(c, world.rooftop, message_status=S)
+    worked = make_customer(world.rooftop, first_name="Wanda", last_name="Worked")
+    # What the run keeps: the verdict in its own words, with its particulars.
+    recipient(c, world.rooftop, customer=worked, status=CampaignRecipient.Status.SUPPRESSED, reason="lead_being_worked",
+              context={"held_because": "Sam Sales is working the customer's open lead"})
     rows = [held_back_row(r) for r in held_back_customers(c)]
     assert [(row.customer_id, row.name, row.words) for row in rows] == [
-        (buyer.id, "Bert Buyer", "The customer already bought this vehicle")]
+        (buyer.id, "Bert Buyer", "The customer already bought this vehicle"),
+        (worked.id, "Wanda Worked", "Sam Sales is working the customer's open lead")]
     assert list(held_back_customers(c, reason="frequency_cap")) == []
 
 
