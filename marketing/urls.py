@@ -2,6 +2,7 @@
 unsubscribe, preferences, tracked links, the open pixel), which work without login."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from marketing import public_views, views
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("m/o/<str:token>/", public_views.open_pixel, name="marketing-open"),
     path("m/u/<str:token>/", public_views.unsubscribe, name="marketing-unsubscribe"),
     path("m/p/<str:token>/", public_views.preferences, name="marketing-preferences"),
+    path("marketing/", RedirectView.as_view(pattern_name="marketing-campaigns"), name="marketing"),
     path("marketing/campaigns/", views.campaigns_page, name="marketing-campaigns"),
     path("marketing/campaigns/new/", views.campaign_new, name="marketing-campaign-new"),
     path("marketing/campaigns/audience/", views.campaign_audience, name="marketing-campaign-audience"),
