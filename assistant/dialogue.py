@@ -90,6 +90,11 @@ class Turn:
     state: dict[str, Any]
     actions: tuple[Book | Handoff, ...] = field(default=())
 
+    def __post_init__(self) -> None:
+        # A reply may open on a slot label ("today 9:00 AM — shall I book it?"): a sentence starts with a capital.
+        if self.text[:1].islower():
+            object.__setattr__(self, "text", self.text[0].upper() + self.text[1:])
+
 
 def respond(state: dict[str, Any], u: Understanding, facts: StoreFacts, now: datetime, message: str = "") -> Turn:
     """The reply to one shopper message, the conversation's new memory, and what to write."""

@@ -109,3 +109,10 @@ def test_an_unclear_pick_asks_again_with_the_times():
     offer = turn("can I test drive a rav4 saturday morning", free_slots=SATURDAY[:1])
     reply = turn("the second one", offer.state)
     assert reply.text.startswith("Sorry, which time would you like: Saturday 9:00 AM?") and not reply.actions
+
+
+def test_a_reply_that_opens_on_a_slot_label_starts_with_a_capital():
+    from assistant.dialogue import Turn
+
+    assert Turn("today 9:00 AM — shall I book it?", {}).text == "Today 9:00 AM — shall I book it?"
+    assert Turn("", {}).text == ""
