@@ -20,6 +20,9 @@ you end today?" and "Can I cancel my appointment and reschedule?" keep the conve
 going. A missed opt-out can cost a TCPA claim, a false one loses a customer, so the
 plain-language patterns are narrow and each is covered by a test.
 
+Spanish: ALTO, PARAR, PARE or BASTA as the whole message, and the plain requests "no me manden (más) mensajes",
+"dejen de escribirme", "quiero darme de baja", "no quiero (recibir) más mensajes".
+
 Opt-in is keywords only: START, UNSTOP or YES as the whole message. "Yes" in a longer
 message is ordinary conversation; callers only treat it as opt-in after an opt-out.
 """
@@ -29,7 +32,9 @@ from __future__ import annotations
 import re
 
 OPT_OUT_KEYWORDS = frozenset(
-    {"stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "revoke", "optout", "opt out"}
+    {"stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "revoke", "optout", "opt out",
+     # Spanish, as the whole message: shoppers who write "hola" also write "ALTO".
+     "alto", "parar", "pare", "basta"}
 )
 OPT_IN_KEYWORDS = frozenset({"start", "unstop", "yes"})
 
@@ -58,6 +63,9 @@ _TIMING = r"(?!(?:\s+[\w']+){0,2}\s+(?:before|after|until|till|til|during|betwee
           r"at night|at work|so early|so late|this (?:early|late|morning|afternoon|evening|week|weekend)|" \
           r"on (?:weekends?|sundays?|saturdays?))\b)"
 
+# The same wish in Spanish: "no me escriban antes de las 9".
+_TIMING_ES = r"(?!.*\b(?:antes|despues|después|hasta|durante|temprano|de noche|en la noche|los fines)\b)"
+
 _REQUESTS = tuple(
     re.compile(pattern)
     for pattern in (
@@ -74,6 +82,12 @@ _REQUESTS = tuple(
         r"(?:texts|text messages|messages|msgs|txts)\b" + _TIMING,
         r"^be (?:removed|taken off)(?:$| (?:from|off) (?:of )?(?:[\w']+ ){0,2}"
         r"(?:list|lists|database|contacts|system|texts|messages)\b)",
+        # Spanish: "no me manden más mensajes", "dejen de escribirme", "quiero darme de baja".
+        r"^no (?:me )?(?:manden|mande|envien|envíen|envie|envíe|escriban|escriba)(?: (?:mas|más))?"
+        r"(?: (?:mensajes|textos))?\b" + _TIMING_ES,
+        r"^(?:dejen|deje) de (?:escribirme|mandarme|enviarme|molestarme)\b" + _TIMING_ES,
+        r"^(?:quiero )?darme de baja\b",
+        r"^no quiero (?:recibir )?(?:mas |más )?(?:mensajes|textos)\b" + _TIMING_ES,
     )
 )
 

@@ -251,3 +251,28 @@ def test_ordinary_conversation_is_not_an_opt_out(text: str) -> None:
 )
 def test_only_a_bare_start_unstop_or_yes_opts_back_in(text: str, expected: bool) -> None:
     assert is_opt_in(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("ALTO", True),
+        ("Basta!", True),
+        ("parar", True),
+        ("No me manden más mensajes", True),
+        ("no me manden mas mensajes por favor", True),
+        ("no me escriban mas", True),
+        ("Dejen de escribirme", True),
+        ("quiero darme de baja", True),
+        ("no quiero recibir mas mensajes", True),
+        # A timing wish, and ordinary Spanish conversation, are not opt-outs.
+        ("no me escriban antes de las 9", False),
+        ("no me manden mensajes en la noche", False),
+        ("alto el precio, no?", False),
+        ("para cuando tienen la rav4?", False),
+        ("no me gusta el color", False),
+        ("hola, tienen la rav4 hibrida?", False),
+    ],
+)
+def test_spanish_opt_out_wording(text: str, expected: bool) -> None:
+    assert is_opt_out(text) is expected
