@@ -43,3 +43,36 @@ def redis_db_url(base_url: str, db: int) -> str:
 
     parts = urlsplit(base_url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+def redis_server_urls(name: str, raw: str) -> list[str]:
+    """A comma-separated list of Redis URLs (the channel layer's shards), each checked at start-up.
+
+    A typo here would otherwise surface as feeds that silently miss alerts on one shard, so a process with a
+    bad list refuses to start and says which entry is wrong."""
+    from urllib.parse import urlsplit
+
+    urls = [item.strip() for item in raw.split(",") if item.strip()]
+    seen: dict[tuple, str] = {}
+    for position, url in enumerate(urls, start=1):
+        parts = urlsplit(url)
+        shown = f"{parts.scheme}://***@{url.split('@', 1)[1]}" if "@" in url else url  # never echo a password
+        where = f"{name}: entry {position} ({shown!r})"
+        if parts.scheme not in {"redis", "rediss", "unix"}:
+            raise RuntimeError(f"{where} is not a redis://, rediss:// or unix:// URL")
+        try:
+            port = parts.port
+        except ValueError:
+            raise RuntimeError(f"{where} has a port that is not a number") from None
+        if parts.scheme != "unix" and not parts.hostname:
+            raise RuntimeError(f"{where} names no host")
+        if parts.scheme == "unix" and not parts.path:
+            raise RuntimeError(f"{where} names no socket path")
+        db = parts.path.strip("/") if parts.scheme != "unix" else ""
+        if db and not db.isdigit():
+            raise RuntimeError(f"{where}: the database number {db!r} is not a number")
+        server = (parts.scheme, parts.hostname, port or 6379, parts.path if parts.scheme == "unix" else db or "0")
+        if server in seen:
+            raise RuntimeError(f"{where} repeats entry {seen[server]}: each shard is its own server (or database)")
+        seen[server] = str(position)
+    return urls

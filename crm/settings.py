@@ -6,9 +6,12 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from crm.crypto import field_encryption_keys
-from crm.env import env_bool, env_float, env_int, env_list, env_str, redis_db_url
+from crm.env import env_bool, env_float, env_int, env_list, env_str, redis_db_url, redis_server_urls
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -128,14 +131,25 @@ CACHES = {
                     "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS},
     }
 }
+# The channel layer may be spread over several Redis servers (README "Channel layer across several Redis
+# servers"): channels-redis hashes each group name, and each process's receive channel, to one of them. Every
+# process (web, workers, beat) must list the same servers in the same order, or a push lands on a server its
+# listeners never read. Each URL is used as given (its database number too); unset: one server, from REDIS_URL.
+CHANNEL_REDIS_URLS = redis_server_urls("CHANNEL_REDIS_URLS", env_str("CHANNEL_REDIS_URLS", "")) or [CHANNEL_LAYER_URL]
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # channels-redis blocks up to 5 s per read (BZPOPMIN), so its socket timeout must be longer than that or
         # every quiet websocket would be cut; 8 s still notices a hung Redis. Sends are bounded by the callers.
+        # Each host dict is redis-py's ConnectionPool.from_url(address, **rest), so the bounds apply per shard.
+        # A Redis that comes back (restart, failover) leaves every pooled connection dead, and redis-py's asyncio
+        # client does not retry by default: each one would fail one call (a refused feed, a lost push) before
+        # reconnecting. So one immediate retry on a connection error; never on a timeout (a hung server must
+        # cost one bounded wait, not two).
         "CONFIG": {
-            "hosts": [{"address": CHANNEL_LAYER_URL, "socket_timeout": 8,
-                       "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS}],
+            "hosts": [{"address": url, "socket_timeout": 8, "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
+                       "retry": AsyncRetry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))}
+                      for url in CHANNEL_REDIS_URLS],
             "capacity": 1500, "expiry": 30,
         },
     }
