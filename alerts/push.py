@@ -29,12 +29,20 @@ def _loop() -> asyncio.AbstractEventLoop:
 
 
 def group_send_many(groups: Sequence[str], message: dict, *, timeout: float = 3.0) -> None:
-    """Send one message to each group; raises if the channel layer does not take it within `timeout`."""
+    """Send one message to each group; raises if the channel layer does not take it within `timeout`.
+
+    The groups are sent to side by side, and a failed one does not stop the others: with the layer spread over
+    several Redis servers (CHANNEL_REDIS_URLS) each group lives on one of them, and a server that is down or hung
+    must not keep the hint from the listeners on the servers that answer. The first failure is raised after all
+    were tried, so the caller still counts the push as failed (and the sweep pushes it again)."""
     layer = get_channel_layer()
 
     async def send_all() -> None:
-        for group in groups:
-            await layer.group_send(group, dict(message))
+        results = await asyncio.gather(*(layer.group_send(group, dict(message)) for group in groups),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     future = asyncio.run_coroutine_threadsafe(send_all(), _loop())
     try:
