@@ -149,14 +149,12 @@ def _worker_idle_before_flush(request):
         time.sleep(0.05)
 
 
-@pytest.fixture(scope="session")
-def live_server_url(django_db_setup, django_db_blocker):
-    """The real ASGI app (HTTP and websockets) under uvicorn on a free loopback port."""
+def _live_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "crm.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=subprocess_env(),
+        cwd=ROOT, env=env,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -167,8 +165,34 @@ def live_server_url(django_db_setup, django_db_blocker):
             if process.poll() is not None:
                 raise RuntimeError("uvicorn exited during start-up") from None
             time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
+    else:
+        stop_process(process)
+        raise RuntimeError("uvicorn did not listen within 30 s")
+    return process, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup, django_db_blocker):
+    """The real ASGI app (HTTP and websockets) under uvicorn on a free loopback port."""
+    process, url = _live_server(subprocess_env())
+    yield url
     stop_process(process)
+
+
+@pytest.fixture
+def start_live_server(django_db_setup):
+    """`start_live_server(NAME=value, ...)`: another server like live_server_url's, for this test only, with
+    more environment (another channel-layer configuration, a shorter liveness period); stopped at teardown."""
+    started: list[subprocess.Popen] = []
+
+    def start(**extra_env: str) -> str:
+        process, url = _live_server(subprocess_env() | extra_env)
+        started.append(process)
+        return url
+
+    yield start
+    for process in started:
+        stop_process(process)
 
 
 @pytest.fixture(scope="session")

