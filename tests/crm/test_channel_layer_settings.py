@@ -67,3 +67,19 @@ def test_good_lists_are_kept_as_given_and_empty_means_unset():
     assert redis_server_urls("X", "") == [] and redis_server_urls("X", " , ") == []
     assert redis_server_urls("X", "redis://a/1,redis://a/2,unix:///run/redis.sock?db=1") == [
         "redis://a/1", "redis://a/2", "unix:///run/redis.sock?db=1"]
+
+
+def test_the_app_talks_to_the_layer_through_groups_only():
+    """channels-redis 4.3 hashes a direct `send()` to a process's channel on the channel's full name, while the
+    process reads from the server its name's non-local part hashes to: with several servers about half of such
+    sends land where nobody reads (seen with two real servers). Group sends map each member correctly, so the
+    app pushes through groups only (README "Channel layer across several Redis servers")."""
+    import re
+
+    direct_send = re.compile(r"\b(channel_layer|layer)\.send\(")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in ROOT.glob("*/**/*.py") if path.parts[len(ROOT.parts)] not in {".venv", "node_modules", "tests"}
+        for n, line in enumerate(path.read_text().splitlines(), start=1) if direct_send.search(line)
+    ]
+    assert offenders == []
