@@ -86,6 +86,12 @@ def _text(value) -> str:
         raise ChatRefused("too_long", f"a message is at most {MAX_TEXT_CHARS} characters")
     if "\x00" in text:
         raise ChatRefused("malformed", "`text` has a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (the JSON escape \ud800): PostgreSQL cannot store it, and the failed insert would be
+        # answered as the engine being unavailable (503 over HTTP) for what is the browser's bad input.
+        raise ChatRefused("malformed", "`text` is not valid Unicode (a lone surrogate)") from None
     return text
 
 

@@ -45,6 +45,7 @@ def test_open_then_say_answers_like_the_socket_and_a_reopen_shows_the_transcript
     ("say", {"conversation": "a" * 30, "text": "hi"}, 404, "unknown_conversation"),
     ("say", {"conversation": "a" * 30, "text": ""}, 400, "empty"),
     ("say", {"conversation": "a" * 30, "text": "x" * 1001}, 400, "too_long"),
+    ("say", {"conversation": "a" * 30, "text": "hi \ud800"}, 400, "malformed"),  # a lone surrogate: not a 503
     ("say", "x" * 20000, 413, "too_large"),
 ])
 def test_bad_input_is_a_4xx_with_a_reason(client, rooftop, move, body, status, error):
