@@ -117,7 +117,7 @@ def _transcript(conversation) -> list[dict]:
 
 
 def chat_open(*, rooftop: Rooftop, conversation: str | None, anonymous_id, now: datetime | None = None) -> dict:
-    """Resume the browser's conversation (by its id, else by its visitor id) or start one; answers `opened`."""
+    """Resume the browser's conversation by its own id, or start one; answers `opened`."""
     from assistant.services import conversation_open
 
     found = _own_chat(rooftop, _conversation_id(conversation))

@@ -26,12 +26,14 @@ from assistant.vehicles import DEFAULT_MODELS
 TRADE_SPREAD = 0.10  # the calculator's range: the model's figure ±10%, since condition is unknown
 
 
-def open_conversation_for(*, rooftop: Rooftop, channel: str, anonymous_id: str, phone: str) -> Conversation | None:
-    if not anonymous_id and not phone:
+def open_text_conversation_for(*, rooftop: Rooftop, phone: str) -> Conversation | None:
+    """A texter's open conversation: their number is who they are (the carrier vouches for it). A browser's chat
+    is never found this way, by its visitor id: that id travels in every tracked event and is no secret, so a chat
+    is reached only through its own unguessable id (`conversation_by_public_id`)."""
+    if not phone:
         return None
-    found = Conversation.unscoped.filter(rooftop=rooftop, channel=channel).exclude(status=Conversation.Status.CLOSED)
-    found = found.filter(anonymous_id=anonymous_id) if anonymous_id else found.filter(phone=phone)
-    return found.order_by("-id").first()
+    return (Conversation.unscoped.filter(rooftop=rooftop, channel=Conversation.Channel.SMS, phone=phone)
+            .exclude(status=Conversation.Status.CLOSED).order_by("-id").first())
 
 
 def conversation_by_public_id(*, rooftop: Rooftop, public_id: str) -> Conversation | None:

@@ -49,13 +49,13 @@ class Reply:
 
 def conversation_open(*, rooftop: Rooftop, channel: str, anonymous_id: str = "", phone: str = "",
                       now: datetime | None = None) -> Conversation:
-    """A new conversation, or the browser's (or phone's) open one so a returning shopper picks up where they left."""
+    """A new conversation, or a texter's open one so a returning shopper picks up where they left. (A browser
+    resumes its chat by the conversation's own id, kept in the browser: `assistant.chat.chat_open`.)"""
     now = now or timezone.now()
     if channel not in Conversation.Channel.values:
         raise ConversationError(f"Unknown channel {channel!r}; use one of {', '.join(Conversation.Channel.values)}")
     anonymous_id, phone = (anonymous_id or "").strip()[:100], (phone or "").strip()[:20]
-    existing = selectors.open_conversation_for(rooftop=rooftop, channel=channel, anonymous_id=anonymous_id,
-                                               phone=phone)
+    existing = selectors.open_text_conversation_for(rooftop=rooftop, phone=phone) if channel == "sms" else None
     if existing is not None:
         return existing
     with transaction.atomic():

@@ -80,12 +80,16 @@ def test_after_hours_the_handoff_says_when(store):
     print(reply.text)
 
 
-def test_a_returning_browser_gets_its_conversation_back(store):
+def test_a_visitor_id_alone_never_reopens_a_chat_but_a_texters_number_resumes_theirs(store):
+    # The visitor id rides in every tracked event: knowing it must not reveal a transcript. A browser resumes by
+    # the conversation's own id (assistant.chat); a texter by the number the carrier vouches for.
     first = conversation_open(rooftop=store.rooftop, channel="chat", anonymous_id="aid-2", now=THURSDAY_NIGHT)
     again = conversation_open(rooftop=store.rooftop, channel="chat", anonymous_id="aid-2", now=THURSDAY_NIGHT)
-    other_store = conversation_open(rooftop=store.other_rooftop, channel="chat", anonymous_id="aid-2",
-                                    now=THURSDAY_NIGHT)
-    assert first == again and other_store != first and len(first.public_id) >= 32
+    assert again != first and len(first.public_id) >= 32 and first.public_id != again.public_id
+    texting = conversation_open(rooftop=store.rooftop, channel="sms", phone="+16175550142", now=THURSDAY_NIGHT)
+    assert conversation_open(rooftop=store.rooftop, channel="sms", phone="+16175550142", now=THURSDAY_NIGHT) == texting
+    assert conversation_open(rooftop=store.other_rooftop, channel="sms", phone="+16175550142",
+                             now=THURSDAY_NIGHT) != texting
 
 
 def test_details_given_after_a_handoff_complete_the_lead_and_the_alert(store):
@@ -107,9 +111,8 @@ def test_a_chat_with_a_browser_reaches_its_events(store):
     from tracking.models import TrackedEvent
 
     conversation = conversation_open(rooftop=store.rooftop, channel="chat", anonymous_id="aid-ev", now=FRIDAY_NOON)
-    again = conversation_open(rooftop=store.rooftop, channel="chat", anonymous_id="aid-ev", now=FRIDAY_NOON)
     events = TrackedEvent.unscoped.filter(rooftop=store.rooftop, event="chat_started")
-    assert again == conversation and events.count() == 1
+    assert events.count() == 1
     assert events.get().visitor == conversation.visitor and conversation.visitor.anonymous_id == "aid-ev"
 
 
