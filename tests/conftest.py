@@ -94,12 +94,13 @@ def world(db) -> World:
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real Celery worker process on the test database; tests using it need django_db(transaction=True)."""
+    from crm import queues
     from crm.celery import app
 
-    app.control.purge()
+    app.control.purge()  # every declared queue (CELERY_TASK_QUEUES)
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency", "2",
-         "-Q", "celery,scoring,messages,webhooks", "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
+         "-Q", queues.consumed("all"), "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
         cwd=ROOT, env=subprocess_env(),
     )
     deadline = time.monotonic() + 30

@@ -24,6 +24,7 @@ from django.db import connection
 from django.utils import timezone
 
 from alerts.models import Alert, ShopperIntent
+from crm import queues as crm_queues
 from factories import InventoryVehicleFactory, add_contact, make_customer
 from fake_twilio import FakeTwilio
 from rooftops.services import api_token_create
@@ -110,7 +111,7 @@ def _kill(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
             process.wait(5)
 
 
-def _worker(env: dict[str, str], log: Path, *, queues: str = "celery,scoring,messages,webhooks", concurrency: int = 2):
+def _worker(env: dict[str, str], log: Path, *, queues: str = crm_queues.consumed("all"), concurrency: int = 2):
     return _start([sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency",
                    str(concurrency), "-Q", queues, "--without-gossip", "--without-mingle", "-n",
                    f"fault-{os.getpid()}-{time.monotonic_ns()}@%h"], env, log)
