@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from factories import RooftopFactory, make_staff
-from support import ROOT, free_port, stop_process, subprocess_env
+from support import ROOT, RedisServer, free_port, stop_process, subprocess_env
 from rooftops.models import Role
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs inside an event loop
@@ -148,6 +148,17 @@ def _worker_idle_before_flush(request):
         busy = any((inspect.active() or {}).values()) or any((inspect.reserved() or {}).values())
         quiet = 0 if busy else quiet + 1
         time.sleep(0.05)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A redis-server of this test only: stop or freeze it, or give it workers of the test's choosing."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    if server.process and server.process.poll() is None:
+        server.thaw()
+        server.stop()
 
 
 @pytest.fixture(scope="session")

