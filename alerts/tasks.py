@@ -18,7 +18,7 @@ def score_visitor_events(visitor_id: int) -> int:
     outcome = services.visitor_score_events(visitor_id=visitor_id)
     if outcome.more:
         # A long backlog is scored in bounded batches so one shopper never holds a worker for long.
-        score_visitor_events.apply_async(args=[visitor_id], queue="scoring")
+        score_visitor_events.delay(visitor_id)
     return outcome.events_scored
 
 

@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from crm import queues  # noqa: E402
 BENCH_DB = "crm_bench_alerts"
 
 
@@ -191,7 +192,7 @@ def run_config(args, params: dict, pool: str, concurrency: int) -> dict:
                  "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning"], env)
     worker = start([sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--pool", pool,
                     "--concurrency", str(concurrency), "--prefetch-multiplier", str(args.prefetch),
-                    "-Q", "celery,scoring,messages", "--without-gossip", "--without-mingle",
+                    "-Q", queues.consumed("all"), "--without-gossip", "--without-mingle",
                     "-n", f"bench-{os.getpid()}@%h"], env)
     try:
         wait_ready(port)

@@ -150,10 +150,12 @@ def main() -> int:
         print(f"sweep in process: {results['sweep_in_process']}", flush=True)
 
         # ---------------------------------------------------------------- two sweeps at once on a real worker
+        from crm import queues
+
         celery_app.control.purge()
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency", "2", "-Q",
-             "celery", "--without-gossip", "--without-mingle", "-n", f"bench-{os.getpid()}@%h"],
+             queues.consumed("sweeps"), "--without-gossip", "--without-mingle", "-n", f"bench-{os.getpid()}@%h"],
             cwd=ROOT, env=env, start_new_session=True)
         deadline = time.monotonic() + 30
         while not celery_app.control.ping(timeout=0.5):

@@ -9,7 +9,9 @@ from csp.constants import NONE, SELF
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from kombu import Exchange, Queue
 
+from crm import queues
 from crm.crypto import field_encryption_keys
 from crm.env import env_bool, env_float, env_int, env_list, env_str, redis_db_url, redis_server_urls
 
@@ -178,6 +180,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # A publish gives up quickly; the callers' sweeps pick up what was not queued.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# Each kind of work on its own queue, so a long import or campaign never delays scoring: crm/queues.py decides.
+CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in queues.QUEUES)
+CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
+CELERY_TASK_ROUTES = queues.TASK_ROUTES
 CELERY_BEAT_SCHEDULE: dict = {}  # apps add their sweeps in their own beat.py, collected below
 
 # --- Auth --------------------------------------------------------------------------------------

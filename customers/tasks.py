@@ -1,5 +1,4 @@
-"""Celery doors for customers. Thin: load by id, call the service. Messaging runs on queue "messages" so texts
-never wait behind scoring."""
+"""Celery doors for customers. Thin: load by id, call the service. Which queue each runs on: crm/queues.py."""
 
 from celery import shared_task
 from django.utils import timezone
@@ -14,13 +13,13 @@ def refresh_web_sessions(customer_id: int) -> int:
     return web_sessions_refresh(customer_id=customer_id)
 
 
-@shared_task(queue="messages", ignore_result=True)
+@shared_task(ignore_result=True)
 def send_outbound_message(message_id: int) -> str:
     """Send one outbox message now (a no-op when another worker has it or it is not due)."""
     return outbound_message_send(message_id=message_id)
 
 
-@shared_task(queue="messages", ignore_result=True)
+@shared_task(ignore_result=True)
 def send_due_messages() -> int:
     """Beat: send messages whose quiet hours ended, retries, and any a dead worker left in flight."""
     return outbound_messages_send_due(now=timezone.now())

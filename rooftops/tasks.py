@@ -10,7 +10,7 @@ def idempotency_keys_purge_expired() -> None:
     idempotency_keys_purge()
 
 
-@shared_task(queue="webhooks", ignore_result=True)
+@shared_task(ignore_result=True)
 def deliver_webhook(delivery_id: int) -> str:
     """Send one webhook delivery now (a no-op when another worker has it, it is not due, or must wait its turn)."""
     from rooftops.webhooks import webhook_delivery_send
@@ -18,7 +18,7 @@ def deliver_webhook(delivery_id: int) -> str:
     return webhook_delivery_send(delivery_id=delivery_id)
 
 
-@shared_task(queue="webhooks", ignore_result=True)
+@shared_task(ignore_result=True)
 def send_due_webhooks() -> int:
     """Beat: retries that are due, hand-overs that were lost, and deliveries a dead worker left in flight."""
     from rooftops.webhooks import webhook_deliveries_send_due

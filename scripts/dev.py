@@ -14,7 +14,9 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
 import devservices  # noqa: E402
+from crm import queues  # noqa: E402
 
 PY = sys.executable
 # Fixed Fernet keys for the test and benchmark runs (DEBUG is off there, so settings require keys).
@@ -41,6 +43,12 @@ def dev_env() -> dict[str, str]:
     return env
 
 
+def worker_all_queues() -> list[str]:
+    """`make run`'s one worker: every queue of crm/queues.py, so one process pair does all the work on a laptop."""
+    return [PY, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency", "2",
+            "-Q", queues.consumed("all")]
+
+
 def manage(env: dict[str, str], *args: str, capture: bool = False) -> subprocess.CompletedProcess:
     return subprocess.run(
         [PY, "manage.py", *args], cwd=ROOT, env=env, check=True, text=True,
@@ -57,8 +65,7 @@ def run() -> int:
     processes = {
         "web": [PY, "-m", "uvicorn", "crm.asgi:application", "--host", env.get("HOST", "127.0.0.1"),
                 "--port", port, "--ws", "websockets-sansio", "--no-access-log"],
-        "worker": [PY, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency", "2",
-                   "-Q", "celery,scoring,messages,webhooks"],
+        "worker": worker_all_queues(),
         "beat": [PY, "-m", "celery", "-A", "crm", "beat", "-l", "warning",
                  "-s", str(devservices.DATA / "celerybeat-schedule")],
     }

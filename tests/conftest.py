@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from factories import RooftopFactory, make_staff
-from support import ROOT, free_port, stop_process, subprocess_env
+from support import ROOT, RedisServer, kill_group, stop_process, subprocess_env, uvicorn_start
 from rooftops.models import Role
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs inside an event loop
@@ -94,12 +94,13 @@ def world(db) -> World:
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real Celery worker process on the test database; tests using it need django_db(transaction=True)."""
+    from crm import queues
     from crm.celery import app
 
-    app.control.purge()
+    app.control.purge()  # every declared queue (CELERY_TASK_QUEUES)
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency", "2",
-         "-Q", "celery,scoring,messages,webhooks", "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
+         "-Q", queues.consumed("all"), "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
         cwd=ROOT, env=subprocess_env(),
     )
     deadline = time.monotonic() + 30
@@ -149,34 +150,23 @@ def _worker_idle_before_flush(request):
         time.sleep(0.05)
 
 
-def _live_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "crm.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError("uvicorn exited during start-up") from None
-            time.sleep(0.1)
-    else:
-        stop_process(process)
-        raise RuntimeError("uvicorn did not listen within 30 s")
-    return process, f"http://127.0.0.1:{port}"
+@pytest.fixture
+def redis_server(tmp_path):
+    """A redis-server of this test only: stop or freeze it, or give it workers of the test's choosing."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    if server.process and server.process.poll() is None:
+        server.thaw()
+        server.stop()
 
 
 @pytest.fixture(scope="session")
 def live_server_url(django_db_setup, django_db_blocker):
     """The real ASGI app (HTTP and websockets) under uvicorn on a free loopback port."""
-    process, url = _live_server(subprocess_env())
+    process, url = uvicorn_start(subprocess_env())
     yield url
-    stop_process(process)
+    kill_group(process)
 
 
 @pytest.fixture
@@ -186,13 +176,13 @@ def start_live_server(django_db_setup):
     started: list[subprocess.Popen] = []
 
     def start(**extra_env: str) -> str:
-        process, url = _live_server(subprocess_env() | extra_env)
+        process, url = uvicorn_start(subprocess_env() | extra_env)
         started.append(process)
         return url
 
     yield start
     for process in started:
-        stop_process(process)
+        kill_group(process)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -45,6 +46,11 @@ def stop_process(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+# --------------------------------------------------------------------------- servers and workers of one test
+# A test that stops Redis, or must know exactly which workers take its tasks, runs its own redis-server, uvicorn
+# and Celery workers: the session's worker (`celery_worker`) consumes every queue of the suite's Redis.
 
 
 class RedisServer:
@@ -126,3 +132,77 @@ class FeedClient:
             except Exception:  # noqa: BLE001 - refused handshake while Redis is away: try again, as the browser does
                 self.close_codes.append(None)
             time.sleep(0.3)
+
+
+def start_logged(command: list[str], env: dict[str, str], log: Path | None) -> subprocess.Popen:
+    # Own process group: a kill reaches a prefork worker's children too. No log: into the test run's output.
+    output = log.open("ab") if log is not None else None
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT if output else None,
+                            start_new_session=True)
+
+
+def kill_group(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+def worker_start(env: dict[str, str], log: Path, *, queues: str | None = None, concurrency: int = 2,
+                 name: str = "own") -> subprocess.Popen:
+    """A Celery worker on `queues` (a -Q list; every queue when None, as `make run`'s worker)."""
+    from crm import queues as crm_queues
+
+    return start_logged([sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency",
+                         str(concurrency), "-Q", queues or crm_queues.consumed("all"), "--without-gossip",
+                         "--without-mingle", "-n", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h"], env, log)
+
+
+def uvicorn_start(env: dict[str, str], log: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """The real ASGI app (HTTP and websockets) under uvicorn on a free loopback port, once it listens."""
+    port = free_port()
+    process = start_logged([sys.executable, "-m", "uvicorn", "crm.asgi:application", "--host", "127.0.0.1",
+                            "--port", str(port), "--ws", "websockets-sansio", "--no-access-log", "--log-level",
+                            "warning"], env, log)
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"uvicorn exited during start-up{': ' + log.read_text() if log else ''}")
+            time.sleep(0.1)
+    kill_group(process)
+    raise RuntimeError("uvicorn did not listen within 30 s")
+
+
+def celery_client(redis_url: str):
+    """A publisher to a test's own redis-server, routing as the CRM does (CELERY_TASK_ROUTES)."""
+    from celery import Celery
+
+    from crm.env import redis_db_url
+
+    # The broker database the child processes use (REDIS_DB_OFFSET + 0), on this test's own server.
+    # Not the current app: shared tasks later in the session (`.delay()`) must keep publishing to the suite's
+    # Redis, not to this test's server after it is gone.
+    client = Celery("own-redis-test", broker=redis_db_url(redis_url, settings.REDIS_DB_OFFSET), set_as_current=False)
+    client.config_from_object("django.conf:settings", namespace="CELERY")  # the broker above wins over settings'
+    return client
+
+
+def wait_until(predicate, *, timeout: float, what: str, every: float = 0.2):
+    end = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(every)

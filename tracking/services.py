@@ -156,7 +156,7 @@ def _queue_scoring(visitor_ids: Sequence[int]) -> None:
         for visitor_id in visitor_ids:
             # Bounded by the broker's socket timeouts and publish retry policy (settings); on the hand-off
             # thread, so the answer to the website never waits on Redis. A failure leaves the rest to the sweep.
-            score_visitor_events.apply_async(args=[visitor_id], queue="scoring")
+            score_visitor_events.delay(visitor_id)
 
     # Redis down or hung: the hint is skipped and the beat sweep of unscored events scores what was stored.
     hand_off(publish, what=f"scoring of {len(visitor_ids)} visitor(s)")

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -26,7 +22,12 @@ from alerts.models import Alert, ShopperIntent
 from factories import InventoryVehicleFactory, add_contact, make_customer
 from fake_twilio import FakeTwilio
 from rooftops.services import api_token_create
-from support import ROOT, FeedClient, RedisServer, free_port, subprocess_env
+from support import FeedClient, free_port, subprocess_env
+from support import celery_client as _celery_client
+from support import kill_group as _kill
+from support import uvicorn_start as _uvicorn
+from support import wait_until as _wait_until
+from support import worker_start as _worker
 from tracking.models import TrackedEvent, Visitor
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,81 +36,6 @@ FAULT_SECONDS = 6  # how long Redis is stopped or frozen while events keep arriv
 ANSWER_WITHIN = 1.0  # the collector's bound during a fault
 
 
-# --------------------------------------------------------------------------- real servers of our own
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    if server.process and server.process.poll() is None:
-        server.thaw()
-        server.stop()
-
-
-def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    # Own process group: a kill reaches a prefork worker's children too.
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def _kill(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
-
-
-def _worker(env: dict[str, str], log: Path, *, queues: str = "celery,scoring,messages,webhooks", concurrency: int = 2):
-    return _start([sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency",
-                   str(concurrency), "-Q", queues, "--without-gossip", "--without-mingle", "-n",
-                   f"fault-{os.getpid()}-{time.monotonic_ns()}@%h"], env, log)
-
-
-def _uvicorn(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = _start([sys.executable, "-m", "uvicorn", "crm.asgi:application", "--host", "127.0.0.1", "--port",
-                      str(port), "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning"], env, log)
-    end = time.monotonic() + 30
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            assert process.poll() is None, log.read_text()
-            time.sleep(0.1)
-    raise RuntimeError("uvicorn did not start")
-
-
-def _celery_client(redis_url: str):
-    from celery import Celery
-
-    from crm.env import redis_db_url
-
-    # The broker database the child processes use (REDIS_DB_OFFSET + 0), on this test's own server.
-    # Not the current app: shared tasks later in the session (`.delay()`) must keep publishing to the suite's
-    # Redis, not to this test's server after it is gone.
-    client = Celery("fault-test", broker=redis_db_url(redis_url, settings.REDIS_DB_OFFSET), set_as_current=False)
-    client.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
-    return client
-
-
-def _wait_until(predicate, *, timeout: float, what: str, every: float = 0.2):
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(every)
 
 
 def _shoppers(world, count: int) -> list[tuple[str, object]]:
