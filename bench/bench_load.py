@@ -461,9 +461,10 @@ class ImportDriver(threading.Thread):
                 if row.status in DmsImport.ACTIVE:  # the run ended first: stop it after its current chunk
                     services.dms_import_cancel(dms_import=row)
                     status = f"still {row.status} at the end of the run (then cancelled)"
+                seconds = self.spans[-1][1] - self.spans[-1][0]
                 self.imports.append({"kind": kind, "status": status, "rows_done": row.rows_done,
-                                     "total_rows": row.total_rows, "seconds": round(self.spans[-1][1] - self.spans[-1][0], 1),
-                                     "rows_per_second": round(row.rows_done / max(1e-9, self.spans[-1][1] - self.spans[-1][0]))})
+                                     "total_rows": row.total_rows, "seconds": round(seconds, 1),
+                                     "rows_per_second": round(row.rows_done / max(1e-9, seconds))})
                 if self.stop_event.is_set():
                     break
         except Exception as exc:  # noqa: BLE001 - reported, the load goes on
@@ -517,7 +518,7 @@ class Load:
             self.importer.start()
         print(f"warming up for {self.args.warmup:.0f} s ...", flush=True)
         await asyncio.sleep(self.args.warmup)
-        self.recorder.window = (time.perf_counter(), time.perf_counter() + self.args.duration)
+        self.recorder.window = (self.stop_at - self.args.duration, self.stop_at)
         load_start = os.getloadavg()
         print(f"measuring for {self.args.duration:.0f} s ...", flush=True)
         await asyncio.gather(*tasks)
@@ -880,7 +881,8 @@ def report(result: dict) -> None:
     s, a = result["settings"], result["alerts"]
     print(f"\nload for {result['measured_seconds']} s: collector {result['collector_events_per_second']} events/s "
           f"(target {s['events_per_second']}; {result['collector_events_stored']:,} stored of "
-          f"{result['collector_events_accepted']:,} accepted), {s['feed_clients']} feed clients, {s['managers']} managers, "
+          f"{result['collector_events_accepted']:,} accepted), {s['feed_clients']} feed clients, "
+          f"{s['managers']} managers, "
           f"{s['salespeople']} salespeople{', a DMS import loading' if s['with_import'] else ''}; "
           f"web x{s['web_processes']}, worker {s['worker_pool']} x{s['worker_concurrency']}")
     print(f"\n{'kind of request':<38} {'count':>7} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  errors")
@@ -907,7 +909,8 @@ def report(result: dict) -> None:
     print(f"\nRSS peak: web {r['web_peak']} MB ({r['web_processes']} process(es)), worker {r['worker_peak']} MB "
           f"({r['worker_processes']} processes)")
     print(f"queue depth max {result['queue_depth_max']}, at the end {result['queue_depth_end']}")
-    print(f"feed: {result['feed']['clients']} clients, {result['feed']['reconnects']} reconnects {result['feed']['errors'] or ''}")
+    feed = result["feed"]
+    print(f"feed: {feed['clients']} clients, {feed['reconnects']} reconnects {feed['errors'] or ''}")
     m = result["machine"]
     print(f"load average (1, 5, 15 min) at start {m['load_average_at_start']}, at end {m['load_average_at_end']} "
           f"on {m['cpus']} cores")
