@@ -19,20 +19,21 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
-import statistics
 import subprocess
 import sys
 import threading
 import time
 from datetime import datetime, timezone as dt_timezone
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from crm import queues  # noqa: E402
+
+from bench.harness import (  # noqa: E402
+    browsing_raws, close_database_connections, drop_database, flush_bench_redis, free_port, recreate_database,
+    rss_mb, start_web, start_worker, stop, summary, use_bench_database, vdp_raw, wait_ready,
+)
+
 BENCH_DB = "crm_bench_alerts"
 
 
@@ -60,111 +61,14 @@ def parse_args():
     return parser.parse_args()
 
 
-# --- database and processes --------------------------------------------------------------------------
-
-def bench_database_url() -> tuple[str, dict]:
-    import dj_database_url
-
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        sys.exit("DATABASE_URL is not set: run through `make bench ARGS=alerts`")
-    params = dj_database_url.parse(base)
-    host = params["HOST"] or ""
-    netloc = f"{params['USER']}" + (f":{quote(params['PASSWORD'], safe='')}" if params.get("PASSWORD") else "")
-    netloc += f"@{quote(host, safe='') if host.startswith('/') else host}"
-    if params.get("PORT"):
-        netloc += f":{params['PORT']}"
-    return f"postgres://{netloc}/{BENCH_DB}", params
-
-
-def recreate_database(params: dict) -> None:
-    import psycopg
-
-    kwargs = {"dbname": "postgres", "user": params["USER"], "autocommit": True}
-    if params.get("HOST"):
-        kwargs["host"] = params["HOST"]
-    if params.get("PORT"):
-        kwargs["port"] = params["PORT"]
-    if params.get("PASSWORD"):
-        kwargs["password"] = params["PASSWORD"]
-    with psycopg.connect(**kwargs) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return None
-
-
-def drop_database(params: dict) -> None:
-    import psycopg
-
-    kwargs = {"dbname": "postgres", "user": params["USER"], "autocommit": True}
-    if params.get("HOST"):
-        kwargs["host"] = params["HOST"]
-    if params.get("PORT"):
-        kwargs["port"] = params["PORT"]
-    with psycopg.connect(**kwargs) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(command: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL if "uvicorn" in command[2] else None)
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
-
-def rss_mb(pid: int) -> float:
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 1e6
-    except psutil.NoSuchProcess:
-        return 0.0
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * p / 100
-    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
-
-
-def summary(values_ms: list[float]) -> dict:
-    return {
-        "n": len(values_ms), "p50_ms": round(percentile(values_ms, 50), 2), "p90_ms": round(percentile(values_ms, 90), 2),
-        "p99_ms": round(percentile(values_ms, 99), 2), "max_ms": round(max(values_ms), 2) if values_ms else None,
-        "mean_ms": round(statistics.fmean(values_ms), 2) if values_ms else None,
-    }
-
-
 # --- the run -------------------------------------------------------------------------------------------
 
 def main() -> int:
     args = parse_args()
-    url, params = bench_database_url()
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("SECRET_KEY", "bench-secret-key")
-    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "YmVuY2gtZmllbGQtZW5jcnlwdGlvbi1rZXktMDAwMDA=")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    url, params = use_bench_database(BENCH_DB)
     import django
 
-    recreate_database(params)
+    recreate_database(params, BENCH_DB)
     django.setup()
     results = []
     for pool, concurrency in args.configs:
@@ -176,61 +80,28 @@ def main() -> int:
 
 def run_config(args, params: dict, pool: str, concurrency: int) -> dict:
     """One measurement on a fresh database: the same shoppers, the same traffic, one worker configuration."""
-    import redis
-    from django.conf import settings
     from django.core.management import call_command
 
-    _close_database_connections()
-    recreate_database(params)
+    close_database_connections()
+    recreate_database(params, BENCH_DB)
     call_command("migrate", verbosity=0)
-    for offset in range(3):
-        redis.Redis.from_url(settings.REDIS_URL, db=settings.REDIS_DB_OFFSET + offset).flushdb()
+    flush_bench_redis()
     world = seed(args.alerts)
     env = dict(os.environ, PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING")
     port = free_port()
-    web = start([sys.executable, "-m", "uvicorn", "crm.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                 "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning"], env)
-    worker = start([sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--pool", pool,
-                    "--concurrency", str(concurrency), "--prefetch-multiplier", str(args.prefetch),
-                    "-Q", queues.consumed("all"), "--without-gossip", "--without-mingle",
-                    "-n", f"bench-{os.getpid()}@%h"], env)
+    web = start_web(env, port)
+    worker = start_worker(env, pool=pool, concurrency=concurrency, prefetch=args.prefetch)
     try:
         wait_ready(port)
         result = run(args, world, port, worker, pool, concurrency)
     finally:
         stop(web)
         stop(worker)
-        _close_database_connections()
+        close_database_connections()
         if not args.keep:
-            drop_database(params)
+            drop_database(params, BENCH_DB)
     report(result)
     return result
-
-
-def _close_database_connections() -> None:
-    """Before the database is dropped: plain and pooled connections both (settings may use a psycopg pool)."""
-    from django.db import connections
-
-    connections.close_all()
-    for conn in connections.all():
-        if getattr(conn, "pool", None) is not None:
-            conn.close_pool()
-
-
-def wait_ready(port: int) -> None:
-    from crm.celery import app
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.1)
-    while time.monotonic() < deadline:
-        if app.control.ping(timeout=0.5):
-            return
-    raise RuntimeError("uvicorn or the Celery worker did not start within 60 s")
 
 
 def seed(alert_count: int) -> dict:
@@ -266,13 +137,6 @@ def seed(alert_count: int) -> dict:
         ])
     return {"rooftop": rooftop, "vehicles": vehicles, "customer_ids": [c.id for c in customers], "token": key,
             "write_key": rooftop.tracking_write_key}
-
-
-def vdp_raw(vehicle, anonymous_id: str, message_id: str) -> dict:
-    return {"type": "track", "event": "asc_item_pageview", "anonymousId": anonymous_id, "messageId": message_id,
-            "properties": {"item_id": vehicle.vin, "item_number": vehicle.stock_number, "item_year": vehicle.year,
-                           "item_make": vehicle.make, "item_model": vehicle.model, "item_variant": vehicle.trim,
-                           "item_price": vehicle.price_cents / 100}}
 
 
 class Collector:
@@ -313,18 +177,8 @@ class Background(threading.Thread):
         try:
             while not self.stop_event.is_set():
                 browser = f"bg-{rng.randrange(5000)}"
-                raws = []
-                for _ in range(self.batch):
-                    n += 1
-                    roll = rng.random()
-                    if roll < 0.5:
-                        raws.append({"type": "track", "event": "asc_pageview", "anonymousId": browser,
-                                     "messageId": f"bg-{n}", "properties": {"page_type": "home"}})
-                    elif roll < 0.75:
-                        raws.append({"type": "track", "event": "asc_itemlist_pageview", "anonymousId": browser,
-                                     "messageId": f"bg-{n}", "properties": {"item_results": 24}})
-                    else:
-                        raws.append(vdp_raw(rng.choice(self.vehicles), browser, f"bg-{n}"))
+                raws = browsing_raws(rng, self.vehicles, browser, n, self.batch)
+                n += self.batch
                 self.collector.send(raws)
                 self.sent += len(raws)
                 next_at += self.interval

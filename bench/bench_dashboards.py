@@ -80,7 +80,9 @@ def drop_database() -> None:
 
 # --- seeding -------------------------------------------------------------------------------------------
 
-def seed(now: datetime) -> dict:
+def seed(now: datetime, *, customers: int = N_CUSTOMERS, leads: int = N_LEADS, alerts: int = N_ALERTS,
+         repair_orders: int = N_REPAIR_ORDERS) -> dict:
+    """The group, its staff and a year of its work; smaller sizes give the same shape (bench_load seeds a fifth)."""
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import User
     from django.db import connection
@@ -115,8 +117,8 @@ def seed(now: datetime) -> dict:
     bdc_ids = [u.id for u, name, _, _ in users if name.startswith("BDC")]
     rooftop_ids = [r.id for r in rooftops]
     p = {"group": group.id, "rooftops": rooftop_ids, "sales": sales_ids, "bdc": bdc_ids, "now": now,
-         "ncust": N_CUSTOMERS, "nleads": N_LEADS, "nalerts": N_ALERTS, "nros": N_REPAIR_ORDERS,
-         "spr": SALES_PER_ROOFTOP}
+         "ncust": customers, "nleads": leads, "nalerts": alerts, "nros": repair_orders,
+         "ro_customers": min(120_000, customers), "spr": SALES_PER_ROOFTOP}
     timings["staff"] = time.monotonic() - started
 
     with connection.cursor() as cursor:
@@ -130,9 +132,10 @@ def seed(now: datetime) -> dict:
 
         step("customers", """
             INSERT INTO customers_customer (first_name, last_name, street, city, region, postal_code, country,
-                time_zone, preferred_contact, link_token, created_at, updated_at, dealer_group_id, merged_into_id)
+                time_zone, preferred_contact, link_token, created_at, updated_at, dealer_group_id, merged_into_id,
+                drivers_licence_state)
             SELECT 'First' || g, 'Last' || (g %% 997), '', '', '', '', 'US', '', '', NULL,
-                   %(now)s - interval '800 days', %(now)s, %(group)s, NULL
+                   %(now)s - interval '800 days', %(now)s, %(group)s, NULL, ''
             FROM generate_series(1, %(ncust)s) g""")
         cursor.execute("SELECT min(id) FROM customers_customer")
         p["cmin"] = cursor.fetchone()[0]
@@ -140,12 +143,12 @@ def seed(now: datetime) -> dict:
         step("leads", """
             INSERT INTO leads_lead (source, provider, status, lost_reason, vehicle_description, trade_in, comments,
                 created_at, assigned_at, first_response_at, first_attempt_at, first_contact_at, status_changed_at,
-                sold_at, dedupe_key, raw_adf, assigned_to_id, customer_id, rooftop_id, vehicle_id)
+                sold_at, dedupe_key, raw_adf, assigned_to_id, customer_id, rooftop_id, vehicle_id, vehicles_of_interest)
             SELECT src, '', status, '', '', '{}'::jsonb, '', created, created + interval '1 minute', NULL,
                    CASE WHEN src = 'walk_in' THEN created
                         WHEN answered THEN created + make_interval(secs => speed) END,
                    NULL, created, CASE WHEN status = 'sold' THEN created + interval '3 days' END, '', '',
-                   owner, cust, rooftop, NULL
+                   owner, cust, rooftop, NULL, '[]'::jsonb
             FROM (
                 SELECT *, CASE WHEN NOT answered AND src <> 'walk_in' THEN 'new'
                                WHEN outcome < 0.10 THEN 'sold' WHEN outcome < 0.22 THEN 'shown'
@@ -170,13 +173,13 @@ def seed(now: datetime) -> dict:
             ) decided""")
         step("appointments", """
             INSERT INTO customers_appointment (department, kind, scheduled_at, status, created_at, status_changed_at,
-                notes, assigned_to_id, created_by_id, lead_id, rooftop_id, customer_id)
+                notes, assigned_to_id, created_by_id, lead_id, rooftop_id, customer_id, dms_number, dms_fingerprint)
             SELECT 'sales', 'test_drive', at,
                    CASE WHEN first AND l.status IN ('shown', 'sold') THEN 'shown'
                         WHEN at > %(now)s THEN 'scheduled'
                         WHEN random() < 0.15 THEN 'cancelled' ELSE 'no_show' END,
                    l.created_at + interval '2 hours', NULL, '', l.assigned_to_id, l.assigned_to_id, l.id,
-                   l.rooftop_id, l.customer_id
+                   l.rooftop_id, l.customer_id, '', ''
             FROM leads_lead l
             CROSS JOIN LATERAL (VALUES (true), (false)) AS n(first)
             CROSS JOIN LATERAL (SELECT l.created_at + make_interval(hours => 6 + (random() * 96)::int) AS at) s
@@ -198,14 +201,15 @@ def seed(now: datetime) -> dict:
         step("alerts", """
             INSERT INTO alerts_alert (kind, priority, reasons, suggested_next_step, score, for_team, state,
                 claimed_at, acted_at, dismissed_reason, snoozed_until, created_at, updated_at, expires_at,
-                claimed_by_id, customer_id, for_user_id, lead_id, parent_id, rooftop_id, vehicle_id, visitor_id)
+                claimed_by_id, customer_id, for_user_id, lead_id, parent_id, rooftop_id, vehicle_id, visitor_id,
+                follow_up_count, last_signal_at, priority_rose)
             SELECT kind, 2, '[]'::jsonb, '', 0, 'bdc', CASE WHEN acted THEN 'acted' WHEN claimed THEN 'claimed'
                                                              ELSE 'expired' END,
                    CASE WHEN claimed THEN created + make_interval(secs => claim) END,
                    CASE WHEN acted THEN created + make_interval(secs => claim * 2 + 300) END,
                    '', NULL, created, created, NULL,
                    CASE WHEN claimed THEN (%(bdc)s::int[])[ri * 2 + 1 + (random() < 0.5)::int] END,
-                   cust, NULL, NULL, NULL, rooftop, NULL, NULL
+                   cust, NULL, NULL, NULL, rooftop, NULL, NULL, 0, created, false
             FROM (
                 SELECT g, cust, ((cust - %(cmin)s) %% 10) AS ri, (%(rooftops)s::bigint[])[(cust - %(cmin)s) %% 10 + 1] AS rooftop,
                        (ARRAY['vdp_repeat', 'trade_in_done', 'price_drop_click', 'credit_app_started',
@@ -218,10 +222,10 @@ def seed(now: datetime) -> dict:
             ) a""")
         step("repair_orders", """
             INSERT INTO service_repairorder (ro_number, opened_at, closed_at, status, mileage_in, total_cents, lines,
-                advisor_id, customer_id, rooftop_id, vehicle_id)
+                advisor_id, customer_id, rooftop_id, vehicle_id, dms_fingerprint)
             SELECT 'B' || g, opened, opened + interval '1 day', 'closed', NULL, 25000, '[]'::jsonb, NULL, cust,
-                   (%(rooftops)s::bigint[])[(cust - %(cmin)s) %% 10 + 1], NULL
-            FROM (SELECT g, %(cmin)s + floor(random() * 120000)::bigint AS cust,
+                   (%(rooftops)s::bigint[])[(cust - %(cmin)s) %% 10 + 1], NULL, ''
+            FROM (SELECT g, %(cmin)s + floor(random() * %(ro_customers)s)::bigint AS cust,
                          %(now)s - make_interval(secs => random() * 730 * 86400) AS opened
                   FROM generate_series(1, %(nros)s) g) r""")
         t = time.monotonic()
@@ -229,6 +233,27 @@ def seed(now: datetime) -> dict:
         timings["analyze"] = time.monotonic() - t
     timings["total"] = time.monotonic() - started
     return {"timings": timings, "rooftop_ids": rooftop_ids, "manager": manager.username}
+
+
+def build_rollups() -> dict:
+    """Every rooftop's rollups as `manage.py kpis_rebuild` builds them, then VACUUM ANALYZE; returns timings."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from kpis.services import rollups_rebuild_all
+    from rooftops.models import Rooftop
+
+    started = time.monotonic()
+    per_rooftop = []
+    for rooftop in Rooftop.objects.order_by("id"):
+        t = time.monotonic()
+        rollups_rebuild_all(rooftop=rooftop, now=timezone.now())
+        per_rooftop.append(time.monotonic() - t)
+    timings = {"total": round(time.monotonic() - started, 1), "per_rooftop_max": round(max(per_rooftop), 2)}
+    with connection.cursor() as cursor:
+        # As autovacuum leaves a steady-state database: statistics and visibility maps (index-only scans).
+        cursor.execute("VACUUM ANALYZE")
+    return timings
 
 
 def counts() -> dict:
@@ -372,7 +397,6 @@ def main() -> int:
 
     from kpis.forms import today_for
     from kpis.scope import Scope, ScopeRooftop
-    from kpis.services import rollups_rebuild_all
     from rooftops.models import Rooftop
 
     # The machine is shared: the load average says how much of each core this run really had.
@@ -387,21 +411,9 @@ def main() -> int:
         results["seed_s"] = {k: round(v, 1) for k, v in seeding["timings"].items()}
         log(f"  seeding took {seeding['timings']['total']:.0f} s")
         log("Building rollups (as `manage.py kpis_rebuild`)…")
-        t = time.monotonic()
-        per_rooftop = []
-        for rooftop in Rooftop.objects.order_by("id"):
-            t1 = time.monotonic()
-            rollups_rebuild_all(rooftop=rooftop, now=timezone.now())
-            per_rooftop.append(time.monotonic() - t1)
-        results["rollup_build_s"] = {"total": round(time.monotonic() - t, 1),
-                                     "per_rooftop_max": round(max(per_rooftop), 2)}
+        results["rollup_build_s"] = build_rollups()
         log(f"  rollups built in {results['rollup_build_s']['total']:.1f} s "
             f"(slowest rooftop {results['rollup_build_s']['per_rooftop_max']:.1f} s)")
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            # As autovacuum leaves a steady-state database: statistics and visibility maps (index-only scans).
-            cursor.execute("VACUUM ANALYZE")
     results["rows"] = counts()
     log("Rows: " + ", ".join(f"{k} {v:,}" for k, v in results["rows"].items()))
 

@@ -141,13 +141,15 @@ def bench(args: list[str]) -> int:
     env.setdefault("SECRET_KEY", "bench-secret-key")
     env.setdefault("FIELD_ENCRYPTION_KEYS", BENCH_FIELD_KEY)
     env.setdefault("RATE_LIMIT_ENABLED", "false")  # one loopback sender measures the pipeline, not the guard
+    # `make bench ARGS="load -- --duration 60"`: names choose the scripts, what follows -- goes to each of them.
+    names, options = (args[:args.index("--")], args[args.index("--") + 1:]) if "--" in args else (args, [])
     scripts = sorted((ROOT / "bench").glob("bench_*.py"))
-    if args:
-        scripts = [s for s in scripts if any(a in s.name for a in args)]
+    if names:
+        scripts = [s for s in scripts if any(a in s.name for a in names)]
     status = 0
     for script in scripts:
         print(f"\n=== {script.name}", flush=True)
-        status |= subprocess.call([PY, str(script)], cwd=ROOT, env=env)
+        status |= subprocess.call([PY, str(script), *options], cwd=ROOT, env=env)
     return status
 
 
