@@ -71,13 +71,21 @@ SUSPICIOUS = _cues(
     r"\b(?:customer|person|guy|people|shopper) (?:before|ahead of) me\b",
     r"\b(?:who|whoever) (?:else )?(?:bought|called|asked|texted|chatted|booked|purchased)\b", r"\bwho else\b",
     r"\bthe (?:guy|lady|woman|man|person|people) (?:who|that)\b",
-    r"\b(?:phone|number|address|email|appointment)s? (?:of|for) (?:the|that|a|another|someone|everyone|all)\b",
+    r"\b(?:phone|number|address|email|appointment)s? (?:of|for) (?:(?:the|that|a) (?:guy|lady|man|woman|person|"
+    r"customer|client|people)|another|someone|everyone|all)\b",
+    r"\b(?:chat|conversation|message|text|call)s? (?:logs?|history|histories|transcripts?|records)\b",
+    r"\b(?:all|every|the other) (?:conversations|chats|transcripts|chat logs)\b", r"\bconversaciones\b",
+    r"\bas (?:an? |the )?(?:admin|administrator|sysadmin|developer|auditor)\b",
+    r"\badmin (?:pw|password|access|account|rights|login|user)\b", r"\b(?:pw|passcode)\b",
+    r"\b(?:olvida|ignora|olvide|ignore)\w* (?:tus|las|sus) (?:instrucciones|reglas)\b",
+    r"\b(?:telefonos|datos|correos|numeros|direcciones) de (?:tus|sus|los|otros) clientes\b", r"\botros clientes\b",
     r"\bpull up\b.{0,30}\b(?:appointment|account|record|file|info|information|number)\b",
 )
 # A named person's records, read on the raw text: "John Smith's appointment", "Maria Gonzalez's phone".
 SOMEONES_RECORD = re.compile(
     r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)?)(?:['\u2019]s|s['\u2019]) (?:\w+ ){0,2}(?:appointment|phone|number|address|email|info|"
-    r"information|account|deal|order|record|file|details|payment|loan)s?\b")
+    r"information|account|deal|order|record|file|details|payment|loan|trade|trade-in|appraisal|car|truck|"
+    r"vehicle|visit|test drive)s?\b")
 # Another named person's purchase or visit: "the car Jane Doe bought".
 SOMEONE_DID = re.compile(r"\b([A-Z][a-z]+ [A-Z][a-z]+) (?:bought|purchased|booked|scheduled|ordered|financed|leased|"
                          r"traded|paid)\b")
@@ -104,6 +112,7 @@ ASKED_FOR_PERSON = _cues(
     r"\bare you (?:a )?(?:bot|robot|real|human|machine|ai)\b", r"\bnot a (?:bot|robot)\b",
     r"\bhablar con (?:alguien|una persona|un humano|un agente|el gerente|un vendedor|una vendedora)\b",
     r"\buna persona\b", r"\bllam(?:e|a)me\b", r"\bun vendedor\b",
+    r"\b(?:one|a single|the same) person (?:to )?(?:handle|help|deal|work)\b",
 )
 COMPLAINT = _cues(
     r"\b(?:ridiculous|unacceptable|terrible|horrible|awful|worst|furious|angry|pissed|upset|disappointed|"
@@ -118,7 +127,9 @@ COMPLAINT = _cues(
     r"\bbeen\b.{0,25}\bwaiting\b", r"\bgetting nowhere\b", r"\bgoing in circles\b", r"\buseless\b",
     r"\bpromised\b", r"\bnever got (?:one|a call|a response|an answer|back|it)\b", r"\bwaiting in the (?:lobby|showroom|waiting room)\b", r"\bcomplain(?:t|ts|ing)?\b", r"\blawyer\b", r"\bsue\b",
     r"\bbbb\b", r"\bnot happy\b", r"\bunhappy\b", r"\bmistreated\b", r"\bwas treated\b", r"\bbad experience\b",
-    r"\bqueja\b", r"\bpesimo\b", r"\bterrible servicio\b",
+    r"\bqueja\b", r"\bpesimo\b", r"\bterrible servicio\b", r"\bmal servicio\b", r"\bmuy mal\b", r"\bnadie me\b",
+    r"\btrash\b", r"\bsame (?:problem|issue|noise)\b", r"\bdone being\b", r"\bresponsibility\b",
+    r"\b(?:scratched|dented|damaged|broke) my\b",
 )
 NEGOTIATION = _cues(
     r"\b(?:will|would|could|can|do) (?:you|you all|you guys) (?:take|do|accept|go|sell it for|let it go for)"
@@ -132,10 +143,14 @@ NEGOTIATION = _cues(
     r"\bhow low (?:can|will|would) you\b", r"\bany room on\b", r"\bbest you can do\b",
     r"\bleast (?:you|you would|you will)\b", r"\bmake (?:a|me a|us a) deal\b", r"\bwork (?:out )?a deal\b",
     r"\bi am thinking \$?\d", r"\bprice (?:is )?firm\b", r"\bfirm (?:on (?:the )?)?price\b", r"\bno haggle\b", r"\bbeat (?:it|that|the|their|this|his|her)\b",
-    r"\b(?:another|other|different) dealer(?:ship)?s?\b",
+    r"\b(?:another|other|different) dealer(?:ship)?s?\b", r"\b(?:grand|thousand|k|dollars|bucks) (?:less|cheaper)\b",
+    r"\bget closer\b", r"\bdealer across\b", r"\bme (?:lo|la) dejan?\b", r"\bdejan en\b",
+    r"\bi (?:would|will) buy (?:it|the [\w-]+|one|this|that)(?: [\w-]+)?(?: today| tonight| now)? (?:for|at) \$?\d",
+    r"\b\d+k? flat\b",
 )
 TEST_DRIVE = _cues(
-    r"\btest ?-?driv\w*", r"\btestdriv\w*", r"\b(?:come|to) drive\b",
+    r"\btest ?-?driv\w*", r"\btestdriv\w*", r"\bcome drive\b", r"(?<!nervous )(?<!afraid )(?<!scared )(?<!unsafe )\bto drive\b",
+    r"\band drive (?:it|her|him|them|one)\b",
     r"\b(?:i|we|me) (?:come )?(?:go )?drive (?:it|the|one|a|an|that|this|them)\b",
     r"\btake (?:it|her|him|them|one|the [\w-]+|a [\w-]+|that [\w-]+|this [\w-]+) (?:out )?for a (?:spin|drive|ride)\b",
     r"\bfor a (?:spin|test)\b", r"\btake (?:the|a|that) [\w-]+ out\b",
@@ -152,16 +167,20 @@ SERVICE = _cues(
     r"\bmaintenance\b", r"\bmantenimiento\b", r"\binspection\b", r"\binspeccion\b", r"\bbattery\b",
     r"\bbateria\b", r"\btransmission (?:problem|issue|slip|repair|fluid|service|noise|leak|is|won't|makes)\w*",
     r"\brepairs?\b", r"\bshak(?:e|es|ing|y)\b", r"\bvibrat\w*", r"\bsteering\b", r"\bpulls to\b", r"\bsmell\w*",
-    r"\bsmok(?:e|ing)\b", r"\boverheat\w*", r"\bflat\b", r"\bstall\w*", r"\brattl\w*", r"\bsqueak\w*",
+    r"\bsmok(?:e|ing)\b", r"\boverheat\w*", r"(?<![\dk] )\bflat\b", r"\bstall\w*", r"\brattl\w*", r"\bsqueak\w*",
     r"\bclunk\w*", r"\b(?:car|truck|vehicle|van|suv) (?:be )?ready\b", r"\bready (?:yet|for pick ?up)\b",
     r"\bro\s*#?\s*\d", r"\brepair order\b", r"\bkey ?fobs?\b", r"\bfobs?\b", r"\bspare key\b", r"\bkey (?:replacement|programming)\b", r"\bllantas?\b", r"\bfrenos?\b", r"\bno arranca\b", r"\bmotor\b", r"\breparacion\b", r"\bfix\b", r"\bnoise\b",
     r"\bleak(?:ing|s)?\b", r"\bwon't start\b", r"\bdoesn't start\b", r"\btow\b", r"\bgrinding\b",
     r"\bwarranty\b", r"\bdiagnos\w*", r"\bbring (?:it|her|him|my [\w-]+|the [\w-]+|the car|in my [\w-]+) in\b",
-    r"\bdrop (?:it|my [\w-]+|off my [\w-]+) off\b", r"\bmy car (?:is|keeps|has)\b",
-    r"\bservic(?:e|ed|ing|io)\b(?!\s+(?:department\s+|dept\s+|center\s+|drive\s+|lane\s+)?(?:hours?|open|opens|"
+    r"\bdrop (?:it|my [\w-]+|off my [\w-]+) off\b", r"\bmy car (?:is|keeps|has)\b(?! (?:paid off|worth|upside))",
+    r"(?<!horario de )(?<!horarios de )\bservic(?:e|ed|ing|io)\b(?!\s+(?:department\s+|dept\s+|center\s+|drive\s+|lane\s+)?(?:hours?|open|opens|"
     r"close|closes|closing|entrance|is open)\b)",
     r"\bcita\b(?!.{0,20}prueba)", r"\b(?:ac|a/c|air conditioning|heater|heat)\b", r"\bblowing\b",
     r"\blook at (?:it|my|her|him)\b", r"\bruido\b",
+    r"\b(?:ticking|knocking|clicking|squealing|squealin|whining|humming|thumping|hissing|popping|grinding)\b",
+    r"\bmaking (?:a |an |this |that |some |the same )?(?:\w+ )?(?:sound|noise)s?\b",
+    r"\bbody (?:work|shop|damage)\b", r"\bbumper\b", r"\bfender\b", r"\bdent(?:s|ed)?\b", r"\bcollision\b",
+    r"\bhail\b", r"\bairbags?\b", r"\bluz del motor\b", r"\blosing air\b",
 )
 HOURS = _cues(
     r"(?<!duration )\bhours?\b(?! ago)", r"\bopen(?:s|ed)?\b(?! (?:to|for) (?:offers|negotiation))",
@@ -176,14 +195,14 @@ LOCATION = _cues(
     r"\bfind (?:you|your|the dealership|the store|the place)\b",
     r"\b(?:next to|across from)\b", r"\b(?:closest|nearest) (?:dealership|dealer|store|location|one|lot|branch)\b",
     r"\bclose to (?:you|me|downtown)\b", r"\b(?:what|which) (?:city|town|state|area|street|part of town)\b",
-    r"\bubica\w*", r"\bcomo llego\b", r"\bparking\b", r"\b(?:dealership|store|showroom) (?:on|at|near|by)\b",
+    r"\bubica\w*", r"\bcomo llego\b", r"\baddy\b", r"\b(?:en )?que calle\b", r"\bdonde queda\b", r"\bparking\b", r"\b(?:dealership|store|showroom) (?:on|at|near|by)\b",
 )
 INVENTORY = _cues(
     r"\bin stock\b", r"\bavailable\b", r"\bstill (?:there|available|for sale|on the lot|here|around|have)\b",
     r"\bsold\b", r"\bon the lot\b", r"\blooking for\b", r"\bin the market for\b", r"\binterested in (?:a|an|the)\b",
     r"\binventory\b", r"\bstock\b", r"\bstk\b", r"\bvin\b", r"\bin your lot\b",
     r"\bwhat (?:do )?(?:you|you all|you guys) (?:have|got)\b", r"\bbusco\b", r"\bbuscando\b", r"\bdisponible",
-    r"\bshopping for\b", r"\bneed a (?:car|truck|suv|minivan|van|vehicle|sedan)\b", r"\bcarry\b",
+    r"\bshopping for\b", r"\bwhat (?:can|could) you show me\b", r"\bneeds? something\b", r"\bcarry\b",
 )
 # "I'd like to see the Sienna": a visit to see a vehicle, only when one is named.
 TEST_DRIVE_WITH_VEHICLE = _cues(
@@ -196,12 +215,14 @@ INVENTORY_WEAK = _cues(
     r"\b(?:do|does|did) (?:you|you all|you guys|they)(?: guys)? (?:have|got|carry|stock|sell)\b",
     r"\b(?:you|you all|you guys) (?:got|have) any\b", r"\bgot any\b", r"\bhave any\b", r"\btienen\b", r"\btiene\b",
     r"\bhay\b", r"\byou have\b", r"\bany\b", r"\bcheapest\b",
+    # "need a car w 0 down": the ask is what follows, when something follows.
+    r"\bneed a (?:car|truck|suv|minivan|van|vehicle|sedan)\b",
 )
 PRICE = _cues(
     r"\bhow much\b(?! (?:(?:would|will|can|could|do|did) (?:you|you all|you guys) (?:give|pay|offer|buy)|"
     r"(?:is|would|will) my|(?:of a )?down|money down|do i (?:need|have) (?:to put )?down|would i get for))",
     r"\bprices?\b", r"\bpricing\b", r"\bcosts?\b", r"\bmsrp\b", r"\bsticker\b", r"\basking\b", r"\bfees?\b",
-    r"\bcuanto (?:cuesta|vale|cuestan|valen|es)\b", r"\bprecios?\b", r"\bhow expensive\b",
+    r"\bcuanto (?:cuesta|vale|cuestan|valen|es|for|por)\b", r"\ben cuanto\b", r"\bprecios?\b", r"\bhow expensive\b",
     r"\bdeals?\b", r"\brebates?\b", r"\bincentives?\b", r"\bspecials?\b", r"\bofertas?\b",
     r"\bwhat (?:does|do|is|are|would) .{0,30}\bgo(?:es|ing)? for\b",
 )
@@ -214,12 +235,14 @@ TRADE_IN = _cues(
     r"\bcuanto (?:me )?(?:dan|darian|pagan|ofrecen) por\b", r"\bmy [\w-]+ value\b", r"\btrade value\b", r"\bpayoff\b",
     r"\bowe (?:money |\$?\d+k? )?on (?:my|it)\b", r"\bvender (?:mi|el|la)\b", r"\bvendo mi\b", r"\bparte de pago\b", r"\bcuanto me (?:dan|darian|dará|daran)\b",
     r"\baceptan mi\b", r"\bcompran (?:carros|autos)\b", r"\bwhat would i get for\b",
+    r"\bhow much (?:would|will|could|can|do) i get for\b", r"\bupside down\b", r"\bnegative equity\b",
+    r"\bcambiar mi\b", r"\ba cuenta\b", r"\bdar mi (?:carro|auto|camioneta|coche|troca)\b",
 )
 FINANCING = _cues(
     r"\bfinanc\w*", r"\bcredit\b", r"\bloans?\b", r"\bapr\b", r"\binterest\b", r"\bleas(?:e|es|ed|ing)\b",
     r"\bmonthly\b", r"\bpayments?\b", r"\bdown payment\b", r"\b\d+k? down\b", r"\bpre ?-?approv\w*",
     r"\bapproved\b", r"\bco ?-?signers?\b", r"\bbuy here pay here\b", r"\bcredito\b", r"\brepo\b",
-    r"\bbankruptcy\b", r"\binsurance\b", r"\bput (?:\$?\d+k? )?down\b", r"\bafford\b", r"\bfirst time buyers?\b", r"\bmensualidad\w*", r"\benganche\b", r"\brates?\b(?! the)",
+    r"\bbankruptcy\b", r"\binsurance\b", r"\bput (?:\$?\d+k? )?down\b", r"\bafford\b", r"\bfirst time buyers?\b", r"\bmensualidad\w*", r"\benganche\b", r"\bpagos?\b", r"\bmensual\w*", r"\brefinanc\w*", r"\brates?\b(?! the)",
 )
 CUES: dict[str, re.Pattern[str]] = {
     "test_drive": TEST_DRIVE, "service_appointment": SERVICE, "hours": HOURS, "location": LOCATION,
@@ -327,7 +350,7 @@ class Understanding:
 
 # The learned layer's guess is taken only above this (softened) probability; chosen by 5-fold cross-validation
 # over the dev set (bench/bench_assistant.py prints it), where it trades the most "other" answers for right ones.
-GUESS_THRESHOLD = 0.8
+GUESS_THRESHOLD = 0.9
 GUESS_MIN_WORDS = 3
 GUESS_OVER_IMPLIED = True
 DEFAULT_MODEL = "default"  # the model trained on the dev set, built on first use
