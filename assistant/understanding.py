@@ -112,7 +112,8 @@ ASKED_FOR_PERSON = _cues(
     r"\bare you (?:a )?(?:bot|robot|real|human|machine|ai)\b", r"\byou an? (?:bot|robot)\b", r"\bnot a (?:bot|robot)\b",
     r"\bhablar con (?:alguien|una persona|un humano|un agente|el gerente|un vendedor|una vendedora)\b",
     r"\buna persona\b", r"\bllam(?:e|a)me\b", r"\bun vendedor\b",
-    r"\b(?:one|a single|the same) person (?:to )?(?:handle|help|deal|work)\b",
+    r"\b(?:one|a single|the same) person (?:to )?(?:handle|help|deal|work)\b", r"\bel encargado\b",
+    r"\bquien me (?:puede|pueda) (?:ayudar|atender)\b", r"\bgerente\b",
 )
 COMPLAINT = _cues(
     r"\b(?:ridiculous|unacceptable|terrible|horrible|awful|worst|furious|angry|pissed|upset|disappointed|"
@@ -128,7 +129,7 @@ COMPLAINT = _cues(
     r"\bpromised\b", r"\bnever got (?:one|a call|a response|an answer|back|it)\b", r"\bwaiting in the (?:lobby|showroom|waiting room)\b", r"\bcomplain(?:t|ts|ing)?\b", r"\blawyer\b", r"\bsue\b",
     r"\bbbb\b", r"\bnot happy\b", r"\bunhappy\b", r"\bmistreated\b", r"\bwas treated\b", r"\bbad experience\b",
     r"\bqueja\b", r"\bpesimo\b", r"\bterrible servicio\b", r"\bmal servicio\b", r"\bmuy mal\b", r"\bnadie me\b",
-    r"\btrash\b", r"\bsame (?:problem|issue|noise)\b", r"\bdone being\b", r"\bresponsibility\b",
+    r"\btrash\b", r"\bme enga\w*", r"\bestafa\w*", r"\bme robaron\b", r"\bsame (?:problem|issue|noise)\b", r"\bdone being\b", r"\bresponsibility\b",
     r"\b(?:scratched|dented|damaged|broke) my\b",
 )
 NEGOTIATION = _cues(
@@ -146,7 +147,9 @@ NEGOTIATION = _cues(
     r"\b(?:another|other|different) dealer(?:ship)?s?\b", r"\b(?:grand|thousand|k|dollars|bucks) (?:less|cheaper)\b",
     r"\bget closer\b", r"\bdealer across\b", r"\bme (?:lo|la) dejan?\b", r"\bdejan en\b",
     r"\bi (?:would|will) buy (?:it|the [\w-]+|one|this|that)(?: [\w-]+)?(?: today| tonight| now)? (?:for|at) \$?\d",
-    r"\b\d+k? flat\b",
+    r"\b\d+k? flat\b", r"\blowball\w*", r"\bcounter ?-?offer\b", r"\bhaggl\w*", r"\bmarkup\b",
+    r"\bmarket adjustment\b", r"\b(?:below|under) (?:sticker|msrp|invoice)\b", r"\bover (?:sticker|msrp)\b",
+    r"\bdealer add ?-?ons?\b", r"\bmy offer\b", r"\bi (?:would|will|can) offer\b", r"\bcash deal\b",
 )
 TEST_DRIVE = _cues(
     r"\btest ?-?driv\w*", r"\btestdriv\w*", r"\bcome drive\b", r"(?<!nervous )(?<!afraid )(?<!scared )(?<!unsafe )\bto drive\b",
@@ -181,6 +184,14 @@ SERVICE = _cues(
     r"\bmaking (?:a |an |this |that |some |the same )?(?:\w+ )?(?:sound|noise)s?\b",
     r"\bbody (?:work|shop|damage)\b", r"\bbumper\b", r"\bfender\b", r"\bdent(?:s|ed)?\b", r"\bcollision\b",
     r"\bhail\b", r"\bairbags?\b", r"\bluz del motor\b", r"\blosing air\b",
+    r"\blights? (?:came|comes|come|is|are|keeps?|went|stays?|just came) (?:back )?on\b", r"\btpms\b", r"\bdashboard\b",
+    r"\btyres?\b", r"\bnail in\b", r"\bpothole\b", r"\bpuddle\b", r"\bdrip\w*", r"\bcoolant\b", r"\bantifreeze\b",
+    r"\bwon't turn over\b", r"\bsputter\w*", r"\bmisfir\w*", r"\bhesitat\w*", r"\bbrake pads?\b", r"\brotors?\b",
+    r"\bstruts?\b", r"\bshocks\b", r"\bsuspension\b", r"\bexhaust\b", r"\bmuffler\b", r"\bcatalytic\b",
+    r"\bemissions?\b", r"\bsmog\b", r"\btune ?-?up\b", r"\bspark plugs?\b", r"\btiming belt\b", r"\bserpentine\b",
+    r"\bjump ?start\b", r"\bdead battery\b",
+    r"\bse (?:descompuso|prendio|prende|apago|calienta)\b", r"\bfalla\b", r"\bponchad[ao]\b", r"\bafinacion\b",
+    r"\brevis(?:ar|ion|en)\b", r"\bhace (?:un )?ruido\b", r"\bfoco\b", r"\btestigo\b",
 )
 HOURS = _cues(
     r"(?<!duration )\bhours?\b(?! ago)", r"\bopen(?:s|ed)?\b(?! (?:to|for) (?:offers|negotiation))",
@@ -237,12 +248,18 @@ TRADE_IN = _cues(
     r"\baceptan mi\b", r"\bcompran (?:carros|autos)\b", r"\bwhat would i get for\b",
     r"\bhow much (?:would|will|could|can|do) i get for\b", r"\bupside down\b", r"\bnegative equity\b",
     r"\bcambiar mi\b", r"\ba cuenta\b", r"\bdar mi (?:carro|auto|camioneta|coche|troca)\b",
+    r"\bkbb\b", r"\b(?:kelley )?blue book\b", r"\bequity\b", r"\bstill owe\b", r"\bowe (?:about |like |around )?\$?\d",
+    r"\bsell (?:you )?(?:my|our|the) (?:car|truck|van|suv|vehicle|old)\b", r"\bvender(?:les)? (?:mi|el|la)\b",
 )
 FINANCING = _cues(
     r"\bfinanc\w*", r"\bcredit\b", r"\bloans?\b", r"\bapr\b", r"\binterest\b", r"\bleas(?:e|es|ed|ing)\b",
     r"\bmonthly\b", r"\bpayments?\b", r"\bdown payment\b", r"\b\d+k? down\b", r"\bpre ?-?approv\w*",
     r"\bapproved\b", r"\bco ?-?signers?\b", r"\bbuy here pay here\b", r"\bcredito\b", r"\brepo\b",
-    r"\bbankruptcy\b", r"\binsurance\b", r"\bput (?:\$?\d+k? )?down\b", r"\bafford\b", r"\bfirst time buyers?\b", r"\bmensualidad\w*", r"\benganche\b", r"\bpagos?\b", r"\bmensual\w*", r"\brefinanc\w*", r"\brates?\b(?! the)",
+    r"\bbankruptcy\b", r"\binsurance\b", r"\bput (?:\$?\d+k? )?down\b", r"\bafford\b", r"\bfirst time buyers?\b", r"\bmensualidad\w*", r"\benganche\b", r"\bpagos?\b", r"\bmensual\w*", r"\brefinanc\w*",
+    r"\bitin\b", r"\bself ?-?employed\b", r"\bproof of income\b", r"\bpay ?stubs?\b", r"\bcredit union\b",
+    r"\bpre ?-?qualif\w*", r"\bqualify\b", r"\bfico\b", r"\bcredit score\b", r"\bbuy ?-?out\b", r"\bresidual\b",
+    r"\bmoney factor\b", r"\b(?:36|48|60|72|84) (?:months?|mo)\b", r"\baseguranza\b",
+    r"\bfinanciamiento\b", r"\bfinanciar\b", r"\brates?\b(?! the)",
 )
 CUES: dict[str, re.Pattern[str]] = {
     "test_drive": TEST_DRIVE, "service_appointment": SERVICE, "hours": HOURS, "location": LOCATION,
