@@ -129,16 +129,17 @@ COMPLAINT = _cues(
     r"\bpromised\b", r"\bnever got (?:one|a call|a response|an answer|back|it)\b", r"\bwaiting in the (?:lobby|showroom|waiting room)\b", r"\bcomplain(?:t|ts|ing)?\b", r"\blawyer\b", r"\bsue\b",
     r"\bbbb\b", r"\bnot happy\b", r"\bunhappy\b", r"\bmistreated\b", r"\bwas treated\b", r"\bbad experience\b",
     r"\bqueja\b", r"\bpesimo\b", r"\bterrible servicio\b", r"\bmal servicio\b", r"\bmuy mal\b", r"\bnadie me\b",
-    r"\btrash\b", r"\bme enga\w*", r"\bestafa\w*", r"\bme robaron\b", r"\bsame (?:problem|issue|noise)\b", r"\bdone being\b", r"\bresponsibility\b",
+    r"\btrash\b", r"\bcharged (?:me )?(?:another|more|extra|a different|twice)\b", r"\bovercharg\w*",
+    r"\bexpect (?:this|it|that) to be (?:corrected|fixed|resolved|made right)\b", r"\bme enga\w*", r"\bestafa\w*", r"\bme robaron\b", r"\bsame (?:problem|issue|noise)\b", r"\bdone being\b", r"\bresponsibility\b",
     r"\b(?:scratched|dented|damaged|broke) my\b",
 )
 NEGOTIATION = _cues(
     r"\b(?:will|would|could|can|do) (?:you|you all|you guys) (?:take|do|accept|go|sell it for|let it go for)"
     r"(?: it for| for)? \$?\d",
     r"\b(?:best|lowest|bottom|final) (?:price|dollar|line|number|deal|offer)\b", r"\bcash price\b",
-    r"\bthrow (?:in|it in|them in)\b", r"\binvoice\b", r"\bi (?:will|would|can) pay \$?\d", r"\blowest you\b",
+    r"\bthrow (?:in|it in|them in)\b", r"\binvoice\b", r"\bi (?:will|would|can) pay \$?\d", r"\bi'll pay \$?\d", r"\blowest you\b",
     r"\bout the door\b", r"\bknock\b.{0,25}\boff\b", r"\bdiscounts?\b", r"\bprice match\b",
-    r"\bmatch (?:it|the|a|their|this|that|his|her)\b", r"\bdo better\b", r"\bnegotia\w*", r"\bwiggle room\b",
+    r"\bmatch (?:it|the|a|their|this|that|his|her)\b", r"\bdo (?:any |a little |a bit |something )?better\b", r"\bnegotia\w*", r"\bwiggle room\b",
     r"\bflexib\w*", r"\bmeet (?:me )?(?:in the middle|halfway)\b", r"\bcome down\b", r"\bquoted me\b",
     r"\bknock it down\b", r"\b(?:ultimo|mejor) precio\b", r"\bdescuento\b", r"\brebaja\b",
     r"\bhow low (?:can|will|would) you\b", r"\bany room on\b", r"\bbest you can do\b",
@@ -161,7 +162,7 @@ TEST_DRIVE = _cues(
     r"\bcome (?:in )?(?:and )?(?:see|look at|check out|sit in)\b",
     r"\b(?:come|stop|swing) (?:by|in|over)\b.{0,40}\b(?:look at|see|check out|drive)\b",
     r"\b(?:someone|somebody) (?:to |could |can )?show me\b", r"(?:^|[.!?] )drive (?:the|a|an|it|that|this)\b", r"\bprueba de manejo\b", r"\bmanejarl[oa]\b",
-    r"\bprobarl[oa]\b", r"\b(?:ir|pasar|venir) a ver(?:la|lo|las|los)?\b", r"\bprobar (?:el|la)\b", r"\bmanejar (?:el|la)\b",
+    r"\bprobarl[oa]\b", r"\b(?:ir|pasar|venir) a ver(?:la|lo|las|los)?\b", r"\bprobar (?:el|la)\b", r"\b(?:quiero|queremos|quisiera|puedo|podemos) (?:ir a )?ver (?:la|el|los|las)\b", r"\bmanejar (?:el|la)\b",
 )
 SERVICE = _cues(
     r"\boil change", r"\bcambio de aceite\b", r"\baceite\b", r"\bbrakes?\b", r"\btires?\b", r"\brotation\b",
@@ -174,7 +175,7 @@ SERVICE = _cues(
     r"\bclunk\w*", r"\b(?:car|truck|vehicle|van|suv) (?:be )?ready\b", r"\bready (?:yet|for pick ?up)\b",
     r"\bro\s*#?\s*\d", r"\brepair order\b", r"\bkey ?fobs?\b", r"\bfobs?\b", r"\bspare key\b", r"\bkey (?:replacement|programming)\b", r"\bllantas?\b", r"\bfrenos?\b", r"\bno arranca\b", r"\bmotor\b", r"\breparacion\b", r"\bfix\b", r"\bnoise\b",
     r"\bleak(?:ing|s)?\b", r"\bwon't start\b", r"\bdoesn't start\b", r"\btow\b", r"\bgrinding\b",
-    r"\bwarranty\b", r"\bdiagnos\w*", r"\bbring (?:it|her|him|my [\w-]+|the [\w-]+|the car|in my [\w-]+) in\b",
+    r"(?<!how long is the )\bwarranty\b(?! on (?:it|the|a|an|this|that|used|new|certified|cpo)\b)", r"\bdiagnos\w*", r"\bbring (?:it|her|him|my [\w-]+|the [\w-]+|the car|in my [\w-]+) in\b",
     r"\bdrop (?:it|my [\w-]+|off my [\w-]+) off\b", r"\bmy car (?:is|keeps|has)\b(?! (?:paid off|worth|upside))",
     r"(?<!horario de )(?<!horarios de )\bservic(?:e|ed|ing|io)\b(?!\s+(?:department\s+|dept\s+|center\s+|drive\s+|lane\s+)?(?:hours?|open|opens|"
     r"close|closes|closing|entrance|is open)\b)",
@@ -201,7 +202,7 @@ HOURS = _cues(
 )
 LOCATION = _cues(
     r"\bwhere\b(?! (?:do|can|should) i (?:sign|pay|send|upload))", r"(?<!email )\baddress\b", r"\bdirections?\b",
-    r"\blocated\b", r"\blocation\b", r"\bhow (?:do|can) (?:i|we) get (?:to|there)\b", r"\bhow (?:far|close)\b",
+    r"\blocated\b", r"\blocation\b", r"\bhow (?:do|can) (?:i|we) get (?:to|there)\b", r"\bhow to get (?:to|there)\b", r"\bhow (?:far|close)\b",
     r"\bwhich exit\b", r"\bnear(?:by| me| you)?\b", r"\bgps\b", r"\bmap\b", r"\bdonde\b", r"\bdireccion\b",
     r"\bfind (?:you|your|the dealership|the store|the place)\b",
     r"\b(?:next to|across from)\b", r"\b(?:closest|nearest) (?:dealership|dealer|store|location|one|lot|branch)\b",
@@ -233,7 +234,7 @@ PRICE = _cues(
     r"\bhow much\b(?! (?:(?:would|will|can|could|do|did) (?:you|you all|you guys) (?:give|pay|offer|buy)|"
     r"(?:is|would|will) my|(?:of a )?down|money down|do i (?:need|have) (?:to put )?down|would i get for))",
     r"\bprices?\b", r"\bpricing\b", r"\bcosts?\b", r"\bmsrp\b", r"\bsticker\b", r"\basking\b", r"\bfees?\b",
-    r"\bcuanto (?:cuesta|vale|cuestan|valen|es|for|por)\b", r"\ben cuanto\b", r"\bprecios?\b", r"\bhow expensive\b",
+    r"\bcuanto (?:cuesta|vale|cuestan|valen|es|for|por)\b", r"\ba como (?:esta|estan|sale|salen|lo dan|la dan)\b", r"\ben cuanto\b", r"\bprecios?\b", r"\bhow expensive\b",
     r"\bdeals?\b", r"\brebates?\b", r"\bincentives?\b", r"\bspecials?\b", r"\bofertas?\b",
     r"\bwhat (?:does|do|is|are|would) .{0,30}\bgo(?:es|ing)? for\b",
 )
@@ -241,7 +242,7 @@ TRADE_IN = _cues(
     r"\btrade ?-?ins?\b", r"\btrad(?:e|es|ed|ing)\b", r"\btradein\b", r"\bworth\b", r"\bgive (?:me )?(?:for|4) my\b",
     r"\b(?:would|will|could|can) you give me (?:for|4)\b",
     r"\bhow much (?:would|will|can|could|do) (?:you|you all|you guys) (?:give|pay|offer|buy)\b",
-    r"\bsell (?:you )?my\b", r"\b(?:swap\w*|exchang\w*|get rid of|unload) (?:out )?my\b", r"\bcash offer\b", r"\b(?:buy|purchase) (?:my|cars|used cars|your car)\b", r"\bapprais\w*",
+    r"\bsell (?:you )?(?:my|his|her|our|their)\b", r"\bwhat (?:do|would|will) you (?:pay|give)\b", r"\b(?:swap\w*|exchang\w*|get rid of|unload) (?:out )?my\b", r"\bcash offer\b", r"\b(?:buy|purchase) (?:my|cars|used cars|your car)\b", r"\bapprais\w*",
     r"\bvalue (?:of|for) my\b", r"\b(?:estimate|quote|offer|number|price) (?:on|for) my\b",
     r"\bcuanto (?:me )?(?:dan|darian|pagan|ofrecen) por\b", r"\bmy [\w-]+ value\b", r"\btrade value\b", r"\bpayoff\b",
     r"\bowe (?:money |\$?\d+k? )?on (?:my|it)\b", r"\bvender (?:mi|el|la)\b", r"\bvendo mi\b", r"\bparte de pago\b", r"\bcuanto me (?:dan|darian|dará|daran)\b",
@@ -265,6 +266,8 @@ CUES: dict[str, re.Pattern[str]] = {
     "test_drive": TEST_DRIVE, "service_appointment": SERVICE, "hours": HOURS, "location": LOCATION,
     "inventory": INVENTORY, "price": PRICE, "trade_in": TRADE_IN, "financing": FINANCING,
 }
+# Something left in a car ("I left my sunglasses in the Camry") is not a question about that car.
+LEFT_BEHIND = re.compile(r"\b(?:left|forgot|lost|dropped) (?:my|our|a|the) [\w-]+(?: [\w-]+)? (?:in|inside)\b")
 # Words that mean the message is about a visit to book, without the word "test drive".
 APPOINTMENT = re.compile(r"\b(?:appointment|schedule|book)\b")
 
@@ -410,7 +413,7 @@ def understand(text: str, *, now: datetime, time_zone: str,
         elif booking:
             positions["service_appointment"] = booking.start()
     implied = False
-    if not positions and names_vehicle:
+    if not positions and names_vehicle and not LEFT_BEHIND.search(cue_text):
         positions["inventory"] = 0
         implied = True
 
