@@ -112,7 +112,8 @@ ASKED_FOR_PERSON = _cues(
     r"\bare you (?:a )?(?:bot|robot|real|human|machine|ai)\b", r"\byou an? (?:bot|robot)\b", r"\bnot a (?:bot|robot)\b",
     r"\bhablar con (?:alguien|una persona|un humano|un agente|el gerente|un vendedor|una vendedora)\b",
     r"\buna persona\b", r"\bllam(?:e|a)me\b", r"\bun vendedor\b",
-    r"\b(?:one|a single|the same) person (?:to )?(?:handle|help|deal|work)\b", r"\bel encargado\b",
+    r"\b(?:one|a single|the same) person (?:to )?(?:handle|help|deal|work)\b", r"\bwho(?:'s| is) in charge\b",
+    r"\bis there (?:anyone|anybody|someone|somebody) (?:there|i can|who)\b", r"\bel encargado\b",
     r"\bquien me (?:puede|pueda) (?:ayudar|atender)\b", r"\bgerente\b",
 )
 COMPLAINT = _cues(
@@ -148,13 +149,18 @@ NEGOTIATION = _cues(
     r"\b(?:another|other|different) dealer(?:ship)?s?\b", r"\b(?:grand|thousand|k|dollars|bucks) (?:less|cheaper)\b",
     r"\bget closer\b", r"\bdealer across\b", r"\bme (?:lo|la) dejan?\b", r"\bdejan en\b",
     r"\bi (?:would|will) buy (?:it|the [\w-]+|one|this|that)(?: [\w-]+)?(?: today| tonight| now)? (?:for|at) \$?\d",
-    r"\b\d+k? flat\b", r"\blowball\w*", r"\bcounter ?-?offer\b", r"\bhaggl\w*", r"\bmarkup\b",
+    r"\b\d+k? flat\b", r"\bget it (?:down )?(?:to|under) \$?\d", r"\bwould you consider\b", r"\bsharpen\b",
+    r"\bis that (?:your|the) best\b", r"\b(?:price|that|it|that's|it's|thats|its|sticker) (?:is |seems |looks )?too (?:high|steep|expensive|pricey|much)\b", r"\boverpriced\b",
+    r"\bhook me up\b", r"\bbetter (?:deal|price|offer|number)\b", r"\bcheaper (?:elsewhere|somewhere|down the road)\b",
+    r"\bi was thinking (?:more )?(?:like|around) \$?\d", r"\bif you can do \$?\d",
+    r"\bmeet me at \$?\d", r"\bany chance (?:you|you'd|you would|you'll) (?:take|do|go|come)\b", r"\blowball\w*", r"\bcounter ?-?offer\b", r"\bhaggl\w*", r"\bmarkup\b",
     r"\bmarket adjustment\b", r"\b(?:below|under) (?:sticker|msrp|invoice)\b", r"\bover (?:sticker|msrp)\b",
     r"\bdealer add ?-?ons?\b", r"\bmy offer\b", r"\bi (?:would|will|can) offer\b", r"\bcash deal\b",
 )
 TEST_DRIVE = _cues(
     r"\btest ?-?driv\w*", r"\btestdriv\w*", r"\bcome drive\b", r"(?<!nervous )(?<!afraid )(?<!scared )(?<!unsafe )\bto drive\b",
-    r"\band drive (?:it|her|him|them|one)\b",
+    r"\band drive (?:it|her|him|them|one)\b", r"\b(?:try|test) (?:it|her|him|them) out\b",
+    r"\bsit in (?:it|one|the)\b",
     r"\b(?:i|we|me) (?:come )?(?:go )?drive (?:it|the|one|a|an|that|this|them)\b",
     r"\btake (?:it|her|him|them|one|the [\w-]+|a [\w-]+|that [\w-]+|this [\w-]+) (?:out )?for a (?:spin|drive|ride)\b",
     r"\bfor a (?:spin|test)\b", r"\btake (?:the|a|that) [\w-]+ out\b",
@@ -198,7 +204,7 @@ HOURS = _cues(
     r"(?<!duration )\bhours?\b(?! ago)", r"\bopen(?:s|ed)?\b(?! (?:to|for) (?:offers|negotiation))",
     r"\bclos(?:e|es|ed|ing)\b(?! (?:the )?deal| to\b)", r"\bwhat time\b", r"\bhow late\b", r"\blatest\b",
     r"\b(?:till|until) when\b", r"\bhorarios?\b", r"\babiertos?\b", r"\babren\b", r"\bcierran\b",
-    r"\ba que hora\b",
+    r"\ba que hora\b", r"\bhow early\b", r"\bearliest (?:you|i can|time)\b", r"\bwhat days\b",
 )
 LOCATION = _cues(
     r"\bwhere\b(?! (?:do|can|should) i (?:sign|pay|send|upload))", r"(?<!email )\baddress\b", r"\bdirections?\b",
@@ -207,7 +213,7 @@ LOCATION = _cues(
     r"\bfind (?:you|your|the dealership|the store|the place)\b",
     r"\b(?:next to|across from)\b", r"\b(?:closest|nearest) (?:dealership|dealer|store|location|one|lot|branch)\b",
     r"\bclose to (?:you|me|downtown)\b", r"\b(?:what|which) (?:city|town|state|area|street|part of town)\b",
-    r"\bubica\w*", r"\bcomo llego\b", r"\baddy\b", r"\b(?:en )?que calle\b", r"\bdonde queda\b", r"\bparking\b", r"\b(?:dealership|store|showroom) (?:on|at|near|by)\b",
+    r"\bubica\w*", r"\bcomo llego\b", r"\baddy\b", r"\bzip ?code\b", r"\bcross ?streets?\b", r"\bwhich side of\b", r"\b(?:en )?que calle\b", r"\bdonde queda\b", r"\bparking\b", r"\b(?:dealership|store|showroom) (?:on|at|near|by)\b",
 )
 INVENTORY = _cues(
     r"\bin stock\b", r"\bavailable\b", r"\bstill (?:there|available|for sale|on the lot|here|around|have)\b",
@@ -215,6 +221,8 @@ INVENTORY = _cues(
     r"\binventory\b", r"\bstock\b", r"\bstk\b", r"\bvin\b", r"\bin your lot\b",
     r"\bwhat (?:do )?(?:you|you all|you guys) (?:have|got)\b", r"\bbusco\b", r"\bbuscando\b", r"\bdisponible",
     r"\bshopping for\b", r"\bwhat (?:can|could) you show me\b", r"\bneeds? something\b", r"\bcarry\b",
+    r"\b(?:more )?(?:pics|pictures|photos|video)\b", r"\bcarfax\b", r"\bhistory report\b", r"\bis (?:it|the [\w-]+) gone\b",
+    r"\bhow many miles (?:on|does)\b", r"\bdoes (?:it|the [\w-]+) have\b",
 )
 # "I'd like to see the Sienna": a visit to see a vehicle, only when one is named.
 TEST_DRIVE_WITH_VEHICLE = _cues(
