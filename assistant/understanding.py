@@ -50,12 +50,13 @@ SUSPICIOUS = _cues(
     r"\binstructions (?:you|that you) (?:were|have been|got) given\b",
     r"\b(?:instructions|prompt)\b.{0,20}\b(?:given|told|programmed)\b",
     r"(?<!my )\b(?:home|personal) (?:address|phone|number|email)\b",
-    r"\b(?:address|phone|number|email|cell)s? (?:of|for) (?:your|the|a|an) (?:salesm[ae]n|salesperson|employee|staff|"
+    r"\b(?:address|phone|number|email|cell)s? (?:of|for) (?:your|the|a|an) (?:sales |service |finance |general )?(?:salesm[ae]n|salesperson|employee|staff|"
     r"worker|manager|tech|technician|mechanic|advisor)\b", r"\b(?:you are|you're|your are) now\b", r"\b(?:admin|developer|debug|god) mode\b",
     r"\bjailbreak", r"\bpretend (?:to be|you are|you're)\b", r"\bact as (?:a|an|my|the)\b",
     r"\b(?:print|reveal|show|repeat|output|tell me) (?:me )?(?:your|the) (?:prompt|instructions|rules|config)",
     r"\b(?:dump|export|leak)\b",
-    r"\bnew instructions\b", r"^\s*system\s*:", r"\b(?:your|the bot's|the) memory\b", r"\beverything you know\b",
+    r"\bnew instructions\b", r"\byour (?:instructions|prompt|guidelines|programming)\b", r"\babove this line\b",
+    r"\b(?:repeat|print|show|output)\b.{0,20}\b(?:above|before this)\b", r"^\s*system\s*:", r"\b(?:your|the bot's|the) memory\b", r"\beverything you know\b",
     r"\b(?:login|log in|logins|password|passwords|credentials|api keys?|access tokens?|admin panel|dealer portal)\b",
     r"\b(?:his|her|their) (?:test drive|appointment|phone number|number|address|email|purchase|deal|loan)\b",
     r"\b(?:did|has|have|does) (?:my (?:neighbor|neighbour|friend|coworker|boss|ex|brother|sister|cousin|"
@@ -113,7 +114,9 @@ ASKED_FOR_PERSON = _cues(
     r"\bhablar con (?:alguien|una persona|un humano|un agente|el gerente|un vendedor|una vendedora)\b",
     r"\buna persona\b", r"\bllam(?:e|a)me\b", r"\bun vendedor\b",
     r"\b(?:one|a single|the same) person (?:to )?(?:handle|help|deal|work)\b", r"\bwho(?:'s| is) in charge\b",
-    r"\bis there (?:anyone|anybody|someone|somebody) (?:there|i can|who)\b", r"\bel encargado\b",
+    r"\bis there (?:anyone|anybody|someone|somebody) (?:there|i can|who)\b",
+    r"\b(?:someone|somebody) from (?:sales|service|finance|your team|the (?:sales|service|finance) (?:team|department)) "
+    r"(?:to |could |can )?(?:call|text|contact|email|reach out)", r"\bel encargado\b",
     r"\bquien me (?:puede|pueda) (?:ayudar|atender)\b", r"\bgerente\b",
 )
 COMPLAINT = _cues(
@@ -130,7 +133,8 @@ COMPLAINT = _cues(
     r"\bpromised\b", r"\bnever got (?:one|a call|a response|an answer|back|it)\b", r"\bwaiting in the (?:lobby|showroom|waiting room)\b", r"\bcomplain(?:t|ts|ing)?\b", r"\blawyer\b", r"\bsue\b",
     r"\bbbb\b", r"\bnot happy\b", r"\bunhappy\b", r"\bmistreated\b", r"\bwas treated\b", r"\bbad experience\b",
     r"\bqueja\b", r"\bpesimo\b", r"\bterrible servicio\b", r"\bmal servicio\b", r"\bmuy mal\b", r"\bnadie me\b",
-    r"\btrash\b", r"\bcharged (?:me )?(?:another|more|extra|a different|twice)\b", r"\bovercharg\w*",
+    r"\btrash\b", r"\b(?:you|they|he|she) (?:still |even )?forgot\b", r"\b(?:third|3rd|fourth|4th|fifth|5th) time i\b",
+    r"\bnever agreed\b", r"\b(?:didn't|did not) agree to\b", r"\bwithout my (?:permission|consent|ok)\b", r"\bcharged (?:me )?(?:another|more|extra|a different|twice)\b", r"\bovercharg\w*",
     r"\bexpect (?:this|it|that) to be (?:corrected|fixed|resolved|made right)\b", r"\bme enga\w*", r"\bestafa\w*", r"\bme robaron\b", r"\bsame (?:problem|issue|noise)\b", r"\bdone being\b", r"\bresponsibility\b",
     r"\b(?:scratched|dented|damaged|broke) my\b",
 )
@@ -138,7 +142,7 @@ NEGOTIATION = _cues(
     r"\b(?:will|would|could|can|do) (?:you|you all|you guys) (?:take|do|accept|go|sell it for|let it go for)"
     r"(?: it for| for)? \$?\d",
     r"\b(?:best|lowest|bottom|final) (?:price|dollar|line|number|deal|offer)\b", r"\bcash price\b",
-    r"\bthrow (?:in|it in|them in)\b", r"\binvoice\b", r"\bi (?:will|would|can) pay \$?\d", r"\bi'll pay \$?\d", r"\blowest you\b",
+    r"\bthrow (?:in|it in|them in)\b", r"\binvoice\b", r"\bi (?:will|would|can) pay \$?\d", r"\bi'll pay \$?\d", r"\bi would sign\b", r"\bat \$?\d+k? i would\b", r"\blowest you\b",
     r"\bout the door\b", r"\bknock\b.{0,25}\boff\b", r"\bdiscounts?\b", r"\bprice match\b",
     r"\bmatch (?:it|the|a|their|this|that|his|her)\b", r"\bdo (?:any |a little |a bit |something )?better\b", r"\bnegotia\w*", r"\bwiggle room\b",
     r"\bflexib\w*", r"\bmeet (?:me )?(?:in the middle|halfway)\b", r"\bcome down\b", r"\bquoted me\b",
@@ -147,7 +151,7 @@ NEGOTIATION = _cues(
     r"\bleast (?:you|you would|you will)\b", r"\bmake (?:a|me a|us a) deal\b", r"\bwork (?:out )?a deal\b",
     r"\bi am thinking \$?\d", r"\bprice (?:is )?firm\b", r"\bfirm (?:on (?:the )?)?price\b", r"\bno haggle\b", r"\bbeat (?:it|that|the|their|this|his|her)\b",
     r"\b(?:another|other|different) dealer(?:ship)?s?\b", r"\b(?:grand|thousand|k|dollars|bucks) (?:less|cheaper)\b",
-    r"\bget closer\b", r"\bdealer across\b", r"\bme (?:lo|la) dejan?\b", r"\bdejan en\b",
+    r"\bget closer\b", r"\bcan you match\b", r"\b(?:another|other|different) (?:store|place|lot)\b", r"\bdealer across\b", r"\bme (?:lo|la) dejan?\b", r"\bdejan en\b",
     r"\bi (?:would|will) buy (?:it|the [\w-]+|one|this|that)(?: [\w-]+)?(?: today| tonight| now)? (?:for|at) \$?\d",
     r"\b\d+k? flat\b", r"\bget it (?:down )?(?:to|under) \$?\d", r"\bwould you consider\b", r"\bsharpen\b",
     r"\bis that (?:your|the) best\b", r"\b(?:price|that|it|that's|it's|thats|its|sticker) (?:is |seems |looks )?too (?:high|steep|expensive|pricey|much)\b", r"\boverpriced\b",
@@ -180,7 +184,7 @@ SERVICE = _cues(
     r"\bsmok(?:e|ing)\b", r"\boverheat\w*", r"(?<![\dk] )\bflat\b", r"\bstall\w*", r"\brattl\w*", r"\bsqueak\w*",
     r"\bclunk\w*", r"\b(?:car|truck|vehicle|van|suv) (?:be )?ready\b", r"\bready (?:yet|for pick ?up)\b",
     r"\bro\s*#?\s*\d", r"\brepair order\b", r"\bkey ?fobs?\b", r"\bfobs?\b", r"\bspare key\b", r"\bkey (?:replacement|programming)\b", r"\bllantas?\b", r"\bfrenos?\b", r"\bno arranca\b", r"\bmotor\b", r"\breparacion\b", r"\bfix\b", r"\bnoise\b",
-    r"\bleak(?:ing|s)?\b", r"\bwon't start\b", r"\bdoesn't start\b", r"\btow\b", r"\bgrinding\b",
+    r"\bleak(?:ing|s)?\b", r"\bwon't start\b", r"\bdoesn't start\b", r"\btow\b(?! (?:package|hitch|capacity|rating|mirrors))", r"\bgrinding\b",
     r"(?<!how long is the )\bwarranty\b(?! on (?:it|the|a|an|this|that|used|new|certified|cpo)\b)", r"\bdiagnos\w*", r"\bbring (?:it|her|him|my [\w-]+|the [\w-]+|the car|in my [\w-]+) in\b",
     r"\bdrop (?:it|my [\w-]+|off my [\w-]+) off\b", r"\bmy car (?:is|keeps|has)\b(?! (?:paid off|worth|upside))",
     r"(?<!horario de )(?<!horarios de )\bservic(?:e|ed|ing|io)\b(?!\s+(?:department\s+|dept\s+|center\s+|drive\s+|lane\s+)?(?:hours?|open|opens|"
@@ -204,7 +208,7 @@ HOURS = _cues(
     r"(?<!duration )\bhours?\b(?! ago)", r"\bopen(?:s|ed)?\b(?! (?:to|for) (?:offers|negotiation))",
     r"\bclos(?:e|es|ed|ing)\b(?! (?:the )?deal| to\b)", r"\bwhat time\b", r"\bhow late\b", r"\blatest\b",
     r"\b(?:till|until) when\b", r"\bhorarios?\b", r"\babiertos?\b", r"\babren\b", r"\bcierran\b",
-    r"\ba que hora\b", r"\bhow early\b", r"\bearliest (?:you|i can|time)\b", r"\bwhat days\b",
+    r"\ba que hora\b", r"\bhasta que horas?\b", r"\batienden\b", r"\bhow early\b", r"\bearliest (?:you|i can|time)\b", r"\bwhat days\b",
 )
 LOCATION = _cues(
     r"\bwhere\b(?! (?:do|can|should) i (?:sign|pay|send|upload))", r"(?<!email )\baddress\b", r"\bdirections?\b",
@@ -242,7 +246,7 @@ PRICE = _cues(
     r"\bhow much\b(?! (?:(?:would|will|can|could|do|did) (?:you|you all|you guys) (?:give|pay|offer|buy)|"
     r"(?:is|would|will) my|(?:of a )?down|money down|do i (?:need|have) (?:to put )?down|would i get for))",
     r"\bprices?\b", r"\bpricing\b", r"\bcosts?\b", r"\bmsrp\b", r"\bsticker\b", r"\basking\b", r"\bfees?\b",
-    r"\bcuanto (?:cuesta|vale|cuestan|valen|es|for|por)\b", r"\ba como (?:esta|estan|sale|salen|lo dan|la dan)\b", r"\ben cuanto\b", r"\bprecios?\b", r"\bhow expensive\b",
+    r"\bcuanto (?:cuesta|vale|cuestan|valen|es|for|por)\b", r"\ba como (?:esta|estan|sale|salen|lo dan|la dan)\b", r"\bcuanto (?:me )?cobran\b", r"\ben cuanto\b", r"\bprecios?\b", r"\bhow expensive\b",
     r"\bdeals?\b", r"\brebates?\b", r"\bincentives?\b", r"\bspecials?\b", r"\bofertas?\b",
     r"\bwhat (?:does|do|is|are|would) .{0,30}\bgo(?:es|ing)? for\b",
 )
@@ -265,7 +269,7 @@ FINANCING = _cues(
     r"\bmonthly\b", r"\bpayments?\b", r"\bdown payment\b", r"\b\d+k? down\b", r"\bpre ?-?approv\w*",
     r"\bapproved\b", r"\bco ?-?signers?\b", r"\bbuy here pay here\b", r"\bcredito\b", r"\brepo\b",
     r"\bbankruptcy\b", r"\binsurance\b", r"\bput (?:\$?\d+k? )?down\b", r"\bafford\b", r"\bfirst time buyers?\b", r"\bmensualidad\w*", r"\benganche\b", r"\bpagos?\b", r"\bmensual\w*", r"\brefinanc\w*",
-    r"\bitin\b", r"\bself ?-?employed\b", r"\bproof of income\b", r"\bpay ?stubs?\b", r"\bcredit union\b",
+    r"\bitin\b", r"(?<![\d.])0 ?%", r"\b(?:0|zero) percent\b", r"\bself ?-?employed\b", r"\bproof of income\b", r"\bpay ?stubs?\b", r"\bcredit union\b",
     r"\bpre ?-?qualif\w*", r"\bqualify\b", r"\bfico\b", r"\bcredit score\b", r"\bbuy ?-?out\b", r"\bresidual\b",
     r"\bmoney factor\b", r"\b(?:36|48|60|72|84) (?:months?|mo)\b", r"\baseguranza\b",
     r"\bfinanciamiento\b", r"\bfinanciar\b", r"\brates?\b(?! the)",
