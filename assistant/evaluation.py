@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import learned
-from assistant.understanding import Understanding, understand
+from assistant.understanding import SERVED, Understanding, understand
 
 LABELLED = Path(__file__).resolve().parent / "labelled"
 
@@ -46,7 +46,7 @@ def load(name: str) -> list[Line]:
     return lines
 
 
-def run(line: Line, model: learned.Model | None = None) -> Understanding:
+def run(line: Line, model: learned.Model | str | None = SERVED) -> Understanding:
     return understand(line.text, now=line.now, time_zone=line.time_zone, model=model)
 
 

@@ -119,9 +119,9 @@ def cross_validation(k: int) -> dict:
 def rules_beside_engine(name: str) -> dict:
     lines = load(name)
     rules = sum(run(line, model=None).intent == line.intent for line in lines)
-    engine = sum(run(line, model=learned.default_model()).intent == line.intent for line in lines)
-    print(f"{name}: intent with the rules alone (as served) {_share(rules, len(lines))}, with the learned layer"
-          f" trained on dev {_share(engine, len(lines))}")
+    engine = sum(run(line).intent == line.intent for line in lines)
+    print(f"{name}: intent with the rules alone {_share(rules, len(lines))}, as served (with the learned layer)"
+          f" {_share(engine, len(lines))}")
     return {"rules": rules, "engine": engine, "messages": len(lines)}
 
 
@@ -175,6 +175,7 @@ def main() -> int:
     parser.add_argument("--wrong", action="store_true", help="list every message with a wrong intent or slot")
     parser.add_argument("--folds", type=int, default=5, help="folds of the cross-validation over dev")
     args = parser.parse_args()
+    learned.default_model()  # trained once per process, before the timed calls
     results = {}
     for name in ("dev", "held_out", "held_out_late"):
         acc = accuracy(name)
