@@ -14,6 +14,9 @@ Which intent to act on first, when a message asks several things (the rest go in
 5. the rest (hours, location, inventory, price, trade_in, financing) in the order they were asked.
 A message naming a vehicle (or "under 35k", "used trucks") with no other intent asks about inventory; a bare
 "cars" or "a truck" does not ("do you ship cars out of state?").
+
+Where the rules find no cue, or only a bare vehicle, the learned layer (assistant.learned) may answer when it is
+sure; `guessed` says so, and the dialogue ignores a guess while a booking or handoff is open.
 """
 
 from __future__ import annotations
