@@ -92,7 +92,7 @@ SOMEONES_RECORD = re.compile(
     r"vehicle|visit|test drive)s?\b")
 # Another named person's purchase or visit: "the car Jane Doe bought".
 SOMEONE_DID = re.compile(r"\b([A-Z][a-z]+ [A-Z][a-z]+) (?:bought|purchased|booked|scheduled|ordered|financed|leased|"
-                         r"traded|paid)\b")
+                         r"traded|paid|put down|spent|owes|got approved)\b")
 NOT_A_PERSON = frozenset({"Today", "Tomorrow", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                           "Saturday", "Sunday", "Tonight", "Yesterday", "Dealer", "Service", "Saturdays", "What",
                           "Where", "Who", "How", "That", "It", "There", "Here", "Let", "He", "She", "This", "Everyone",
@@ -120,6 +120,7 @@ ASKED_FOR_PERSON = _cues(
     r"\bis there (?:anyone|anybody|someone|somebody) (?:there|i can|who)\b",
     r"\b(?:someone|somebody) from (?:sales|service|finance|your team|the (?:sales|service|finance) (?:team|department)) "
     r"(?:to |could |can )?(?:call|text|contact|email|reach out)", r"\bel encargado\b",
+    r"\b(?:number|phone|line|extension) (?:for|of|to) (?:your|the) (?:parts|service|sales|finance|body shop)\b",
     r"\bquien me (?:puede|pueda) (?:ayudar|atender)\b", r"\bgerente\b",
 )
 COMPLAINT = _cues(
@@ -136,7 +137,8 @@ COMPLAINT = _cues(
     r"\bpromised\b", r"\bnever got (?:one|a call|a response|an answer|back|it)\b", r"\bwaiting in the (?:lobby|showroom|waiting room)\b", r"\bcomplain(?:t|ts|ing)?\b", r"\blawyer\b", r"\bsue\b",
     r"\bbbb\b", r"\bnot happy\b", r"\bunhappy\b", r"\bmistreated\b", r"\bwas treated\b", r"\bbad experience\b",
     r"\bqueja\b", r"\bpesimo\b", r"\bterrible servicio\b", r"\bmal servicio\b", r"\bmuy mal\b", r"\bnadie me\b",
-    r"\btrash\b", r"\b(?:you|they|he|she) (?:still |even )?forgot\b", r"\b(?:third|3rd|fourth|4th|fifth|5th) time i\b",
+    r"\btrash\b", r"\bsupposed to be (?:ready|done|fixed|finished)\b",
+    r"\b(?:no one|nobody|noone) (?:has |have )?(?:updated|kept) me\b", r"\b(?:you|they|he|she) (?:still |even )?forgot\b", r"\b(?:third|3rd|fourth|4th|fifth|5th) time i\b",
     r"\bnever agreed\b", r"\b(?:didn't|did not) agree to\b", r"\bwithout my (?:permission|consent|ok)\b", r"\bcharged (?:me )?(?:another|more|extra|a different|twice)\b", r"\bovercharg\w*",
     r"\bexpect (?:this|it|that) to be (?:corrected|fixed|resolved|made right)\b", r"\bme enga\w*", r"\bestafa\w*", r"\bme robaron\b", r"\bsame (?:problem|issue|noise)\b", r"\bdone being\b", r"\bresponsibility\b",
     r"\b(?:scratched|dented|damaged|broke) my\b",
@@ -146,7 +148,8 @@ NEGOTIATION = _cues(
     r"(?: it for| for)? \$?\d",
     r"\b(?:best|lowest|bottom|final) (?:price|dollar|line|number|deal|offer)\b", r"\bcash price\b",
     r"\bthrow (?:in|it in|them in)\b", r"\binvoice\b", r"\bi (?:will|would|can) pay \$?\d", r"\bi'll pay \$?\d", r"\bi would sign\b", r"\bat \$?\d+k? i would\b", r"\blowest you\b",
-    r"\bout the door\b", r"\bknock\b.{0,25}\boff\b", r"\bdiscounts?\b", r"\bprice match\b",
+    r"\bout the door\b", r"\bknock\b.{0,25}\boff\b", r"(?<!military )(?<!student )(?<!college )(?<!veteran )(?<!senior )(?<!employee )(?<!loyalty )"
+    r"(?<!responder )\bdiscounts?\b", r"\bprice match\b",
     r"\bmatch (?:it|the|a|their|this|that|his|her)\b", r"\bdo (?:any |a little |a bit |something )?better\b", r"\bnegotia\w*", r"\bwiggle room\b",
     r"\bflexib\w*", r"\bmeet (?:me )?(?:in the middle|halfway)\b", r"\bcome down\b", r"\bquoted me\b",
     r"\bknock it down\b", r"\b(?:ultimo|mejor) precio\b", r"\bdescuento\b", r"\brebaja\b",
@@ -166,7 +169,7 @@ NEGOTIATION = _cues(
 )
 TEST_DRIVE = _cues(
     r"\btest ?-?driv\w*", r"\btestdriv\w*", r"\bcome drive\b", r"(?<!nervous )(?<!afraid )(?<!scared )(?<!unsafe )\bto drive\b",
-    r"\band drive (?:it|her|him|them|one)\b", r"\b(?:try|test) (?:it|her|him|them) out\b",
+    r"\band drive (?:it|her|him|them|one)\b", r"\bpull up\b.{0,25}\bdrive (?:it|her|him|one)\b", r"\b(?:try|test) (?:it|her|him|them) out\b",
     r"\bsit in (?:it|one|the)\b",
     r"\b(?:i|we|me) (?:come )?(?:go )?drive (?:it|the|one|a|an|that|this|them)\b",
     r"\btake (?:it|her|him|them|one|the [\w-]+|a [\w-]+|that [\w-]+|this [\w-]+) (?:out )?for a (?:spin|drive|ride)\b",
@@ -192,7 +195,7 @@ SERVICE = _cues(
     r"\bdrop (?:it|my [\w-]+|off my [\w-]+) off\b", r"\bmy car (?:is|keeps|has)\b(?! (?:paid off|worth|upside))",
     r"(?<!horario de )(?<!horarios de )\bservic(?:e|ed|ing|io)\b(?!\s+(?:department\s+|dept\s+|center\s+|drive\s+|lane\s+)?(?:hours?|open|opens|"
     r"close|closes|closing|entrance|is open)\b)",
-    r"\bcita\b(?!.{0,20}prueba)", r"\b(?:ac|a/c|air conditioning|heater|heat)\b", r"\bblowing\b",
+    r"\bcita\b(?!.{0,20}prueba)", r"\b(?:ac|a/c|air conditioning|heater|heat)\b(?! pump)", r"\boil life\b", r"\bin the shop\b", r"\bloaner\b", r"\bhead gasket\b", r"\bcompressor\b", r"\bblowing\b",
     r"\blook at (?:it|my|her|him)\b", r"\bruido\b",
     r"\b(?:ticking|knocking|clicking|squealing|squealin|whining|humming|thumping|hissing|popping|grinding)\b",
     r"\bmaking (?:a |an |this |that |some |the same )?(?:\w+ )?(?:sound|noise)s?\b",
@@ -229,7 +232,7 @@ INVENTORY = _cues(
     r"\bwhat (?:do )?(?:you|you all|you guys) (?:have|got)\b", r"\bbusco\b", r"\bbuscando\b", r"\bdisponible",
     r"\bshopping for\b", r"\bwhat (?:can|could) you show me\b", r"\bneeds? something\b", r"\bcarry\b",
     r"\b(?:more )?(?:pics|pictures|photos|video)\b", r"\bcarfax\b", r"\bhistory report\b", r"\bis (?:it|the [\w-]+) gone\b",
-    r"\bhow many miles (?:on|does)\b", r"\bdoes (?:it|the [\w-]+) have\b",
+    r"\bhow many miles (?:on|does)\b", r"\bcomes? with\b", r"\bdoes (?:it|the [\w-]+) have\b",
 )
 # "I'd like to see the Sienna": a visit to see a vehicle, only when one is named.
 TEST_DRIVE_WITH_VEHICLE = _cues(
@@ -249,8 +252,10 @@ PRICE = _cues(
     r"\bhow much\b(?! (?:(?:would|will|can|could|do|did) (?:you|you all|you guys) (?:give|pay|offer|buy)|"
     r"(?:is|would|will) my|(?:of a )?down|money down|do i (?:need|have) (?:to put )?down|would i get for))",
     r"\bprices?\b", r"\bpricing\b", r"\bcosts?\b", r"\bmsrp\b", r"\bsticker\b", r"\basking\b", r"\bfees?\b",
-    r"\bcuanto (?:cuesta|vale|cuestan|valen|es|for|por)\b", r"\ba como (?:esta|estan|sale|salen|lo dan|la dan)\b", r"\bcuanto (?:me )?cobran\b", r"\ben cuanto\b", r"\bprecios?\b", r"\bhow expensive\b",
-    r"\bdeals?\b", r"\brebates?\b", r"\bincentives?\b", r"\bspecials?\b", r"\bofertas?\b",
+    r"\bcuanto (?:cuesta|vale(?! mi)|cuestan|valen|es(?! lo minimo)|for|por)\b", r"\ba como (?:esta|estan|sale|salen|lo dan|la dan)\b", r"\bcuanto (?:me )?cobran\b", r"\ben cuanto\b", r"\bprecios?\b", r"\bhow expensive\b",
+    r"\bdeals?\b", r"\brebates?\b",
+    r"\b(?:military|student|college grad|graduate|veteran|senior|employee|loyalty|first responder) "
+    r"(?:discount|rebate|program|pricing|incentive)s?\b", r"\bincentives?\b", r"\bspecials?\b", r"\bofertas?\b",
     r"\bwhat (?:does|do|is|are|would) .{0,30}\bgo(?:es|ing)? for\b",
 )
 TRADE_IN = _cues(
@@ -263,7 +268,7 @@ TRADE_IN = _cues(
     r"\bowe (?:money |\$?\d+k? )?on (?:my|it)\b", r"\bvender (?:mi|el|la)\b", r"\bvendo mi\b", r"\bparte de pago\b", r"\bcuanto me (?:dan|darian|dará|daran)\b",
     r"\baceptan mi\b", r"\bcompran (?:carros|autos)\b", r"\bwhat would i get for\b",
     r"\bhow much (?:would|will|could|can|do) i get for\b", r"\bupside down\b", r"\bnegative equity\b",
-    r"\bcambiar mi\b", r"\ba cuenta\b", r"\bdar mi (?:carro|auto|camioneta|coche|troca)\b",
+    r"\bcambiar mi\b", r"\bcuanto vale mi\b", r"\b(?:carmax|carvana|vroom)\b", r"\boffered me \$?\d+k? for my\b", r"\ba cuenta\b", r"\bdar mi (?:carro|auto|camioneta|coche|troca)\b",
     r"\bkbb\b", r"\b(?:kelley )?blue book\b", r"\bequity\b", r"\bstill owe\b", r"\bowe (?:about |like |around )?\$?\d",
     r"\bsell (?:you )?(?:my|our|the) (?:car|truck|van|suv|vehicle|old)\b", r"\bvender(?:les)? (?:mi|el|la)\b",
 )
@@ -275,12 +280,17 @@ FINANCING = _cues(
     r"\bitin\b", r"(?<![\d.])0 ?%", r"\b(?:0|zero) percent\b", r"\bself ?-?employed\b", r"\bproof of income\b", r"\bpay ?stubs?\b", r"\bcredit union\b",
     r"\bpre ?-?qualif\w*", r"\bqualify\b", r"\bfico\b", r"\bcredit score\b", r"\bbuy ?-?out\b", r"\bresidual\b",
     r"\bmoney factor\b", r"\b(?:36|48|60|72|84) (?:months?|mo)\b", r"\baseguranza\b",
-    r"\bfinanciamiento\b", r"\bfinanciar\b", r"\brates?\b(?! the)",
+    r"\bfinanciamiento\b", r"\bsacar un (?:carro|auto|coche|vehiculo)\b", r"\blo minimo\b", r"\bfinanciar\b", r"\brates?\b(?! the)",
 )
 CUES: dict[str, re.Pattern[str]] = {
     "test_drive": TEST_DRIVE, "service_appointment": SERVICE, "hours": HOURS, "location": LOCATION,
     "inventory": INVENTORY, "price": PRICE, "trade_in": TRADE_IN, "financing": FINANCING,
 }
+# Another buyer's offer for the shopper's own car: "carmax offered me 9 for my mazda, can you beat it".
+TRADE_OFFER = re.compile(r"\b(?:carmax|carvana|vroom)\b|\boffered me \$?\d+k? for my\b|\boffer (?:on|for) my\b")
+# A question about a model's specifications in general, not about one on the lot: "the real world range on the EV6".
+SPEC_QUESTION = re.compile(r"\bwhat(?: is|'s)? the (?:real world |real-world |actual |average )?(?:range|mpg|gas mileage|"
+                           r"fuel economy|reliability|safety rating)\b")
 # Something left in a car ("I left my sunglasses in the Camry") is not a question about that car.
 LEFT_BEHIND = re.compile(r"\b(?:left|forgot|lost|dropped) (?:my|our|a|the) [\w-]+(?: [\w-]+)? (?:in|inside)\b")
 # Words that mean the message is about a visit to book, without the word "test drive".
@@ -431,7 +441,7 @@ def understand(text: str, *, now: datetime, time_zone: str,
         elif booking:
             positions["service_appointment"] = booking.start()
     implied = False
-    if not positions and names_vehicle and not LEFT_BEHIND.search(cue_text):
+    if not positions and names_vehicle and not LEFT_BEHIND.search(cue_text) and not SPEC_QUESTION.search(cue_text):
         positions["inventory"] = 0
         implied = True
 
@@ -482,7 +492,7 @@ def _asks_about_something_else(cue_text: str, after: int) -> bool:
 
 def _reason(cue_text: str) -> str | None:
     for reason, pattern in zip(REASONS, (COMPLAINT, NEGOTIATION, ASKED_FOR_PERSON)):
-        if pattern.search(cue_text):
+        if pattern.search(cue_text) and not (reason == "negotiation" and TRADE_OFFER.search(cue_text)):
             return reason
     return None
 
