@@ -107,7 +107,8 @@ ASKED_FOR_PERSON = _cues(
     r"agent|gm|owner|people|guy|staff|dealer|anyone|one of)",
     r"\b(?:someone|somebody|salesperson|salesman|sales person|sales rep|representative|manager|person|anyone|"
     r"a rep) (?:to )?(?:call|text|contact|email|reach out|phone|get back)",
-    r"\b(?:call|phone|ring) me\b", r"\bgive me a (?:call|ring)\b", r"\bmanager\b", r"\bsupervisor\b",
+    r"\b(?:call|phone|ring|telephone) me\b",
+    r"\b(?:someone|somebody) (?:be able to|available to) (?:call|phone|telephone|text|contact)\b", r"\bgive me a (?:call|ring)\b", r"\bmanager\b", r"\bsupervisor\b",
     r"\b(?:contact|reach) me\b", r"\bget me (?:someone|somebody|a person|a human|a manager|a real|the manager)\b",
     r"\b(?:pass|give|send|forward) my (?:info|information|number|details|contact\w*) (?:to|on to|along)\b",
     r"\bsalesm[ae]n\b", r"\bcall ?-?back\b", r"\b(?:service|sales|finance) (?:advisor|writer|consultant)\b", r"\bmember of your\b", r"\b(?:sales|service|finance) team\b",
@@ -137,7 +138,7 @@ COMPLAINT = _cues(
     r"\bpromised\b", r"\bnever got (?:one|a call|a response|an answer|back|it)\b", r"\bwaiting in the (?:lobby|showroom|waiting room)\b", r"\bcomplain(?:t|ts|ing)?\b", r"\blawyer\b", r"\bsue\b",
     r"\bbbb\b", r"\bnot happy\b", r"\bunhappy\b", r"\bmistreated\b", r"\bwas treated\b", r"\bbad experience\b",
     r"\bqueja\b", r"\bpesimo\b", r"\bterrible servicio\b", r"\bmal servicio\b", r"\bmuy mal\b", r"\bnadie me\b",
-    r"\btrash\b", r"\bsupposed to be (?:ready|done|fixed|finished)\b",
+    r"\btrash\b", r"\bheard nothing\b", r"\bvoicemails\b", r"\bhaven't heard (?:back|anything)\b", r"\bsupposed to be (?:ready|done|fixed|finished)\b",
     r"\b(?:no one|nobody|noone) (?:has |have )?(?:updated|kept) me\b", r"\b(?:you|they|he|she) (?:still |even )?forgot\b", r"\b(?:third|3rd|fourth|4th|fifth|5th) time i\b",
     r"\bnever agreed\b", r"\b(?:didn't|did not) agree to\b", r"\bwithout my (?:permission|consent|ok)\b", r"\bcharged (?:me )?(?:another|more|extra|a different|twice)\b", r"\bovercharg\w*",
     r"\bexpect (?:this|it|that) to be (?:corrected|fixed|resolved|made right)\b", r"\bme enga\w*", r"\bestafa\w*", r"\bme robaron\b", r"\bsame (?:problem|issue|noise)\b", r"\bdone being\b", r"\bresponsibility\b",
@@ -161,7 +162,8 @@ NEGOTIATION = _cues(
     r"\bi (?:would|will) buy (?:it|the [\w-]+|one|this|that)(?: [\w-]+)?(?: today| tonight| now)? (?:for|at) \$?\d",
     r"\b\d+k? flat\b", r"\bget it (?:down )?(?:to|under) \$?\d", r"\bwould you consider\b", r"\bsharpen\b",
     r"\bis that (?:your|the) best\b", r"\b(?:price|that|it|that's|it's|thats|its|sticker) (?:is |seems |looks )?too (?:high|steep|expensive|pricey|much)\b", r"\boverpriced\b",
-    r"\bhook me up\b", r"\bbetter (?:deal|price|offer|number)\b", r"\bcheaper (?:elsewhere|somewhere|down the road)\b",
+    r"\bhook me up\b", r"\badd ?-?ons?\b", r"\bat sticker\b", r"\bif the numbers work\b",
+    r"\bnumbers (?:work|make sense)\b", r"\bbetter (?:deal|price|offer|number)\b", r"\bcheaper (?:elsewhere|somewhere|down the road)\b",
     r"\bi was thinking (?:more )?(?:like|around) \$?\d", r"\bif you can do \$?\d",
     r"\bmeet me at \$?\d", r"\bany chance (?:you|you'd|you would|you'll) (?:take|do|go|come)\b", r"\blowball\w*", r"\bcounter ?-?offer\b", r"\bhaggl\w*", r"\bmarkup\b",
     r"\bmarket adjustment\b", r"\b(?:below|under) (?:sticker|msrp|invoice)\b", r"\bover (?:sticker|msrp)\b",
@@ -171,7 +173,8 @@ TEST_DRIVE = _cues(
     r"\btest ?-?driv\w*", r"\btestdriv\w*", r"\bcome drive\b", r"(?<!nervous )(?<!afraid )(?<!scared )(?<!unsafe )\bto drive\b",
     r"\band drive (?:it|her|him|them|one)\b", r"\bpull up\b.{0,25}\bdrive (?:it|her|him|one)\b", r"\b(?:try|test) (?:it|her|him|them) out\b",
     r"\bsit in (?:it|one|the)\b",
-    r"\b(?:i|we|me) (?:come )?(?:go )?drive (?:it|the|one|a|an|that|this|them)\b",
+    r"\b(?:i|we|me) (?:come )?(?:go )?drive (?:it|the|one|a|an|that|this|them)\b(?! home)",
+    r"\bpulled (?:up|around) (?:front|out front|and ready)\b", r"\bready (?:for me )?when i (?:get|arrive|come)\b",
     r"\btake (?:it|her|him|them|one|the [\w-]+|a [\w-]+|that [\w-]+|this [\w-]+) (?:out )?for a (?:spin|drive|ride)\b",
     r"\bfor a (?:spin|test)\b", r"\btake (?:the|a|that) [\w-]+ out\b",
     r"\b(?:see|look at|check out|sit in) (?:it|the [\w-]+|one|them|that one|this one)? ?in person\b",
@@ -195,9 +198,15 @@ SERVICE = _cues(
     r"\bdrop (?:it|my [\w-]+|off my [\w-]+) off\b", r"\bmy car (?:is|keeps|has)\b(?! (?:paid off|worth|upside))",
     r"(?<!horario de )(?<!horarios de )\bservic(?:e|ed|ing|io)\b(?!\s+(?:department\s+|dept\s+|center\s+|drive\s+|lane\s+)?(?:hours?|open|opens|"
     r"close|closes|closing|entrance|is open)\b)",
-    r"\bcita\b(?!.{0,20}prueba)", r"\b(?:ac|a/c|air conditioning|heater|heat)\b(?! pump)", r"\boil life\b", r"\bin the shop\b", r"\bloaner\b", r"\bhead gasket\b", r"\bcompressor\b", r"\bblowing\b",
+    r"\bcita\b(?!.{0,20}prueba)", r"\b(?:ac|a/c|air conditioning|heater|heat)\b(?! pump)", r"\boil life\b", r"\bin the shop\b", r"\bloaner\b", r"\bhead gasket\b", r"\bcompressor\b",
+    r"\bwon't (?:go into|shift|crank|lock|unlock)\b", r"\bdefrost\w*", r"\bfog(?:s|gy)? up\b", r"\bcheck why\b",
+    r"\b(?:gas|fuel) mileage (?:dropped|went down|is bad|got worse)\b",
+    r"\b(?:wipers?|heater|radio|screen|camera|sensors?|blinkers?|headlights?|taillights?|horn|windows?|locks?) "
+    r"(?:isn't|is not|aren't|are not|stopped|not|doesn't|don't|won't) work\w*", r"\bblowing\b",
     r"\blook at (?:it|my|her|him)\b", r"\bruido\b",
     r"\b(?:ticking|knocking|clicking|squealing|squealin|whining|humming|thumping|hissing|popping|grinding)\b",
+    r"\bmakes? (?:a |an |this |that |some )?(?:\w+ )?(?:thump|knock|tick|click|squeal|whine|hum|hiss|pop|grind|clunk|"
+    r"rattle|noise|sound)s?\b",
     r"\bmaking (?:a |an |this |that |some |the same )?(?:\w+ )?(?:sound|noise)s?\b",
     r"\bbody (?:work|shop|damage)\b", r"\bbumper\b", r"\bfender\b", r"\bdent(?:s|ed)?\b", r"\bcollision\b",
     r"\bhail\b", r"\bairbags?\b", r"\bluz del motor\b", r"\blosing air\b",
@@ -223,7 +232,7 @@ LOCATION = _cues(
     r"\bfind (?:you|your|the dealership|the store|the place)\b",
     r"\b(?:next to|across from)\b", r"\b(?:closest|nearest) (?:dealership|dealer|store|location|one|lot|branch)\b",
     r"\bclose to (?:you|me|downtown)\b", r"\b(?:what|which) (?:city|town|state|area|street|part of town)\b",
-    r"\bubica\w*", r"\bcomo llego\b", r"\baddy\b", r"\bzip ?code\b", r"\bcross ?streets?\b", r"\bwhich side of\b", r"\b(?:en )?que calle\b", r"\bdonde queda\b", r"\bparking\b", r"\b(?:dealership|store|showroom) (?:on|at|near|by)\b",
+    r"\bubica\w*", r"\bcomo llego\b", r"\baddy\b", r"\bby the (?:mall|highway|airport|interstate|freeway|exit|outlets)\b", r"\bthe one (?:by|on|near) the\b", r"\bzip ?code\b", r"\bcross ?streets?\b", r"\bwhich side of\b", r"\b(?:en )?que calle\b", r"\bdonde queda\b", r"\bparking\b", r"\b(?:dealership|store|showroom) (?:on|at|near|by)\b",
 )
 INVENTORY = _cues(
     r"\bin stock\b", r"\bavailable\b", r"\bstill (?:there|available|for sale|on the lot|here|around|have)\b",
@@ -232,7 +241,8 @@ INVENTORY = _cues(
     r"\bwhat (?:do )?(?:you|you all|you guys) (?:have|got)\b", r"\bbusco\b", r"\bbuscando\b", r"\bdisponible",
     r"\bshopping for\b", r"\bwhat (?:can|could) you show me\b", r"\bneeds? something\b", r"\bcarry\b",
     r"\b(?:more )?(?:pics|pictures|photos|video)\b", r"\bcarfax\b", r"\bhistory report\b", r"\bis (?:it|the [\w-]+) gone\b",
-    r"\bhow many miles (?:on|does)\b", r"\bcomes? with\b", r"\bdoes (?:it|the [\w-]+) have\b",
+    r"\bhow many miles (?:on|does)\b", r"\bcomes? with\b", r"\b(?:drive|take) (?:one|it|her|him) home\b", r"\b(?:any|none|some) (?:\w+ ){0,3}left\b",
+    r"\b(?:do|does) (?:you|you all|you guys) have (?:anything|something)\b(?! (?:on|about|for) (?:financ|servic|trad))", r"\bdoes (?:it|the [\w-]+) have\b",
 )
 # "I'd like to see the Sienna": a visit to see a vehicle, only when one is named.
 TEST_DRIVE_WITH_VEHICLE = _cues(
@@ -262,7 +272,7 @@ TRADE_IN = _cues(
     r"\btrade ?-?ins?\b", r"\btrad(?:e|es|ed|ing)\b", r"\btradein\b", r"\bworth\b", r"\bgive (?:me )?(?:for|4) my\b",
     r"\b(?:would|will|could|can) you give me (?:for|4)\b",
     r"\bhow much (?:would|will|can|could|do) (?:you|you all|you guys) (?:give|pay|offer|buy)\b",
-    r"\bsell (?:you )?(?:my|his|her|our|their)\b", r"\bwhat (?:do|would|will) you (?:pay|give)\b", r"\b(?:swap\w*|exchang\w*|get rid of|unload) (?:out )?my\b", r"\bcash offer\b", r"\b(?:buy|purchase) (?:my|cars|used cars|your car)\b", r"\bapprais\w*",
+    r"\bsell(?:ing)? (?:you )?(?:my|his|her|our|their)\b", r"\bwhat (?:do|would|will) you (?:pay|give)\b", r"\b(?:swap\w*|exchang\w*|get rid of|unload) (?:out )?my\b", r"\bcash offer\b", r"\b(?:buy|purchase) (?:my|cars|used cars|your car)\b", r"\bapprais\w*",
     r"\bvalue (?:of|for) my\b", r"\b(?:estimate|quote|offer|number|price) (?:on|for) my\b",
     r"\bcuanto (?:me )?(?:dan|darian|pagan|ofrecen) por\b", r"\bmy [\w-]+ value\b", r"\btrade value\b", r"\bpayoff\b",
     r"\bowe (?:money |\$?\d+k? )?on (?:my|it)\b", r"\bvender (?:mi|el|la)\b", r"\bvendo mi\b", r"\bparte de pago\b", r"\bcuanto me (?:dan|darian|dará|daran)\b",
@@ -291,6 +301,8 @@ TRADE_OFFER = re.compile(r"\b(?:carmax|carvana|vroom)\b|\boffered me \$?\d+k? fo
 # A question about a model's specifications in general, not about one on the lot: "the real world range on the EV6".
 SPEC_QUESTION = re.compile(r"\bwhat(?: is|'s)? the (?:real world |real-world |actual |average )?(?:range|mpg|gas mileage|"
                            r"fuel economy|reliability|safety rating)\b")
+# The fault of the car to be traded: "do you take trade ins with a check engine light on".
+TRADE_FAULT = re.compile(r"\btrade ?-?ins? (?:with|that (?:has|have)) (?:a|an|the|some|bad|no)\b")
 # Something left in a car ("I left my sunglasses in the Camry") is not a question about that car.
 LEFT_BEHIND = re.compile(r"\b(?:left|forgot|lost|dropped) (?:my|our|a|the) [\w-]+(?: [\w-]+)? (?:in|inside)\b")
 # Words that mean the message is about a visit to book, without the word "test drive".
@@ -425,6 +437,8 @@ def understand(text: str, *, now: datetime, time_zone: str,
 
     slots = _slots(raw, normalised, now=now, time_zone=time_zone, known_models=tuple(known_models))
     positions = {intent: match.start() for intent, pattern in CUES.items() if (match := pattern.search(cue_text))}
+    if "trade_in" in positions and "service_appointment" in positions and TRADE_FAULT.search(cue_text):
+        del positions["service_appointment"]
     names_vehicle = bool(slots.vehicle.model or slots.vehicle.make or slots.vehicle.stock_number
                          or slots.vehicle.vin or slots.vehicle.max_price or slots.vehicle.condition)
     visit = TEST_DRIVE_WITH_VEHICLE.search(cue_text)
