@@ -412,7 +412,6 @@ class Understanding:
 GUESS_THRESHOLD = 0.9
 GUESS_MIN_WORDS = 3
 GUESS_MAX_TIME_REPLY_WORDS = 5
-GUESS_OVER_IMPLIED = True
 SERVED = "dev"  # understand()'s default model: the learned layer trained on the dev set, built on first use
 
 
@@ -468,7 +467,7 @@ def understand(text: str, *, now: datetime, time_zone: str,
         slots = replace(slots, department="service")
     if reason:
         slots = replace(slots, reason=reason)
-    if not ordered or (implied and not reason and GUESS_OVER_IMPLIED):
+    if not ordered or (implied and not reason):
         guessed = _guess(raw, slots, model, names_vehicle=names_vehicle)
         # "Do you have a website": the rules turned the inventory reading down (no vehicle named); a guess may not
         # bring it back.
