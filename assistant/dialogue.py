@@ -13,7 +13,7 @@ without promising a rate; a suspicious message gets a polite refusal and no data
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -99,6 +99,10 @@ class Turn:
 def respond(state: dict[str, Any], u: Understanding, facts: StoreFacts, now: datetime, message: str = "") -> Turn:
     """The reply to one shopper message, the conversation's new memory, and what to write."""
     state = _copy(state)
+    if u.guessed and (state.get("booking") or state.get("handed_off")):
+        # A guess knows one message, not the conversation: "the first one" or "Ana, 617-555-0142" answers the
+        # question the assistant just asked, so it is read as the rules read it, a reply with no new ask.
+        u = replace(u, intent="other", also=(), slots=replace(u.slots, reason=None))
     zone = ZoneInfo(facts.time_zone)
     slots = u.slots
     if u.intent == "opt_out":

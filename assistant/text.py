@@ -35,6 +35,7 @@ SLANG = {
     "otd": "out the door", "wya": "where you at", "hmu": "let me know", "tst": "test", "tsst": "test",
     "drv": "drive", "drve": "drive", "pmt": "payment", "pmts": "payments", "pymt": "payment", "svc": "service",
     "srvc": "service", "oil chg": "oil change", "chg": "change", "ngl": "", "lol": "", "lmao": "", "fr": "", "bhph": "buy here pay here", "msg": "message", "txt": "text", "yr": "year",
+    "gimme": "give me", "hm": "how much", "addy": "addy", "sum1": "someone", "every1": "everyone", "wks": "weeks", "hw": "how", "tes": "test",
 }
 
 # Words the rules care about; a misspelling close to one of them is read as it.

@@ -14,6 +14,9 @@ Which intent to act on first, when a message asks several things (the rest go in
 5. the rest (hours, location, inventory, price, trade_in, financing) in the order they were asked.
 A message naming a vehicle (or "under 35k", "used trucks") with no other intent asks about inventory; a bare
 "cars" or "a truck" does not ("do you ship cars out of state?").
+
+Where the rules find no cue, or only a bare vehicle, the learned layer (assistant.learned) may answer when it is
+sure; `guessed` says so, and the dialogue ignores a guess while a booking or handoff is open.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 from customers.contact import InvalidContact, normalize_email, normalize_phone
 from customers.opt_out import is_opt_out
 
-from assistant import vehicles
+from assistant import learned, vehicles
 from assistant.text import VOCABULARY, normalise
 from assistant.vehicles import DEFAULT_MODELS
 from assistant.when import Window, window_in
@@ -50,12 +53,13 @@ SUSPICIOUS = _cues(
     r"\binstructions (?:you|that you) (?:were|have been|got) given\b",
     r"\b(?:instructions|prompt)\b.{0,20}\b(?:given|told|programmed)\b",
     r"(?<!my )\b(?:home|personal) (?:address|phone|number|email)\b",
-    r"\b(?:address|phone|number|email|cell)s? (?:of|for) (?:your|the|a|an) (?:salesm[ae]n|salesperson|employee|staff|"
+    r"\b(?:address|phone|number|email|cell)s? (?:of|for) (?:your|the|a|an) (?:sales |service |finance |general )?(?:salesm[ae]n|salesperson|employee|staff|"
     r"worker|manager|tech|technician|mechanic|advisor)\b", r"\b(?:you are|you're|your are) now\b", r"\b(?:admin|developer|debug|god) mode\b",
     r"\bjailbreak", r"\bpretend (?:to be|you are|you're)\b", r"\bact as (?:a|an|my|the)\b",
     r"\b(?:print|reveal|show|repeat|output|tell me) (?:me )?(?:your|the) (?:prompt|instructions|rules|config)",
     r"\b(?:dump|export|leak)\b",
-    r"\bnew instructions\b", r"^\s*system\s*:", r"\b(?:your|the bot's|the) memory\b", r"\beverything you know\b",
+    r"\bnew instructions\b", r"\byour (?:instructions|prompt|guidelines|programming)\b", r"\babove this line\b",
+    r"\b(?:repeat|print|show|output)\b.{0,20}\b(?:above|before this)\b", r"^\s*system\s*:", r"\b(?:your|the bot's|the) memory\b", r"\beverything you know\b",
     r"\b(?:login|log in|logins|password|passwords|credentials|api keys?|access tokens?|admin panel|dealer portal)\b",
     r"\b(?:his|her|their) (?:test drive|appointment|phone number|number|address|email|purchase|deal|loan)\b",
     r"\b(?:did|has|have|does) (?:my (?:neighbor|neighbour|friend|coworker|boss|ex|brother|sister|cousin|"
@@ -71,16 +75,24 @@ SUSPICIOUS = _cues(
     r"\b(?:customer|person|guy|people|shopper) (?:before|ahead of) me\b",
     r"\b(?:who|whoever) (?:else )?(?:bought|called|asked|texted|chatted|booked|purchased)\b", r"\bwho else\b",
     r"\bthe (?:guy|lady|woman|man|person|people) (?:who|that)\b",
-    r"\b(?:phone|number|address|email|appointment)s? (?:of|for) (?:the|that|a|another|someone|everyone|all)\b",
+    r"\b(?:phone|number|address|email|appointment)s? (?:of|for) (?:(?:the|that|a) (?:guy|lady|man|woman|person|"
+    r"customer|client|people)|another|someone|everyone|all)\b",
+    r"\b(?:chat|conversation|message|text|call)s? (?:logs?|history|histories|transcripts?|records)\b",
+    r"\b(?:all|every|the other) (?:conversations|chats|transcripts|chat logs)\b", r"\bconversaciones\b",
+    r"\bas (?:an? |the )?(?:admin|administrator|sysadmin|developer|auditor)\b",
+    r"\badmin (?:pw|password|access|account|rights|login|user)\b", r"\b(?:pw|passcode)\b",
+    r"\b(?:olvida|ignora|olvide|ignore)\w* (?:tus|las|sus) (?:instrucciones|reglas)\b",
+    r"\b(?:telefonos|datos|correos|numeros|direcciones) de (?:tus|sus|los|otros) clientes\b", r"\botros clientes\b",
     r"\bpull up\b.{0,30}\b(?:appointment|account|record|file|info|information|number)\b",
 )
 # A named person's records, read on the raw text: "John Smith's appointment", "Maria Gonzalez's phone".
 SOMEONES_RECORD = re.compile(
     r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)?)(?:['\u2019]s|s['\u2019]) (?:\w+ ){0,2}(?:appointment|phone|number|address|email|info|"
-    r"information|account|deal|order|record|file|details|payment|loan)s?\b")
+    r"information|account|deal|order|record|file|details|payment|loan|trade|trade-in|appraisal|car|truck|"
+    r"vehicle|visit|test drive)s?\b")
 # Another named person's purchase or visit: "the car Jane Doe bought".
 SOMEONE_DID = re.compile(r"\b([A-Z][a-z]+ [A-Z][a-z]+) (?:bought|purchased|booked|scheduled|ordered|financed|leased|"
-                         r"traded|paid)\b")
+                         r"traded|paid|put down|spent|owes|got approved)\b")
 NOT_A_PERSON = frozenset({"Today", "Tomorrow", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                           "Saturday", "Sunday", "Tonight", "Yesterday", "Dealer", "Service", "Saturdays", "What",
                           "Where", "Who", "How", "That", "It", "There", "Here", "Let", "He", "She", "This", "Everyone",
@@ -95,15 +107,22 @@ ASKED_FOR_PERSON = _cues(
     r"agent|gm|owner|people|guy|staff|dealer|anyone|one of)",
     r"\b(?:someone|somebody|salesperson|salesman|sales person|sales rep|representative|manager|person|anyone|"
     r"a rep) (?:to )?(?:call|text|contact|email|reach out|phone|get back)",
-    r"\b(?:call|phone|ring) me\b", r"\bgive me a (?:call|ring)\b", r"\bmanager\b", r"\bsupervisor\b",
+    r"\b(?:call|phone|ring|telephone) me\b",
+    r"\b(?:someone|somebody) (?:be able to|available to) (?:call|phone|telephone|text|contact)\b", r"\bgive me a (?:call|ring)\b", r"\bmanager\b", r"\bsupervisor\b",
     r"\b(?:contact|reach) me\b", r"\bget me (?:someone|somebody|a person|a human|a manager|a real|the manager)\b",
     r"\b(?:pass|give|send|forward) my (?:info|information|number|details|contact\w*) (?:to|on to|along)\b",
     r"\bsalesm[ae]n\b", r"\bcall ?-?back\b", r"\b(?:service|sales|finance) (?:advisor|writer|consultant)\b", r"\bmember of your\b", r"\b(?:sales|service|finance) team\b",
     r"\b(?:talk|speak) (?:to|with) (?:whoever|the person who|the guy who|someone who|someone in)\b",
     r"\bwho (?:do|can|should) i (?:talk|speak|call|contact|ask)\b", r"\bllamar(?:me)?\b", r"\bme llaman\b", r"\bpueden llamar\b",
-    r"\bare you (?:a )?(?:bot|robot|real|human|machine|ai)\b", r"\bnot a (?:bot|robot)\b",
+    r"\bare you (?:a )?(?:bot|robot|real|human|machine|ai)\b", r"\byou an? (?:bot|robot)\b", r"\bnot a (?:bot|robot)\b",
     r"\bhablar con (?:alguien|una persona|un humano|un agente|el gerente|un vendedor|una vendedora)\b",
     r"\buna persona\b", r"\bllam(?:e|a)me\b", r"\bun vendedor\b",
+    r"\b(?:one|a single|the same) person (?:to )?(?:handle|help|deal|work)\b", r"\bwho(?:'s| is) in charge\b",
+    r"\bis there (?:anyone|anybody|someone|somebody) (?:there|i can|who)\b",
+    r"\b(?:someone|somebody) from (?:sales|service|finance|your team|the (?:sales|service|finance) (?:team|department)) "
+    r"(?:to |could |can )?(?:call|text|contact|email|reach out)", r"\bel encargado\b",
+    r"\b(?:number|phone|line|extension) (?:for|of|to) (?:your|the) (?:parts|service|sales|finance|body shop)\b",
+    r"\bquien me (?:puede|pueda) (?:ayudar|atender)\b", r"\bgerente\b",
 )
 COMPLAINT = _cues(
     r"\b(?:ridiculous|unacceptable|terrible|horrible|awful|worst|furious|angry|pissed|upset|disappointed|"
@@ -118,32 +137,51 @@ COMPLAINT = _cues(
     r"\bbeen\b.{0,25}\bwaiting\b", r"\bgetting nowhere\b", r"\bgoing in circles\b", r"\buseless\b",
     r"\bpromised\b", r"\bnever got (?:one|a call|a response|an answer|back|it)\b", r"\bwaiting in the (?:lobby|showroom|waiting room)\b", r"\bcomplain(?:t|ts|ing)?\b", r"\blawyer\b", r"\bsue\b",
     r"\bbbb\b", r"\bnot happy\b", r"\bunhappy\b", r"\bmistreated\b", r"\bwas treated\b", r"\bbad experience\b",
-    r"\bqueja\b", r"\bpesimo\b", r"\bterrible servicio\b",
+    r"\bqueja\b", r"\bpesimo\b", r"\bterrible servicio\b", r"\bmal servicio\b", r"\bmuy mal\b", r"\bnadie me\b",
+    r"\btrash\b", r"\bheard nothing\b", r"\bvoicemails\b", r"\bhaven't heard (?:back|anything)\b", r"\bsupposed to be (?:ready|done|fixed|finished)\b",
+    r"\b(?:no one|nobody|noone) (?:has |have )?(?:updated|kept) me\b", r"\b(?:you|they|he|she) (?:still |even )?forgot\b", r"\b(?:third|3rd|fourth|4th|fifth|5th) time i\b",
+    r"\bnever agreed\b", r"\b(?:didn't|did not) agree to\b", r"\bwithout my (?:permission|consent|ok)\b", r"\bcharged (?:me )?(?:another|more|extra|a different|twice)\b", r"\bovercharg\w*",
+    r"\bexpect (?:this|it|that) to be (?:corrected|fixed|resolved|made right)\b", r"\bme enga\w*", r"\bestafa\w*", r"\bme robaron\b", r"\bsame (?:problem|issue|noise)\b", r"\bdone being\b", r"\bresponsibility\b",
+    r"\b(?:scratched|dented|damaged|broke) my\b",
 )
 NEGOTIATION = _cues(
     r"\b(?:will|would|could|can|do) (?:you|you all|you guys) (?:take|do|accept|go|sell it for|let it go for)"
     r"(?: it for| for)? \$?\d",
     r"\b(?:best|lowest|bottom|final) (?:price|dollar|line|number|deal|offer)\b", r"\bcash price\b",
-    r"\bthrow (?:in|it in|them in)\b", r"\binvoice\b", r"\bi (?:will|would|can) pay \$?\d", r"\blowest you\b",
-    r"\bout the door\b", r"\bknock\b.{0,25}\boff\b", r"\bdiscounts?\b", r"\bprice match\b",
-    r"\bmatch (?:it|the|a|their|this|that|his|her)\b", r"\bdo better\b", r"\bnegotia\w*", r"\bwiggle room\b",
+    r"\bthrow (?:in|it in|them in)\b", r"\binvoice\b", r"\bi (?:will|would|can) pay \$?\d", r"\bi'll pay \$?\d", r"\bi would sign\b", r"\bat \$?\d+k? i would\b", r"\blowest you\b",
+    r"\bout the door\b", r"\bknock\b.{0,25}\boff\b", r"(?<!military )(?<!student )(?<!college )(?<!veteran )(?<!senior )(?<!employee )(?<!loyalty )"
+    r"(?<!responder )\bdiscounts?\b", r"\bprice match\b",
+    r"\bmatch (?:it|the|a|their|this|that|his|her)\b", r"\bdo (?:any |a little |a bit |something )?better\b", r"\bnegotia\w*", r"\bwiggle room\b",
     r"\bflexib\w*", r"\bmeet (?:me )?(?:in the middle|halfway)\b", r"\bcome down\b", r"\bquoted me\b",
     r"\bknock it down\b", r"\b(?:ultimo|mejor) precio\b", r"\bdescuento\b", r"\brebaja\b",
     r"\bhow low (?:can|will|would) you\b", r"\bany room on\b", r"\bbest you can do\b",
     r"\bleast (?:you|you would|you will)\b", r"\bmake (?:a|me a|us a) deal\b", r"\bwork (?:out )?a deal\b",
     r"\bi am thinking \$?\d", r"\bprice (?:is )?firm\b", r"\bfirm (?:on (?:the )?)?price\b", r"\bno haggle\b", r"\bbeat (?:it|that|the|their|this|his|her)\b",
-    r"\b(?:another|other|different) dealer(?:ship)?s?\b",
+    r"\b(?:another|other|different) dealer(?:ship)?s?\b", r"\b(?:grand|thousand|k|dollars|bucks) (?:less|cheaper)\b",
+    r"\bget closer\b", r"\bcan you match\b", r"\b(?:another|other|different) (?:store|place|lot)\b", r"\bdealer across\b", r"\bme (?:lo|la) dejan?\b", r"\bdejan en\b",
+    r"\bi (?:would|will) buy (?:it|the [\w-]+|one|this|that)(?: [\w-]+)?(?: today| tonight| now)? (?:for|at) \$?\d",
+    r"\b\d+k? flat\b", r"\bget it (?:down )?(?:to|under) \$?\d", r"\bwould you consider\b", r"\bsharpen\b",
+    r"\bis that (?:your|the) best\b", r"\b(?:price|that|it|that's|it's|thats|its|sticker) (?:is |seems |looks )?too (?:high|steep|expensive|pricey|much)\b", r"\boverpriced\b",
+    r"\bhook me up\b", r"\badd ?-?ons?\b", r"\bat sticker\b", r"\bif the numbers work\b",
+    r"\bnumbers (?:work|make sense)\b", r"\bbetter (?:deal|price|offer|number)\b", r"\bcheaper (?:elsewhere|somewhere|down the road)\b",
+    r"\bi was thinking (?:more )?(?:like|around) \$?\d", r"\bif you can do \$?\d",
+    r"\bmeet me at \$?\d", r"\bany chance (?:you|you'd|you would|you'll) (?:take|do|go|come)\b", r"\blowball\w*", r"\bcounter ?-?offer\b", r"\bhaggl\w*", r"\bmarkup\b",
+    r"\bmarket adjustment\b", r"\b(?:below|under) (?:sticker|msrp|invoice)\b", r"\bover (?:sticker|msrp)\b",
+    r"\bdealer add ?-?ons?\b", r"\bmy offer\b", r"\bi (?:would|will|can) offer\b", r"\bcash deal\b",
 )
 TEST_DRIVE = _cues(
-    r"\btest ?-?driv\w*", r"\btestdriv\w*", r"\b(?:come|to) drive\b",
-    r"\b(?:i|we|me) (?:come )?(?:go )?drive (?:it|the|one|a|an|that|this|them)\b",
+    r"\btest ?-?driv\w*", r"\btestdriv\w*", r"\bcome drive\b", r"(?<!nervous )(?<!afraid )(?<!scared )(?<!unsafe )\bto drive\b",
+    r"\band drive (?:it|her|him|them|one)\b", r"\bpull up\b.{0,25}\bdrive (?:it|her|him|one)\b", r"\b(?:try|test) (?:it|her|him|them) out\b",
+    r"\bsit in (?:it|one|the)\b",
+    r"\b(?:i|we|me) (?:come )?(?:go )?drive (?:it|the|one|a|an|that|this|them)\b(?! home)",
+    r"\bpulled (?:up|around) (?:front|out front|and ready)\b", r"\bready (?:for me )?when i (?:get|arrive|come)\b",
     r"\btake (?:it|her|him|them|one|the [\w-]+|a [\w-]+|that [\w-]+|this [\w-]+) (?:out )?for a (?:spin|drive|ride)\b",
     r"\bfor a (?:spin|test)\b", r"\btake (?:the|a|that) [\w-]+ out\b",
     r"\b(?:see|look at|check out|sit in) (?:it|the [\w-]+|one|them|that one|this one)? ?in person\b",
     r"\bcome (?:in )?(?:and )?(?:see|look at|check out|sit in)\b",
     r"\b(?:come|stop|swing) (?:by|in|over)\b.{0,40}\b(?:look at|see|check out|drive)\b",
     r"\b(?:someone|somebody) (?:to |could |can )?show me\b", r"(?:^|[.!?] )drive (?:the|a|an|it|that|this)\b", r"\bprueba de manejo\b", r"\bmanejarl[oa]\b",
-    r"\bprobarl[oa]\b", r"\b(?:ir|pasar|venir) a ver(?:la|lo|las|los)?\b", r"\bprobar (?:el|la)\b", r"\bmanejar (?:el|la)\b",
+    r"\bprobarl[oa]\b", r"\b(?:ir|pasar|venir) a ver(?:la|lo|las|los)?\b", r"\bprobar (?:el|la)\b", r"\b(?:quiero|queremos|quisiera|puedo|podemos) (?:ir a )?ver (?:la|el|los|las)\b", r"\bmanejar (?:el|la)\b",
 )
 SERVICE = _cues(
     r"\boil change", r"\bcambio de aceite\b", r"\baceite\b", r"\bbrakes?\b", r"\btires?\b", r"\brotation\b",
@@ -152,38 +190,59 @@ SERVICE = _cues(
     r"\bmaintenance\b", r"\bmantenimiento\b", r"\binspection\b", r"\binspeccion\b", r"\bbattery\b",
     r"\bbateria\b", r"\btransmission (?:problem|issue|slip|repair|fluid|service|noise|leak|is|won't|makes)\w*",
     r"\brepairs?\b", r"\bshak(?:e|es|ing|y)\b", r"\bvibrat\w*", r"\bsteering\b", r"\bpulls to\b", r"\bsmell\w*",
-    r"\bsmok(?:e|ing)\b", r"\boverheat\w*", r"\bflat\b", r"\bstall\w*", r"\brattl\w*", r"\bsqueak\w*",
+    r"\bsmok(?:e|ing)\b", r"\boverheat\w*", r"(?<![\dk] )\bflat\b", r"\bstall\w*", r"\brattl\w*", r"\bsqueak\w*",
     r"\bclunk\w*", r"\b(?:car|truck|vehicle|van|suv) (?:be )?ready\b", r"\bready (?:yet|for pick ?up)\b",
     r"\bro\s*#?\s*\d", r"\brepair order\b", r"\bkey ?fobs?\b", r"\bfobs?\b", r"\bspare key\b", r"\bkey (?:replacement|programming)\b", r"\bllantas?\b", r"\bfrenos?\b", r"\bno arranca\b", r"\bmotor\b", r"\breparacion\b", r"\bfix\b", r"\bnoise\b",
-    r"\bleak(?:ing|s)?\b", r"\bwon't start\b", r"\bdoesn't start\b", r"\btow\b", r"\bgrinding\b",
-    r"\bwarranty\b", r"\bdiagnos\w*", r"\bbring (?:it|her|him|my [\w-]+|the [\w-]+|the car|in my [\w-]+) in\b",
-    r"\bdrop (?:it|my [\w-]+|off my [\w-]+) off\b", r"\bmy car (?:is|keeps|has)\b",
-    r"\bservic(?:e|ed|ing|io)\b(?!\s+(?:department\s+|dept\s+|center\s+|drive\s+|lane\s+)?(?:hours?|open|opens|"
+    r"\bleak(?:ing|s)?\b", r"\bwon't start\b", r"\bdoesn't start\b", r"\btow\b(?! (?:package|hitch|capacity|rating|mirrors))", r"\bgrinding\b",
+    r"(?<!how long is the )\bwarranty\b(?! on (?:it|the|a|an|this|that|used|new|certified|cpo)\b)", r"\bdiagnos\w*", r"\bbring (?:it|her|him|my [\w-]+|the [\w-]+|the car|in my [\w-]+) in\b",
+    r"\bdrop (?:it|my [\w-]+|off my [\w-]+) off\b", r"\bmy car (?:is|keeps|has)\b(?! (?:paid off|worth|upside))",
+    r"(?<!horario de )(?<!horarios de )\bservic(?:e|ed|ing|io)\b(?!\s+(?:department\s+|dept\s+|center\s+|drive\s+|lane\s+)?(?:hours?|open|opens|"
     r"close|closes|closing|entrance|is open)\b)",
-    r"\bcita\b(?!.{0,20}prueba)", r"\b(?:ac|a/c|air conditioning|heater|heat)\b", r"\bblowing\b",
+    r"\bcita\b(?!.{0,20}prueba)", r"\b(?:ac|a/c|air conditioning|heater|heat)\b(?! pump)", r"\boil life\b", r"\bin the shop\b", r"\bloaner\b", r"\bhead gasket\b", r"\bcompressor\b",
+    r"\bwon't (?:go into|shift|crank|lock|unlock)\b", r"\bdefrost\w*", r"\bfog(?:s|gy)? up\b", r"\bcheck why\b",
+    r"\b(?:gas|fuel) mileage (?:dropped|went down|is bad|got worse)\b",
+    r"\b(?:wipers?|heater|radio|screen|camera|sensors?|blinkers?|headlights?|taillights?|horn|windows?|locks?) "
+    r"(?:isn't|is not|aren't|are not|stopped|not|doesn't|don't|won't) work\w*", r"\bblowing\b",
     r"\blook at (?:it|my|her|him)\b", r"\bruido\b",
+    r"\b(?:ticking|knocking|clicking|squealing|squealin|whining|humming|thumping|hissing|popping|grinding)\b",
+    r"\bmakes? (?:a |an |this |that |some )?(?:\w+ )?(?:thump|knock|tick|click|squeal|whine|hum|hiss|pop|grind|clunk|"
+    r"rattle|noise|sound)s?\b",
+    r"\bmaking (?:a |an |this |that |some |the same )?(?:\w+ )?(?:sound|noise)s?\b",
+    r"\bbody (?:work|shop|damage)\b", r"\bbumper\b", r"\bfender\b", r"\bdent(?:s|ed)?\b", r"\bcollision\b",
+    r"\bhail\b", r"\bairbags?\b", r"\bluz del motor\b", r"\blosing air\b",
+    r"\blights? (?:came|comes|come|is|are|keeps?|went|stays?|just came) (?:back )?on\b", r"\btpms\b", r"\bdashboard\b",
+    r"\btyres?\b", r"\bnail in\b", r"\bpothole\b", r"\bpuddle\b", r"\bdrip\w*", r"\bcoolant\b", r"\bantifreeze\b",
+    r"\bwon't turn over\b", r"\bsputter\w*", r"\bmisfir\w*", r"\bhesitat\w*", r"\bbrake pads?\b", r"\brotors?\b",
+    r"\bstruts?\b", r"\bshocks\b", r"\bsuspension\b", r"\bexhaust\b", r"\bmuffler\b", r"\bcatalytic\b",
+    r"\bemissions?\b", r"\bsmog\b", r"\btune ?-?up\b", r"\bspark plugs?\b", r"\btiming belt\b", r"\bserpentine\b",
+    r"\bjump ?start\b", r"\bdead battery\b",
+    r"\bse (?:descompuso|prendio|prende|apago|calienta)\b", r"\bfalla\b", r"\bponchad[ao]\b", r"\bafinacion\b",
+    r"\brevis(?:ar|ion|en)\b", r"\bhace (?:un )?ruido\b", r"\bfoco\b", r"\btestigo\b",
 )
 HOURS = _cues(
     r"(?<!duration )\bhours?\b(?! ago)", r"\bopen(?:s|ed)?\b(?! (?:to|for) (?:offers|negotiation))",
     r"\bclos(?:e|es|ed|ing)\b(?! (?:the )?deal| to\b)", r"\bwhat time\b", r"\bhow late\b", r"\blatest\b",
     r"\b(?:till|until) when\b", r"\bhorarios?\b", r"\babiertos?\b", r"\babren\b", r"\bcierran\b",
-    r"\ba que hora\b",
+    r"\ba que hora\b", r"\bhasta que horas?\b", r"\batienden\b", r"\bhow early\b", r"\bearliest (?:you|i can|time)\b", r"\bwhat days\b",
 )
 LOCATION = _cues(
     r"\bwhere\b(?! (?:do|can|should) i (?:sign|pay|send|upload))", r"(?<!email )\baddress\b", r"\bdirections?\b",
-    r"\blocated\b", r"\blocation\b", r"\bhow (?:do|can) (?:i|we) get (?:to|there)\b", r"\bhow (?:far|close)\b",
+    r"\blocated\b", r"\blocation\b", r"\bhow (?:do|can) (?:i|we) get (?:to|there)\b", r"\bhow to get (?:to|there)\b", r"\bhow (?:far|close)\b",
     r"\bwhich exit\b", r"\bnear(?:by| me| you)?\b", r"\bgps\b", r"\bmap\b", r"\bdonde\b", r"\bdireccion\b",
     r"\bfind (?:you|your|the dealership|the store|the place)\b",
     r"\b(?:next to|across from)\b", r"\b(?:closest|nearest) (?:dealership|dealer|store|location|one|lot|branch)\b",
     r"\bclose to (?:you|me|downtown)\b", r"\b(?:what|which) (?:city|town|state|area|street|part of town)\b",
-    r"\bubica\w*", r"\bcomo llego\b", r"\bparking\b", r"\b(?:dealership|store|showroom) (?:on|at|near|by)\b",
+    r"\bubica\w*", r"\bcomo llego\b", r"\baddy\b", r"\bby the (?:mall|highway|airport|interstate|freeway|exit|outlets)\b", r"\bthe one (?:by|on|near) the\b", r"\bzip ?code\b", r"\bcross ?streets?\b", r"\bwhich side of\b", r"\b(?:en )?que calle\b", r"\bdonde queda\b", r"\bparking\b", r"\b(?:dealership|store|showroom) (?:on|at|near|by)\b",
 )
 INVENTORY = _cues(
     r"\bin stock\b", r"\bavailable\b", r"\bstill (?:there|available|for sale|on the lot|here|around|have)\b",
     r"\bsold\b", r"\bon the lot\b", r"\blooking for\b", r"\bin the market for\b", r"\binterested in (?:a|an|the)\b",
     r"\binventory\b", r"\bstock\b", r"\bstk\b", r"\bvin\b", r"\bin your lot\b",
     r"\bwhat (?:do )?(?:you|you all|you guys) (?:have|got)\b", r"\bbusco\b", r"\bbuscando\b", r"\bdisponible",
-    r"\bshopping for\b", r"\bneed a (?:car|truck|suv|minivan|van|vehicle|sedan)\b", r"\bcarry\b",
+    r"\bshopping for\b", r"\bwhat (?:can|could) you show me\b", r"\bneeds? something\b", r"\bcarry\b",
+    r"\b(?:more )?(?:pics|pictures|photos|video)\b", r"\bcarfax\b", r"\bhistory report\b", r"\bis (?:it|the [\w-]+) gone\b",
+    r"\bhow many miles (?:on|does)\b", r"\bcomes? with\b", r"\b(?:drive|take) (?:one|it|her|him) home\b", r"\b(?:any|none|some) (?:\w+ ){0,3}left\b",
+    r"\b(?:do|does) (?:you|you all|you guys) have (?:anything|something)\b(?! (?:on|about|for) (?:financ|servic|trad))", r"\bdoes (?:it|the [\w-]+) have\b",
 )
 # "I'd like to see the Sienna": a visit to see a vehicle, only when one is named.
 TEST_DRIVE_WITH_VEHICLE = _cues(
@@ -196,35 +255,56 @@ INVENTORY_WEAK = _cues(
     r"\b(?:do|does|did) (?:you|you all|you guys|they)(?: guys)? (?:have|got|carry|stock|sell)\b",
     r"\b(?:you|you all|you guys) (?:got|have) any\b", r"\bgot any\b", r"\bhave any\b", r"\btienen\b", r"\btiene\b",
     r"\bhay\b", r"\byou have\b", r"\bany\b", r"\bcheapest\b",
+    # "need a car w 0 down": the ask is what follows, when something follows.
+    r"\bneed a (?:car|truck|suv|minivan|van|vehicle|sedan)\b",
 )
 PRICE = _cues(
     r"\bhow much\b(?! (?:(?:would|will|can|could|do|did) (?:you|you all|you guys) (?:give|pay|offer|buy)|"
     r"(?:is|would|will) my|(?:of a )?down|money down|do i (?:need|have) (?:to put )?down|would i get for))",
     r"\bprices?\b", r"\bpricing\b", r"\bcosts?\b", r"\bmsrp\b", r"\bsticker\b", r"\basking\b", r"\bfees?\b",
-    r"\bcuanto (?:cuesta|vale|cuestan|valen|es)\b", r"\bprecios?\b", r"\bhow expensive\b",
-    r"\bdeals?\b", r"\brebates?\b", r"\bincentives?\b", r"\bspecials?\b", r"\bofertas?\b",
+    r"\bcuanto (?:cuesta|vale(?! mi)|cuestan|valen|es(?! lo minimo)|for|por)\b", r"\ba como (?:esta|estan|sale|salen|lo dan|la dan)\b", r"\bcuanto (?:me )?cobran\b", r"\ben cuanto\b", r"\bprecios?\b", r"\bhow expensive\b",
+    r"\bdeals?\b", r"\brebates?\b",
+    r"\b(?:military|student|college grad|graduate|veteran|senior|employee|loyalty|first responder) "
+    r"(?:discount|rebate|program|pricing|incentive)s?\b", r"\bincentives?\b", r"\bspecials?\b", r"\bofertas?\b",
     r"\bwhat (?:does|do|is|are|would) .{0,30}\bgo(?:es|ing)? for\b",
 )
 TRADE_IN = _cues(
     r"\btrade ?-?ins?\b", r"\btrad(?:e|es|ed|ing)\b", r"\btradein\b", r"\bworth\b", r"\bgive (?:me )?(?:for|4) my\b",
     r"\b(?:would|will|could|can) you give me (?:for|4)\b",
     r"\bhow much (?:would|will|can|could|do) (?:you|you all|you guys) (?:give|pay|offer|buy)\b",
-    r"\bsell (?:you )?my\b", r"\b(?:swap\w*|exchang\w*|get rid of|unload) (?:out )?my\b", r"\bcash offer\b", r"\b(?:buy|purchase) (?:my|cars|used cars|your car)\b", r"\bapprais\w*",
+    r"\bsell(?:ing)? (?:you )?(?:my|his|her|our|their)\b", r"\bwhat (?:do|would|will) you (?:pay|give)\b", r"\b(?:swap\w*|exchang\w*|get rid of|unload) (?:out )?my\b", r"\bcash offer\b", r"\b(?:buy|purchase) (?:my|cars|used cars|your car)\b", r"\bapprais\w*",
     r"\bvalue (?:of|for) my\b", r"\b(?:estimate|quote|offer|number|price) (?:on|for) my\b",
     r"\bcuanto (?:me )?(?:dan|darian|pagan|ofrecen) por\b", r"\bmy [\w-]+ value\b", r"\btrade value\b", r"\bpayoff\b",
     r"\bowe (?:money |\$?\d+k? )?on (?:my|it)\b", r"\bvender (?:mi|el|la)\b", r"\bvendo mi\b", r"\bparte de pago\b", r"\bcuanto me (?:dan|darian|dará|daran)\b",
     r"\baceptan mi\b", r"\bcompran (?:carros|autos)\b", r"\bwhat would i get for\b",
+    r"\bhow much (?:would|will|could|can|do) i get for\b", r"\bupside down\b", r"\bnegative equity\b",
+    r"\bcambiar mi\b", r"\bcuanto vale mi\b", r"\b(?:carmax|carvana|vroom)\b", r"\boffered me \$?\d+k? for my\b", r"\ba cuenta\b", r"\bdar mi (?:carro|auto|camioneta|coche|troca)\b",
+    r"\bkbb\b", r"\b(?:kelley )?blue book\b", r"\bequity\b", r"\bstill owe\b", r"\bowe (?:about |like |around )?\$?\d",
+    r"\bsell (?:you )?(?:my|our|the) (?:car|truck|van|suv|vehicle|old)\b", r"\bvender(?:les)? (?:mi|el|la)\b",
 )
 FINANCING = _cues(
     r"\bfinanc\w*", r"\bcredit\b", r"\bloans?\b", r"\bapr\b", r"\binterest\b", r"\bleas(?:e|es|ed|ing)\b",
     r"\bmonthly\b", r"\bpayments?\b", r"\bdown payment\b", r"\b\d+k? down\b", r"\bpre ?-?approv\w*",
     r"\bapproved\b", r"\bco ?-?signers?\b", r"\bbuy here pay here\b", r"\bcredito\b", r"\brepo\b",
-    r"\bbankruptcy\b", r"\binsurance\b", r"\bput (?:\$?\d+k? )?down\b", r"\bafford\b", r"\bfirst time buyers?\b", r"\bmensualidad\w*", r"\benganche\b", r"\brates?\b(?! the)",
+    r"\bbankruptcy\b", r"\binsurance\b", r"\bput (?:\$?\d+k? )?down\b", r"\bafford\b", r"\bfirst time buyers?\b", r"\bmensualidad\w*", r"\benganche\b", r"\bpagos?\b", r"\bmensual\w*", r"\brefinanc\w*",
+    r"\bitin\b", r"(?<![\d.])0 ?%", r"\b(?:0|zero) percent\b", r"\bself ?-?employed\b", r"\bproof of income\b", r"\bpay ?stubs?\b", r"\bcredit union\b",
+    r"\bpre ?-?qualif\w*", r"\bqualify\b", r"\bfico\b", r"\bcredit score\b", r"\bbuy ?-?out\b", r"\bresidual\b",
+    r"\bmoney factor\b", r"\b(?:36|48|60|72|84) (?:months?|mo)\b", r"\baseguranza\b",
+    r"\bfinanciamiento\b", r"\bsacar un (?:carro|auto|coche|vehiculo)\b", r"\blo minimo\b", r"\bfinanciar\b", r"\brates?\b(?! the)",
 )
 CUES: dict[str, re.Pattern[str]] = {
     "test_drive": TEST_DRIVE, "service_appointment": SERVICE, "hours": HOURS, "location": LOCATION,
     "inventory": INVENTORY, "price": PRICE, "trade_in": TRADE_IN, "financing": FINANCING,
 }
+# Another buyer's offer for the shopper's own car: "carmax offered me 9 for my mazda, can you beat it".
+TRADE_OFFER = re.compile(r"\b(?:carmax|carvana|vroom)\b|\boffered me \$?\d+k? for my\b|\boffer (?:on|for) my\b")
+# A question about a model's specifications in general, not about one on the lot: "the real world range on the EV6".
+SPEC_QUESTION = re.compile(r"\bwhat(?: is|'s)? the (?:real world |real-world |actual |average )?(?:range|mpg|gas mileage|"
+                           r"fuel economy|reliability|safety rating)\b")
+# The fault of the car to be traded: "do you take trade ins with a check engine light on".
+TRADE_FAULT = re.compile(r"\btrade ?-?ins? (?:with|that (?:has|have)) (?:a|an|the|some|bad|no)\b")
+# Something left in a car ("I left my sunglasses in the Camry") is not a question about that car.
+LEFT_BEHIND = re.compile(r"\b(?:left|forgot|lost|dropped) (?:my|our|a|the) [\w-]+(?: [\w-]+)? (?:in|inside)\b")
 # Words that mean the message is about a visit to book, without the word "test drive".
 APPOINTMENT = re.compile(r"\b(?:appointment|schedule|book)\b")
 
@@ -317,6 +397,7 @@ class Understanding:
     slots: Slots
     confidence: float  # 0..1, how sure the rules are; the caller may hand off below its own threshold
     also: tuple[str, ...] = ()
+    guessed: bool = False  # the intent is the learned layer's, the rules having found no cue
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, as the assistant API answers it ({"intent", "slots", ...})."""
@@ -324,9 +405,24 @@ class Understanding:
                 "slots": self.slots.flat()}
 
 
+# The learned layer's guess is taken only above this (softened) probability: at 0.8 it turned two dev lines wrong
+# when trained on all of dev. On the four fresh batches run once with and without it (labelled/README.md) it
+# turned 11 lines right and 2 wrong; cross-validation over dev can only show its harm (the rules were written on
+# every dev line): 5 of 782 there, mostly chit-chat read as an ask.
+GUESS_THRESHOLD = 0.9
+GUESS_MIN_WORDS = 3
+GUESS_MAX_TIME_REPLY_WORDS = 5
+SERVED = "dev"  # understand()'s default model: the learned layer trained on the dev set, built on first use
+
+
 def understand(text: str, *, now: datetime, time_zone: str,
-               known_models: Iterable[tuple[str, str]] = DEFAULT_MODELS) -> Understanding:
-    """The intent to act on first, the further intents asked, and the slots of one shopper message."""
+               known_models: Iterable[tuple[str, str]] = DEFAULT_MODELS,
+               model: learned.Model | str | None = SERVED) -> Understanding:
+    """The intent to act on first, the further intents asked, and the slots of one shopper message.
+
+    `model` is the learned layer (assistant.learned) consulted where the rules find no cue or only a bare vehicle:
+    by default the one trained on the dev set; None reads with the rules alone. The evaluation passes models
+    trained on part of the labelled lines to cross-validate."""
     text = text if isinstance(text, str) else ""
     if is_opt_out(text):  # on the whole message, exactly as the texting pipeline reads it
         return Understanding("opt_out", Slots(), 0.99)
@@ -340,6 +436,8 @@ def understand(text: str, *, now: datetime, time_zone: str,
 
     slots = _slots(raw, normalised, now=now, time_zone=time_zone, known_models=tuple(known_models))
     positions = {intent: match.start() for intent, pattern in CUES.items() if (match := pattern.search(cue_text))}
+    if "trade_in" in positions and "service_appointment" in positions and TRADE_FAULT.search(cue_text):
+        del positions["service_appointment"]
     names_vehicle = bool(slots.vehicle.model or slots.vehicle.make or slots.vehicle.stock_number
                          or slots.vehicle.vin or slots.vehicle.max_price or slots.vehicle.condition)
     visit = TEST_DRIVE_WITH_VEHICLE.search(cue_text)
@@ -356,7 +454,7 @@ def understand(text: str, *, now: datetime, time_zone: str,
         elif booking:
             positions["service_appointment"] = booking.start()
     implied = False
-    if not positions and names_vehicle:
+    if not positions and names_vehicle and not LEFT_BEHIND.search(cue_text) and not SPEC_QUESTION.search(cue_text):
         positions["inventory"] = 0
         implied = True
 
@@ -369,10 +467,34 @@ def understand(text: str, *, now: datetime, time_zone: str,
         slots = replace(slots, department="service")
     if reason:
         slots = replace(slots, reason=reason)
-    if not ordered:
-        return Understanding("other", slots, 0.5)
+    if not ordered or (implied and not reason):
+        guessed = _guess(raw, slots, model, names_vehicle=names_vehicle)
+        # "Do you have a website": the rules turned the inventory reading down (no vehicle named); a guess may not
+        # bring it back.
+        if guessed is None or guessed.intent == "inventory" and (implied or weak):
+            return Understanding(ordered[0], slots, 0.6) if ordered else Understanding("other", slots, 0.5)
+        if guessed.intent == "service_appointment" and slots.department is None:
+            slots = replace(slots, department="service")
+        if guessed.reason:
+            slots = replace(slots, reason=guessed.reason)
+        return Understanding(guessed.intent, slots, 0.6, guessed=True)
     confidence = 0.6 if implied else 0.9 if len(ordered) == 1 else 0.8
     return Understanding(ordered[0], slots, confidence, tuple(ordered[1:]))
+
+
+def _guess(raw: str, slots: Slots, model: learned.Model | str | None, *, names_vehicle: bool) -> learned.Guess | None:
+    """The learned layer's intent where the rules found none, when it is sure enough and not `other`.
+
+    Not for a message of one or two words ("thanks!", "hola", "yes please"), one that gives a phone number or
+    email, or a short one that names a time and no vehicle ("sure, tomorrow at 4 then"): cross-validation showed
+    the guesses there were pleasantries and replies to the assistant's own question read as new asks."""
+    words = len(raw.split())
+    if model is None or slots.phone or slots.email or words < GUESS_MIN_WORDS:
+        return None
+    if slots.when is not None and not names_vehicle and words <= GUESS_MAX_TIME_REPLY_WORDS:
+        return None
+    guess = (learned.default_model() if isinstance(model, str) else model).guess(raw)
+    return guess if guess.intent != "other" and guess.probability >= GUESS_THRESHOLD else None
 
 
 def _asks_about_something_else(cue_text: str, after: int) -> bool:
@@ -383,7 +505,7 @@ def _asks_about_something_else(cue_text: str, after: int) -> bool:
 
 def _reason(cue_text: str) -> str | None:
     for reason, pattern in zip(REASONS, (COMPLAINT, NEGOTIATION, ASKED_FOR_PERSON)):
-        if pattern.search(cue_text):
+        if pattern.search(cue_text) and not (reason == "negotiation" and TRADE_OFFER.search(cue_text)):
             return reason
     return None
 

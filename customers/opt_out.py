@@ -52,7 +52,7 @@ _WORDS = re.compile(r"[a-z0-9']+")
 # Softeners people put before a request; stripped so the request itself can be anchored
 # at the start of the clause, which keeps "if you don't text me back" from matching.
 _LEAD_IN = re.compile(
-    r"^(?:(?:please|pls|plz|kindly|just|and|so|ok|okay|hey|hi|hello|sorry|but|seriously|now|"
+    r"^(?:(?:please|pls|plz|kindly|just|and|so|ok|okay|hey|hi|hello|sorry|but|seriously|now|por favor|porfa|ya|"
     r"can you|could you|would you|will you|can u|i asked you to|i told you to|i said|"
     r"i want to|i'd like to|i would like to|i wish to|i need to|how do i|how can i|let me|"
     r"i want you to|i'd like you to|i would like you to|i need you to)\s+)*"

@@ -265,6 +265,9 @@ def test_only_a_bare_start_unstop_or_yes_opts_back_in(text: str, expected: bool)
         ("Dejen de escribirme", True),
         ("quiero darme de baja", True),
         ("no quiero recibir mas mensajes", True),
+        ("por favor dejen de escribirme", True),
+        ("porfa no me manden mas mensajes", True),
+        ("ya no quiero mas mensajes", True),
         # A timing wish, and ordinary Spanish conversation, are not opt-outs.
         ("no me escriban antes de las 9", False),
         ("no me manden mensajes en la noche", False),
