@@ -9,6 +9,8 @@ it appears. Every test here is transactional: a replica sees only what the prima
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import os
 import pwd
 import shutil
@@ -256,8 +258,14 @@ def test_dashboards_their_exports_and_api_lists_read_the_replica(client, world, 
     assert _leads_received(client.get("/api/kpis/", filters)) == 3  # the rollup as the replica has it
     page = client.get("/dashboards/", filters)
     assert page.status_code == 200 and "as of " in page.text
+    cards = {measure.key: value for section in page.context["dashboard"].sections for measure, value in section.cards}
+    assert cards["leads_received"].current == 3  # on the page too
     refresh = client.get("/dashboards/", filters, headers={"HX-Request": "true", "HX-Target": "kpi-body"})
     assert refresh.status_code == 200 and "as of " in refresh.text and "<html" not in refresh.text
+    summary = list(csv.reader(io.StringIO(client.get("/dashboards/export.csv", filters).content.decode())))
+    assert next(row for row in summary if row[1:2] == ["Leads received"])[2] == "3"
+    mining = client.get("/sales/equity-mining/")
+    assert mining.status_code == 200 and mining["X-Data-As-Of"] != "live" and "as of " in mining.text
     export = client.get("/dashboards/leads/", {**filters, "measure": "leads_received", "format": "csv"})
     assert export["X-Data-As-Of"] != "live"
     exported = b"".join(export.streaming_content).decode().splitlines()
