@@ -50,10 +50,11 @@ class StreamingReplica:
     folder: Path
     port: int
     dbname: str
+    name: str = "replica"
 
     @property
     def data(self) -> Path:
-        return self.folder / "data"
+        return self.folder / self.name
 
     def _run(self, tool: str, *args: str, timeout: float = 120) -> None:
         # Output to a file, not a pipe: pg_ctl's server child would hold a pipe open and hang the call.
@@ -64,10 +65,11 @@ class StreamingReplica:
             raise RuntimeError(f"{tool} failed ({result.returncode}):\n{(self.folder / f'{tool}.out').read_text()}")
 
     def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-w", "-t", "60", "-l", str(self.folder / "replica.log"),
+        self._run("pg_ctl", "-D", str(self.data), "-w", "-t", "60", "-l", str(self.folder / f"{self.name}.log"),
                   "-o", f"-p {self.port} -h 127.0.0.1 -k {self.folder}", "start")
-        self.wait_for(lambda: self.one("SELECT status FROM pg_stat_wal_receiver") == "streaming",
-                      "the replica to stream from the primary")
+        if self.name == "replica":
+            self.wait_for(lambda: self.one("SELECT status FROM pg_stat_wal_receiver") == "streaming",
+                          "the replica to stream from the primary")
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-w", "-m", "fast", "stop")
@@ -157,34 +159,71 @@ def replica(django_db_setup, django_db_blocker):
     source = f"host={primary['HOST'] or '127.0.0.1'} user={primary['USER']}"
     if primary.get("PORT"):
         source += f" port={primary['PORT']}"
+    started: list[StreamingReplica] = []  # stopped at teardown, also when setting up failed half-way
+    restore_default: dict = {}
     try:
-        # -c fast: an immediate checkpoint, not a spread one; -X stream: the WAL written meanwhile comes along.
-        server._run("pg_basebackup", "-D", str(server.data), "-R", "-X", "stream", "-c", "fast", "-d", source)
-    except RuntimeError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        pytest.fail(f"the test server refused a base backup; it must allow replication connections from this "
-                    f"user (pg_hba.conf: `host replication all 127.0.0.1/32 trust`, `local replication all trust`)"
-                    f"\n{exc}")
-    server.start()
-    # The real replica, under the alias the settings give it, with the options settings would give it.
-    entry = replica_database(primary, {**copy.deepcopy(primary), "HOST": "127.0.0.1", "PORT": server.port})
-    # A short pool wait keeps the "replica down" test quick; production waits DB_POOL_TIMEOUT_SECONDS.
-    entry["OPTIONS"]["pool"] = {**entry["OPTIONS"].get("pool", {}), "timeout": 2}
-    # MIRROR tells Django's test case that this alias is a copy of `default` and must not be flushed (it is read
-    # only; the primary's flush streams to it). Nothing redirects it: it connects to the replica's own port.
-    entry["TEST"] = {**entry.get("TEST", {}), "MIRROR": "default"}
-    settings.DATABASES[REPLICA] = entry
-    assert connections.settings is settings.DATABASES
-    yield server
-    with django_db_blocker.unblock():
-        connections[REPLICA].close()
-        connections[REPLICA].close_pool()
-    del connections[REPLICA]
-    del settings.DATABASES[REPLICA]
-    try:
-        server.stop()
+        try:
+            # -c fast: an immediate checkpoint, not a spread one; -X stream: the WAL written meanwhile comes along.
+            server._run("pg_basebackup", "-D", str(server.data), "-R", "-X", "stream", "-c", "fast", "-d", source)
+        except RuntimeError as exc:
+            if "replication" not in str(exc):
+                raise
+            # The test server refuses replication connections (a shared server we do not configure): a primary of
+            # our own from the same binaries, with a copy of the test database, is `default` for this module.
+            own = StreamingReplica(bin=server.bin, run_as=run_as, folder=folder, port=free_port(),
+                                   dbname=primary["NAME"], name="primary")
+            started.append(own)
+            restore_default = _own_primary(own, primary, source, django_db_blocker)
+            server._run("pg_basebackup", "-D", str(server.data), "-R", "-X", "stream", "-c", "fast", "-d",
+                        f"host=127.0.0.1 port={own.port} user=postgres")
+        started.append(server)
+        server.start()
+        # The real replica, under the alias the settings give it, with the options settings would give it.
+        entry = replica_database(primary, {**copy.deepcopy(primary), "HOST": "127.0.0.1", "PORT": server.port})
+        # A short pool wait keeps the "replica down" test quick; production waits DB_POOL_TIMEOUT_SECONDS.
+        entry["OPTIONS"]["pool"] = {**entry["OPTIONS"].get("pool", {}), "timeout": 2}
+        # MIRROR tells Django's test case that this alias is a copy of `default` and must not be flushed (it is
+        # read only; the primary's flush streams to it). Nothing redirects it: it connects to the replica's port.
+        entry["TEST"] = {**entry.get("TEST", {}), "MIRROR": "default"}
+        settings.DATABASES[REPLICA] = entry
+        assert connections.settings is settings.DATABASES
+        yield server
     finally:
+        if REPLICA in settings.DATABASES:
+            with django_db_blocker.unblock():
+                connections[REPLICA].close()
+                connections[REPLICA].close_pool()
+            del connections[REPLICA]
+            del settings.DATABASES[REPLICA]
+        if restore_default:
+            with django_db_blocker.unblock():
+                connections["default"].close()
+                connections["default"].close_pool()
+            primary.update(restore_default)
+        for cluster in reversed(started):
+            try:
+                cluster.stop()
+            except RuntimeError:
+                pass  # never started, or already stopped
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _own_primary(own: StreamingReplica, test_server: dict, source: str, django_db_blocker) -> dict:
+    """Start `own` from the test server's binaries with a copy of the test database (dump and restore, seconds: it
+    is empty between tests) and make it the `default` connection. Returns what to restore."""
+    own._run("initdb", "-D", str(own.data), "-U", "postgres", "--auth=trust", "--encoding=utf8")
+    own.start()
+    dump = own.folder / "test-database.dump"
+    own._run("pg_dump", "-Fc", "-f", str(dump), "-d", f"{source} dbname={test_server['NAME']}")
+    own._run("createdb", "-h", "127.0.0.1", "-p", str(own.port), "-U", "postgres", test_server["NAME"])
+    own._run("pg_restore", "--no-owner", "--no-acl", "-h", "127.0.0.1", "-p", str(own.port), "-U", "postgres",
+             "-d", test_server["NAME"], str(dump))
+    restore = {k: test_server[k] for k in ("HOST", "PORT", "USER", "PASSWORD")}
+    with django_db_blocker.unblock():
+        connections["default"].close()
+        connections["default"].close_pool()  # the pool is built again, on the new server
+    test_server.update(HOST="127.0.0.1", PORT=own.port, USER="postgres", PASSWORD="")
+    return restore
 
 
 @pytest.fixture(autouse=True)
