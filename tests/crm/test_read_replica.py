@@ -14,7 +14,9 @@ import io
 import os
 import pwd
 import shutil
+import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+import requests
 from django.conf import settings
 from django.db import connections, transaction
 from django.utils import dateformat, timezone
@@ -35,7 +38,8 @@ from factories import make_customer
 from kpis.services import rollups_rebuild
 from leads.models import Lead
 from rooftops.models import AccessRecord, StaffRole
-from support import free_port
+from rooftops.services import api_token_create
+from support import ROOT, free_port, stop_process, subprocess_env
 
 REPLICATED = pytest.mark.django_db(transaction=True, databases=["default", REPLICA])
 DAY = date(2026, 3, 2)
@@ -388,3 +392,39 @@ def test_when_the_replica_is_down_pages_read_the_primary(client, world, replica)
     db_router.breaker.reset()
     client.force_login(world.salesperson)
     assert client.get("/customers/", {"q": "Downtime"})["X-Data-As-Of"] != "live"  # back on the replica
+
+
+@REPLICATED
+def test_under_the_asgi_server_an_api_list_reads_the_replica_and_the_token_is_checked_on_the_primary(world, replica):
+    _lead(world, 9)
+    replica.pause()
+    late = _lead(world, 10)
+    # Made after replay paused: the replica has never heard of this token, so a 200 means auth read the primary.
+    _, key = api_token_create(user=world.salesperson, name="replica test")
+    env = subprocess_env()
+    entry = settings.DATABASES[REPLICA]
+    env["DATABASE_REPLICA_URL"] = f"postgres://{entry['USER']}@127.0.0.1:{entry['PORT']}/{entry['NAME']}"
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "crm.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "uvicorn did not start"
+                time.sleep(0.1)
+        headers = {"Authorization": f"Token {key}"}
+        listed = requests.get(f"http://127.0.0.1:{port}/api/leads/", {"status": "all"}, headers=headers, timeout=10)
+        assert listed.status_code == 200, listed.text
+        assert [row["id"] for row in listed.json()["results"]] != [] and late.pk not in {
+            row["id"] for row in listed.json()["results"]}
+        assert listed.headers["X-Data-As-Of"] != "live"
+        detail = requests.get(f"http://127.0.0.1:{port}/api/leads/{late.pk}/", headers=headers, timeout=10)
+        assert detail.status_code == 200 and "X-Data-As-Of" not in detail.headers
+    finally:
+        stop_process(process)
+
