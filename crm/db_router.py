@@ -119,8 +119,10 @@ def _open(request) -> ReadScope:
         breaker.trip()
         return live
     if not in_recovery:
-        # Promoted (or pointed at a primary by mistake): what it has is current, and it is live.
-        return ReadScope(alias=REPLICA)
+        # Promoted, or pointed at a primary by mistake: no longer a copy of ours, so it may diverge from it.
+        logger.warning("DATABASE_REPLICA_URL is not a standby (pg_is_in_recovery() is false); reading the primary")
+        breaker.trip()
+        return live
     return ReadScope(alias=REPLICA, as_of=replayed_at)
 
 
