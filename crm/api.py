@@ -6,12 +6,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.generics import GenericAPIView
 from rest_framework.metadata import SimpleMetadata
+from django.utils.decorators import method_decorator
 from rest_framework.views import APIView
 
+from crm.db_router import replica_reads
 from crm.idempotency import IdempotentPostMixin
 
 # What a cursor-paged list takes besides its filters (the pagination classes read them).
 CURSOR_PAGE_PARAMETERS = [OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT)]
+
+# On a list's `get` (under its `extend_schema`): its reads may come from the read replica (crm/db_router.py).
+# Authentication and permissions ran before the method, on the primary.
+replica_list = method_decorator(replica_reads)
 
 
 class StaffApiMetadata(SimpleMetadata):

@@ -27,8 +27,9 @@ BACKLOG = 10_000  # hints waiting for the publisher; past this they are dropped 
 class Breaker:
     """Open for `seconds` after a failure; while open, callers skip the call instead of trying it."""
 
-    def __init__(self, name: str, seconds: Callable[[], float]):
+    def __init__(self, name: str, seconds: Callable[[], float], *, failure: str = "Redis did not answer"):
         self.name = name
+        self.failure = failure
         self._seconds = seconds
         self._open_until = 0.0
         self._lock = threading.Lock()
@@ -41,7 +42,7 @@ class Breaker:
             was_open = self.is_open(now=now)
             self._open_until = (now if now is not None else time.monotonic()) + self._seconds()
         if not was_open:
-            logger.warning("%s: Redis did not answer; skipping for %.0f s", self.name, self._seconds())
+            logger.warning("%s: %s; skipping for %.0f s", self.name, self.failure, self._seconds())
 
     def reset(self) -> None:
         with self._lock:

@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crm.middleware.DatabaseUnavailableMiddleware",
+    "crm.db_router.ReadYourWritesMiddleware",  # after a write, this browser's next reads stay on the primary
     "csp.middleware.CSPMiddleware",
     # Last: turns a locked-out login into the login page saying so (rooftops.access_views.login_locked_out).
     "axes.middleware.AxesMiddleware",
@@ -113,6 +114,19 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # A hung server (or a black-holed network) must not hold a request forever at connect.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT_SECONDS", 3)
+# A streaming replica (README "A read replica"): only dashboards, search, exports and API lists read it, inside
+# an explicit scope (crm/db_router.py); writes, auth and tenancy always use the primary. Unset: nothing changes.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    from crm.db_router import replica_database  # noqa: E402
+
+    DATABASES["replica"] = replica_database(DATABASES["default"], dj_database_url.parse(DATABASE_REPLICA_URL))
+DATABASE_ROUTERS = ["crm.db_router.ReplicaRouter"]
+# After the replica failed to answer, pages read the primary for this long before the replica is tried again.
+REPLICA_BREAKER_SECONDS = env_float("REPLICA_BREAKER_SECONDS", 30)
+# After a person's write (a POST, PUT, PATCH or DELETE that succeeded), their reads stay on the primary this long,
+# so the page they land on shows what they just did even while the replica lags.
+REPLICA_READ_YOUR_WRITES_SECONDS = env_int("REPLICA_READ_YOUR_WRITES_SECONDS", 15)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")

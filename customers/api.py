@@ -10,7 +10,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView
+from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView, replica_list
 from crm.pagination import CheckedCursorPagination, page_number
 from customers import selectors, services
 from customers.contact import InvalidContact, normalize_phone
@@ -324,6 +324,7 @@ class CustomerTimelineApi(StaffApiView):
 class CustomerSearchApi(StaffApiView):
     @extend_schema(responses=SearchOutput, summary="Search customers by name, phone, email, VIN or stock number",
                    parameters=[OpenApiParameter("q", str), OpenApiParameter("page", int)])
+    @replica_list
     def get(self, request):
         access = staff_access(request.user)
         page = page_number(request.query_params.get("page"))
@@ -432,6 +433,7 @@ class AppointmentsApi(StaffGenericApiView):
     @extend_schema(summary="Appointments at your rooftops (cursor pages, latest first)",
                    parameters=[AppointmentQuery, *CURSOR_PAGE_PARAMETERS],
                    responses=AppointmentOutput(many=True), tags=["appointments"])
+    @replica_list
     def get(self, request):
         query = AppointmentQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
+from crm.db_router import read_connection
 from crm.encrypted_fields import readable
 from customers.contact import format_phone
 from customers.models import (
@@ -412,7 +412,7 @@ def _run_readings(parts: list[str], raw_params: list, *, access: StaffAccess, ro
         ORDER BY b.score DESC, c.search_name, c.id LIMIT %s
     """
     params += ([access.dealer_group_id] if access.dealer_group_id else []) + [rooftop_ids, SEARCH_MAX_RESULTS + 1]
-    with connection.cursor() as cursor:
+    with read_connection(Customer).cursor() as cursor:
         cursor.execute(full, params)
         return cursor.fetchall()
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.db_router import replica_reads
 from crm.pagination import page_number, paginate
 from customers import erasure, forms, selectors, sensitive, services
 from customers.models import Appointment, Customer, DuplicateCandidate, ErasureRecord, MergeRecord, TimelineEntry
@@ -18,7 +19,7 @@ from customers.outbound import delivery_connected, message_send_from_staff
 from leads.models import Lead
 from rooftops.audit import Kind, access_record, customer_rooftop_ids
 from rooftops.models import Role, Rooftop
-from rooftops.selectors import staff_access
+from rooftops.selectors import staff_access, staff_time_zone
 from rooftops.tenancy import get_scoped_or_404
 
 KIND_CHOICES = TimelineEntry.Kind.choices
@@ -257,6 +258,7 @@ def action_lead_outcome(request, customer_id: int, lead_id: int, outcome: str):
 
 @login_required
 @require_GET
+@replica_reads
 def customer_search(request):
     access = staff_access(request.user)
     query = request.GET.get("q", "")
@@ -267,7 +269,7 @@ def customer_search(request):
         access_record(request, kind=Kind.CUSTOMER_SEARCH, rooftop_ids=access.rooftop_ids, rows=len(results.hits),
                       object_ids=[hit.customer.pk for hit in results.hits])
     template = "customers/_search_results.html" if request.headers.get("HX-Request") else "customers/search.html"
-    return render(request, template, {"q": query, "results": results})
+    return render(request, template, {"q": query, "results": results, "store_zone": staff_time_zone(access)})
 
 
 # ---------------------------------------------------------------------------------------------------------

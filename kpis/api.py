@@ -12,7 +12,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from crm.api import StaffApiView
+from crm.api import StaffApiView, replica_list
 from kpis.forms import PRESETS, dashboard_filter
 from kpis.selectors import EMPTY, Dashboard, Value, dashboard_build
 from leads.models import Lead
@@ -149,6 +149,7 @@ class KpiApi(StaffApiView):
         responses={200: KpiOutput, 404: OpenApiResponse(description="Not a manager, or not your store.")},
         tags=["kpis"],
     )
+    @replica_list
     def get(self, request):
         query = KpiQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

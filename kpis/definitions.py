@@ -19,9 +19,9 @@ from datetime import date, timedelta
 from typing import Literal
 
 from django.apps import apps
-from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
 
+from crm.db_router import read_connection
 from kpis import conf
 from kpis.scope import UNASSIGNED, Scope
 from kpis.speed import MINUTE, HOUR, DAY, SPEED_BUCKET_COLUMNS, buckets_between, buckets_within
@@ -398,7 +398,7 @@ def service_retention_both(scope: Scope) -> list[tuple[float | None, int | None,
             columns["lo"].append(lo)
             columns["hi"].append(hi)
             columns["current"].append(is_current)
-    with connection.cursor() as cursor:
+    with read_connection(apps.get_model("service", "RepairOrder")).cursor() as cursor:
         cursor.execute(RETENTION_SQL, columns)
         found = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
     out = []

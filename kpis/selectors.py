@@ -13,7 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from django.db import connection, transaction
+import contextvars
+
+from django.db import connection, connections, router, transaction
 
 from kpis.definitions import (
     FACTS, SECTIONS, Computed, Count, Dimension, Fact, Figure, Measure, Percentile, Ratio, Section,
@@ -190,8 +192,14 @@ def _row_group(row: dict, dimensions: list[str]) -> tuple[str | None, object]:
     return None, TOTAL
 
 
+def _reading_alias() -> str:
+    """Where the rollups are read: the read replica inside a replica-read scope (crm/db_router.py), else the
+    primary. Chosen before the read-only transaction opens, and the transaction is opened there."""
+    return router.db_for_read(RollupState)
+
+
 def _fetch(sql: str, params: dict) -> list[dict]:
-    with connection.cursor() as cursor:
+    with connections[_reading_alias()].cursor() as cursor:
         cursor.execute(sql, params)
         names = [c.name for c in cursor.description]
         return [dict(zip(names, r)) for r in cursor.fetchall()]
@@ -373,12 +381,13 @@ _COMPUTE_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpi-comput
 
 
 def _computed_values_on_own_connection(computed_measures: list[Measure], scope: Scope) -> dict[str, Value]:
+    alias = _reading_alias()
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '64MB'")
             return {m.key: _computed_value(m, scope) for m in computed_measures}
     finally:
-        connection.close()  # this thread's connection; the pool thread may be reused for another scope
+        connections[alias].close()  # this thread's connection; the pool thread may be reused for another scope
 
 
 def _staff_names(user_ids: Iterable[int]) -> dict[int, str]:
@@ -518,8 +527,11 @@ def dashboard_build(*, scope: Scope, sections: Iterable[Section] = SECTIONS, fig
     # would not see its data, so they run inline there.
     pending = None
     if computed_measures and not connection.in_atomic_block:
-        pending = _COMPUTE_POOL.submit(_computed_values_on_own_connection, computed_measures, scope)
-    with transaction.atomic(), connection.cursor() as cursor:
+        # In the request's context, so the pool thread reads where the request does (replica or primary).
+        pending = _COMPUTE_POOL.submit(contextvars.copy_context().run, _computed_values_on_own_connection,
+                                       computed_measures, scope)
+    alias = _reading_alias()
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         # Percentile sorts stay in memory; local to this read-only transaction.
         cursor.execute("SET LOCAL work_mem = '64MB'")
         for fact_key, by_dimension in wanted.items():
@@ -606,7 +618,8 @@ def measure_value(*, scope: Scope, key: str) -> Value:
     if isinstance(measure.formula, Computed):
         return _computed_value(measure, scope)
     results: dict = defaultdict(dict)
-    with transaction.atomic(), connection.cursor() as cursor:
+    alias = _reading_alias()
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '64MB'")
         _fact_results(FACTS[measure.fact], scope, {None: {key}}, measures, results)
     return results.get((None, TOTAL), {}).get(key) or _value(measure, None, None)

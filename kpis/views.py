@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from crm.db_router import replica_reads, replica_reads_streamed
 from crm.pagination import paginate
 from kpis import conf
 from kpis.definitions import available_measures
@@ -38,6 +39,7 @@ def _bound(form: DashboardFilterForm) -> bool:
 
 @login_required
 @require_GET
+@replica_reads
 def dashboard(request: HttpRequest) -> HttpResponse:
     form, rooftops = _filter_form(request)
     partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == "kpi-body"
@@ -86,6 +88,7 @@ def _preset_links(request: HttpRequest) -> list[tuple[str, str]]:
 
 @login_required
 @require_GET
+@replica_reads
 def export_csv(request: HttpRequest) -> HttpResponse:
     """One figure (or the summary of every headline figure) as CSV, with the filters of the page."""
     form, rooftops = _filter_form(request)
@@ -173,6 +176,7 @@ class _Echo:
 
 @login_required
 @require_GET
+@replica_reads
 def leads_behind(request: HttpRequest) -> HttpResponse:
     """The leads behind one figure, paginated (or all of them as CSV)."""
     form, rooftops = _filter_form(request)
@@ -204,7 +208,7 @@ def leads_behind(request: HttpRequest) -> HttpResponse:
                     "" if lead.first_attempt_at is None else f"{_speed_minutes(lead):.2f}",
                 ])
 
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(replica_reads_streamed(rows()), content_type="text/csv; charset=utf-8")
         filename = f"leads_{measure.key}_{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

@@ -12,7 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView
+from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView, replica_list
 from crm.pagination import NewestFirst
 from customers.contact import InvalidContact, normalize_phone
 from customers.api import TimelineEntryOutput
@@ -209,6 +209,7 @@ class LeadsApi(StaffGenericApiView):
                     OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (default 50, at most 200).")],
         responses=LeadOutput(many=True), tags=["leads"],
     )
+    @replica_list
     def get(self, request):
         query = LeadQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -441,6 +442,7 @@ class InventoryApi(StaffGenericApiView):
     @extend_schema(summary="Search the inventory of your rooftops (cursor pages, newest first)",
                    parameters=[InventoryQuery, *CURSOR_PAGE_PARAMETERS],
                    responses=VehicleOutput(many=True), tags=["inventory"])
+    @replica_list
     def get(self, request):
         query = InventoryQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

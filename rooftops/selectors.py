@@ -38,6 +38,12 @@ def accessible_rooftops(access: StaffAccess):
     return Rooftop.objects.filter(id__in=access.rooftop_ids).order_by("name")
 
 
+def staff_time_zone(access: StaffAccess) -> str | None:
+    """The time zone of this person's store (the first they hold a role at), for times on pages about all of them."""
+    return Rooftop.objects.filter(id__in=access.rooftop_ids).order_by("id").values_list(
+        "time_zone", flat=True).first()
+
+
 def api_token_user(key: str) -> User | None:
     token = api_token_lookup(key)
     return token.user if token is not None else None

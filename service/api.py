@@ -8,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView
+from crm.api import CURSOR_PAGE_PARAMETERS, StaffApiView, StaffGenericApiView, replica_list
 from crm.pagination import NewestFirst
 from customers import selectors as customer_selectors
 from customers.models import Customer
@@ -139,6 +139,7 @@ class RepairOrdersApi(StaffGenericApiView):
     @extend_schema(summary="Repair orders at your rooftops (cursor pages, newest first)",
                    parameters=[RepairOrderQuery, *CURSOR_PAGE_PARAMETERS],
                    responses=RepairOrderOutput(many=True), tags=["service"])
+    @replica_list
     def get(self, request):
         query = RepairOrderQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

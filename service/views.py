@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from crm.csvread import csv_safe
+from crm.db_router import replica_reads
 from crm.encrypted_fields import readable
 from crm.pagination import paginate
 from customers.models import Appointment
@@ -93,6 +94,7 @@ MINING_PER_PAGE = 50
 
 
 @login_required
+@replica_reads  # the GET list and its CSV; the POST that makes leads is not in the scope
 def equity_mining_page(request):
     """Customers whose car says they may be ready to trade, best first; make leads of them one by one or in bulk."""
     access = staff_access(request.user)
