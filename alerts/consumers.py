@@ -16,7 +16,9 @@ frame is never skipped or sent twice on one connection, and a reconnecting clien
 A feed whose channel layer failed would stay open and silent (Redis hung, restarted without its group
 memberships, or the receive loop gone), so every ALERT_FEED_LIVENESS_SECONDS the consumer sends itself a probe
 through a group it joined with its others; when the probe does not come back in time it closes with 1011 and
-the browser reconnects and replays by id.
+the browser reconnects and replays by id. With the layer spread over several Redis servers there is one probe
+group on each server that holds one of the feed's groups: a server that restarted empty loses exactly the
+memberships it held, and only a probe through that server notices.
 """
 
 from __future__ import annotations
@@ -45,6 +47,23 @@ CLOSE_LAYER_FAILED = 1011  # "internal error": the browser reconnects (with back
 LAYER_TIMEOUT_SECONDS = 3.0  # one channel-layer call, or a probe's round trip
 
 
+def probe_groups_for(layer, groups: list[str]) -> list[str]:
+    """Private probe group names, one on each channel-layer server that holds one of `groups`.
+
+    channels-redis places a group by a hash of its name; random names are drawn until each needed server has one
+    (a couple of draws for two servers). One server: one name, as before."""
+    place = getattr(layer, "consistent_hash", None)
+    if place is None:
+        return [f"feed-live-{uuid.uuid4().hex}"]
+    needed = {place(group) for group in groups} or {0}
+    probes: dict[int, str] = {}
+    while not needed <= probes.keys():
+        name = f"feed-live-{uuid.uuid4().hex}"
+        if place(name) in needed:
+            probes.setdefault(place(name), name)
+    return [probes[server] for server in sorted(needed)]
+
+
 class AlertFeedConsumer(AsyncJsonWebsocketConsumer):
     groups_joined: list[str] = []
     after: int | None = None
@@ -58,10 +77,12 @@ class AlertFeedConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         self.access = await database_sync_to_async(staff_access)(user)
-        self.probe_group = f"feed-live-{uuid.uuid4().hex}"
-        self._probe_seen = asyncio.Event()
+        audience_groups = audience.groups_for_access(self.access)
+        self.probe_groups = probe_groups_for(self.channel_layer, audience_groups)
+        self._probes_back = asyncio.Event()
+        self._probes_pending: set[tuple[int, str]] = set()
         self._probe_nonce = 0
-        self.groups_joined = [*audience.groups_for_access(self.access), self.probe_group]
+        self.groups_joined = [*audience_groups, *self.probe_groups]
         try:
             for group in self.groups_joined:
                 await asyncio.wait_for(self.channel_layer.group_add(group, self.channel_name), LAYER_TIMEOUT_SECONDS)
@@ -91,18 +112,22 @@ class AlertFeedConsumer(AsyncJsonWebsocketConsumer):
 
     async def _probe(self) -> bool:
         self._probe_nonce += 1
-        self._probe_seen.clear()
+        self._probes_back.clear()
+        self._probes_pending = {(self._probe_nonce, group) for group in self.probe_groups}
         try:
             async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
-                await self.channel_layer.group_send(self.probe_group, {"type": "feed.probe", "nonce": self._probe_nonce})
-                await self._probe_seen.wait()
+                for group in self.probe_groups:
+                    await self.channel_layer.group_send(
+                        group, {"type": "feed.probe", "nonce": self._probe_nonce, "group": group})
+                await self._probes_back.wait()
         except Exception:  # noqa: BLE001 - timeout, refused connection, lost membership: all the same to us
             return False
         return True
 
     async def feed_probe(self, event):
-        if event.get("nonce") == self._probe_nonce:
-            self._probe_seen.set()
+        self._probes_pending.discard((event.get("nonce"), event.get("group")))
+        if not self._probes_pending:
+            self._probes_back.set()
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None

@@ -95,6 +95,20 @@ def keys_on(server: RedisServer) -> set[str]:
 # --------------------------------------------------------------------------- the layer itself
 
 
+@pytest.mark.parametrize("ring", [1, 2, 3])
+def test_a_feed_probes_through_every_server_that_holds_one_of_its_groups(ring):
+    # A server that restarts empty loses the memberships it held; a probe on another server would still answer,
+    # and the feed would stay open and deaf to its groups there. So one probe group per server in use.
+    from alerts.consumers import probe_groups_for
+
+    layer = RedisChannelLayer(hosts=[f"redis://h{n}" for n in range(ring)])
+    groups = names_on_each_shard(lambda n: f"user-{n}", ring)
+    for wanted in (groups, groups[:1], groups[-1:]):
+        probes = probe_groups_for(layer, wanted)
+        assert sorted(layer.consistent_hash(p) for p in probes) == sorted({layer.consistent_hash(g) for g in wanted})
+        assert len(set(probes)) == len(probes) and all(p.startswith("feed-live-") for p in probes)
+
+
 def test_groups_and_channels_are_spread_over_both_servers_and_a_group_send_reaches_members_on_either(shards):
     urls = [server.url for server in shards]
     group_on = names_on_each_shard(audience.user_group)  # [a group stored on server 0, one on server 1]
