@@ -18,6 +18,11 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync 
 
 
 @pytest.fixture(autouse=True)
+def _cheap_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["support.CheapArgon2PasswordHasher", *settings.PASSWORD_HASHERS]
+
+
+@pytest.fixture(autouse=True)
 def _handoff_breaker_closed():
     """A test that made a Redis hand-off fail must not make the next test skip its publishes."""
     from crm import handoff

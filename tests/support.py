@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
+from django.contrib.auth.hashers import Argon2PasswordHasher
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -206,3 +207,15 @@ def wait_until(predicate, *, timeout: float, what: str, every: float = 0.2):
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(every)
+
+
+class CheapArgon2PasswordHasher(Argon2PasswordHasher):
+    """Argon2 at the lowest cost, for passwords the test process makes (conftest puts it first).
+
+    Production's Argon2 takes 100 MB and several passes per hash on purpose; a suite that makes a few staff per
+    test spent most of its set-up time there. A hash carries its own parameters (`argon2$argon2id$v=19$m=…`),
+    so the production hasher in uvicorn and Celery (and later in the list here) still verifies these."""
+
+    time_cost = 1
+    memory_cost = 8
+    parallelism = 1
