@@ -184,11 +184,11 @@ def _seed(log) -> dict:
         cur.execute(
             """
             INSERT INTO customers_customer (dealer_group_id, first_name, last_name, street, city, region, postal_code,
-                country, time_zone, preferred_contact, created_at, updated_at)
+                country, time_zone, preferred_contact, created_at, updated_at, drivers_licence_state)
             SELECT %s, initcap((%s::text[])[1 + (i * 7919) %% cardinality(%s::text[])]),
                    initcap((%s::text[])[1 + (i * 104729) %% cardinality(%s::text[])]),
                    (i %% 9000 + 10)::text || ' Main St', 'Boston', 'MA', lpad((i %% 99999)::text, 5, '0'), 'US', '', '',
-                   now() - (i %% 1000) * interval '1 hour', now()
+                   now() - (i %% 1000) * interval '1 hour', now(), ''
             FROM generate_series(1::bigint, %s) AS i
             """,
             [group.pk, FIRST, FIRST, LAST, LAST, CUSTOMERS],
@@ -197,8 +197,8 @@ def _seed(log) -> dict:
         base = cur.fetchone()[0]
         log("known at rooftops, emails, phones ...")
         cur.execute(
-            "INSERT INTO customers_customerrooftop (customer_id, rooftop_id, first_seen_at) "
-            "SELECT id, CASE WHEN id %% 5 < 3 THEN %s ELSE %s END, now() FROM customers_customer WHERE dealer_group_id = %s",
+            "INSERT INTO customers_customerrooftop (customer_id, rooftop_id, first_seen_at, dms_customer_number) "
+            "SELECT id, CASE WHEN id %% 5 < 3 THEN %s ELSE %s END, now(), '' FROM customers_customer WHERE dealer_group_id = %s",
             [rooftop.pk, other.pk, group.pk],
         )
         cur.execute(
