@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -16,7 +18,7 @@ from crm.encrypted_fields import readable
 from customers.contact import format_phone
 from customers.models import (
     Appointment, ConsentRecord, Customer, CustomerEmail, CustomerPhone, DuplicateCandidate, MergeRecord, OwnedVehicle,
-    TimelineEntry,
+    TimelineEntry, VehicleSale,
 )
 from customers.search import SearchTerms, search_terms
 from rooftops.tenancy import StaffAccess
@@ -89,7 +91,8 @@ def timeline_page(*, customer: Customer, access: StaffAccess, kinds: Sequence[st
     if position:
         when, entry_id = position
         entries = entries.filter(Q(occurred_at__lt=when) | Q(occurred_at=when, id__lt=entry_id))
-    rows = list(entries.select_related("actor__staff_profile", "rooftop", "lead").order_by("-occurred_at", "-id")[: limit + 1])
+    # Not the lead: neither the page nor the API shows more of it than lead_id (and a lead row is wide).
+    rows = list(entries.select_related("actor__staff_profile", "rooftop").order_by("-occurred_at", "-id")[: limit + 1])
     next_cursor = cursor_encode(rows[limit - 1].occurred_at, rows[limit - 1].pk) if len(rows) > limit else ""
     return TimelinePage(entries=rows[:limit], next_cursor=next_cursor)
 
@@ -173,10 +176,13 @@ class CustomerPanel:
     duplicates: list[DuplicateCandidate]
     merges: list[MergeRecord]
     action_rooftops: list = field(default_factory=list)
+    known_rooftop_ids: list[int] = field(default_factory=list)  # every rooftop of the group that knows them
 
 
-def consent_lines(customer: Customer) -> tuple[list[ConsentLine], list[ConsentRecord]]:
-    history = list(customer.consents.select_related("recorded_by").order_by("-recorded_at", "-id")[:50])
+def consent_lines(customer: Customer, *, any_recorded: bool = True) -> tuple[list[ConsentLine], list[ConsentRecord]]:
+    """Where consent stands per channel and purpose, and its history; `any_recorded=False` (the panel's flags
+    said there is none) skips the read."""
+    history = list(customer.consents.select_related("recorded_by").order_by("-recorded_at", "-id")[:50]) if any_recorded else []
     latest: dict[tuple[str, str], ConsentRecord] = {}
     for record in history:
         latest.setdefault((record.channel, record.purpose), record)
@@ -192,14 +198,14 @@ def consent_lines(customer: Customer) -> tuple[list[ConsentLine], list[ConsentRe
     return lines, history
 
 
-def vehicle_lines(customer: Customer) -> list[VehicleLine]:
+def vehicle_lines(customer: Customer, *, any_sale: bool = True) -> list[VehicleLine]:
     """The customer's vehicles, newest first, each with its equity (service.equity decides): from the scan's
-    value and payoff where it has run, else from a trade value and payoff typed in."""
-    from customers.models import VehicleSale
+    value and payoff where it has run, else from a trade value and payoff typed in. `any_sale=False` (the
+    panel's flags said no deal is on file) skips reading deals."""
     from service.models import VehicleOpportunity
 
     sales = {sale.vehicle_id: sale for sale in VehicleSale.unscoped.filter(vehicle__customer=customer)
-             .order_by("vehicle_id", "-sold_on", "-id").distinct("vehicle_id")}
+             .order_by("vehicle_id", "-sold_on", "-id").distinct("vehicle_id")} if any_sale else {}
     lines = []
     for v in customer.vehicles.select_related("opportunity").order_by("-year", "id"):
         try:
@@ -217,19 +223,27 @@ def vehicle_lines(customer: Customer) -> list[VehicleLine]:
 
 
 def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
+    """Everything beside the timeline. One first query brings the contact points and says which other pieces
+    exist at all; only those are read (most customers have no duplicates, merges or deals, many no vehicles)."""
     from leads.models import Lead
     from service.models import RepairOrder
 
     rooftop_ids = list(access.rooftop_ids)
-    phones = [(format_phone(p.e164), p.label, p.is_primary) for p in customer.phones.order_by("-is_primary", "id")]
-    emails = [(e.email, e.is_primary) for e in customer.emails.order_by("-is_primary", "id")]
-    consent, history = consent_lines(customer)
-    vehicles = vehicle_lines(customer)
-    open_leads = list(Lead.objects.for_access(access).filter(customer=customer, status__in=Lead.OPEN_STATUSES)
-                      .select_related("vehicle", "assigned_to__staff_profile", "rooftop").order_by("-created_at")[:20])
-    appointments = list(Appointment.objects.for_access(access).filter(customer=customer).filter(
-        Q(status=Appointment.Status.SCHEDULED) | Q(scheduled_at__gte=timezone.now() - timezone.timedelta(days=2))
-    ).select_related("assigned_to__staff_profile", "rooftop", "lead").order_by("scheduled_at")[:20])
+    recent = timezone.now() - timezone.timedelta(days=2)
+    found = _panel_first(customer, recent=recent)
+    phones = [(format_phone(e164), label, primary) for e164, label, primary in found["phones"]]
+    emails = [(email, primary) for email, primary in found["emails"]]
+    consent, history = consent_lines(customer, any_recorded=found["consents"])
+    vehicles = vehicle_lines(customer, any_sale=found["sales"]) if found["vehicles"] else []
+    open_leads = list(
+        Lead.objects.for_access(access).filter(customer=customer, status__in=Lead.OPEN_STATUSES)
+        .select_related("vehicle", "assigned_to__staff_profile", "rooftop").order_by("-created_at")[:20]
+    ) if found["open_leads"] else []
+    appointments = list(
+        Appointment.objects.for_access(access).filter(customer=customer)
+        .filter(Q(status=Appointment.Status.SCHEDULED) | Q(scheduled_at__gte=recent))
+        .select_related("assigned_to__staff_profile", "rooftop", "lead").order_by("scheduled_at")[:20]
+    ) if found["appointments"] else []
     assigned: dict[int, tuple[str, str]] = {}
     for lead in open_leads:
         if lead.assigned_to_id:
@@ -238,18 +252,60 @@ def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
         if appointment.assigned_to_id and appointment.status == Appointment.Status.SCHEDULED:
             assigned.setdefault(appointment.assigned_to_id, (_name(appointment.assigned_to), appointment.get_kind_display()))
     last_ro = (RepairOrder.objects.for_rooftops(rooftop_ids).filter(customer=customer, advisor__isnull=False)
-               .select_related("advisor__staff_profile").order_by("-opened_at").first())
+               .select_related("advisor__staff_profile").order_by("-opened_at").first()) if found["advised"] else None
     if last_ro:
         assigned.setdefault(last_ro.advisor_id, (_name(last_ro.advisor), f"Service advisor, RO {last_ro.ro_number}"))
-    duplicates = customer_duplicates(access=access, customer=customer)
+    duplicates = customer_duplicates(access=access, customer=customer) if found["duplicates"] else []
     merges = list(MergeRecord.objects.for_access(access).filter(survivor=customer, undone_at__isnull=True)
-                  .select_related("merged", "merged_by__staff_profile").order_by("-merged_at")[:5])
+                  .select_related("merged", "merged_by__staff_profile").order_by("-merged_at")[:5]) if found["merges"] else []
     panel = CustomerPanel(
         phones=phones, emails=emails, consent=consent, consent_history=history, vehicles=vehicles,
         open_leads=open_leads, appointments=appointments, assigned=list(assigned.values()), duplicates=duplicates,
-        merges=merges,
+        merges=merges, known_rooftop_ids=found["known_rooftop_ids"],
     )
     return panel
+
+
+# The panel's first query. Its "any" flags only let the panel skip reads that would find nothing: they look at the
+# customer's rows in every store, and each piece they let through is then read with the user's scope.
+_PANEL_FIRST_SQL = """
+    SELECT
+        (SELECT coalesce(json_agg(json_build_array(e164, label, is_primary) ORDER BY is_primary DESC, id), '[]')
+         FROM customers_customerphone WHERE customer_id = %(customer)s),
+        (SELECT coalesce(json_agg(json_build_array(email, is_primary) ORDER BY is_primary DESC, id), '[]')
+         FROM customers_customeremail WHERE customer_id = %(customer)s),
+        ARRAY(SELECT rooftop_id FROM customers_customerrooftop WHERE customer_id = %(customer)s),
+        EXISTS(SELECT 1 FROM customers_consentrecord WHERE customer_id = %(customer)s),
+        EXISTS(SELECT 1 FROM customers_ownedvehicle WHERE customer_id = %(customer)s),
+        EXISTS(SELECT 1 FROM customers_vehiclesale s JOIN customers_ownedvehicle v ON v.id = s.vehicle_id
+               WHERE v.customer_id = %(customer)s),
+        EXISTS(SELECT 1 FROM leads_lead WHERE customer_id = %(customer)s AND status = ANY(%(open)s)),
+        EXISTS(SELECT 1 FROM customers_appointment WHERE customer_id = %(customer)s
+               AND (status = %(scheduled)s OR scheduled_at >= %(recent)s)),
+        EXISTS(SELECT 1 FROM service_repairorder WHERE customer_id = %(customer)s AND advisor_id IS NOT NULL),
+        EXISTS(SELECT 1 FROM customers_duplicatecandidate WHERE status = %(dup_open)s
+               AND (customer_a_id = %(customer)s OR customer_b_id = %(customer)s)),
+        EXISTS(SELECT 1 FROM customers_mergerecord WHERE survivor_id = %(customer)s AND undone_at IS NULL)
+"""
+_PANEL_FIRST_COLUMNS = ("phones", "emails", "known_rooftop_ids", "consents", "vehicles", "sales", "open_leads",
+                        "appointments", "advised", "duplicates", "merges")
+
+
+def _panel_first(customer: Customer, *, recent: datetime) -> dict:
+    """One query: the customer's phones and emails (primary first), the rooftops that know them, and whether
+    any row exists for each other piece of the panel. Plain SQL: built with the ORM, this query cost more to
+    compose than to run."""
+    from leads.models import Lead
+
+    params = {"customer": customer.pk, "open": [str(s) for s in Lead.OPEN_STATUSES], "recent": recent,
+              "scheduled": str(Appointment.Status.SCHEDULED), "dup_open": str(DuplicateCandidate.Status.OPEN)}
+    with connection.cursor() as cursor:
+        cursor.execute(_PANEL_FIRST_SQL, params)
+        row = dict(zip(_PANEL_FIRST_COLUMNS, cursor.fetchone()))
+    for name in ("phones", "emails"):  # json arrives as text on a raw cursor
+        if isinstance(row[name], str):
+            row[name] = json.loads(row[name])
+    return row
 
 
 def customer_duplicates(*, access: StaffAccess, customer: Customer) -> list[DuplicateCandidate]:
@@ -319,11 +375,10 @@ def _readings_sql(terms: SearchTerms, *, whole_name: bool = False) -> tuple[list
     parts: list[str] = []
     params: list = []
     if whole_name:
-        parts.append(
-            "SELECT c.id, similarity(c.search_name, %s)::float, 'name' FROM customers_customer c "
-            "WHERE c.search_name %% %s AND c.merged_into_id IS NULL AND GROUP_FILTER AND SCOPE "
-            "ORDER BY 2 DESC LIMIT %s"
-        )
+        parts.append(_ranked_then_scoped(
+            "SELECT c.id, similarity(c.search_name, %s)::float AS score, c.search_name FROM customers_customer c "
+            "WHERE c.search_name %% %s AND c.merged_into_id IS NULL AND GROUP_FILTER"
+        ))
         params += [terms.name, terms.name, "GROUP", "SCOPE", SEARCH_MAX_RESULTS]
         return parts, params
     if terms.phone_e164:
@@ -367,11 +422,10 @@ def _readings_sql(terms: SearchTerms, *, whole_name: bool = False) -> tuple[list
     if words:
         filters = " AND ".join(["%s <%% c.search_name"] * len(words))
         word_scores = " + ".join(["word_similarity(%s, c.search_name)"] * len(words))
-        parts.append(
-            f"SELECT c.id, greatest(similarity(c.search_name, %s), 0.9 * ({word_scores}) / {len(words)})::float, 'name' "
-            f"FROM customers_customer c WHERE {filters} AND c.merged_into_id IS NULL AND GROUP_FILTER AND SCOPE "
-            "ORDER BY 2 DESC LIMIT %s"
-        )
+        parts.append(_ranked_then_scoped(
+            f"SELECT c.id, greatest(similarity(c.search_name, %s), 0.9 * ({word_scores}) / {len(words)})::float AS score, "
+            f"c.search_name FROM customers_customer c WHERE {filters} AND c.merged_into_id IS NULL AND GROUP_FILTER"
+        ))
         params += [terms.name, *words, *words, "GROUP", "SCOPE", SEARCH_MAX_RESULTS]
     if terms.name:
         # Prefix: "Ja" or "Smi" while typing, before trigrams can help; any 50 will do, the ranking comes after.
@@ -381,6 +435,15 @@ def _readings_sql(terms: SearchTerms, *, whole_name: bool = False) -> tuple[list
         )
         params += ["GROUP", _like_escape(terms.name) + "%", "SCOPE"]
     return parts, params
+
+
+def _ranked_then_scoped(ranked: str) -> str:
+    """A name reading: `ranked` (id, score, search_name) is sorted first and the rooftop scope checked in that
+    order, stopping at SEARCH_MAX_RESULTS. Checked before ranking, "johnson" probed the scope index for each of
+    its ~3,000 candidates; in rank order it probes about as many as it keeps. (OFFSET 0 keeps the planner from
+    pushing the scope back under the sort.) Ties are broken as the final order breaks them: by name, then id."""
+    return (f"SELECT c.id, c.score, 'name' FROM ({ranked} ORDER BY 2 DESC, 3, 1 OFFSET 0) c "
+            "WHERE SCOPE ORDER BY c.score DESC, c.search_name, c.id LIMIT %s")
 
 
 def _like_escape(value: str) -> str:
@@ -439,18 +502,15 @@ def customer_search(*, access: StaffAccess, query: str, page: int = 1, region: s
     rows = rows[:SEARCH_MAX_RESULTS]
     start = (page - 1) * SEARCH_PAGE_SIZE
     page_rows = rows[start:start + SEARCH_PAGE_SIZE]
-    customers = Customer.unscoped.in_bulk([r[0] for r in page_rows])
-    ids = list(customers)
-    phones: dict[int, str] = {}
-    for customer_id, e164 in (CustomerPhone.objects.filter(customer_id__in=ids)
-                              .order_by("customer_id", "-is_primary", "id").values_list("customer_id", "e164")):
-        phones.setdefault(customer_id, format_phone(e164))
-    emails: dict[int, str] = {}
-    for customer_id, email in (CustomerEmail.objects.filter(customer_id__in=ids)
-                               .order_by("customer_id", "-is_primary", "id").values_list("customer_id", "email")):
-        emails.setdefault(customer_id, email)
-    hits = [SearchHit(customer=customers[cid], score=score, matched=matched, phone=phones.get(cid, ""),
-                      email=emails.get(cid, "")) for cid, score, matched, _name in page_rows if cid in customers]
+    # The page's customers with their first phone and email (primary first), in one query.
+    first = {"customer_id": OuterRef("pk")}
+    customers = {c.pk: c for c in Customer.unscoped.filter(pk__in=[r[0] for r in page_rows]).annotate(
+        hit_phone=Subquery(CustomerPhone.objects.filter(**first).order_by("-is_primary", "id").values("e164")[:1]),
+        hit_email=Subquery(CustomerEmail.objects.filter(**first).order_by("-is_primary", "id").values("email")[:1]),
+    )}
+    hits = [SearchHit(customer=customers[cid], score=score, matched=matched,
+                      phone=format_phone(customers[cid].hit_phone) if customers[cid].hit_phone else "",
+                      email=customers[cid].hit_email or "") for cid, score, matched, _name in page_rows if cid in customers]
     return SearchResults(terms=terms, hits=hits, total=len(rows), page=page,
                          has_next=start + SEARCH_PAGE_SIZE < len(rows), capped=capped)
 

@@ -304,49 +304,69 @@ def web_sessions_refresh(*, customer_id: int) -> int:
     page can call it on open at a cost independent of the customer's history. An event arriving more than
     one session late (skewed clocks) is not folded into an older session.
     """
+    # Most opens find nothing to fold (the pipeline already did, or the customer never browsed): a read
+    # without the lock says so in one or two queries. Only a refresh with something to write takes the lock
+    # and reads again under it, so the page never queues behind a worker to learn that nothing changed.
+    events = _web_events_since_latest_session(customer_id)
+    if not events or not _web_session_writes(customer_id, events):
+        return 0
     with transaction.atomic():
         # One refresher per customer at a time: the page and a worker must not both add the same session.
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('web_sessions'), %s)", [customer_id])
-        latest = (TimelineEntry.unscoped.filter(customer_id=customer_id, kind=TimelineEntry.Kind.WEB_SESSION)
-                  .order_by("-occurred_at", "-id").first())
-        since = latest.occurred_at if latest else None
-        query = """
-            SELECT id, occurred_at, rooftop_id, event, vin, properties FROM tracking_event
-            WHERE customer_id = %s {since} ORDER BY occurred_at, id LIMIT %s
-        """.format(since="AND occurred_at >= %s" if since else "")
-        params: list = [customer_id] + ([since] if since else []) + [MAX_EVENTS_PER_REFRESH]
-        with connection.cursor() as cursor:
-            cursor.execute(query, params)
-            # Django leaves jsonb as text on raw cursors (its JSONField does the decoding).
-            # Raw rows skip the model field: pull a shopper clock from year 1 or 9999 into range here too.
-            events = [WebEvent(event_id=r[0], occurred_at=displayable(r[1]), rooftop_id=r[2], event=r[3] or "", vin=r[4] or "",
-                               properties=json.loads(r[5]) if isinstance(r[5], str) else (r[5] or {}))
-                      for r in cursor.fetchall()]
-        if not events:
-            return 0
-        changed = 0
-        for session in sessions_from_events(events):
-            detail = {
-                "ended_at": session.ended_at.isoformat(), "events": session.event_count,
-                "first_event_id": session.first_event_id, "last_event_id": session.last_event_id,
-                "vehicles_viewed": session.vehicles_viewed, "top_vehicle": session.top_vehicle,
-                "top_vehicle_views": session.top_vehicle_views, "top_vehicle_vin": session.top_vehicle_vin,
-                "milestones": list(session.milestones),
-            }
-            if latest is not None and session.started_at == latest.occurred_at:
-                if latest.detail != detail:
-                    latest.summary, latest.detail = session.summary, detail
-                    latest.save(update_fields=["summary", "detail"])
-                    changed += 1
+        events = _web_events_since_latest_session(customer_id)
+        writes = _web_session_writes(customer_id, events) if events else []
+        for latest, session, detail in writes:
+            if latest is not None:
+                latest.summary, latest.detail = session.summary, detail
+                latest.save(update_fields=["summary", "detail"])
                 continue
             TimelineEntry.unscoped.create(
                 customer_id=customer_id, rooftop_id=session.rooftop_id, department=TimelineEntry.Department.WEB,
                 kind=TimelineEntry.Kind.WEB_SESSION, occurred_at=session.started_at, summary=session.summary,
                 detail=detail,
             )
-            changed += 1
-    return changed
+    return len(writes)
+
+
+def _web_events_since_latest_session(customer_id: int) -> list[WebEvent]:
+    """The customer's web events from the start of their latest `web_session` row on (all of them if none)."""
+    query = """
+        SELECT id, occurred_at, rooftop_id, event, vin, properties FROM tracking_event
+        WHERE customer_id = %s AND occurred_at >= COALESCE((
+            SELECT occurred_at FROM customers_timelineentry WHERE customer_id = %s AND kind = %s
+            ORDER BY occurred_at DESC, id DESC LIMIT 1), '-infinity')
+        ORDER BY occurred_at, id LIMIT %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(query, [customer_id, customer_id, TimelineEntry.Kind.WEB_SESSION, MAX_EVENTS_PER_REFRESH])
+        # Django leaves jsonb as text on raw cursors (its JSONField does the decoding).
+        # Raw rows skip the model field: pull a shopper clock from year 1 or 9999 into range here too.
+        return [WebEvent(event_id=r[0], occurred_at=displayable(r[1]), rooftop_id=r[2], event=r[3] or "", vin=r[4] or "",
+                         properties=json.loads(r[5]) if isinstance(r[5], str) else (r[5] or {}))
+                for r in cursor.fetchall()]
+
+
+def _web_session_writes(customer_id: int, events: list[WebEvent]) -> list[tuple]:
+    """(latest row to update or None to add one, session, detail) for each session the timeline lacks or tells
+    differently; the events start at the latest row's start, so only that row can have grown."""
+    latest = (TimelineEntry.unscoped.filter(customer_id=customer_id, kind=TimelineEntry.Kind.WEB_SESSION)
+              .order_by("-occurred_at", "-id").first())
+    writes = []
+    for session in sessions_from_events(events):
+        detail = {
+            "ended_at": session.ended_at.isoformat(), "events": session.event_count,
+            "first_event_id": session.first_event_id, "last_event_id": session.last_event_id,
+            "vehicles_viewed": session.vehicles_viewed, "top_vehicle": session.top_vehicle,
+            "top_vehicle_views": session.top_vehicle_views, "top_vehicle_vin": session.top_vehicle_vin,
+            "milestones": list(session.milestones),
+        }
+        if latest is not None and session.started_at == latest.occurred_at:
+            if latest.detail != detail:
+                writes.append((latest, session, detail))
+            continue
+        writes.append((None, session, detail))
+    return writes
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -65,8 +65,7 @@ def customer_detail(request, customer_id: int):
         "customer": customer, "page": page, "panel": panel, "filters": filters, "rooftop": rooftop,
         "kind_choices": KIND_CHOICES, "department_choices": DEPARTMENT_CHOICES,
         "delivery_connected": delivery_connected(),
-        "can_erase": not customer.erased_at and bool(access.rooftops_with_role(Role.MANAGER) & set(
-            customer.known_at.values_list("rooftop_id", flat=True))),
+        "can_erase": not customer.erased_at and bool(access.rooftops_with_role(Role.MANAGER) & set(panel.known_rooftop_ids)),
     })
 
 

@@ -184,3 +184,90 @@ def test_open_leads_show_with_their_salesperson(client, world, serviced):
     client.force_login(world.salesperson)
     html = client.get(f"/customers/{serviced.pk}/").content.decode()
     assert "2025 Camry" in html and "Tia Teammate" in html
+
+
+def regular(world, *, cars: int):
+    """A customer every department knows: per car one owned vehicle (scanned, bought on a lease from the DMS) and
+    one kept from before, two open leads, two appointments, an RO with its advisor, consent by text and email, a
+    possible duplicate and calls on the timeline; a merge, website visits and their intent."""
+    from alerts.models import ShopperIntent
+    from customers.models import Appointment, DuplicateCandidate, VehicleSale
+    from customers.services import customer_merge
+    from factories import InventoryVehicleFactory
+    from service.models import VehicleOpportunity
+    from tracking.models import Visitor
+
+    now = timezone.now()
+    customer = make_customer(world.rooftop, first_name="Rita", last_name="Regular")
+    add_contact(customer, email="rita@example.com", phone="+16175550142")
+    for i in range(cars):
+        scanned = OwnedVehicle.objects.create(customer=customer, year=2019 + i, make="Toyota", model="Camry",
+                                              vin=f"4T1B11HK5KU{i:06d}", trade_value_cents=2_000_000,
+                                              payoff_cents=1_200_000)
+        VehicleOpportunity.unscoped.create(rooftop=world.rooftop, customer=customer, vehicle=scanned, score=30,
+                                           trigger_kinds=["equity"], reasons=[{"kind": "equity", "reason": "Equity"}],
+                                           equity_band="5k-10k", scanned_on=now.date(), value_source="model")
+        VehicleSale.unscoped.create(rooftop=world.rooftop, customer=customer, vehicle=scanned, deal_number=f"L-{customer.pk}-{i}",
+                                    sold_on=now.date() - timedelta(days=700), deal_type="lease",
+                                    lender="Toyota Financial")
+        kept = OwnedVehicle.objects.create(customer=customer, year=2010 + i, make="Honda", model="Civic")
+        lead = LeadFactory(rooftop=world.rooftop, customer=customer, assigned_to=world.teammate,
+                           vehicle=InventoryVehicleFactory(rooftop=world.rooftop))
+        LeadFactory(rooftop=world.rooftop, customer=customer, assigned_to=world.salesperson,
+                    vehicle_description="2025 Camry")
+        Appointment.objects.create(rooftop=world.rooftop, customer=customer, lead=lead, department="sales",
+                                   kind="test_drive", scheduled_at=now + timedelta(days=1 + i), assigned_to=world.teammate)
+        Appointment.objects.create(rooftop=world.rooftop, customer=customer, department="service", kind="service",
+                                   scheduled_at=now + timedelta(days=2 + i), assigned_to=world.advisor)
+        RepairOrder.objects.create(rooftop=world.rooftop, customer=customer, vehicle=kept, ro_number=f"{customer.pk}-{i}",
+                                   advisor=world.advisor, status="closed")
+        for channel in ("sms", "email"):
+            ConsentRecord.objects.create(customer=customer, dealer_group=customer.dealer_group, channel=channel,
+                                         purpose="marketing", granted=True, source="web form",
+                                         recorded_by=world.salesperson)
+        twin = make_customer(world.rooftop, first_name="Rita", last_name=f"Regular{i}")
+        DuplicateCandidate.unscoped.create(dealer_group=customer.dealer_group, customer_a=customer, customer_b=twin,
+                                           reasons=["same name"])
+        entries(customer, world.rooftop, 15, kind="call", start=now - timedelta(days=30 * (i + 1)),
+                actor=world.teammate, lead=lead)
+        visitor = Visitor.unscoped.create(rooftop=world.rooftop, anonymous_id=f"anon-{customer.pk}-{i}", customer=customer)
+        ShopperIntent.objects.create(rooftop=world.rooftop, visitor=visitor, customer=customer, score=40, level="warm")
+    customer_merge(survivor=customer, merged=make_customer(world.rooftop, first_name="Rita", last_name="R."),
+                   user=world.manager)
+    return customer
+
+
+# Session, user, second factor (2), roles, profile, customer, web events, timeline, the panel's first query,
+# consent, deals, vehicles, open leads, appointments, last RO, duplicates, merges, action rooftop, access record,
+# intent (and its scoring rules). 28 before the panel said which pieces exist and web sessions read first.
+CUSTOMER_PAGE_QUERIES = 22
+
+
+def test_the_customer_page_reads_a_full_customer_in_a_fixed_number_of_queries(client, world,
+                                                                           django_assert_max_num_queries):
+    one, three = regular(world, cars=1), regular(world, cars=3)
+    client.force_login(world.salesperson)
+    client.get(f"/customers/{one.pk}/")  # the session's first request may renew it; count a steady one
+    for customer in (one, three):  # three times everything costs no query more: no N+1
+        with django_assert_max_num_queries(CUSTOMER_PAGE_QUERIES):
+            response = client.get(f"/customers/{customer.pk}/")
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "Leased through Toyota Financial" in html and "2025 Camry" in html and "Tia Teammate" in html
+        assert "Sid Service" in html and "(617) 555-0142" in html and "Possible duplicate" in html
+        assert "Merged with Rita R." in html and "Shopping intent" in html
+
+
+def test_a_customer_with_only_a_history_skips_the_empty_pieces_of_the_panel(client, world):
+    customer = make_customer(world.rooftop)
+    entries(customer, world.rooftop, 50)
+    client.force_login(world.salesperson)
+    client.get(f"/customers/{customer.pk}/")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/customers/{customer.pk}/")
+    assert response.status_code == 200 and "No phone or email on file." in response.content.decode()
+    # Only the panel's first query looks at these tables: no read of a piece that is empty.
+    for table in ("leads_lead", "customers_appointment", "service_repairorder", "customers_duplicatecandidate",
+                  "customers_mergerecord", "customers_ownedvehicle", "customers_consentrecord"):
+        assert len([q for q in queries.captured_queries if table in q["sql"]]) == 1, table
+    assert len(queries) <= 13  # 27 before

@@ -146,3 +146,23 @@ def test_the_search_page_and_its_live_partial(client, world, people):
 def test_a_customer_known_at_both_stores_is_found_from_either(world, people):
     CustomerRooftop.objects.create(customer=people["maria"], rooftop=world.other_rooftop)
     assert search(world, "maria gonzalez", user=world.outsider).hits[0].customer == people["maria"]
+
+
+@pytest.mark.django_db
+def test_a_common_name_ranks_before_scoping_yet_keeps_every_visible_customer(world, people, monkeypatch,
+                                                                             django_assert_max_num_queries):
+    import customers.selectors as selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_MAX_RESULTS", 3)
+    person = people["person"]
+    # The best-ranked namesakes are at the other store: the scope, checked in rank order, must skip past them.
+    for n in range(4):
+        person("Al", "Johnson", f"al{n}@example.com", f"+1303555010{n}", rooftop=world.other_rooftop)
+    mine = [person(first, "Johnson", f"{first.lower()}@example.com", f"+1617555020{n}")
+            for n, first in enumerate(("Bob", "Carla", "Dmitri", "Evangeline"))]
+    access = staff_access(world.salesperson)
+    with django_assert_max_num_queries(2):  # the readings, then the page's customers with phone and email
+        results = customer_search(access=access, query="johnson")
+    assert [h.customer for h in results.hits] == mine[:3]  # same score: by name
+    assert results.total == 3
+    assert results.hits[0].phone == "(617) 555-0200" and results.hits[0].email == "bob@example.com"
