@@ -252,9 +252,11 @@ def _best_equity_cents(owned: list) -> int | None:
 
 def _intent_for_update(visitor_id: int) -> ShopperIntent | None:
     # The rooftop's scoring settings ride along: one round trip for the lock, the shopper and the rules.
+    # Not .first(): its ORDER BY id let the planner walk the primary key filtering on visitor_id (a scan growing
+    # with the number of shoppers, the largest cost of a batch in issue 16's profile); the visitor is unique anyway.
     locked = ShopperIntent.unscoped.select_for_update(of=("self",)).select_related(
-        "visitor", "rooftop", "rooftop__scoring_settings")
-    intent = locked.filter(visitor_id=visitor_id).first()
+        "visitor", "rooftop", "rooftop__scoring_settings").filter(visitor_id=visitor_id)
+    intent = next(iter(locked), None)
     if intent is not None:
         return intent
     # A shopper seen for the first time. Two workers may meet them at once: one insert wins, both then wait
@@ -270,7 +272,7 @@ def _intent_for_update(visitor_id: int) -> ShopperIntent | None:
             """,
             [visitor_id],
         )
-    return locked.filter(visitor_id=visitor_id).first()
+    return next(iter(locked.all()), None)
 
 
 def _config_of(intent: ShopperIntent) -> ScoringConfig:
