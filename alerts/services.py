@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from alerts import audience
 from alerts.facts import event_fact
@@ -37,7 +38,6 @@ from customers.models import TimelineEntry
 from leads.models import Lead, PriceChange
 from rooftops.runs import RunStart, run_claimed, run_start
 from rooftops.models import Role, Rooftop
-from tracking.models import TrackedEvent
 
 logger = logging.getLogger(__name__)
 
@@ -81,27 +81,24 @@ def visitor_score_events(*, visitor_id: int, now: datetime | None = None, batch_
         intent = _intent_for_update(visitor_id)
         if intent is None:
             return ScoringOutcome(visitor_id, 0, 0.0, (), False)
-        rows = list(
-            TrackedEvent.unscoped.filter(visitor_id=visitor_id, scored_at__isnull=True)
-            .order_by("occurred_at", "id")
-            .values_list("id", "received_at", "type", "event", "occurred_at", "vin", "properties")[:batch_size]
-        )
+        config = _config_of(intent)
+        state = _load_state(intent)
+        # A fresh statement after the lock (never the locking one): its snapshot sees what a worker that held
+        # the lock before us marked scored, so no event is folded twice.
+        rows, known = _batch_read(visitor_id=visitor_id, rooftop_id=intent.rooftop_id,
+                                  customer_id=intent.visitor.customer_id, state=state, batch_size=batch_size, now=now)
         if not rows:
             if intent.customer_id != intent.visitor.customer_id:
                 # Queued because the browser was just joined to a customer: the shopper page should know.
                 intent.customer_id = intent.visitor.customer_id
                 intent.save(update_fields=["customer"])
             return ScoringOutcome(visitor_id, 0, intent.score, (), False)
-        config = _config_of(intent)
-        state = _load_state(intent)
         facts = [
             f for f in (event_fact(type=r[2], event=r[3], occurred_at=r[4], vin=r[5], properties=r[6]) for r in rows)
             if f is not None
         ]
-        context = shopper_context(
-            rooftop_id=intent.rooftop_id, customer_id=intent.visitor.customer_id, state=state,
-            batch_views={(f.vin or "").upper(): f.occurred_at for f in reversed(facts) if f.vin}, now=now,
-        )
+        context = _context_from(known, first_seen=_first_seen(
+            state, {(f.vin or "").upper(): f.occurred_at for f in reversed(facts) if f.vin}), now=now)
         fired: list[Signal] = []
         update: ScoreUpdate | None = None
         for fact in facts:
@@ -112,8 +109,9 @@ def visitor_score_events(*, visitor_id: int, now: datetime | None = None, batch_
             if now - fact.occurred_at <= MAX_ALERT_DELAY:
                 fired.extend(update.fired)
         if update is not None:
-            _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now)
-        _mark_scored(visitor_id=visitor_id, rows=rows, now=now)
+            _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now, scored=rows)
+        else:
+            _mark_scored(visitor_id=visitor_id, rows=rows, now=now)
         alert_ids = _raise_all(intent, fired, config=config, score=intent.score, now=now)
     return ScoringOutcome(visitor_id, len(rows), intent.score, alert_ids, len(rows) == batch_size)
 
@@ -159,10 +157,22 @@ def shopper_context(*, rooftop_id: int, customer_id: int | None, state: ShopperS
                     only_vins: Iterable[str] | None = None) -> ShopperContext:
     """What the CRM knows beyond the clickstream: equity in their car, service history, price drops they saw.
 
-    One round trip: this runs for every scored batch, so it is kept to a single query.
+    One round trip. The scoring of stored events reads the same in the statement that reads its batch
+    (`_batch_read`); this is for the idle and price-drop checks, which have no batch.
     """
-    # A drop counts only if it happened after the shopper first looked: a car that was already cheaper
-    # when they found it has no news for them.
+    first_seen = _first_seen(state, batch_views)
+    vins = set(first_seen) if only_vins is None else set(first_seen) & {v.upper() for v in only_vins}
+    if not customer_id and not vins:
+        return ShopperContext()
+    with connection.cursor() as cursor:
+        cursor.execute(CONTEXT_SQL, {"customer": customer_id, "rooftop": rooftop_id, "vins": sorted(vins),
+                                     "since": now - PRICE_DROP_LOOKBACK})
+        known = cursor.fetchone()
+    return _context_from(known, first_seen=first_seen, now=now)
+
+
+def _first_seen(state: ShopperState, batch_views: dict[str, datetime]) -> dict[str, datetime]:
+    """When the shopper first looked at each vehicle (VIN upper-cased), from the state and the batch."""
     first_seen: dict[str, datetime] = {}
     for track in state.vehicles.values():
         if track.vin:
@@ -172,16 +182,17 @@ def shopper_context(*, rooftop_id: int, customer_id: int | None, state: ShopperS
     for vin, at in batch_views.items():
         if vin and (vin not in first_seen or at < first_seen[vin]):
             first_seen[vin] = at
-    vins = set(first_seen) if only_vins is None else set(first_seen) & {v.upper() for v in only_vins}
-    if not customer_id and not vins:
-        return ShopperContext()
-    with connection.cursor() as cursor:
-        cursor.execute(CONTEXT_SQL, {"customer": customer_id, "rooftop": rooftop_id, "vins": sorted(vins),
-                                     "since": now - PRICE_DROP_LOOKBACK})
-        owned, is_service, latest = cursor.fetchone()
+    return first_seen
+
+
+def _context_from(known: Sequence, *, first_seen: dict[str, datetime], now: datetime) -> ShopperContext:
+    """CONTEXT_SQL's three columns (owned vehicles, service customer, latest price changes) as a ShopperContext."""
+    owned, is_service, latest = known
     if isinstance(latest, str):
         latest = json.loads(latest)
     equity_cents = _best_equity_cents(json.loads(owned) if isinstance(owned, str) else owned)
+    # A drop counts only if it happened after the shopper first looked: a car that was already cheaper
+    # when they found it has no news for them (a VIN they never looked at has no first look: never news).
     drops: dict[str, tuple[int, int]] = {}
     for vin, old, new, changed_at in latest or ():
         changed = datetime.fromisoformat(changed_at) if isinstance(changed_at, str) else changed_at
@@ -191,6 +202,39 @@ def shopper_context(*, rooftop_id: int, customer_id: int | None, state: ShopperS
         has_positive_equity=bool(equity_cents and equity_cents > 0), equity_cents=equity_cents,
         is_service_customer=bool(is_service), price_drops=drops,
     )
+
+
+# The batch and what the CRM knows about the shopper, in one round trip (the hot path runs it for every batch).
+# The price changes are read for every VIN the state knows and every VIN the batch may name (its vin column and
+# item_id, which facts.event_fact falls back on): a superset, since _context_from keeps only drops after a first
+# look. `batch` is referenced twice, so PostgreSQL materializes it once: both see the same rows.
+BATCH_SQL = """
+WITH batch AS (
+    SELECT id, received_at, type, event, occurred_at, vin, properties FROM tracking_event
+     WHERE visitor_id = %(visitor)s AND scored_at IS NULL
+     ORDER BY occurred_at, id LIMIT %(limit)s
+), vins AS (
+    SELECT unnest(%(vins)s::text[])
+    UNION SELECT upper(vin) FROM batch WHERE vin <> ''
+    UNION SELECT upper(btrim(properties ->> 'item_id')) FROM batch WHERE jsonb_typeof(properties -> 'item_id') = 'string'
+), known AS (""" + CONTEXT_SQL.replace("v.vin = ANY(%(vins)s)", "v.vin IN (SELECT * FROM vins)") + """)
+SELECT batch.*, known.* FROM batch, known ORDER BY batch.occurred_at, batch.id
+"""
+
+
+def _batch_read(*, visitor_id: int, rooftop_id: int, customer_id: int | None, state: ShopperState, batch_size: int,
+                now: datetime) -> tuple[list[tuple], tuple]:
+    """The visitor's unscored events (oldest first, at most batch_size) and CONTEXT_SQL's columns beside them."""
+    with connection.cursor() as cursor:
+        cursor.execute(BATCH_SQL, {"visitor": visitor_id, "limit": batch_size, "customer": customer_id,
+                                   "rooftop": rooftop_id, "vins": sorted(_first_seen(state, {})),
+                                   "since": now - PRICE_DROP_LOOKBACK})
+        fetched = cursor.fetchall()
+    if not fetched:
+        return [], ()
+    # Django's PostgreSQL backend hands jsonb over as text (its JSONField decodes it): decode it as values_list did.
+    rows = [(*row[:6], json.loads(row[6]) if isinstance(row[6], str) else row[6]) for row in fetched]
+    return rows, fetched[0][7:]
 
 
 def _best_equity_cents(owned: list) -> int | None:
@@ -208,9 +252,11 @@ def _best_equity_cents(owned: list) -> int | None:
 
 def _intent_for_update(visitor_id: int) -> ShopperIntent | None:
     # The rooftop's scoring settings ride along: one round trip for the lock, the shopper and the rules.
+    # Not .first(): its ORDER BY id let the planner walk the primary key filtering on visitor_id (a scan growing
+    # with the number of shoppers, the largest cost of a batch in issue 16's profile); the visitor is unique anyway.
     locked = ShopperIntent.unscoped.select_for_update(of=("self",)).select_related(
-        "visitor", "rooftop", "rooftop__scoring_settings")
-    intent = locked.filter(visitor_id=visitor_id).first()
+        "visitor", "rooftop", "rooftop__scoring_settings").filter(visitor_id=visitor_id)
+    intent = next(iter(locked), None)
     if intent is not None:
         return intent
     # A shopper seen for the first time. Two workers may meet them at once: one insert wins, both then wait
@@ -226,7 +272,7 @@ def _intent_for_update(visitor_id: int) -> ShopperIntent | None:
             """,
             [visitor_id],
         )
-    return locked.filter(visitor_id=visitor_id).first()
+    return next(iter(locked.all()), None)
 
 
 def _config_of(intent: ShopperIntent) -> ScoringConfig:
@@ -255,8 +301,23 @@ def _idle_check_at(state: ShopperState, rules: ScoringRules) -> datetime | None:
     return min(due) if due else None
 
 
+INTENT_SAVE_SQL = """
+WITH scored AS (
+    UPDATE tracking_event SET scored_at = %(now)s
+    WHERE visitor_id = %(visitor)s AND scored_at IS NULL
+      AND (id, received_at) IN (SELECT * FROM unnest(%(ids)s::bigint[], %(received)s::timestamptz[]))
+)
+UPDATE alerts_shopperintent SET state = %(state)s, score = %(score)s, trend = %(trend)s, level = %(level)s,
+       reasons = %(reasons)s, viewed_vins = %(viewed_vins)s, idle_check_at = %(idle_check_at)s,
+       event_count = %(event_count)s, last_event_at = %(last_event_at)s, customer_id = %(customer)s,
+       updated_at = %(now)s
+ WHERE id = %(intent)s
+"""
+
+
 def _intent_save(intent: ShopperIntent, update: ScoreUpdate, *, customer_id: int | None, config: ScoringConfig,
-                 now: datetime) -> None:
+                 now: datetime, scored: Sequence[tuple] = ()) -> None:
+    """Write the folded state; the `scored` event rows are marked in the same statement (one round trip)."""
     state = update.state
     local_now = now.astimezone(ZoneInfo(intent.rooftop.time_zone))
     intent.state = state.to_dict()
@@ -270,10 +331,15 @@ def _intent_save(intent: ShopperIntent, update: ScoreUpdate, *, customer_id: int
     intent.last_event_at = state.last_event_at
     intent.customer_id = customer_id
     intent.updated_at = now
-    intent.save(update_fields=[
-        "state", "score", "trend", "level", "reasons", "viewed_vins", "idle_check_at", "event_count",
-        "last_event_at", "customer", "updated_at",
-    ])
+    with connection.cursor() as cursor:
+        cursor.execute(INTENT_SAVE_SQL, {
+            "now": now, "visitor": intent.visitor_id, "ids": [r[0] for r in scored],
+            "received": [r[1] for r in scored], "state": Jsonb(intent.state), "score": intent.score,
+            "trend": intent.trend, "level": intent.level, "reasons": Jsonb(intent.reasons),
+            "viewed_vins": intent.viewed_vins, "idle_check_at": intent.idle_check_at,
+            "event_count": intent.event_count, "last_event_at": intent.last_event_at, "customer": customer_id,
+            "intent": intent.pk,
+        })
 
 
 def _mark_scored(*, visitor_id: int, rows: Sequence[tuple], now: datetime) -> None:

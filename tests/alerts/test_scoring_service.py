@@ -78,6 +78,53 @@ def test_the_work_for_one_new_event_does_not_grow_with_the_shoppers_history(worl
     assert size_after_800 < 20_000
 
 
+# The scoring task runs for every batch a website sends (issue 16: at 500 events/s in batches of 10, 50 a second),
+# and its cost is its round trips: its transaction's two (BEGIN and COMMIT on a worker; in a test, inside the test's
+# transaction, SAVEPOINT and RELEASE) and three of its own: lock and read the shopper, read the batch with what the
+# CRM knows about them, write the state with the events marked scored. (Seven before issue 16.) A new shopper adds
+# the insert of their row and its read; a batch that raises an alert adds the alert machinery (the next test).
+TYPICAL_BATCH_QUERIES = 5
+
+
+def browsing_batch(shopper, count: int = 10) -> list[dict]:
+    """A known shopper's batch as the load test sends it: page views, a search, vehicle detail pages."""
+    raws = []
+    for n in range(count):
+        kind = n % 4
+        if kind in (0, 1):
+            raws.append(track("asc_pageview", anonymous_id=shopper.anonymous_id, page_type="home"))
+        elif kind == 2:
+            raws.append(track("asc_itemlist_pageview", anonymous_id=shopper.anonymous_id, item_results=24))
+        else:
+            raws.append(vdp(shopper.vehicle, anonymous_id=shopper.anonymous_id))
+    return raws
+
+
+def test_a_typical_batch_of_a_known_shopper_is_scored_in_five_statements(world, shopper,
+                                                                         django_assert_max_num_queries):
+    send(world.rooftop, browsing_batch(shopper, 2))
+    score(shopper)  # the shopper's intent row exists, as for every batch after their first
+    send(world.rooftop, browsing_batch(shopper))
+    with django_assert_max_num_queries(TYPICAL_BATCH_QUERIES):
+        outcome = score(shopper)
+    assert (outcome.events_scored, outcome.alert_ids) == (10, ())
+    assert not TrackedEvent.unscoped.filter(visitor_id=shopper.visitor.id, scored_at__isnull=True).exists()
+    intent = ShopperIntent.unscoped.get(visitor=shopper.visitor)
+    assert intent.event_count == 12 and intent.viewed_vins == [shopper.vehicle.vin]
+
+
+def test_a_new_shoppers_first_batch_costs_two_more_and_an_alert_its_own(world, shopper,
+                                                                       django_assert_max_num_queries):
+    send(world.rooftop, browsing_batch(shopper))
+    with django_assert_max_num_queries(TYPICAL_BATCH_QUERIES + 2):
+        assert score(shopper).events_scored == 10
+    send(world.rooftop, views(shopper, 2))
+    # The fourth view: the alert insert lock, the shopper's open alert and last of the kind, the alert's facts,
+    # the insert and the store's webhook endpoints.
+    with django_assert_max_num_queries(TYPICAL_BATCH_QUERIES + 6):
+        assert len(score(shopper).alert_ids) == 1
+
+
 def test_a_long_backlog_is_scored_in_bounded_batches(world, shopper):
     send(world.rooftop, views(shopper, 5))
     first = score(shopper, batch_size=3)
