@@ -358,27 +358,20 @@ WITH bounds AS (
     SELECT * FROM unnest(%(rooftops)s::bigint[], %(due_from)s::timestamptz[], %(lo)s::timestamptz[],
                          %(hi)s::timestamptz[], %(current)s::bool[]) AS b(rooftop_id, due_from, lo, hi, is_current)
 ),
--- Every customer seen at a store: a repair order closed in the year before the period (due) or one opened in it
--- (came back). One aggregate over both lists rather than two DISTINCTs and a hash join between them: on a year
--- of a ten-store group about 3x faster, the same numbers.
-seen AS (
-    SELECT b.is_current, ro.rooftop_id, ro.customer_id, false AS came_back
+due AS (
+    SELECT DISTINCT b.is_current, ro.rooftop_id, ro.customer_id
     FROM bounds b
     JOIN service_repairorder ro ON ro.rooftop_id = b.rooftop_id AND ro.status = 'closed'
                                AND ro.closed_at >= b.due_from AND ro.closed_at < b.lo
-    UNION ALL
-    SELECT b.is_current, ro.rooftop_id, ro.customer_id, true
+),
+came_back AS (
+    SELECT DISTINCT b.is_current, ro.rooftop_id, ro.customer_id
     FROM bounds b
     JOIN service_repairorder ro ON ro.rooftop_id = b.rooftop_id AND ro.opened_at >= b.lo AND ro.opened_at < b.hi
-),
-per_customer AS (
-    SELECT is_current, bool_or(NOT came_back) AS due, bool_or(came_back) AS came_back
-    FROM seen
-    GROUP BY is_current, rooftop_id, customer_id
 )
-SELECT is_current, count(*) FILTER (WHERE due) AS due, count(*) FILTER (WHERE due AND came_back) AS came_back
-FROM per_customer
-GROUP BY is_current
+SELECT due.is_current, count(*) AS due, count(came_back.customer_id) AS came_back
+FROM due LEFT JOIN came_back USING (is_current, rooftop_id, customer_id)
+GROUP BY due.is_current
 """
 
 
