@@ -37,6 +37,8 @@ N_LEADS = 650_000
 N_ALERTS = 60_000
 N_REPAIR_ORDERS = 150_000
 SALES_PER_ROOFTOP = 8
+# A standard normal draw (Box-Muller): random_normal() exists only from PostgreSQL 16; 1 - random() is never 0.
+NORMAL_SQL = "(sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()))"
 
 
 def log(message: str) -> None:
@@ -161,12 +163,12 @@ def seed(now: datetime, *, customers: int = N_CUSTOMERS, leads: int = N_LEADS, a
                            CASE WHEN r < 0.30 THEN 'web_form' WHEN r < 0.65 THEN 'adf' WHEN r < 0.80 THEN 'phone'
                                 WHEN r < 0.90 THEN 'walk_in' WHEN r < 0.96 THEN 'chat' ELSE 'service' END AS src,
                            random() < 0.93 AS answered,
-                           least(exp(random_normal(2.2 + 0.12 * k, 0.9)) * 60, 6 * 86400) AS speed,
+                           least(exp(2.2 + 0.12 * k + 0.9 * normal) * 60, 6 * 86400) AS speed,
                            random() AS outcome
                     FROM (
                         SELECT g, %(cmin)s + (g - 1) %% %(ncust)s AS cust, ((g - 1) %% %(ncust)s) %% 10 AS ri,
                                (%(rooftops)s::bigint[])[((g - 1) %% %(ncust)s) %% 10 + 1] AS rooftop,
-                               floor(random() * %(spr)s)::int AS k, random() AS r
+                               floor(random() * %(spr)s)::int AS k, random() AS r, """ + NORMAL_SQL + """ AS normal
                         FROM generate_series(1, %(nleads)s) g
                     ) base
                 ) drawn
@@ -216,8 +218,8 @@ def seed(now: datetime, *, customers: int = N_CUSTOMERS, leads: int = N_LEADS, a
                               'returning_shopper'])[1 + floor(random() * 5)::int] AS kind,
                        %(now)s - make_interval(secs => random() * 365 * 86400) AS created,
                        random() < 0.75 AS claimed, random() < 0.55 AS acted,
-                       least(exp(random_normal(1.6, 1.0)) * 60, 86400) AS claim
-                FROM (SELECT g, %(cmin)s + floor(random() * %(ncust)s)::bigint AS cust
+                       least(exp(1.6 + 1.0 * normal) * 60, 86400) AS claim
+                FROM (SELECT g, %(cmin)s + floor(random() * %(ncust)s)::bigint AS cust, """ + NORMAL_SQL + """ AS normal
                       FROM generate_series(1, %(nalerts)s) g) c
             ) a""")
         step("repair_orders", """

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from django.apps import apps
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Count as DbCount, Exists, F, OuterRef, Q
 
 from crm.db_router import read_connection
 from kpis import conf
@@ -127,11 +127,15 @@ class Percentile:
 
 @dataclass(frozen=True)
 class Computed:
-    """Anything else: a function of the scope returning (value, numerator, denominator) for the period, and
-    optionally one answering this period and the previous together (one query instead of two)."""
+    """Anything else: a function of the scope returning (value, numerator, denominator) for the period, or
+    (better) one answering this period and the previous together (one query instead of two)."""
 
-    compute: Callable[[Scope], tuple[float | None, int | None, int | None]]
+    compute: Callable[[Scope], tuple[float | None, int | None, int | None]] | None = None
     compute_both: Callable[[Scope], list] | None = None
+
+    def __post_init__(self) -> None:
+        if self.compute is None and self.compute_both is None:
+            raise ValueError("a computed measure needs compute or compute_both")
 
 
 Formula = Count | Ratio | Percentile | Computed
@@ -408,24 +412,48 @@ def service_retention_both(scope: Scope) -> list[tuple[float | None, int | None,
     return out
 
 
+# --- Counts over base tables, this period and the previous one in one statement ---------------------------
+
+def _each_store_in_period(scope: Scope, lookup: str) -> Q:
+    """`lookup` falls in the scope's local days at the row's own store (rows carry rooftop_id)."""
+    q = Q(pk__in=[])
+    for rooftop in scope.rooftops:
+        lo, hi = scope.bounds(rooftop)
+        q |= Q(rooftop_id=rooftop.id, **{f"{lookup}__gte": lo, f"{lookup}__lt": hi})
+    return q
+
+
+Both = list[tuple[float | None, int | None, int | None]]
+
+
+def _counted_both(rows, current: Q, previous: Q) -> Both:
+    """How many of `rows` fall in this period and in the previous one: one statement (FILTER per period)
+    rather than a query per store and period; the two periods are adjacent, so one range per store."""
+    counts = rows.filter(current | previous).aggregate(
+        current=DbCount("pk", filter=current), previous=DbCount("pk", filter=previous))
+    return [(float(counts[k]), counts[k], None) for k in ("current", "previous")]
+
+
+def _counted_at_each_store(rows, scope: Scope, lookup: str) -> Both:
+    return _counted_both(rows, _each_store_in_period(scope, lookup), _each_store_in_period(scope.previous, lookup))
+
+
 # --- Service to sales: over opportunities and leads, not rollups ------------------------------------------
 
 EQUITY_SOURCE = "equity_mining"
 
 
-def _count_per_rooftop(scope: Scope, count: Callable[[int, object, object], int]) -> int:
-    return sum(count(rooftop.id, *scope.bounds(rooftop)) for rooftop in scope.rooftops)
-
-
-def equity_found(scope: Scope) -> tuple[float | None, int | None, int | None]:
+def equity_found(scope: Scope) -> Both:
     from service.models import VehicleOpportunity
 
-    found = VehicleOpportunity.unscoped.filter(rooftop_id__in=scope.rooftop_ids, found_on__gte=scope.start,
-                                               found_on__lte=scope.end).count()
-    return float(found), found, None
+    def days(period: Scope) -> Q:  # found_on is already the store's local date
+        return Q(found_on__gte=period.start, found_on__lte=period.end)
+
+    return _counted_both(VehicleOpportunity.unscoped.filter(rooftop_id__in=scope.rooftop_ids), days(scope),
+                         days(scope.previous))
 
 
-def _equity_leads(step: str):
+def _equity_leads(step: str) -> Callable[[Scope], Both]:
     """Equity-mining leads made in the period that got to `step` (made, worked, appointment, sold)."""
     from leads.models import Lead
 
@@ -436,28 +464,22 @@ def _equity_leads(step: str):
         "sold": Q(status=Lead.Status.SOLD),
     }[step]
 
-    def compute(scope: Scope) -> tuple[float | None, int | None, int | None]:
-        n = _count_per_rooftop(scope, lambda rooftop_id, lo, hi: Lead.unscoped.filter(
-            reached, rooftop_id=rooftop_id, source=EQUITY_SOURCE, created_at__gte=lo, created_at__lt=hi).count())
-        return float(n), n, None
+    def both(scope: Scope) -> Both:
+        return _counted_at_each_store(Lead.unscoped.filter(reached, source=EQUITY_SOURCE), scope, "created_at")
 
-    return compute
+    return both
 
 
-def service_to_sales(scope: Scope) -> tuple[float | None, int | None, int | None]:
+def service_to_sales(scope: Scope) -> Both:
     """Sales in the period to customers who had a repair order at the same store in the 12 months before."""
     from leads.models import Lead
     from service.models import RepairOrder
 
-    def count(rooftop_id, lo, hi) -> int:
-        serviced = RepairOrder.unscoped.filter(rooftop_id=rooftop_id, customer_id=OuterRef("customer_id"),
-                                               opened_at__lt=OuterRef("sold_at"),
-                                               opened_at__gte=OuterRef("sold_at") - timedelta(days=365))
-        return Lead.unscoped.filter(rooftop_id=rooftop_id, status=Lead.Status.SOLD, sold_at__gte=lo,
-                                    sold_at__lt=hi).filter(Exists(serviced)).count()
-
-    n = _count_per_rooftop(scope, count)
-    return float(n), n, None
+    serviced = RepairOrder.unscoped.filter(rooftop_id=OuterRef("rooftop_id"), customer_id=OuterRef("customer_id"),
+                                           opened_at__lt=OuterRef("sold_at"),
+                                           opened_at__gte=OuterRef("sold_at") - timedelta(days=365))
+    sales = Lead.unscoped.filter(status=Lead.Status.SOLD).filter(Exists(serviced))
+    return _counted_at_each_store(sales, scope, "sold_at")
 
 
 def _equity_leads_q(step: str):
@@ -476,36 +498,25 @@ MARKETING_KINDS = ("marketing", "price_drop")
 MARKETING_ATTRIBUTION_DAYS = 30
 
 
-def _each_store_in_period(scope: Scope, lookup: str) -> Q:
-    """`lookup` falls in the scope's local days at the row's own store (rows carry rooftop_id)."""
-    q = Q(pk__in=[])
-    for rooftop in scope.rooftops:
-        lo, hi = scope.bounds(rooftop)
-        q |= Q(rooftop_id=rooftop.id, **{f"{lookup}__gte": lo, f"{lookup}__lt": hi})
-    return q
-
-
-def marketing_sent(scope: Scope) -> tuple[float | None, int | None, int | None]:
+def marketing_sent(scope: Scope) -> Both:
     from customers.models import OutboundMessage
 
-    n = OutboundMessage.unscoped.filter(_each_store_in_period(scope, "sent_at"), kind__in=MARKETING_KINDS,
-                                        status=OutboundMessage.Status.SENT).count()
-    return float(n), n, None
+    sent = OutboundMessage.unscoped.filter(kind__in=MARKETING_KINDS, status=OutboundMessage.Status.SENT)
+    return _counted_at_each_store(sent, scope, "sent_at")
 
 
-def _marketing_recipients(lookup: str):
+def _marketing_recipients(lookup: str) -> Callable[[Scope], Both]:
     """Campaign messages whose customer did something (clicked, unsubscribed) in the period, by when they did it."""
 
-    def compute(scope: Scope) -> tuple[float | None, int | None, int | None]:
+    def both(scope: Scope) -> Both:
         from marketing.models import CampaignRecipient
 
-        n = CampaignRecipient.objects.filter(_each_store_in_period(scope, lookup)).count()
-        return float(n), n, None
+        return _counted_at_each_store(CampaignRecipient.objects.all(), scope, lookup)
 
-    return compute
+    return both
 
 
-def marketing_appointments(scope: Scope) -> tuple[float | None, int | None, int | None]:
+def marketing_appointments(scope: Scope) -> Both:
     """Appointments made in the period by customers who got a marketing message from the same store in the
     30 days before (the campaign page counts the same per campaign)."""
     from customers.models import Appointment, OutboundMessage
@@ -514,8 +525,7 @@ def marketing_appointments(scope: Scope) -> tuple[float | None, int | None, int 
         customer_id=OuterRef("customer_id"), rooftop_id=OuterRef("rooftop_id"), kind__in=MARKETING_KINDS,
         status=OutboundMessage.Status.SENT, sent_at__lte=OuterRef("created_at"),
         sent_at__gt=OuterRef("created_at") - timedelta(days=MARKETING_ATTRIBUTION_DAYS))
-    n = Appointment.unscoped.filter(_each_store_in_period(scope, "created_at")).filter(Exists(messaged)).count()
-    return float(n), n, None
+    return _counted_at_each_store(Appointment.unscoped.filter(Exists(messaged)), scope, "created_at")
 
 
 # --- Measures --------------------------------------------------------------------------------------------
@@ -722,12 +732,14 @@ MEASURE_LIST: list[Measure] = [
         "equity_found", "Equity opportunities found",
         "Owned vehicles the nightly scan first found a trade reason for in the period (equity over the store's "
         "line, a lease ending or over its miles, a few payments left, a warranty ending, a big repair bill, a newer "
-        "model in stock).", "count", "service", Computed(equity_found), filters=frozenset({"rooftop", "date"}),
+        "model in stock).", "count", "service", Computed(compute_both=equity_found),
+        filters=frozenset({"rooftop", "date"}),
     ),
     *[
         Measure(
             f"equity_leads_{step}", label, f"Equity-mining leads made in the period {words}.", "count", "service",
-            Computed(_equity_leads(step)), filters=frozenset({"rooftop", "date"}), leads=_equity_leads_q(step),
+            Computed(compute_both=_equity_leads(step)), filters=frozenset({"rooftop", "date"}),
+            leads=_equity_leads_q(step),
             card=step != "made",
         )
         for step, label, words in (
@@ -740,29 +752,33 @@ MEASURE_LIST: list[Measure] = [
     Measure(
         "service_to_sales", "Service-to-sales conversions",
         "Vehicle sales in the period to customers who had a repair order at the same store in the 12 months "
-        "before the sale.", "count", "service", Computed(service_to_sales), filters=frozenset({"rooftop", "date"}),
+        "before the sale.", "count", "service", Computed(compute_both=service_to_sales),
+        filters=frozenset({"rooftop", "date"}),
     ),
     # Marketing: over the outbox and campaign recipients, not rollups (like service retention).
     Measure(
         "marketing_sent", "Marketing messages sent",
         "Campaign emails and texts and price-drop alerts sent in the period (held back by the rules or not sent "
-        "yet do not count).", "count", "marketing", Computed(marketing_sent), filters=frozenset({"rooftop", "date"}),
+        "yet do not count).", "count", "marketing", Computed(compute_both=marketing_sent),
+        filters=frozenset({"rooftop", "date"}),
         better=None,
     ),
     Measure(
         "marketing_clicked", "Marketing messages clicked",
         "Marketing messages whose tracked link was first clicked in the period.", "count", "marketing",
-        Computed(_marketing_recipients("clicked_at")), filters=frozenset({"rooftop", "date"}),
+        Computed(compute_both=_marketing_recipients("clicked_at")), filters=frozenset({"rooftop", "date"}),
     ),
     Measure(
         "marketing_unsubscribed", "Unsubscribed from marketing",
         "Marketing messages whose customer unsubscribed through them in the period.", "count", "marketing",
-        Computed(_marketing_recipients("unsubscribed_at")), filters=frozenset({"rooftop", "date"}), better="down",
+        Computed(compute_both=_marketing_recipients("unsubscribed_at")), filters=frozenset({"rooftop", "date"}),
+        better="down",
     ),
     Measure(
         "marketing_appointments", "Appointments after marketing",
         f"Appointments made in the period by customers who got a marketing message from the same store in the "
-        f"{MARKETING_ATTRIBUTION_DAYS} days before.", "count", "marketing", Computed(marketing_appointments),
+        f"{MARKETING_ATTRIBUTION_DAYS} days before.", "count", "marketing",
+        Computed(compute_both=marketing_appointments),
         filters=frozenset({"rooftop", "date"}),
     ),
 ]

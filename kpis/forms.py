@@ -66,7 +66,7 @@ class DashboardFilterForm(forms.Form):
     person = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Person")
     kind = forms.RegexField(required=False, regex=r"^[a-z0-9_]{1,40}$", widget=forms.HiddenInput)
 
-    def __init__(self, data, *, rooftops: list[Rooftop]):
+    def __init__(self, data, *, rooftops: list[Rooftop], people: list[tuple[int, str]] | None = None):
         super().__init__(data)
         self.rooftops = rooftops
         self.today = today_for(rooftops)
@@ -76,7 +76,9 @@ class DashboardFilterForm(forms.Form):
             choices = [("", f"All {len(rooftops)} stores ({group})")] + choices
         self.fields["rooftop"].choices = choices
         self.fields["source"].choices = [("", "All sources")] + list(Lead.Source.choices)
-        self.fields["person"].choices = [("", "Everyone")] + self._people() + [(UNASSIGNED, "Unassigned")]
+        # `people` from a form already built for the same rooftops (the page re-shows the dates of a preset).
+        self.people = self._people() if people is None else people
+        self.fields["person"].choices = [("", "Everyone")] + self.people + [(UNASSIGNED, "Unassigned")]
         self.fields["end"].widget.attrs["max"] = self.today.isoformat()
 
     def _people(self) -> list[tuple[int, str]]:

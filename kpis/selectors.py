@@ -372,6 +372,7 @@ def _computed_value(measure: Measure, scope: Scope) -> Value:
     if measure.formula.compute_both is not None:
         (current, numerator, denominator), (previous, _, _) = measure.formula.compute_both(scope)
     else:
+        assert measure.formula.compute is not None
         current, numerator, denominator = measure.formula.compute(scope)
         previous, _, _ = measure.formula.compute(scope.previous)
     return Value(current=current, previous=previous, numerator=numerator, denominator=denominator)

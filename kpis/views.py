@@ -51,7 +51,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # Show the dates a preset stands for in the date boxes.
     shown = request.GET.copy()
     shown["start"], shown["end"] = scope.start.isoformat(), scope.end.isoformat()
-    context["form"] = form = DashboardFilterForm(shown, rooftops=rooftops)
+    context["form"] = form = DashboardFilterForm(shown, rooftops=rooftops, people=form.people)
     form.is_valid()
     result = dashboard_build(scope=scope)
     charts = {

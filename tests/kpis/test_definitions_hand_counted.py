@@ -315,6 +315,10 @@ def test_service_to_sales_figures_count_equity_leads_by_how_far_they_got_and_sal
     assert value(scope, "equity_found").current == 2
     # The equity-mining sale counts too: its customer made here had no repair order.
     assert value(scope, "service_to_sales").current == 1
+    # The previous period (Jan 29 - Feb 28): the lead made in February, sold without service, nothing found.
+    assert [value(scope, f"equity_leads_{step}").previous for step in ("made", "worked", "appointment", "sold")] == [
+        1, 1, 1, 1]
+    assert (value(scope, "equity_found").previous, value(scope, "service_to_sales").previous) == (0, 0)
 
 
 def test_figures_never_include_another_rooftops_rows(build, world):

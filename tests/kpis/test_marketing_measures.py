@@ -60,6 +60,10 @@ def test_marketing_messages_sent_clicked_unsubscribed_and_appointments_after(bui
         "marketing_sent", "marketing_clicked", "marketing_unsubscribed", "marketing_appointments")}
     assert got == {"marketing_sent": 3, "marketing_clicked": 2, "marketing_unsubscribed": 1,
                    "marketing_appointments": 2}
+    # The previous period (Jan 29 - Feb 28): d's February message and c's February click.
+    previous = {key: measure_value(scope=scope, key=key).previous for key in got}
+    assert previous == {"marketing_sent": 1, "marketing_clicked": 1, "marketing_unsubscribed": 0,
+                        "marketing_appointments": 0}
     # The other store's own message counts at that store only.
     other = build.scope(world.other_rooftop, start=MARCH[0], end=MARCH[1])
     assert measure_value(scope=other, key="marketing_sent").current == 1
