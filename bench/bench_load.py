@@ -105,6 +105,9 @@ def parse_args():
     parser.add_argument("--worker-pool", default="prefork", choices=("prefork", "threads"))
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--prefetch", type=int, default=1, help="tasks a worker process reserves ahead")
+    parser.add_argument("--worker-groups", action="store_true",
+                        help="one worker per docker-compose group (crm/queues.py WORKERS), each with "
+                             "--worker-concurrency processes, instead of one worker on every queue")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     args = parser.parse_args()
     if args.feed_clients < 0 or args.managers < 0 or args.salespeople < 0 or args.duration <= 0:
@@ -393,12 +396,12 @@ class Senders:
 class Sampler(threading.Thread):
     """Once a second: resident memory of web and worker (with children), the Celery queues' depth."""
 
-    def __init__(self, web_pid: int, worker_pid: int):
+    def __init__(self, web_pid: int, worker_pids: list[int]):
         super().__init__(daemon=True)
         import redis
         from django.conf import settings
 
-        self.web_pid, self.worker_pid = web_pid, worker_pid
+        self.web_pid, self.worker_pids = web_pid, worker_pids
         self.broker = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2)
         self.stop_event = threading.Event()
         self.web_mb: list[float] = []
@@ -408,8 +411,8 @@ class Sampler(threading.Thread):
     def run(self):
         while not self.stop_event.is_set():
             self.web_mb.append(rss_mb(self.web_pid))
-            self.worker_mb.append(rss_mb(self.worker_pid))
-            for queue in ("scoring", "celery"):
+            self.worker_mb.append(sum(rss_mb(pid) for pid in self.worker_pids))
+            for queue in ("scoring", "imports", "celery"):
                 try:
                     self.queue_depth[queue].append(self.broker.llen(queue))
                 except Exception:  # noqa: BLE001 - a missed sample is not a finding
@@ -762,11 +765,15 @@ def main() -> int:
     env = dict(os.environ, PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING")
     port = free_port()
     web = start_web(env, port, processes=args.web_processes)
-    worker = start_worker(env, pool=args.worker_pool, concurrency=args.worker_concurrency, prefetch=args.prefetch)
+    from crm import queues
+
+    groups = list(queues.WORKERS) if args.worker_groups else ["all"]
+    workers = [start_worker(env, pool=args.worker_pool, concurrency=args.worker_concurrency, prefetch=args.prefetch,
+                            queues=queues.consumed(group), name=group) for group in groups]
     sampler = importer = None
     try:
         wait_ready(port)
-        sampler = Sampler(web.pid, worker.pid)
+        sampler = Sampler(web.pid, [worker.pid for worker in workers])
         sampler.start()
         importer = ImportDriver(world.stores[0].id, files) if files else None
         load = Load(args, world, port, importer)
@@ -783,7 +790,8 @@ def main() -> int:
         if sampler is not None:
             sampler.stop_event.set()
         stop(web)
-        stop(worker)
+        for worker in workers:
+            stop(worker)
         close_database_connections()
         if not args.keep:
             drop_database(params, BENCH_DB)
@@ -795,6 +803,7 @@ def main() -> int:
 
 def results(args, world: World, load: Load, sampler: Sampler, importer: ImportDriver | None, timing: dict) -> dict:
     from alerts.models import Alert
+    from crm import queues
     from tracking.models import TrackedEvent
 
     window = timing["window_seconds"]
@@ -850,7 +859,8 @@ def results(args, world: World, load: Load, sampler: Sampler, importer: ImportDr
         "settings": {k: getattr(args, k) for k in (
             "duration", "warmup", "events_per_second", "batch", "collector_connections", "alerts_per_second",
             "feed_clients", "managers", "salespeople", "manager_think", "salesperson_think", "customers",
-            "with_import", "import_rows", "web_processes", "worker_pool", "worker_concurrency", "prefetch")},
+            "with_import", "import_rows", "web_processes", "worker_pool", "worker_concurrency", "prefetch",
+            "worker_groups")},
         "seed_seconds": world.seed_seconds,
         "measured_seconds": round(window, 1),
         "requests": kinds,
@@ -870,7 +880,8 @@ def results(args, world: World, load: Load, sampler: Sampler, importer: ImportDr
                    "worker_peak": mb(sampler.worker_mb),
                    "worker_end": sampler.worker_mb[-1] if sampler.worker_mb else None,
                    "web_processes": args.web_processes,
-                   "worker_processes": 1 + (args.worker_concurrency if args.worker_pool == "prefork" else 0)},
+                   "worker_processes": (len(queues.WORKERS) if args.worker_groups else 1)
+                   * (1 + (args.worker_concurrency if args.worker_pool == "prefork" else 0))},
     }
     if importer is not None:
         result["dms_import"] = {"imports": importer.imports, "error": importer.error}
@@ -884,7 +895,9 @@ def report(result: dict) -> None:
           f"{result['collector_events_accepted']:,} accepted), {s['feed_clients']} feed clients, "
           f"{s['managers']} managers, "
           f"{s['salespeople']} salespeople{', a DMS import loading' if s['with_import'] else ''}; "
-          f"web x{s['web_processes']}, worker {s['worker_pool']} x{s['worker_concurrency']}")
+          f"web x{s['web_processes']}, "
+          f"{'a worker per compose group' if s['worker_groups'] else 'one worker'} {s['worker_pool']} "
+          f"x{s['worker_concurrency']}")
     print(f"\n{'kind of request':<38} {'count':>7} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  errors")
     for kind, row in result["requests"].items():
         print(f"{kind:<38} {row['count']:>7} {row['per_second']:>7} {row['p50_ms']:>8} {row['p99_ms']:>8} "

@@ -117,14 +117,14 @@ def start_web(env: dict, port: int, *, processes: int = 1) -> subprocess.Popen:
 
 
 def start_worker(env: dict, *, pool: str = "prefork", concurrency: int = 2, prefetch: int = 1,
-                 queues: str | None = None) -> subprocess.Popen:
+                 queues: str | None = None, name: str = "bench") -> subprocess.Popen:
     """A Celery worker on `queues` (a -Q list); every queue of the routing table when None, as `make run`'s."""
     from crm import queues as crm_queues
 
     queues = queues or crm_queues.consumed("all")
     return start([sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--pool", pool,
                   "--concurrency", str(concurrency), "--prefetch-multiplier", str(prefetch), "-Q", queues,
-                  "--without-gossip", "--without-mingle", "-n", f"bench-{os.getpid()}@%h"], env)
+                  "--without-gossip", "--without-mingle", "-n", f"{name}-{os.getpid()}@%h"], env)
 
 
 def stop(process: subprocess.Popen) -> None:
