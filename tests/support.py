@@ -219,3 +219,14 @@ class CheapArgon2PasswordHasher(Argon2PasswordHasher):
     time_cost = 1
     memory_cost = 8
     parallelism = 1
+
+
+def quiet_for(ws, seconds: float) -> list[dict]:
+    """Every frame a websocket (the `websockets` sync client) receives within `seconds`."""
+    got, end = [], time.monotonic() + seconds
+    while (remaining := end - time.monotonic()) > 0:
+        try:
+            got.append(json.loads(ws.recv(timeout=remaining)))
+        except TimeoutError:
+            break
+    return got

@@ -30,7 +30,7 @@ from factories import InventoryVehicleFactory, LeadFactory, make_customer, make_
 from rooftops.models import Role
 from rooftops.services import api_token_create
 from shopper_events import identify, send, vdp
-from support import FeedClient, RedisServer
+from support import FeedClient, RedisServer, quiet_for
 
 DEADLINE = 30  # seconds: a bound that proves delivery, not a speed target
 
@@ -189,16 +189,6 @@ def alert_frames(ws, count: int) -> list[int]:
     return ids
 
 
-def quiet(ws, seconds: float) -> list[dict]:
-    got, end = [], time.monotonic() + seconds
-    while (remaining := end - time.monotonic()) > 0:
-        try:
-            got.append(json.loads(ws.recv(timeout=remaining)))
-        except TimeoutError:
-            break
-    return got
-
-
 def salesperson_on_the_other_shard(world):
     """A salesperson whose user group lives on the other server than the rooftop's BDC team group, so an alert
     for them travels through both servers."""
@@ -254,7 +244,7 @@ def test_feeds_whose_groups_live_on_either_server_all_get_an_alert_raised_by_ano
         assert (alert.for_team, alert.for_user_id) == (audience.BDC, seller.id)  # one group on each server
         for who in ("bdc", "seller", "manager"):
             assert alert_frames(feeds[who], 1) == [alert.id], who
-        assert [f for f in quiet(feeds["outsider"], 1.0) if f["type"] == "alert"] == []
+        assert [f for f in quiet_for(feeds["outsider"], 1.0) if f["type"] == "alert"] == []
         alert.refresh_from_db()
         assert alert.last_pushed_at is not None  # both servers took the hint
 

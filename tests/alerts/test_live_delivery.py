@@ -22,6 +22,7 @@ from factories import InventoryVehicleFactory, LeadFactory, make_customer
 from rooftops.models import AccessRecord
 from rooftops.services import api_token_create
 from shopper_events import identify, send, track, vdp
+from support import quiet_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,16 +45,6 @@ def frames_until(ws, predicate, *, timeout: float = DEADLINE) -> list[dict]:
         if remaining <= 0:
             raise AssertionError(f"timed out; received {[(f['type'], f.get('id')) for f in got]}")
         got.append(json.loads(ws.recv(timeout=remaining)))
-    return got
-
-
-def quiet_for(ws, seconds: float) -> list[dict]:
-    got, end = [], time.monotonic() + seconds
-    while (remaining := end - time.monotonic()) > 0:
-        try:
-            got.append(json.loads(ws.recv(timeout=remaining)))
-        except TimeoutError:
-            break
     return got
 
 
