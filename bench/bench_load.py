@@ -762,7 +762,9 @@ def main() -> int:
         print(f"  wrote a {args.import_rows:,}-row DMS export in {time.monotonic() - t:.0f} s", flush=True)
     close_database_connections()
 
-    env = dict(os.environ, PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING")
+    # Every simulated browser sends from 127.0.0.1, where thousands of shoppers come from thousands of addresses:
+    # the collector's per-address limit (20 batches/s) would refuse the load itself. The per-key limit stays.
+    env = dict(os.environ, PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING", RATE_LIMIT_COLLECTOR_PER_ADDRESS="1000000/60")
     port = free_port()
     web = start_web(env, port, processes=args.web_processes)
     from crm import queues
