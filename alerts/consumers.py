@@ -68,6 +68,17 @@ class AlertFeedConsumer(AsyncJsonWebsocketConsumer):
     groups_joined: list[str] = []
     after: int | None = None
     _watcher: asyncio.Task | None = None
+    _closed = False
+
+    async def close(self, code=None, reason=None):
+        self._closed = True
+        await super().close(code=code, reason=reason)
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        # A hint can arrive between our close (the liveness probe failed) and the disconnect that removes us from
+        # the groups; the ASGI server refuses a send after close with an error, and the browser replays anyway.
+        if not self._closed:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def connect(self):
         user = self.scope.get("user")
