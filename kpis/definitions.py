@@ -145,7 +145,7 @@ Formula = Count | Ratio | Percentile | Computed
 # Each returns a Q over leads.Lead that the drill-down list applies after scoping to the manager's rooftops.
 
 def _in_period(scope: Scope, lookup: str) -> Q:
-    """`lookup` falls in the scope's local days, each rooftop in its own time zone."""
+    """`lookup` falls in the scope's local days, each rooftop in its own time zone (rows carry rooftop_id)."""
     q = Q(pk__in=[])
     for rooftop in scope.rooftops:
         lo, hi = scope.bounds(rooftop)
@@ -414,15 +414,6 @@ def service_retention_both(scope: Scope) -> list[tuple[float | None, int | None,
 
 # --- Counts over base tables, this period and the previous one in one statement ---------------------------
 
-def _each_store_in_period(scope: Scope, lookup: str) -> Q:
-    """`lookup` falls in the scope's local days at the row's own store (rows carry rooftop_id)."""
-    q = Q(pk__in=[])
-    for rooftop in scope.rooftops:
-        lo, hi = scope.bounds(rooftop)
-        q |= Q(rooftop_id=rooftop.id, **{f"{lookup}__gte": lo, f"{lookup}__lt": hi})
-    return q
-
-
 Both = list[tuple[float | None, int | None, int | None]]
 
 
@@ -435,7 +426,7 @@ def _counted_both(rows, current: Q, previous: Q) -> Both:
 
 
 def _counted_at_each_store(rows, scope: Scope, lookup: str) -> Both:
-    return _counted_both(rows, _each_store_in_period(scope, lookup), _each_store_in_period(scope.previous, lookup))
+    return _counted_both(rows, _in_period(scope, lookup), _in_period(scope.previous, lookup))
 
 
 # --- Service to sales: over opportunities and leads, not rollups ------------------------------------------
