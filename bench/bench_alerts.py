@@ -23,7 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone as dt_timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
     browsing_raws, close_database_connections, drop_database, flush_bench_redis, free_port, recreate_database,
-    rss_mb, start_web, start_worker, stop, summary, use_bench_database, vdp_raw, wait_ready,
+    rss_mb, start_web, start_worker, stop, summary, use_bench_database, vdp_raw, wait_ready, write_results,
 )
 
 BENCH_DB = "crm_bench_alerts"
@@ -74,7 +73,7 @@ def main() -> int:
     for pool, concurrency in args.configs:
         print(f"\n--- worker pool: {pool} x {concurrency}", flush=True)
         results.append(run_config(args, params, pool, concurrency))
-    write(results)
+    write_results("bench_alerts", results)
     return 0 if all(r["alerts"]["missing"] == 0 for r in results) else 1
 
 
@@ -373,14 +372,6 @@ redis publish -> subscriber floor ({f['n']} samples): p50 {f['p50_ms']} ms   p99
 worker RSS ({w['processes']} process(es)): max {w['max']} MB, end {w['end']} MB
 machine load average (1 min) at the end: {result['load_average_1m']}
 p99 under 250 ms: {result['goal_p99_under_250ms']}""", flush=True)
-
-
-def write(results: list[dict]) -> None:
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"bench_alerts-{datetime.now(dt_timezone.utc):%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(results, indent=2))
-    print(f"\nresults: {path.relative_to(ROOT)}", flush=True)
 
 
 if __name__ == "__main__":

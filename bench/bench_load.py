@@ -71,7 +71,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
     browsing_raws, close_database_connections, drop_database, flush_bench_redis, free_port, recreate_database,
-    rss_mb, start_web, start_worker, stop, summary, use_bench_database, vdp_raw, wait_ready,
+    rss_mb, start_web, start_worker, stop, summary, use_bench_database, vdp_raw, wait_ready, write_results,
 )
 
 BENCH_DB = "crm_bench_load"
@@ -799,7 +799,7 @@ def main() -> int:
             drop_database(params, BENCH_DB)
         shutil.rmtree(work, ignore_errors=True)
     report(result)
-    write(result)
+    write_results("bench_load", result)
     return 0 if result["errors_5xx"] == 0 and result["alerts"]["missing"] == 0 else 1
 
 
@@ -933,14 +933,6 @@ def report(result: dict) -> None:
     print(f"5xx answers: {verdict}; failed connections or timeouts: {result['failed_connections']} "
           f"{result['failed_connections_by_reason'] or ''}; batches not sent (senders' cap reached): "
           f"{result['collector_batches_not_sent_at_cap']}")
-
-
-def write(result: dict) -> None:
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"bench_load-{datetime.now(dt_timezone.utc):%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(result, indent=2))
-    print(f"\nresults: {path.relative_to(ROOT)}", flush=True)
 
 
 if __name__ == "__main__":

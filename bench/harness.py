@@ -210,3 +210,16 @@ def browsing_raws(rng, vehicles, browser: str, first_n: int, count: int) -> list
         else:
             raws.append(vdp_raw(rng.choice(vehicles), browser, f"{browser}-{n}"))
     return raws
+
+
+def write_results(name: str, results) -> Path:
+    """bench/results/<name>-<UTC time>.json, and its path printed."""
+    import json
+    from datetime import datetime, timezone
+
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(results, indent=2))
+    print(f"\nresults: {path.relative_to(ROOT)}", flush=True)
+    return path
