@@ -230,3 +230,16 @@ def quiet_for(ws, seconds: float) -> list[dict]:
         except TimeoutError:
             break
     return got
+
+
+def four_looks(anonymous_id: str, vehicle, n: int) -> list[dict]:
+    """A shopper's fourth look at one car in one Segment batch (batch `n` of theirs): enough to raise an alert."""
+    from django.utils import timezone
+
+    return [{
+        "type": "track", "event": "asc_item_pageview", "anonymousId": anonymous_id,
+        "messageId": f"{anonymous_id}-look-{n}-{i}", "timestamp": timezone.now().isoformat(),
+        "properties": {"item_id": vehicle.vin, "item_number": vehicle.stock_number, "item_year": vehicle.year,
+                       "item_make": vehicle.make, "item_model": vehicle.model, "item_price": vehicle.price_cents / 100,
+                       "page_type": "item"},
+    } for i in range(4)]

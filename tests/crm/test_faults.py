@@ -22,7 +22,7 @@ from alerts.models import Alert, ShopperIntent
 from factories import InventoryVehicleFactory, add_contact, make_customer
 from fake_twilio import FakeTwilio
 from rooftops.services import api_token_create
-from support import FeedClient, free_port, subprocess_env
+from support import FeedClient, four_looks, free_port, subprocess_env
 from support import celery_client as _celery_client
 from support import kill_group as _kill
 from support import uvicorn_start as _uvicorn
@@ -48,16 +48,6 @@ def _shoppers(world, count: int) -> list[tuple[str, object]]:
                                 identified_at=timezone.now())
         shoppers.append((f"fault-{n}", vehicle))
     return shoppers
-
-
-def _four_looks(anonymous_id: str, vehicle, n: int) -> list[dict]:
-    return [{
-        "type": "track", "event": "asc_item_pageview", "anonymousId": anonymous_id,
-        "messageId": f"{anonymous_id}-look-{n}-{i}", "timestamp": timezone.now().isoformat(),
-        "properties": {"item_id": vehicle.vin, "item_number": vehicle.stock_number, "item_year": vehicle.year,
-                       "item_make": vehicle.make, "item_model": vehicle.model, "item_price": vehicle.price_cents / 100,
-                       "page_type": "item"},
-    } for i in range(4)]
 
 
 def _post_batch(base_url: str, write_key: str, batch: list[dict], timeout: float = 4.0) -> tuple[int, float, dict]:
@@ -96,14 +86,14 @@ def test_while_redis_is_away_the_collector_answers_at_once_and_afterwards_every_
         listener.start()
         _wait_until(lambda: feed.connects, timeout=15, what="the feed to connect")
         # Redis up: the first shopper's alert arrives live.
-        status, seconds, _ = _post_batch(base_url, world.rooftop.tracking_write_key, _four_looks(*shoppers[0], 0))
+        status, seconds, _ = _post_batch(base_url, world.rooftop.tracking_write_key, four_looks(*shoppers[0], 0))
         assert status == 200
         _wait_until(lambda: feed.alert_ids, timeout=30, what="the first alert on the feed")
 
         redis_server.freeze() if fault == "frozen" else redis_server.stop()
         away_since = time.monotonic()
         for n, shopper in enumerate(shoppers[1:], start=1):
-            status, seconds, _ = _post_batch(base_url, world.rooftop.tracking_write_key, _four_looks(*shopper, n))
+            status, seconds, _ = _post_batch(base_url, world.rooftop.tracking_write_key, four_looks(*shopper, n))
             latencies.append(seconds)
             assert status == 200, f"event batch {n} answered {status} while Redis was {fault}"
             time.sleep(max(0.0, away_since + n * 0.5 - time.monotonic()))

@@ -25,7 +25,7 @@ from customers.matching import ArrivingContact, Keys, keys_lock
 from dms import services as dms_services
 from dms.models import DmsImport
 from factories import InventoryVehicleFactory, add_contact, make_customer
-from support import (ROOT, celery_client, kill_group, subprocess_env, uvicorn_start, wait_until,
+from support import (ROOT, celery_client, four_looks, kill_group, subprocess_env, uvicorn_start, wait_until,
                      worker_start)
 from tracking.models import Visitor
 
@@ -163,16 +163,6 @@ def test_the_suites_worker_consumes_every_declared_queue(celery_worker):
 # --------------------------------------------------------------------------- a long import beside scoring
 
 
-def _four_looks(anonymous_id: str, vehicle) -> list[dict]:
-    return [{
-        "type": "track", "event": "asc_item_pageview", "anonymousId": anonymous_id,
-        "messageId": f"{anonymous_id}-look-{i}", "timestamp": timezone.now().isoformat(),
-        "properties": {"item_id": vehicle.vin, "item_number": vehicle.stock_number, "item_year": vehicle.year,
-                       "item_make": vehicle.make, "item_model": vehicle.model, "item_price": vehicle.price_cents / 100,
-                       "page_type": "item"},
-    } for i in range(4)]
-
-
 def _import_waiting_on_a_lock() -> bool:
     """Some backend of this database is waiting for an advisory lock: the import's chunk, at keys_lock."""
     with connection.cursor() as cursor:
@@ -233,7 +223,7 @@ def test_a_dms_import_still_running_on_the_bulk_worker_does_not_hold_up_a_shoppe
                    and _import_waiting_on_a_lock(), timeout=60, what="the import to run and wait on Maria's lock")
 
         # The shopper looks at the car four times; the collector stores the events and queues their scoring.
-        response = requests.post(f"{base_url}/v1/batch", json={"batch": _four_looks("queues-shopper", vehicle)},
+        response = requests.post(f"{base_url}/v1/batch", json={"batch": four_looks("queues-shopper", vehicle, 0)},
                                  auth=(world.rooftop.tracking_write_key, ""), timeout=10)
         assert response.status_code == 200, response.text
         alert = wait_until(lambda: Alert.unscoped.filter(rooftop=world.rooftop, visitor__anonymous_id="queues-shopper").first(),
