@@ -428,3 +428,23 @@ def test_under_the_asgi_server_an_api_list_reads_the_replica_and_the_token_is_ch
     finally:
         stop_process(process)
 
+
+
+@REPLICATED
+def test_healthz_says_how_far_behind_the_replica_is_and_that_the_crm_stays_up_without_it(client, world, replica):
+    report = client.get("/healthz").json()["replica"]
+    assert report["status"] == "ok" and report["reads"] == "replica" and report["bytes_behind"] >= 0
+    replica.pause()
+    make_customer(world.rooftop, first_name="Lena", last_name="Lagging")
+    behind = client.get("/healthz").json()
+    assert behind["replica"]["bytes_behind"] > 0 and "degraded" not in behind
+    replica.resume()  # waits until it has replayed everything written so far
+    assert client.get("/healthz").json()["replica"]["last_replayed_commit"] is not None
+    replica.stop()
+    try:
+        down = client.get("/healthz").json()
+        assert down["replica"]["status"].startswith("down") and down["degraded"] == ["replica"]
+        assert down["checks"]["database"] == "ok" and "replica" not in down.get("failing", [])
+    finally:
+        replica.start()
+    assert client.get("/healthz").json()["replica"]["status"] == "ok"
