@@ -63,7 +63,13 @@ def access_record_by(reader: Reader, *, kind: str, rooftop_ids: Iterable[int], r
         "user_id": reader.user_id, "username": reader.username, "client_address": reader.client_address,
         "kind": kind, "path": reader.path, "query": reader.query, "object_ids": ids, "rows": max(0, rows),
     }
-    AccessRecord.unscoped.bulk_create([AccessRecord(rooftop_id=r, **common) for r in sorted(set(rooftop_ids))])
+    records = [AccessRecord(rooftop_id=r, **common) for r in sorted(set(rooftop_ids))]
+    if len(records) == 1:
+        # The common case (one store), on every customer page: a lone INSERT, where bulk_create would wrap it in
+        # BEGIN and COMMIT, two more round trips for the same guarantee.
+        records[0].save(force_insert=True)
+    else:
+        AccessRecord.unscoped.bulk_create(records)
 
 
 def access_record_rows(request: HttpRequest, *, kind: str, rows: Iterable) -> None:

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from rooftops.second_factor import Gate, second_factor_gate
-from rooftops.selectors import second_factor_enrolled, second_factor_required
+from rooftops.selectors import second_factor_facts
 
 # Paths a signed-in person reaches before their second factor is verified: signing in and out, enrolling and
 # verifying, static files, and the public doors that never use a staff session (collector, intake, webhooks,
@@ -31,12 +31,10 @@ class SecondFactorMiddleware:
 
     def __call__(self, request):
         user = request.user
-        if user.is_authenticated and not request.path.startswith(OPEN_PREFIXES):
-            gate = second_factor_gate(
-                required=second_factor_required(user),
-                enrolled=second_factor_enrolled(user),
-                verified=user.is_verified(),
-            )
+        # A verified session passes whatever the rest says: ask the database only for one that is not.
+        if user.is_authenticated and not request.path.startswith(OPEN_PREFIXES) and not user.is_verified():
+            required, enrolled = second_factor_facts(user)
+            gate = second_factor_gate(required=required, enrolled=enrolled, verified=False)
             if gate is not Gate.PASS:
                 return self._refuse(request, gate)
         return self.get_response(request)
