@@ -42,7 +42,7 @@ from customers.models import (
 from customers.matching import ArrivingContact, customer_match_or_create
 from customers.opt_out import is_opt_in, is_opt_out
 from customers.quiet_hours import may_send_at, next_send_time
-from customers.suppression import address_is_suppressed, channel_of
+from customers.suppression import channel_of
 from customers.sms import OutgoingSms, SmsPermanentError, SmsTemporaryError, sms_backend
 from rooftops.models import DealerGroup, Rooftop
 
@@ -131,26 +131,11 @@ def email_consent_refused_in_group(*, dealer_group_id: int, email: str, purpose:
 
 
 def _blocked_reason(message: OutboundMessage) -> str:
-    """Why this message may not go out now (do-not-contact list, consent), or '' when it may."""
-    # Before the consent exemptions: an erased person is never written to again, whatever kind of message,
-    # even when a new record with their address arrives later (an ADF lead, a website identify).
-    if address_is_suppressed(dealer_group_id=message.customer.dealer_group_id,
-                             channel=channel_of(message.channel), address=message.to_address):
-        return SUPPRESSED_ADDRESS
-    if message.kind in KINDS_EXEMPT_FROM_CONSENT:
-        return ""
-    if message.channel == OutboundMessage.Channel.SMS:
-        if not sms_consent_granted(dealer_group_id=message.customer.dealer_group_id, phone=message.to_address,
-                                   purpose=message.purpose):
-            return f"No {message.purpose} text consent for {message.to_address}"
-    elif message.purpose in COMPOSED_PURPOSES and (
-            email_consent_refused_in_group(dealer_group_id=message.customer.dealer_group_id,
-                                           email=message.to_address, purpose=message.purpose)
-            or email_consent_refused(customer=message.customer, purpose=message.purpose)):
-        return f"{message.to_address} unsubscribed from {message.get_purpose_display().lower()} email"
-    elif email_consent_refused(customer=message.customer, purpose=message.purpose):
-        return "The customer opted out of email"
-    return ""
+    """Why this message may not go out now (do-not-contact list, consent), or '' when it may.
+
+    The rules live once, in `_blocked_reasons`: a message judged alone at sending time and the same message judged
+    in a campaign's chunk when it was queued must never get different answers."""
+    return _blocked_reasons([message]).get(message.idempotency_key, "")
 
 
 def customer_time_zone(customer: Customer, rooftop: Rooftop) -> str:
@@ -260,8 +245,11 @@ def outbound_messages_queue_many(*, messages: Sequence[NewMessage], now: datetim
 
 
 def _blocked_reasons(messages: Sequence[OutboundMessage]) -> dict[str, str]:
-    """`_blocked_reason` for many unsaved messages (idempotency key -> reason, for the blocked ones only):
-    the do-not-contact list by digest, SMS consent per number across the group, email refusal per customer."""
+    """Why each of these messages may not go out (idempotency key -> reason, for the blocked ones only), in a
+    few queries for any number of them: the do-not-contact list by digest (before the consent exemptions: an
+    erased person is never written to again, whatever kind of message, even when a new record with their address
+    arrives later), SMS consent per number across the group, email refusal per customer and, for composed
+    purposes, per address across the group."""
     from customers.models import CustomerPhone, SuppressionEntry, SuppressionKey
     from customers.suppression import address_digest
 
