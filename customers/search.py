@@ -39,6 +39,16 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+# What separates a name's words for the exact-word index (customers.models) and its queries (customers.selectors),
+# a regular expression read by both PostgreSQL and Python: spaces, apostrophes, periods, commas and hyphens.
+NAME_WORD_SEPARATORS = "[ '.,-]+"
+
+
+def name_words(name: str) -> list[str]:
+    """A lower-cased name's words as the exact-word index splits them."""
+    return [word for word in re.split(NAME_WORD_SEPARATORS, name) if word]
+
+
 def search_terms(query: str, *, region: str = "US") -> SearchTerms:
     """Read a query every way it could be meant."""
     text = re.sub(r"\s+", " ", (query or "").strip())[:200]

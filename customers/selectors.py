@@ -20,7 +20,7 @@ from customers.models import (
     Appointment, ConsentRecord, Customer, CustomerEmail, CustomerPhone, DuplicateCandidate, MergeRecord, OwnedVehicle,
     TimelineEntry, VehicleSale,
 )
-from customers.search import SearchTerms, search_terms
+from customers.search import NAME_WORD_SEPARATORS, SearchTerms, name_words, search_terms
 from rooftops.tenancy import StaffAccess
 from service.equity import Equity, equity_of
 
@@ -379,7 +379,7 @@ def _readings_sql(terms: SearchTerms, *, whole_name: bool = False) -> tuple[list
             "SELECT c.id, similarity(c.search_name, %s)::float AS score, c.search_name FROM customers_customer c "
             "WHERE c.search_name %% %s AND c.merged_into_id IS NULL AND GROUP_FILTER"
         ))
-        params += [terms.name, terms.name, "GROUP", "SCOPE", SEARCH_MAX_RESULTS]
+        params += [terms.name, terms.name, "GROUP", "SCOPE", SEARCH_MAX_RESULTS + 1]
         return parts, params
     if terms.phone_e164:
         parts.append("SELECT customer_id, 1.0::float AS score, 'phone' AS matched FROM customers_customerphone WHERE e164 = %s")
@@ -426,7 +426,7 @@ def _readings_sql(terms: SearchTerms, *, whole_name: bool = False) -> tuple[list
             f"SELECT c.id, greatest(similarity(c.search_name, %s), 0.9 * ({word_scores}) / {len(words)})::float AS score, "
             f"c.search_name FROM customers_customer c WHERE {filters} AND c.merged_into_id IS NULL AND GROUP_FILTER"
         ))
-        params += [terms.name, *words, *words, "GROUP", "SCOPE", SEARCH_MAX_RESULTS]
+        params += [terms.name, *words, *words, "GROUP", "SCOPE", SEARCH_MAX_RESULTS + 1]
     if terms.name:
         # Prefix: "Ja" or "Smi" while typing, before trigrams can help; any 50 will do, the ranking comes after.
         parts.append(
@@ -437,9 +437,34 @@ def _readings_sql(terms: SearchTerms, *, whole_name: bool = False) -> tuple[list
     return parts, params
 
 
+def _exact_words_reading(terms: SearchTerms) -> tuple[list[str], list] | None:
+    """The word reading over only the names holding every word of the query exactly, through the words index.
+
+    For a common name this is all the page can show: "johnson" has thousands of exact matches, each scoring 0.9
+    like the word reading gives them, above every merely similar name ("johnsen" scores its word similarity times
+    0.9). So when more than SEARCH_MAX_RESULTS exact matches are in scope, the capped list is the one the word
+    reading would rank, without weighing every trigram-similar name first. Otherwise the caller reads as usual.
+    Only for a query that is nothing but plain words of 3+ letters (no phone, email, VIN or stock reading, no
+    apostrophe or hyphen, which the two readings split differently).
+    """
+    if any((terms.phone_e164, terms.phone_digits, terms.email, terms.vin, terms.vin_fragment, terms.stock)):
+        return None
+    words = terms.name.split()
+    if not words or any(len(w) < 3 for w in words) or name_words(terms.name) != words:
+        return None
+    word_scores = " + ".join(["word_similarity(%s, c.search_name)"] * len(words))
+    separators = NAME_WORD_SEPARATORS.replace("'", "''")  # a constant, inlined so the planner matches the index
+    part = _ranked_then_scoped(
+        f"SELECT c.id, greatest(similarity(c.search_name, %s), 0.9 * ({word_scores}) / {len(words)})::float AS score, "
+        f"c.search_name FROM customers_customer c WHERE regexp_split_to_array(c.search_name, '{separators}') @> %s::text[] "
+        "AND c.merged_into_id IS NULL AND GROUP_FILTER"
+    )
+    return [part], [terms.name, *words, words, "GROUP", "SCOPE", SEARCH_MAX_RESULTS + 1]
+
+
 def _ranked_then_scoped(ranked: str) -> str:
     """A name reading: `ranked` (id, score, search_name) is sorted first and the rooftop scope checked in that
-    order, stopping at SEARCH_MAX_RESULTS. Checked before ranking, "johnson" probed the scope index for each of
+    order, stopping one past SEARCH_MAX_RESULTS (so the page can say there were more). Checked before ranking, "johnson" probed the scope index for each of
     its ~3,000 candidates; in rank order it probes about as many as it keeps. (OFFSET 0 keeps the planner from
     pushing the scope back under the sort.) Ties are broken as the final order breaks them: by name, then id."""
     return (f"SELECT c.id, c.score, 'name' FROM ({ranked} ORDER BY 2 DESC, 3, 1 OFFSET 0) c "
@@ -488,8 +513,12 @@ def customer_search(*, access: StaffAccess, query: str, page: int = 1, region: s
     rooftop_ids = sorted(access.rooftop_ids)
     if terms.is_empty or not rooftop_ids:
         return SearchResults(terms=terms, hits=[], total=0, page=page, has_next=False, capped=False)
-    parts, params = _readings_sql(terms)
-    rows = _run_readings(parts, params, access=access, rooftop_ids=rooftop_ids) if parts else []
+    rows: list[tuple] = []
+    if exact := _exact_words_reading(terms):
+        rows = _run_readings(*exact, access=access, rooftop_ids=rooftop_ids)
+    if len(rows) <= SEARCH_MAX_RESULTS:  # not a common name's capped list: weigh every similar name too
+        parts, params = _readings_sql(terms)
+        rows = _run_readings(parts, params, access=access, rooftop_ids=rooftop_ids) if parts else []
     # The costlier whole-name reading only when the word reading found nothing convincing: a typo in every word.
     if len(terms.name) >= 3 and not any(score >= 0.5 for _, score, _, _ in rows):
         parts, params = _readings_sql(terms, whole_name=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from customers.models import CustomerRooftop, OwnedVehicle
-from customers.search import search_terms
+from customers.search import name_words, search_terms
 from customers.selectors import customer_search
 from factories import InventoryVehicleFactory, LeadFactory, add_contact, make_customer
 from rooftops.selectors import staff_access
@@ -166,3 +166,46 @@ def test_a_common_name_ranks_before_scoping_yet_keeps_every_visible_customer(wor
     assert [h.customer for h in results.hits] == mine[:3]  # same score: by name
     assert results.total == 3
     assert results.hits[0].phone == "(617) 555-0200" and results.hits[0].email == "bob@example.com"
+
+
+@pytest.mark.parametrize("name, words", [
+    ("mary adams", ["mary", "adams"]),
+    ("ann-marie o'neil jr.", ["ann", "marie", "o", "neil", "jr"]),
+    ("  ", []),
+])
+def test_a_name_splits_into_words_as_the_exact_word_index_splits_it(name, words):
+    assert name_words(name) == words
+
+
+@pytest.mark.django_db
+def test_a_common_name_lists_its_exact_namesakes_from_the_words_index(world, people, monkeypatch,
+                                                                       django_assert_max_num_queries):
+    """More exact namesakes than the list holds: only they are listed, read through the words index alone.
+
+    Not the trigram word reading's cross-word artefact either: "mary" is all in "gARY MARtin" as trigrams, and it
+    used to be listed first (same score, and "gary" sorts before "mary").
+    """
+    import customers.selectors as selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_MAX_RESULTS", 3)
+    person = people["person"]
+    person("Gary", "Martin")
+    marys = [person("Mary", last) for last in ("Adams", "Baker", "Cole", "Dunn")]
+    access = staff_access(world.salesperson)
+    with django_assert_max_num_queries(2):  # the exact words, then the page's customers
+        results = customer_search(access=access, query="mary")
+    assert [h.customer for h in results.hits] == marys[:3]
+    assert results.capped and results.total == 3
+
+
+@pytest.mark.django_db
+def test_a_name_with_few_exact_namesakes_still_finds_similar_names(world, people, monkeypatch):
+    import customers.selectors as selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_MAX_RESULTS", 5)
+    person = people["person"]
+    marys = [person("Mary", "Adams"), person("Mary", "Baker")]
+    mari = person("Mari", "Ford")
+    results = search(world, "mary")
+    assert [h.customer for h in results.hits][:2] == marys and mari in [h.customer for h in results.hits]
+    assert not results.capped
