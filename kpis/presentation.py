@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.utils.html import conditional_escape as escape
+from django.utils.safestring import SafeString, mark_safe
+
 from kpis.definitions import Measure
 from kpis.selectors import EMPTY, FigureResult, Value
 
@@ -82,18 +85,20 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def breakdown_table(result: FigureResult, *, leads_url) -> list[dict]:
-    """Rows of a breakdown table with each cell's text and drill-down link, ready for the template.
+def breakdown_table(result: FigureResult, *, leads_url) -> SafeString:
+    """The body rows of a breakdown table, each cell with its text and drill-down link, as HTML.
 
-    Built here rather than with a template tag per cell: a leaderboard of a large group has a thousand cells.
-    `leads_url(scope, measure)` gives the link of the leads behind a cell ("" for none).
+    Built here rather than in the template: a leaderboard of a large group has well over a thousand cells, and the
+    template's inner loop cost about 60 µs a cell (most of the dashboard's rendering time); here every value is
+    escaped the same way. `leads_url(scope, measure)` gives the link of the leads behind a cell ("" for none).
     """
     rows = []
     for row in result.rows:
         cells = []
         for measure in result.measures:
             value = row.values.get(measure.key, EMPTY)
+            text = escape(format_number(value.current, measure.unit))
             url = leads_url(row.scope, measure) if value.current else ""
-            cells.append({"text": format_number(value.current, measure.unit), "url": url})
-        rows.append({"label": row.label, "cells": cells})
-    return rows
+            cells.append(f'<td class="num"><a href="{escape(url)}">{text}</a></td>' if url else f'<td class="num">{text}</td>')
+        rows.append(f'<tr><th scope="row">{escape(row.label)}</th>{"".join(cells)}</tr>')
+    return mark_safe("\n".join(rows))

@@ -33,8 +33,9 @@ def kpi_get(values: dict, key: str):
 
 
 @register.filter
-def kpi_get_table(tables: dict, key: str) -> list:
-    return tables.get(key, [])
+def kpi_get_table(tables: dict, key: str) -> str:
+    """A breakdown table's body rows (kpis.presentation.breakdown_table, already escaped HTML)."""
+    return tables.get(key, "")
 
 
 @register.filter
