@@ -18,7 +18,7 @@ import contextvars
 from django.db import connection, connections, router, transaction
 
 from kpis.definitions import (
-    FACTS, SECTIONS, Computed, Count, Dimension, Fact, Figure, Measure, Percentile, Ratio, Section,
+    FACTS, SECTIONS, Computed, Count, Fact, Figure, Measure, Percentile, Ratio, Section,
     available_measures, section_measures, source_label,
 )
 from kpis.models import RollupState
