@@ -147,14 +147,21 @@ COMPLAINT = _cues(
 NEGOTIATION = _cues(
     r"\b(?:will|would|could|can|do) (?:you|you all|you guys) (?:take|do|accept|go|sell it for|let it go for)"
     r"(?: it for| for)? \$?\d",
-    r"\b(?:best|lowest|bottom|final) (?:price|dollar|line|number|deal|offer)\b", r"\bcash price\b",
+    r"\b(?:best|lowest|bottom) (?:price|dollar|line|number|deal|offer|otd|out ?-?the ?-?door)\b", r"\bcash price\b",
+    r"\byour final (?:price|number|offer)\b", r"\brock ?-?bottom\b",
+    # A number out the door is an offer ("34,500 out the door", "to 28 otd"); the question alone is a price question.
+    r"\$?\d[\d,.]*k?(?: (?:dollars|bucks|grand|mil))? (?:otd|out ?-?the ?-?door)\b", r"\b(?:otd|out ?-?the ?-?door) (?:for|at|of) \$?\d",
     r"\bthrow (?:in|it in|them in)\b", r"\binvoice\b", r"\bi (?:will|would|can) pay \$?\d", r"\bi'll pay \$?\d", r"\bi would sign\b", r"\bat \$?\d+k? i would\b", r"\blowest you\b",
-    r"\bout the door\b", r"\bknock\b.{0,25}\boff\b", r"(?<!military )(?<!student )(?<!college )(?<!veteran )(?<!senior )(?<!employee )(?<!loyalty )"
+    r"\bknock\b.{0,25}\boff\b", r"(?<!military )(?<!student )(?<!college )(?<!veteran )(?<!senior )(?<!employee )(?<!loyalty )"
     r"(?<!responder )\bdiscounts?\b", r"\bprice match\b",
     r"\bmatch (?:it|the|a|their|this|that|his|her)\b", r"\bdo (?:any |a little |a bit |something )?better\b", r"\bnegotia\w*", r"\bwiggle room\b",
     r"\bflexib\w*", r"\bmeet (?:me )?(?:in the middle|halfway)\b", r"\bcome down\b", r"\bquoted me\b",
     r"\bknock it down\b", r"\b(?:ultimo|mejor) precio\b", r"\bdescuento\b", r"\brebaja\b",
-    r"\bhow low (?:can|will|would) you\b", r"\bany room on\b", r"\bbest you can do\b",
+    r"\bhow (?:far )?(?:low|down) (?:can|will|would|could) you\b", r"\bbajar(?:le|me|lo|la)?\b",
+    # Another seller's lower price: "Riverside Honda has the same CR-V for 1,800 less", "carvana has it cheaper".
+    r"\bsame [\w-]+(?: [\w-]+)? for \$?[\d,.]+k? less\b",
+    r"\b(?:has|have|had|sells?|selling|lists?|listed|got) (?:it|this|that|the same|this exact|the exact|one)\b.{0,50}"
+    r"\b(?:cheaper|for less)\b", r"\bany room on\b", r"\bbest you can do\b",
     r"\bleast (?:you|you would|you will)\b", r"\bmake (?:a|me a|us a) deal\b", r"\bwork (?:out )?a deal\b",
     r"\bi am thinking \$?\d", r"\bprice (?:is )?firm\b", r"\bfirm (?:on (?:the )?)?price\b", r"\bno haggle\b", r"\bbeat (?:it|that|the|their|this|his|her)\b",
     r"\b(?:another|other|different) dealer(?:ship)?s?\b", r"\b(?:grand|thousand|k|dollars|bucks) (?:less|cheaper)\b",
@@ -184,7 +191,7 @@ TEST_DRIVE = _cues(
     r"\bprobarl[oa]\b", r"\b(?:ir|pasar|venir) a ver(?:la|lo|las|los)?\b", r"\bprobar (?:el|la)\b", r"\b(?:quiero|queremos|quisiera|puedo|podemos) (?:ir a )?ver (?:la|el|los|las)\b", r"\bmanejar (?:el|la)\b",
 )
 SERVICE = _cues(
-    r"\boil change", r"\bcambio de aceite\b", r"\baceite\b", r"\bbrakes?\b", r"\btires?\b", r"\brotation\b",
+    r"\boil change", r"\bcambio de aceite\b", r"\baceite\b", r"\bbrakes?\b", r"(?<!nitrogen )\btires?\b", r"\brotation\b",
     r"\balignment\b", r"\bcheck engine\b", r"\b(?:engine|warning|dash|tire pressure|oil|battery|abs|brake|service) light\b",
     r"\bwipers?\b", r"\bwindshield\b", r"\brecalls?\b",
     r"\bmaintenance\b", r"\bmantenimiento\b", r"\binspection\b", r"\binspeccion\b", r"\bbattery\b",
@@ -263,7 +270,9 @@ PRICE = _cues(
     r"(?:is|would|will) my|(?:of a )?down|money down|do i (?:need|have) (?:to put )?down|would i get for))",
     r"\bprices?\b", r"\bpricing\b", r"\bcosts?\b", r"\bmsrp\b", r"\bsticker\b", r"\basking\b", r"\bfees?\b",
     r"\bcuanto (?:cuesta|vale(?! mi)|cuestan|valen|es(?! lo minimo)|for|por)\b", r"\ba como (?:esta|estan|sale|salen|lo dan|la dan)\b", r"\bcuanto (?:me )?cobran\b", r"\ben cuanto\b", r"\bprecios?\b", r"\bhow expensive\b",
-    r"\bdeals?\b", r"\brebates?\b",
+    r"\bdeals?\b", r"\brebates?\b", r"\botd\b", r"\bout ?-?the ?-?door\b", r"\bfinal price\b", r"\btotal (?:price|cost)\b",
+    r"\bon top of (?:the )?(?:msrp|sticker|price|listed|list)\b", r"\b(?:with|including|plus) tax\w*", r"\btax(?:es)? (?:and|&|title)\b",
+    r"\ben total\b", r"\bimpuestos\b",
     r"\b(?:military|student|college grad|graduate|veteran|senior|employee|loyalty|first responder) "
     r"(?:discount|rebate|program|pricing|incentive)s?\b", r"\bincentives?\b", r"\bspecials?\b", r"\bofertas?\b",
     r"\bwhat (?:does|do|is|are|would) .{0,30}\bgo(?:es|ing)? for\b",
@@ -302,6 +311,34 @@ TRADE_OFFER = re.compile(r"\b(?:carmax|carvana|vroom)\b|\boffered me \$?\d+k? fo
 SPEC_QUESTION = re.compile(r"\bwhat(?: is|'s)? the (?:real world |real-world |actual |average )?(?:range|mpg|gas mileage|"
                            r"fuel economy|reliability|safety rating)\b")
 # The fault of the car to be traded: "do you take trade ins with a check engine light on".
+# A car's faults told to ask what it is worth ("my accord burns oil, what would you give me for it"): the trade is the
+# ask unless a service visit is asked for too.
+TRADE_ASK = _cues(
+    r"\bworth\b", r"\bgive (?:me )?(?:for|4)\b", r"\bwhat (?:could|would|will|can|do) you (?:offer|give|pay)\b",
+    r"\b(?:on|as an?|in) trade\b", r"\btrade ?-?in (?:process|value|offer|price)\b", r"\btrade (?:it|her|him|them) in\b",
+    r"\ba cuenta\b", r"\bbuy (?:vehicles|cars|trucks) outright\b", r"\bsell (?:his|her|my|our|their)\b", r"\bas is\b",
+)
+SERVICE_ASK = _cues(
+    r"\b(?:appointment|schedule|book)\b", r"\b(?:bring|drop) (?:it|her|him|my [\w-]+) (?:in|off)\b",
+    r"\b(?:can|could) you (?:fix|look at|check|diagnose|repair)\b",
+    r"\bneed (?:a |an |some |new )?(?:service|servicing|repairs?|oil change|maintenance|tires|brakes)\b",
+    r"\b(?:service|oil change|repairs?|maintenance) (?:on|for) (?:my|our|the)\b",
+)
+# Something to tow or haul with is a vehicle to buy, not a tow truck to send.
+TOWING_NEED = _cues(
+    r"\b(?:can|could|able to|enough to|that will|capable of) (?:tow|pull|haul)\b", r"\btow(?:ing)? (?:capacity|rating|package)\b",
+    r"\b(?:gooseneck|fifth ?-?wheel|5th wheel)\b",
+    r"\b(?:tow|pull|haul)(?:ing)? (?:a|an|our|my|the) (?:[\d,]+ ?(?:lb|lbs|pound)s? )?(?:\w+ )?(?:boat|camper|trailer|rv|pontoon)\b",
+    r"\bhaul(?:ing)? (?:horses|cattle|livestock)\b",
+)
+# "Is Derek in today?", "have Tom from finance text me": a named member of staff asked for, read on the raw text.
+NAMED_STAFF = re.compile(
+    r"\b(?:[Ii]s|[Ww]as) ([A-Z][a-z]+) (?:in|there|working|available|around)\b"
+    r"|\b(?:work|deal|talk|speak) (?:again )?(?:with|to) ([A-Z][a-z]+)\b"
+    r"|\b[Hh]ave ([A-Z][a-z]+)(?: from [\w ]{1,30}?)? (?:call|text|email|contact|reach out to) me\b"
+    r"|\b[Bb]usco a ([A-Z][a-z]+)\b")
+STAFF_PRONOUN = _cues(r"\bcan (?:he|she) (?:get back to|call|text|contact|reach) me\b",
+                      r"\bhave (?:him|her) (?:call|text|email|contact)\b")
 TRADE_FAULT = re.compile(r"\btrade ?-?ins? (?:with|that (?:has|have)) (?:a|an|the|some|bad|no)\b")
 # Something left in a car ("I left my sunglasses in the Camry") is not a question about that car.
 LEFT_BEHIND = re.compile(r"\b(?:left|forgot|lost|dropped) (?:my|our|a|the) [\w-]+(?: [\w-]+)? (?:in|inside)\b")
@@ -434,10 +471,16 @@ def understand(text: str, *, now: datetime, time_zone: str,
         # Nothing else from the message is acted on: no slot that could steer a lookup is kept.
         return Understanding("other", Slots(suspicious=True), 0.9)
 
-    slots = _slots(raw, normalised, now=now, time_zone=time_zone, known_models=tuple(known_models))
+    known_models = tuple(known_models)
+    slots = _slots(raw, normalised, now=now, time_zone=time_zone, known_models=known_models)
     positions = {intent: match.start() for intent, pattern in CUES.items() if (match := pattern.search(cue_text))}
-    if "trade_in" in positions and "service_appointment" in positions and TRADE_FAULT.search(cue_text):
+    if "trade_in" in positions and "service_appointment" in positions and (
+            TRADE_FAULT.search(cue_text) or TRADE_ASK.search(cue_text) and not SERVICE_ASK.search(cue_text)):
         del positions["service_appointment"]
+    if towing := TOWING_NEED.search(cue_text):
+        positions["inventory"] = min(positions.get("inventory", towing.start()), towing.start())
+        if "service_appointment" in positions and not SERVICE.search(TOWING_NEED.sub(" ", cue_text)):
+            del positions["service_appointment"]
     names_vehicle = bool(slots.vehicle.model or slots.vehicle.make or slots.vehicle.stock_number
                          or slots.vehicle.vin or slots.vehicle.max_price or slots.vehicle.condition)
     visit = TEST_DRIVE_WITH_VEHICLE.search(cue_text)
@@ -458,7 +501,7 @@ def understand(text: str, *, now: datetime, time_zone: str,
         positions["inventory"] = 0
         implied = True
 
-    reason = _reason(cue_text)
+    reason = _reason(cue_text) or ("asked_for_person" if _named_staff(raw, cue_text, known_models) else None)
     ordered = [intent for intent in BOOKINGS if intent in positions]
     ordered += sorted((i for i in positions if i not in BOOKINGS), key=lambda i: (positions[i], INTENTS.index(i)))
     if reason:
@@ -505,9 +548,19 @@ def _asks_about_something_else(cue_text: str, after: int) -> bool:
 
 def _reason(cue_text: str) -> str | None:
     for reason, pattern in zip(REASONS, (COMPLAINT, NEGOTIATION, ASKED_FOR_PERSON)):
-        if pattern.search(cue_text) and not (reason == "negotiation" and TRADE_OFFER.search(cue_text)):
+        # "carmax offered me 9 for my mazda" is the shopper's trade, unless another seller is cheaper.
+        if pattern.search(cue_text) and not (reason == "negotiation" and TRADE_OFFER.search(cue_text)
+                                             and "cheaper" not in cue_text):
             return reason
     return None
+
+
+def _named_staff(raw: str, cue_text: str, known_models: Iterable[tuple[str, str]]) -> bool:
+    if STAFF_PRONOUN.search(cue_text):
+        return True
+    models = {model.lower() for _, model in known_models}
+    return any(name not in NOT_A_PERSON and name.lower() not in NOT_A_NAME_LOWER and name.lower() not in models
+               for match in NAMED_STAFF.finditer(raw) for name in match.groups() if name)
 
 
 def _someones_record(raw: str) -> bool:
@@ -536,6 +589,9 @@ def _slots(raw: str, normalised: str, *, now: datetime, time_zone: str,
     vehicle = Vehicle(max_price=vehicles.find_max_price(normalised), stock_number=vehicles.find_stock_number(raw),
                       vin=vehicles.find_vin(raw))
     first = shopping[0] if shopping else None
+    if first is not None and first.model is None:
+        # "Riverside Honda has the same CR-V": a make named first (a store's name) and its model named after.
+        first = next((m for m in shopping[1:] if m.model and m.make == first.make), first)
     if first is not None:
         vehicle = Vehicle(
             year=vehicles.find_year(words, first), make=first.make, model=first.model,
