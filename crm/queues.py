@@ -64,7 +64,6 @@ TASKS: dict[str, tuple[str, ...]] = {
         "dms.tasks.dms_imports_sweep",  # queues dms_import_run again for an import whose worker died
         "kpis.tasks.rollups_refresh_all",  # fans out one rollups_refresh_rooftop per store
         "kpis.tasks.rollups_rebuild_nightly",
-        "customers.tasks.refresh_web_sessions",
         "customers.tasks.erase_customer",
         "customers.tasks.resume_erasures",
         "customers.tasks.retention_purge",

@@ -4,13 +4,6 @@ from celery import shared_task
 from django.utils import timezone
 
 from customers.messaging import outbound_message_send, outbound_messages_send_due
-from customers.services import web_sessions_refresh
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def refresh_web_sessions(customer_id: int) -> int:
-    """For the tracking pipeline: fold a customer's newest web events into timeline sessions (idempotent)."""
-    return web_sessions_refresh(customer_id=customer_id)
 
 
 @shared_task(ignore_result=True)
