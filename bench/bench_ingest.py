@@ -1,5 +1,6 @@
 """Collector ingest speed: /v1/batch (100 events a request) and single /v1/track requests, against real uvicorn
-(2 workers) and real PostgreSQL, with the same rows inserted straight by psycopg COPY as the ceiling.
+(2 workers) and real PostgreSQL, with the same rows inserted straight by psycopg COPY as the ceiling, and for single
+events the same rows inserted by psycopg one transaction each as the baseline.
 
 Run with `make bench ARGS=ingest` (DATABASE_URL/REDIS_URL come from scripts/dev.py). It creates its own database
 `crm_bench_ingest`, migrates it, starts uvicorn on a free loopback port, sends a bounded number of requests
@@ -238,6 +239,10 @@ def main() -> int:
             "p50_ms": round(_percentile(latencies, 0.5) * 1000, 1),
             "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
         }
+        results["single_raw"] = _raw_singles(bench_url, rooftop_id, [json.loads(b) for b in singles],
+                                             args.concurrency)
+        results["ratio_single_to_raw"] = round(results["single_track"]["requests_per_second"]
+                                               / results["single_raw"]["rows_per_second"], 3)
     finally:
         os.killpg(server.pid, 15)
         try:
@@ -260,11 +265,41 @@ def main() -> int:
           f"  -> ratio {results['ratio_http_to_copy_bulk']}")
     print(f"/v1/track single events: {s['requests_per_second']:,.0f} requests/s, p50 {s['p50_ms']} ms,"
           f" p99 {s['p99_ms']} ms (statuses {s['statuses']})")
+    print(f"psycopg INSERT + COMMIT of the same rows, one a transaction, {args.concurrency} connections (baseline):")
+    print(f"  {results['single_raw']['rows_per_second']:>10,.0f} rows/s   -> ratio {results['ratio_single_to_raw']}")
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "ingest.json").write_text(json.dumps(results, indent=2))
     ok = b["events_stored"] == b["events_expected"] and s["statuses"].get(200, 0) == s["requests"]
     return 0 if ok else 1
+
+
+def _raw_singles(url: str, rooftop_id: int, events: list[dict], concurrency: int) -> dict:
+    """The single-event baseline: the same rows, one INSERT and COMMIT each, from as many psycopg connections
+    as the HTTP clients had (what storing each request in its own transaction costs PostgreSQL)."""
+    with psycopg.connect(url) as conn:
+        visitors = dict(conn.execute("SELECT anonymous_id, id FROM tracking_visitor").fetchall())
+    sql = (f"INSERT INTO tracking_event ({', '.join(EVENT_COLUMNS)}) "
+           f"VALUES ({', '.join(['%s'] * len(EVENT_COLUMNS))})")
+    chunks = [events[i::concurrency] for i in range(concurrency)]
+    now = datetime.now(timezone.utc)
+
+    def insert(chunk):
+        with psycopg.connect(url) as conn:
+            for e in chunk:
+                conn.execute(sql, (now, rooftop_id, visitors[e["anonymousId"]], None, f"r{e['messageId']}", "track",
+                                   e["event"], now, now, e["properties"]["item_id"][:17], Jsonb(e["properties"]),
+                                   Jsonb({}), Jsonb(e["context"])))
+                conn.commit()
+
+    threads = [threading.Thread(target=insert, args=(chunk,)) for chunk in chunks]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    return {"rows": len(events), "seconds": round(wall, 3), "rows_per_second": round(len(events) / wall, 1)}
 
 
 def _purge_scoring_queue(env: dict) -> None:
