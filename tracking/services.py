@@ -120,9 +120,11 @@ def _events_store(cursor, *, rooftop: Rooftop, messages: Sequence[Message],
     with cursor.cursor.copy(f"COPY tracking_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
         for m in new_messages:
             visitor_id, customer_id = visitors[m.visitor_key]
+            # The collector's messages carry their objects' JSON text already (encoded once, when checked).
+            objects = m.encoded or (Jsonb(m.properties), Jsonb(m.traits), Jsonb(m.context))
             copy.write_row((
                 received_at, rooftop.id, visitor_id, customer_id, m.message_id, m.type, m.event, m.occurred_at,
-                m.sent_at, m.vin, Jsonb(m.properties), Jsonb(m.traits), Jsonb(m.context),
+                m.sent_at, m.vin, *objects,
             ))
     batch_visitors = {v[0] for v in visitors.values()}
     joined: set[int] = set()
