@@ -8,6 +8,8 @@ key is public by design and only lets a sender add events for its store.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
@@ -22,7 +24,9 @@ from tracking.intake import (
     MAX_ENCODED_BYTES, IntakeError, check_content_type, decode_body, messages_from, parse_json, too_large,
     write_key_from_authorization, write_key_from_body,
 )
-from tracking.messages import MAX_BATCH_BYTES
+from rooftops.models import Rooftop
+from tracking.group_commit import events_store_grouped
+from tracking.messages import MAX_BATCH_BYTES, Message
 from tracking.rejections import preview, rejection_record
 from tracking.selectors import rooftop_for_write_key
 from tracking.services import events_record
@@ -67,13 +71,24 @@ def _read_body(request: HttpRequest) -> bytes:
     return raw
 
 
+@dataclass(frozen=True)
+class _Accepted:
+    """A request that passed every check: what is left is storing it."""
+
+    rooftop: Rooftop
+    messages: list[Message]
+    received_at: datetime
+
+
 @csrf_exempt
 async def collect(request: HttpRequest, path_type: str) -> HttpResponse:
-    """Async door, sync work in a small shared thread pool.
+    """Async door: checks in a small shared thread pool, storage by group commit.
 
     Under ASGI a plain sync view runs in a new thread per request, and Django opens a new database
     connection in each one (and keeps it until CONN_MAX_AGE), so a burst of single-event requests exhausts
-    PostgreSQL's connections. The pool's few threads keep their connections from one request to the next.
+    PostgreSQL's connections. The pool's few threads keep their connections from one request to the next, and
+    the accepted messages are stored by tracking.group_commit with those of the other requests waiting then.
+    crm.asgi serves /v1/* with this same view without Django's middleware stack (see there).
     """
     if request.method == "OPTIONS":
         response = HttpResponse(status=204)
@@ -86,12 +101,21 @@ async def collect(request: HttpRequest, path_type: str) -> HttpResponse:
         return response
 
     if isinstance(request, ASGIRequest):
-        return await _store_in_pool(request, path_type)
+        accepted = await _intake_in_pool(request, path_type)
+        if isinstance(accepted, HttpResponse):
+            return accepted
+        try:
+            await events_store_grouped(rooftop=accepted.rooftop, messages=accepted.messages,
+                                       received_at=accepted.received_at)
+        except DatabaseError as exc:
+            return _unavailable(exc)
+        return _answer(200, {"success": True})
     # WSGI servers and Django's test client: the request's own thread and connection, as for any view.
     return await _store_in_request_thread(request, path_type)
 
 
-def _store(request: HttpRequest, path_type: str) -> HttpResponse:
+def _intake(request: HttpRequest, path_type: str) -> _Accepted | HttpResponse:
+    """Rate limits, body, write key and messages; a refusal is answered (and recorded) here."""
     received_at = timezone.now()
     raw = b""
     body = b""
@@ -114,7 +138,6 @@ def _store(request: HttpRequest, path_type: str) -> HttpResponse:
         if rooftop is None:
             raise IntakeError(401, "unauthorized", "unknown write key")
         messages = messages_from(payload, path_type=path_type, received_at=received_at)
-        events_record(rooftop=rooftop, messages=messages, received_at=received_at)
     except IntakeError as exc:
         rejection_record(
             rooftop_id=rooftop.id if rooftop else None, status=exc.status, code=exc.code, reason=exc.reason,
@@ -125,25 +148,40 @@ def _store(request: HttpRequest, path_type: str) -> HttpResponse:
         if exc.status == 401:
             response["WWW-Authenticate"] = 'Basic realm="collector"'
         return response
+    except DatabaseError as exc:  # the write-key lookup or the rejection record
+        return _unavailable(exc)
+    return _Accepted(rooftop, messages, received_at)
+
+
+def _unavailable(exc: DatabaseError) -> HttpResponse:
+    # Nothing was committed; 503 tells Segment-style clients to retry the same batch later (its messageIds
+    # make the retry store each event once).
+    if isinstance(exc, (OperationalError, InterfaceError)):  # PostgreSQL down: expected, one line
+        logger.warning("collector could not store a batch: %s", str(exc).splitlines()[0][:200] if str(exc) else
+                       type(exc).__name__)
+    else:
+        logger.exception("collector could not store a batch", exc_info=exc)
+    response = _answer(503, {"success": False, "code": "unavailable", "message": "storage unavailable, retry"})
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _store(request: HttpRequest, path_type: str) -> HttpResponse:
+    accepted = _intake(request, path_type)
+    if isinstance(accepted, HttpResponse):
+        return accepted
+    try:
+        events_record(rooftop=accepted.rooftop, messages=accepted.messages, received_at=accepted.received_at)
     except DatabaseError as exc:
-        # Nothing was committed; 503 tells Segment-style clients to retry the same batch later (its messageIds
-        # make the retry store each event once).
-        if isinstance(exc, (OperationalError, InterfaceError)):  # PostgreSQL down: expected, one line
-            logger.warning("collector could not store a batch: %s", str(exc).splitlines()[0][:200] if str(exc) else
-                           type(exc).__name__)
-        else:
-            logger.exception("collector could not store a batch")
-        response = _answer(503, {"success": False, "code": "unavailable", "message": "storage unavailable, retry"})
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return _unavailable(exc)
     return _answer(200, {"success": True})
 
 
-def _store_with_pool_connection(request: HttpRequest, path_type: str) -> HttpResponse:
+def _intake_with_pool_connection(request: HttpRequest, path_type: str) -> _Accepted | HttpResponse:
     # What Django does at each request start, for this pool thread's own connection: drop it if broken or old.
     close_old_connections()
-    return _store(request, path_type)
+    return _intake(request, path_type)
 
 
-_store_in_pool = sync_to_async(_store_with_pool_connection, thread_sensitive=False)
+_intake_in_pool = sync_to_async(_intake_with_pool_connection, thread_sensitive=False)
 _store_in_request_thread = sync_to_async(_store, thread_sensitive=True)

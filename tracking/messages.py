@@ -52,6 +52,8 @@ class Message:
     properties: Mapping[str, Any] = field(default_factory=dict)
     traits: Mapping[str, Any] = field(default_factory=dict)
     context: Mapping[str, Any] = field(default_factory=dict)
+    # The three objects as the JSON text stored, when normalize already encoded them (None: encode at store).
+    encoded: tuple[str, str, str] | None = field(default=None, compare=False, repr=False)
 
     @property
     def visitor_key(self) -> str:
@@ -114,10 +116,14 @@ def normalize(raw: Any, *, received_at: datetime, batch_sent_at: datetime | None
     properties = _object(raw, "properties")
     context = _object(raw, "context")
     traits = _object(raw, "traits") or (context.get("traits") if isinstance(context.get("traits"), dict) else {})
-    encoded = _encode(raw)
-    if len(encoded) > MAX_EVENT_BYTES:
+    # Each object is encoded once: the texts are what the store writes, and their sizes make the message's.
+    texts = {key: _encode_text(raw[key]) for key in _STORED_OBJECTS if key in raw}
+    size = _encoded_size(raw, texts)
+    if size > MAX_EVENT_BYTES:
         raise MessageTooLarge(f"message is larger than {MAX_EVENT_BYTES // 1024} KB")
-    message_id = _text(raw, "messageId", 100) or "auto-" + hashlib.sha256(encoded).hexdigest()[:40]
+    message_id = _text(raw, "messageId", 100)
+    if not message_id:
+        message_id = "auto-" + hashlib.sha256(_encode(raw)).hexdigest()[:40]
 
     raw_timestamp = raw.get("timestamp") or raw.get("originalTimestamp")
     timestamp = parse_time(raw_timestamp, "timestamp")
@@ -148,13 +154,45 @@ def normalize(raw: Any, *, received_at: datetime, batch_sent_at: datetime | None
         type=kind, event=event, anonymous_id=anonymous_id, user_id=user_id, previous_id=previous_id,
         message_id=message_id, occurred_at=occurred_at, sent_at=sent_at, vin=vin, properties=properties,
         traits=traits, context=context,
+        encoded=(_stored_text(properties, raw, "properties", texts), _stored_text(traits, raw, "traits", texts),
+                 _stored_text(context, raw, "context", texts)),
     )
+
+
+_STORED_OBJECTS = ("properties", "traits", "context")
+
+
+def _stored_text(value: dict, raw: dict, key: str, texts: dict[str, tuple[str, int]]) -> str:
+    # Usually the sender's own object, already encoded; a context with a clock note or traits read from
+    # context.traits are encoded here.
+    if raw.get(key) is value and key in texts:
+        return texts[key][0]
+    return _encode_text(value)[0] if value else "{}"
+
+
+def _encoded_size(raw: dict, texts: dict[str, tuple[str, int]]) -> int:
+    """len(_encode(raw)), from the objects' encoded sizes and the rest of the message encoded alone."""
+    rest = {k: v for k, v in raw.items() if k not in texts}
+    size = _encode_text(rest)[1]  # "{...}" with the other members
+    for n, key in enumerate(texts):
+        # ,"key":<text> — a comma before each member but the very first
+        size += len(key) + 3 + texts[key][1] + (1 if rest or n else 0)
+    return size
+
+
+# One encoder: json.dumps with these options builds a new JSONEncoder on every call (four a message).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _encode(raw: dict) -> bytes:
     """The message as compact UTF-8 JSON, refusing what PostgreSQL cannot store (jsonb and text columns)."""
+    return _encode_text(raw)[0].encode("utf-8")
+
+
+def _encode_text(raw: Any) -> tuple[str, int]:
+    """Compact JSON text and its size in UTF-8 bytes, refusing what PostgreSQL cannot store (jsonb, text)."""
     try:
-        text = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = _ENCODER.encode(raw)
     except ValueError:  # NaN or Infinity: JSON has no such numbers and jsonb refuses them
         raise MessageError("numbers must be finite (no NaN or Infinity)") from None
     except RecursionError:
@@ -162,9 +200,10 @@ def _encode(raw: dict) -> bytes:
     if "\\u0000" in text:
         raise MessageError("message contains a NUL character (\\u0000), which cannot be stored")
     try:
-        return text.encode("utf-8")
+        size = len(text) if text.isascii() else len(text.encode("utf-8"))
     except UnicodeEncodeError:  # a lone surrogate, e.g. from the JSON escape \ud800
         raise MessageError("message contains text that is not valid Unicode") from None
+    return text, size
 
 
 def believable(value: datetime, *, received_at: datetime) -> bool:

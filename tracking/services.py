@@ -53,46 +53,88 @@ def events_record(*, rooftop: Rooftop, messages: Sequence[Message], received_at:
     """
     if not messages:
         return RecordResult(stored=0, duplicates=0, visitor_ids=())
-    # Within one request a retried message may also appear twice: keep the first.
+    return events_record_many(batches=[RooftopBatch(rooftop, messages, received_at)])[rooftop.id]
+
+
+@dataclass(frozen=True)
+class RooftopBatch:
+    """One request's validated messages for one rooftop, received at `received_at`."""
+
+    rooftop: Rooftop
+    messages: Sequence[Message]
+    received_at: datetime
+
+
+def events_record_many(*, batches: Sequence[RooftopBatch]) -> dict[int, RecordResult]:
+    """events_record for several requests (maybe several rooftops) in one transaction: all stored, or none.
+
+    The collector's group commit: one COMMIT (one WAL flush) for many requests. Each rooftop's messages are
+    stored by one pass of the same statements as a single request's; rooftops in id order, so two processes
+    committing groups lock visitor rows in the same order. Merged requests share the latest received_at
+    (the group's messages were all received by then). Scoring is queued once, after commit.
+    """
+    by_rooftop: dict[int, list[RooftopBatch]] = {}
+    for batch in batches:
+        by_rooftop.setdefault(batch.rooftop.id, []).append(batch)
+    results: dict[int, RecordResult] = {}
+    to_score: set[int] = set()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for rooftop_id in sorted(by_rooftop):
+            same = by_rooftop[rooftop_id]
+            messages = [m for b in same for m in b.messages]
+            results[rooftop_id], scored = _events_store(cursor, rooftop=same[0].rooftop, messages=messages,
+                                                        received_at=max(b.received_at for b in same))
+            to_score.update(scored)
+        if to_score:
+            _queue_scoring_after_commit(tuple(sorted(to_score)))
+    return results
+
+
+def _events_store(cursor, *, rooftop: Rooftop, messages: Sequence[Message],
+                  received_at: datetime) -> tuple[RecordResult, set[int]]:
+    """One rooftop's messages in the caller's transaction; returns the result and the visitors to score."""
+    if not messages:
+        return RecordResult(stored=0, duplicates=0, visitor_ids=()), set()
+    # Within one request (or one group) a retried message may also appear twice: keep the first.
     unique: dict[str, Message] = {}
     for message in messages:
         unique.setdefault(message.message_id, message)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO tracking_receivedmessage (rooftop_id, message_id, received_at)
-            SELECT %s, m, %s FROM unnest(%s::text[]) AS m
-            ON CONFLICT (rooftop_id, message_id) DO NOTHING
-            RETURNING message_id
-            """,
-            [rooftop.id, received_at, list(unique)],
-        )
-        fresh = {row[0] for row in cursor.fetchall()}
-        new_messages = [m for m in unique.values() if m.message_id in fresh]
-        if not new_messages:
-            return RecordResult(stored=0, duplicates=len(messages), visitor_ids=())
-        identity_messages = [m for m in new_messages if m.type in ("identify", "alias")]
-        if identity_messages:
-            keys_lock(rooftop.dealer_group_id, *(claims_from_traits(m.traits, user_id=m.user_id).keys
-                                                 for m in identity_messages if m.type == "identify"))
-        visitors = _visitors_upsert(cursor, rooftop_id=rooftop.id, messages=new_messages)
-        with cursor.cursor.copy(f"COPY tracking_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
-            for m in new_messages:
-                visitor_id, customer_id = visitors[m.visitor_key]
-                copy.write_row((
-                    received_at, rooftop.id, visitor_id, customer_id, m.message_id, m.type, m.event, m.occurred_at,
-                    m.sent_at, m.vin, Jsonb(dict(m.properties)), Jsonb(dict(m.traits)), Jsonb(dict(m.context)),
-                ))
-        batch_visitors = {v[0] for v in visitors.values()}
-        joined: set[int] = set()
-        if identity_messages:
-            # visitors_link_customer queues scoring for the visitors it joins (some outside this batch).
-            joined = _identity_apply(rooftop=rooftop, messages=identity_messages, visitors=visitors,
-                                     received_at=received_at)
-        to_score = tuple(sorted(batch_visitors - joined))
-        _queue_scoring_after_commit(to_score)
-    return RecordResult(stored=len(new_messages), duplicates=len(messages) - len(new_messages),
-                        visitor_ids=tuple(sorted(batch_visitors | joined)))
+    cursor.execute(
+        """
+        INSERT INTO tracking_receivedmessage (rooftop_id, message_id, received_at)
+        SELECT %s, m, %s FROM unnest(%s::text[]) AS m
+        ON CONFLICT (rooftop_id, message_id) DO NOTHING
+        RETURNING message_id
+        """,
+        [rooftop.id, received_at, list(unique)],
+    )
+    fresh = {row[0] for row in cursor.fetchall()}
+    new_messages = [m for m in unique.values() if m.message_id in fresh]
+    if not new_messages:
+        return RecordResult(stored=0, duplicates=len(messages), visitor_ids=()), set()
+    identity_messages = [m for m in new_messages if m.type in ("identify", "alias")]
+    if identity_messages:
+        keys_lock(rooftop.dealer_group_id, *(claims_from_traits(m.traits, user_id=m.user_id).keys
+                                             for m in identity_messages if m.type == "identify"))
+    visitors = _visitors_upsert(cursor, rooftop_id=rooftop.id, messages=new_messages)
+    with cursor.cursor.copy(f"COPY tracking_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+        for m in new_messages:
+            visitor_id, customer_id = visitors[m.visitor_key]
+            # The collector's messages carry their objects' JSON text already (encoded once, when checked).
+            objects = m.encoded or (Jsonb(m.properties), Jsonb(m.traits), Jsonb(m.context))
+            copy.write_row((
+                received_at, rooftop.id, visitor_id, customer_id, m.message_id, m.type, m.event, m.occurred_at,
+                m.sent_at, m.vin, *objects,
+            ))
+    batch_visitors = {v[0] for v in visitors.values()}
+    joined: set[int] = set()
+    if identity_messages:
+        # visitors_link_customer queues scoring for the visitors it joins (some outside this batch).
+        joined = _identity_apply(rooftop=rooftop, messages=identity_messages, visitors=visitors,
+                                 received_at=received_at)
+    result = RecordResult(stored=len(new_messages), duplicates=len(messages) - len(new_messages),
+                          visitor_ids=tuple(sorted(batch_visitors | joined)))
+    return result, batch_visitors - joined
 
 
 def _visitors_upsert(cursor, *, rooftop_id: int, messages: Sequence[Message]) -> dict[str, tuple[int, int | None]]:
