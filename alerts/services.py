@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from psycopg.types.json import Jsonb
@@ -76,43 +76,80 @@ def visitor_score_events(*, visitor_id: int, now: datetime | None = None, batch_
     The intent row is locked for the whole batch, so two workers never fold the same shopper at once, and the
     work per event depends on the compact state only, never on how long the shopper's history is.
     """
-    now = now or timezone.now()
     with transaction.atomic():
-        intent = _intent_for_update(visitor_id)
-        if intent is None:
-            return ScoringOutcome(visitor_id, 0, 0.0, (), False)
-        config = _config_of(intent)
-        state = _load_state(intent)
-        # A fresh statement after the lock (never the locking one): its snapshot sees what a worker that held
-        # the lock before us marked scored, so no event is folded twice.
-        rows, known = _batch_read(visitor_id=visitor_id, rooftop_id=intent.rooftop_id,
-                                  customer_id=intent.visitor.customer_id, state=state, batch_size=batch_size, now=now)
-        if not rows:
-            if intent.customer_id != intent.visitor.customer_id:
-                # Queued because the browser was just joined to a customer: the shopper page should know.
-                intent.customer_id = intent.visitor.customer_id
-                intent.save(update_fields=["customer"])
-            return ScoringOutcome(visitor_id, 0, intent.score, (), False)
-        facts = [
-            f for f in (event_fact(type=r[2], event=r[3], occurred_at=r[4], vin=r[5], properties=r[6]) for r in rows)
-            if f is not None
-        ]
-        context = _context_from(known, first_seen=_first_seen(
-            state, {(f.vin or "").upper(): f.occurred_at for f in reversed(facts) if f.vin}), now=now)
-        fired: list[Signal] = []
-        update: ScoreUpdate | None = None
-        for fact in facts:
-            update = apply_event(state, fact, rules=config.rules, context=context, now=now)
-            state = update.state
-            # An event that arrives a day late (imported history, a device clock far off) still shapes the
-            # score and the reasons, but "act now" about it would be wrong.
-            if now - fact.occurred_at <= MAX_ALERT_DELAY:
-                fired.extend(update.fired)
-        if update is not None:
-            _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now, scored=rows)
-        else:
-            _mark_scored(visitor_id=visitor_id, rows=rows, now=now)
-        alert_ids = _raise_all(intent, fired, config=config, score=intent.score, now=now)
+        return _visitor_score(visitor_id, now=now or timezone.now(), batch_size=batch_size)
+
+
+def visitors_score_events(*, visitor_ids: Sequence[int], batch_size: int = SCORING_BATCH) -> list[ScoringOutcome]:
+    """Score several shoppers (the drainer's chunk), as visitor_score_events each, sharing transactions.
+
+    A transaction ends after the first shopper whose events raise an alert, so its push never waits for the
+    rest of the chunk; sharing saves two round trips (BEGIN, COMMIT) per shopper otherwise. When a transaction
+    fails, its shoppers are scored again one per transaction, so one shopper's failure undoes nobody else's;
+    a shopper that fails alone is logged and left to the beat sweep of unscored events.
+    """
+    outcomes: list[ScoringOutcome] = []
+    waiting = list(visitor_ids)
+    while waiting:
+        group: list[ScoringOutcome] = []
+        try:
+            with transaction.atomic():
+                while waiting:
+                    group.append(_visitor_score(waiting[0], now=timezone.now(), batch_size=batch_size))
+                    waiting.pop(0)
+                    if group[-1].alert_ids:
+                        break
+        except DatabaseError:
+            alone = [o.visitor_id for o in group] + waiting[:1]
+            del waiting[:1]
+            for visitor_id in alone:
+                try:
+                    outcomes.append(visitor_score_events(visitor_id=visitor_id, batch_size=batch_size))
+                except DatabaseError:
+                    logger.exception("scoring visitor %s failed; the sweep of unscored events will try again",
+                                     visitor_id)
+            continue
+        outcomes.extend(group)
+    return outcomes
+
+
+def _visitor_score(visitor_id: int, *, now: datetime, batch_size: int) -> ScoringOutcome:
+    """One bounded batch of one visitor, inside the caller's transaction."""
+    intent = _intent_for_update(visitor_id)
+    if intent is None:
+        return ScoringOutcome(visitor_id, 0, 0.0, (), False)
+    config = _config_of(intent)
+    state = _load_state(intent)
+    # A fresh statement after the lock (never the locking one): its snapshot sees what a worker that held
+    # the lock before us marked scored, so no event is folded twice.
+    rows, known = _batch_read(visitor_id=visitor_id, rooftop_id=intent.rooftop_id,
+                              customer_id=intent.visitor.customer_id, state=state, batch_size=batch_size, now=now)
+    if not rows:
+        if intent.customer_id != intent.visitor.customer_id:
+            # Queued because the browser was just joined to a customer: the shopper page should know.
+            intent.customer_id = intent.visitor.customer_id
+            intent.save(update_fields=["customer"])
+        return ScoringOutcome(visitor_id, 0, intent.score, (), False)
+    facts = [
+        f for f in (event_fact(type=r[2], event=r[3], occurred_at=r[4], vin=r[5], properties=r[6]) for r in rows)
+        if f is not None
+    ]
+    context = _context_from(known, first_seen=_first_seen(
+        state, {(f.vin or "").upper(): f.occurred_at for f in reversed(facts) if f.vin}), now=now)
+    fired: list[Signal] = []
+    update: ScoreUpdate | None = None
+    for fact in facts:
+        update = apply_event(state, fact, rules=config.rules, context=context, now=now)
+        state = update.state
+        # An event that arrives a day late (imported history, a device clock far off) still shapes the
+        # score and the reasons, but "act now" about it would be wrong.
+        if now - fact.occurred_at <= MAX_ALERT_DELAY:
+            fired.extend(update.fired)
+    if update is not None:
+        _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now, scored=rows)
+    else:
+        _mark_scored(visitor_id=visitor_id, rows=rows, now=now)
+    alert_ids = _raise_all(intent, fired, config=config, score=intent.score, now=now)
     return ScoringOutcome(visitor_id, len(rows), intent.score, alert_ids, len(rows) == batch_size)
 
 
