@@ -45,7 +45,7 @@ def _redis() -> redis.Redis:
     key = (os.getpid(), settings.CELERY_BROKER_URL)  # a prefork child makes its own connections
     if _state.get("key") != key:
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=settings.REDIS_SOCKET_TIMEOUT_SECONDS,
-                                      socket_connect_timeout=2)
+                                      socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT_SECONDS)
         _state.update(key=key, client=client, claim=client.register_script(_CLAIM),
                       release=client.register_script(_RELEASE))
     return _state["client"]
