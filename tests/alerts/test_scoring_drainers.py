@@ -116,3 +116,17 @@ def test_a_hint_for_a_held_shard_publishes_no_second_drainer_and_a_stale_drainer
     assert pending.hint([shopper.visitor.id], now=2.0) == []  # held: the drainer already published will see it
     assert tasks.score_pending.apply(args=[shard, token + 1]).get() == 0  # not its hold: it leaves the set alone
     assert pending._redis().zscore(pending_key(shard), shopper.visitor.id) == 1.0  # waiting since the first hint
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scoring_task_queued_by_the_older_release_is_still_run_by_the_worker(world, shopper, celery_worker):
+    from crm.celery import app
+    from tracking.services import scoring_left_to_sweep
+
+    with scoring_left_to_sweep():  # stored without a hint: only the old-style message will score them
+        send(world.rooftop, views(shopper, 4))
+    # As a worker of the previous release finds it in Redis at upgrade time: one task per visitor, by name.
+    app.send_task("alerts.tasks.score_visitor_events", args=[shopper.visitor.id])
+    wait_until(lambda: _all_scored(world.rooftop), timeout=60, what="the old-style task to score the shopper")
+    assert ShopperIntent.unscoped.get(visitor=shopper.visitor).event_count == 4
+    assert Alert.unscoped.filter(customer=shopper.customer, parent__isnull=True).count() == 1
