@@ -94,8 +94,9 @@ def visitors_score_events(*, visitor_ids: Sequence[int], batch_size: int = SCORI
         group: list[ScoringOutcome] = []
         try:
             with transaction.atomic():
+                locked = _intents_for_update(waiting)
                 while waiting:
-                    group.append(_visitor_score(waiting[0], now=timezone.now(), batch_size=batch_size))
+                    group.append(_visitor_score(waiting[0], now=timezone.now(), batch_size=batch_size, locked=locked))
                     waiting.pop(0)
                     if group[-1].alert_ids:
                         break
@@ -113,9 +114,10 @@ def visitors_score_events(*, visitor_ids: Sequence[int], batch_size: int = SCORI
     return outcomes
 
 
-def _visitor_score(visitor_id: int, *, now: datetime, batch_size: int) -> ScoringOutcome:
-    """One bounded batch of one visitor, inside the caller's transaction."""
-    intent = _intent_for_update(visitor_id)
+def _visitor_score(visitor_id: int, *, now: datetime, batch_size: int,
+                   locked: dict[int, ShopperIntent] | None = None) -> ScoringOutcome:
+    """One bounded batch of one visitor, inside the caller's transaction (`locked`: intents it already locked)."""
+    intent = locked.get(visitor_id) if locked is not None else _intent_for_update(visitor_id)
     if intent is None:
         return ScoringOutcome(visitor_id, 0, 0.0, (), False)
     config = _config_of(intent)
@@ -310,6 +312,29 @@ def _intent_for_update(visitor_id: int) -> ShopperIntent | None:
             [visitor_id],
         )
     return next(iter(locked.all()), None)
+
+
+def _intents_for_update(visitor_ids: Sequence[int]) -> dict[int, ShopperIntent]:
+    """_intent_for_update for a drainer's chunk: one statement locks them all (in visitor order, as any two
+    chunks would), one more makes the intents of shoppers seen for the first time."""
+    locked = ShopperIntent.unscoped.select_for_update(of=("self",)).select_related(
+        "visitor", "rooftop", "rooftop__scoring_settings").order_by("visitor_id")
+    intents = {intent.visitor_id: intent for intent in locked.filter(visitor_id__in=list(visitor_ids))}
+    missing = [v for v in visitor_ids if v not in intents]
+    if missing:
+        with connection.cursor() as cursor:
+            cursor.execute(NEW_INTENTS_SQL, [missing])
+        intents.update({intent.visitor_id: intent for intent in locked.filter(visitor_id__in=missing)})
+    return intents
+
+
+NEW_INTENTS_SQL = """
+INSERT INTO alerts_shopperintent (rooftop_id, visitor_id, customer_id, state, score, trend, level, reasons,
+                                  viewed_vins, event_count, updated_at)
+SELECT rooftop_id, id, customer_id, '{}', 0, 'steady', 'cold', '[]', '{}', 0, now()
+FROM tracking_visitor WHERE id = ANY(%s) ORDER BY id
+ON CONFLICT (visitor_id) DO NOTHING
+"""
 
 
 def _config_of(intent: ShopperIntent) -> ScoringConfig:
