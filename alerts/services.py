@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from psycopg.types.json import Jsonb
@@ -76,43 +76,82 @@ def visitor_score_events(*, visitor_id: int, now: datetime | None = None, batch_
     The intent row is locked for the whole batch, so two workers never fold the same shopper at once, and the
     work per event depends on the compact state only, never on how long the shopper's history is.
     """
-    now = now or timezone.now()
     with transaction.atomic():
-        intent = _intent_for_update(visitor_id)
-        if intent is None:
-            return ScoringOutcome(visitor_id, 0, 0.0, (), False)
-        config = _config_of(intent)
-        state = _load_state(intent)
-        # A fresh statement after the lock (never the locking one): its snapshot sees what a worker that held
-        # the lock before us marked scored, so no event is folded twice.
-        rows, known = _batch_read(visitor_id=visitor_id, rooftop_id=intent.rooftop_id,
-                                  customer_id=intent.visitor.customer_id, state=state, batch_size=batch_size, now=now)
-        if not rows:
-            if intent.customer_id != intent.visitor.customer_id:
-                # Queued because the browser was just joined to a customer: the shopper page should know.
-                intent.customer_id = intent.visitor.customer_id
-                intent.save(update_fields=["customer"])
-            return ScoringOutcome(visitor_id, 0, intent.score, (), False)
-        facts = [
-            f for f in (event_fact(type=r[2], event=r[3], occurred_at=r[4], vin=r[5], properties=r[6]) for r in rows)
-            if f is not None
-        ]
-        context = _context_from(known, first_seen=_first_seen(
-            state, {(f.vin or "").upper(): f.occurred_at for f in reversed(facts) if f.vin}), now=now)
-        fired: list[Signal] = []
-        update: ScoreUpdate | None = None
-        for fact in facts:
-            update = apply_event(state, fact, rules=config.rules, context=context, now=now)
-            state = update.state
-            # An event that arrives a day late (imported history, a device clock far off) still shapes the
-            # score and the reasons, but "act now" about it would be wrong.
-            if now - fact.occurred_at <= MAX_ALERT_DELAY:
-                fired.extend(update.fired)
-        if update is not None:
-            _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now, scored=rows)
-        else:
-            _mark_scored(visitor_id=visitor_id, rows=rows, now=now)
-        alert_ids = _raise_all(intent, fired, config=config, score=intent.score, now=now)
+        return _visitor_score(visitor_id, now=now or timezone.now(), batch_size=batch_size)
+
+
+def visitors_score_events(*, visitor_ids: Sequence[int], batch_size: int = SCORING_BATCH) -> list[ScoringOutcome]:
+    """Score several shoppers (the drainer's chunk), as visitor_score_events each, sharing transactions.
+
+    A transaction ends after the first shopper whose events raise an alert, so its push never waits for the
+    rest of the chunk; sharing saves two round trips (BEGIN, COMMIT) per shopper otherwise. When a transaction
+    fails, its shoppers are scored again one per transaction, so one shopper's failure undoes nobody else's;
+    a shopper that fails alone is logged and left to the beat sweep of unscored events.
+    """
+    outcomes: list[ScoringOutcome] = []
+    waiting = list(visitor_ids)
+    while waiting:
+        group: list[ScoringOutcome] = []
+        try:
+            with transaction.atomic():
+                locked = _intents_for_update(waiting)
+                while waiting:
+                    group.append(_visitor_score(waiting[0], now=timezone.now(), batch_size=batch_size, locked=locked))
+                    waiting.pop(0)
+                    if group[-1].alert_ids:
+                        break
+        except DatabaseError:
+            alone = [o.visitor_id for o in group] + waiting[:1]
+            del waiting[:1]
+            for visitor_id in alone:
+                try:
+                    outcomes.append(visitor_score_events(visitor_id=visitor_id, batch_size=batch_size))
+                except DatabaseError:
+                    logger.exception("scoring visitor %s failed; the sweep of unscored events will try again",
+                                     visitor_id)
+            continue
+        outcomes.extend(group)
+    return outcomes
+
+
+def _visitor_score(visitor_id: int, *, now: datetime, batch_size: int,
+                   locked: dict[int, ShopperIntent] | None = None) -> ScoringOutcome:
+    """One bounded batch of one visitor, inside the caller's transaction (`locked`: intents it already locked)."""
+    intent = locked.get(visitor_id) if locked is not None else _intent_for_update(visitor_id)
+    if intent is None:
+        return ScoringOutcome(visitor_id, 0, 0.0, (), False)
+    config = _config_of(intent)
+    state = _load_state(intent)
+    # A fresh statement after the lock (never the locking one): its snapshot sees what a worker that held
+    # the lock before us marked scored, so no event is folded twice.
+    rows, known = _batch_read(visitor_id=visitor_id, rooftop_id=intent.rooftop_id,
+                              customer_id=intent.visitor.customer_id, state=state, batch_size=batch_size, now=now)
+    if not rows:
+        if intent.customer_id != intent.visitor.customer_id:
+            # Queued because the browser was just joined to a customer: the shopper page should know.
+            intent.customer_id = intent.visitor.customer_id
+            intent.save(update_fields=["customer"])
+        return ScoringOutcome(visitor_id, 0, intent.score, (), False)
+    facts = [
+        f for f in (event_fact(type=r[2], event=r[3], occurred_at=r[4], vin=r[5], properties=r[6]) for r in rows)
+        if f is not None
+    ]
+    context = _context_from(known, first_seen=_first_seen(
+        state, {(f.vin or "").upper(): f.occurred_at for f in reversed(facts) if f.vin}), now=now)
+    fired: list[Signal] = []
+    update: ScoreUpdate | None = None
+    for fact in facts:
+        update = apply_event(state, fact, rules=config.rules, context=context, now=now)
+        state = update.state
+        # An event that arrives a day late (imported history, a device clock far off) still shapes the
+        # score and the reasons, but "act now" about it would be wrong.
+        if now - fact.occurred_at <= MAX_ALERT_DELAY:
+            fired.extend(update.fired)
+    if update is not None:
+        _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now, scored=rows)
+    else:
+        _mark_scored(visitor_id=visitor_id, rows=rows, now=now)
+    alert_ids = _raise_all(intent, fired, config=config, score=intent.score, now=now)
     return ScoringOutcome(visitor_id, len(rows), intent.score, alert_ids, len(rows) == batch_size)
 
 
@@ -273,6 +312,29 @@ def _intent_for_update(visitor_id: int) -> ShopperIntent | None:
             [visitor_id],
         )
     return next(iter(locked.all()), None)
+
+
+def _intents_for_update(visitor_ids: Sequence[int]) -> dict[int, ShopperIntent]:
+    """_intent_for_update for a drainer's chunk: one statement locks them all (in visitor order, as any two
+    chunks would), one more makes the intents of shoppers seen for the first time."""
+    locked = ShopperIntent.unscoped.select_for_update(of=("self",)).select_related(
+        "visitor", "rooftop", "rooftop__scoring_settings").order_by("visitor_id")
+    intents = {intent.visitor_id: intent for intent in locked.filter(visitor_id__in=list(visitor_ids))}
+    missing = [v for v in visitor_ids if v not in intents]
+    if missing:
+        with connection.cursor() as cursor:
+            cursor.execute(NEW_INTENTS_SQL, [missing])
+        intents.update({intent.visitor_id: intent for intent in locked.filter(visitor_id__in=missing)})
+    return intents
+
+
+NEW_INTENTS_SQL = """
+INSERT INTO alerts_shopperintent (rooftop_id, visitor_id, customer_id, state, score, trend, level, reasons,
+                                  viewed_vins, event_count, updated_at)
+SELECT rooftop_id, id, customer_id, '{}', 0, 'steady', 'cold', '[]', '{}', 0, now()
+FROM tracking_visitor WHERE id = ANY(%s) ORDER BY id
+ON CONFLICT (visitor_id) DO NOTHING
+"""
 
 
 def _config_of(intent: ShopperIntent) -> ScoringConfig:

@@ -7,8 +7,8 @@ Run with `make bench ARGS=ingest` (DATABASE_URL/REDIS_URL come from scripts/dev.
 (each phase also stops after a time limit), prints the numbers and ratios, writes bench/results/ingest.json,
 then stops the server and drops the database (--keep keeps it).
 
-Scoring hand-off: when `alerts.tasks.score_visitor_events` exists, every stored batch also queues scoring in
-Redis (the bench's own Redis databases); the queued messages are deleted at the end.
+Scoring hand-off: when `alerts.tasks.score_soon` exists, every stored batch also queues scoring in Redis (the
+bench's own Redis databases: shoppers waiting per shard and a drainer task per shard); both are deleted at the end.
 """
 
 from __future__ import annotations
@@ -311,7 +311,8 @@ def _purge_scoring_queue(env: dict) -> None:
         from crm.env import redis_db_url
 
         url = redis_db_url(env.get("REDIS_URL", "redis://127.0.0.1:6379/0"), int(env.get("REDIS_DB_OFFSET", "0")))
-        redis.Redis.from_url(url, socket_timeout=2).delete("scoring")
+        client = redis.Redis.from_url(url, socket_timeout=2)
+        client.delete("scoring", *client.scan_iter(match="alerts:scoring:*", count=1000))
     except Exception as exc:  # noqa: BLE001 - cleanup only
         print(f"(could not purge the scoring queue: {exc})")
 

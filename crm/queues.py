@@ -29,6 +29,9 @@ QUEUES: tuple[str, ...] = (SCORING, MESSAGES, WEBHOOKS, IMPORTS, SWEEPS, DEFAULT
 
 TASKS: dict[str, tuple[str, ...]] = {
     SCORING: (
+        # One drainer per shard of shoppers waiting to be scored (alerts/pending.py), published by a hint only
+        # when its shard has none; score_visitor_events is one shopper's task, as an older release queued it.
+        "alerts.tasks.score_pending",
         "alerts.tasks.score_visitor_events",
         # Every 10 s: the unscored events a lost hint left behind, abandoned forms, expiry and snoozes. It raises
         # alerts, so it waits behind nothing but scoring.

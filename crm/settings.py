@@ -174,6 +174,9 @@ CHANNEL_LAYERS = {
 ALERT_FEED_LIVENESS_SECONDS = env_float("ALERT_FEED_LIVENESS_SECONDS", 15)
 # After a failed hand-off to Redis, publishing is skipped for this long (the beat sweeps recover the work).
 HANDOFF_BREAKER_SECONDS = env_float("HANDOFF_BREAKER_SECONDS", 5)
+# Scoring drainers that may run at once (alerts/coalescing.py): set it to the scoring worker's processes
+# (make run: 2; docker-compose's worker-realtime: 4). Every web process must use the same number.
+SCORING_DRAINERS = env_int("SCORING_DRAINERS", 2)
 
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

@@ -188,20 +188,17 @@ def _queue_scoring_after_commit(visitor_ids: Sequence[int]) -> None:
 
 def _queue_scoring(visitor_ids: Sequence[int]) -> None:
     try:
-        from alerts.tasks import score_visitor_events
+        from alerts.tasks import score_soon
     except ImportError:  # scoring not installed: events wait for it, nothing is lost
         return
     if not visitor_ids:
         return
+    ids = tuple(visitor_ids)
 
-    def publish() -> None:
-        for visitor_id in visitor_ids:
-            # Bounded by the broker's socket timeouts and publish retry policy (settings); on the hand-off
-            # thread, so the answer to the website never waits on Redis. A failure leaves the rest to the sweep.
-            score_visitor_events.delay(visitor_id)
-
-    # Redis down or hung: the hint is skipped and the beat sweep of unscored events scores what was stored.
-    hand_off(publish, what=f"scoring of {len(visitor_ids)} visitor(s)")
+    # Bounded by the Redis socket timeouts and the broker's publish retry policy (settings); on the hand-off
+    # thread, so the answer to the website never waits on Redis. Redis down or hung: the hint is skipped and the
+    # beat sweep of unscored events scores what was stored.
+    hand_off(lambda: score_soon(ids), what=f"scoring of {len(ids)} visitor(s)")
 
 
 # --- identity: joining visitors to customers ---------------------------------------------------------

@@ -1,7 +1,7 @@
-"""The hand-off to scoring: `alerts.tasks.score_visitor_events(visitor_id)` on queue "scoring", only after commit.
+"""The hand-off to scoring: `alerts.tasks.score_soon(visitor_ids)`, only after commit, on the hand-off thread.
 
-The scoring task belongs to the alerts app; here a stand-in records what the collector queues, so the
-contract is checked whether or not that app is installed on this branch.
+The hint belongs to the alerts app (it queues the visitors and publishes a drainer on queue "scoring"); here a
+stand-in records what the collector hands over, so the contract is checked whether or not that app is installed.
 """
 
 import sys
@@ -20,25 +20,29 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
 
 
-class RecordingTask:
+class RecordingHint:
     def __init__(self, fail: bool = False):
         self.calls = []
         self.fail = fail
 
-    def delay(self, *args):
-        # No task names its own queue: Celery takes it from the routing table (crm/queues.py), as here.
+    def __call__(self, visitor_ids):
+        # No task names its own queue: Celery takes the drainer's from the routing table (crm/queues.py), as here.
         from crm.queues import TASK_ROUTES
 
         if self.fail:
             raise ConnectionError("Redis is down")
-        self.calls.append((tuple(args), TASK_ROUTES["alerts.tasks.score_visitor_events"]["queue"]))
+        self.calls.append((tuple(visitor_ids), TASK_ROUTES["alerts.tasks.score_pending"]["queue"]))
+
+    @property
+    def visitors(self) -> list[int]:
+        return sorted(v for ids, _ in self.calls for v in ids)
 
 
 @pytest.fixture
 def scoring(monkeypatch):
-    task = RecordingTask()
-    monkeypatch.setitem(sys.modules, "alerts.tasks", types.SimpleNamespace(score_visitor_events=task))
-    return task
+    hint = RecordingHint()
+    monkeypatch.setitem(sys.modules, "alerts.tasks", types.SimpleNamespace(score_soon=hint))
+    return hint
 
 
 @pytest.fixture
@@ -64,8 +68,8 @@ def test_each_visitor_of_a_stored_batch_is_queued_once_after_commit(scoring, dja
     rooftop = RooftopFactory()
     with django_capture_on_commit_callbacks(execute=True):
         result = events_record(rooftop=rooftop, messages=_messages("a", "b", "a"), received_at=NOW)
-    assert sorted(scoring.calls) == sorted(((v,), "scoring") for v in result.visitor_ids)
-    assert len(scoring.calls) == 2
+    assert scoring.visitors == sorted(result.visitor_ids) and len(result.visitor_ids) == 2
+    assert [queue for _, queue in scoring.calls] == ["scoring"]  # one hint for the batch
 
 
 def test_nothing_is_queued_when_the_transaction_rolls_back(scoring, django_capture_on_commit_callbacks):
@@ -100,7 +104,7 @@ def test_a_visitor_joined_to_a_customer_is_queued_once(scoring, django_capture_o
 
 
 def test_redis_down_does_not_fail_the_store(monkeypatch, django_capture_on_commit_callbacks):
-    monkeypatch.setitem(sys.modules, "alerts.tasks", types.SimpleNamespace(score_visitor_events=RecordingTask(fail=True)))
+    monkeypatch.setitem(sys.modules, "alerts.tasks", types.SimpleNamespace(score_soon=RecordingHint(fail=True)))
     rooftop = RooftopFactory()
     with django_capture_on_commit_callbacks(execute=True):
         result = events_record(rooftop=rooftop, messages=_messages("a"), received_at=NOW)
