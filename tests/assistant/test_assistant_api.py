@@ -55,7 +55,7 @@ def test_a_test_drive_is_booked_through_the_api(store):
     assert offer["intent"] == "test_drive" and 2 <= len(offer["offered_slots"]) <= 3
     chosen = datetime.fromisoformat(offer["offered_slots"][1]).astimezone(NY)
     assert chosen.date() == day.date() and 9 <= chosen.hour < 12
-    confirm = say(client, rooftop, cid, f"{chosen:%-I:%M} works").json()
+    confirm = say(client, rooftop, cid, f"{chosen:%-I:%M} works").json()  # a clock time of the list, any hour
     assert "shall I book it?" in confirm["reply"]
     assert not Appointment.unscoped.filter(rooftop=rooftop).exists()
     booked = say(client, rooftop, cid, "yes, Ana Ruiz 617-555-0142").json()

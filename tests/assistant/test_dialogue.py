@@ -1,6 +1,6 @@
 """The dialogue's decisions as tables: answers, booking steps, handoffs, refusals. Pure: no database."""
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -83,6 +83,15 @@ def test_booking_offers_then_confirms_then_books_only_after_yes_and_contact():
     assert isinstance(book, Book) and book.at == SATURDAY[2] and book.kind == "test_drive"
     assert (book.name, book.phone, book.stock_number) == ("Ana Ruiz", "+16175550142", "T1")
     assert "You're booked, Ana" in booked.text and "booking" not in booked.state
+
+
+def test_a_bare_clock_time_picks_the_offered_slot_even_when_read_as_the_other_half_of_the_day():
+    """Said on Saturday at 10:45 AM, "10:30 works" is read as 10:30 PM (this morning's 10:30 is gone)."""
+    late_morning = datetime(2026, 12, 12, 10, 45, tzinfo=NY)
+    next_saturday = tuple(slot + timedelta(days=7) for slot in SATURDAY)
+    offer = turn("can I test drive a rav4 next saturday morning", now=late_morning, free_slots=next_saturday)
+    pick = turn("10:30 works", offer.state, now=late_morning, free_slots=())
+    assert "10:30 AM — shall I book it?" in pick.text, pick.text
 
 
 def test_a_service_visit_books_with_an_email():
