@@ -188,6 +188,8 @@ def test_a_texted_question_is_answered_by_the_worker_through_the_outbox_and_twil
                         set_as_current=False)
         broker.send_task("assistant.tasks.answer_text", args=[inbound.pk], queue="messages")
         delivered = wait_until(lambda: fake.delivered, timeout=60, what="the assistant's reply at the provider")
+        # The provider has it before the worker records it sent: stop the worker only after that.
+        wait_until(lambda: assistant_texts().filter(status="sent").exists(), timeout=30, what="the reply marked sent")
     finally:
         kill_group(worker)
         redis.stop()
