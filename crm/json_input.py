@@ -1,9 +1,9 @@
 """The one JSON reader for request bodies: bounded nesting, no NUL, finite numbers.
 
 Python's json module recurses once per level, so a body nested 10,000 deep raised RecursionError (a 500)
-before any view saw it. `nesting_depth` counts brackets outside strings without recursion, and a body
-deeper than MAX_JSON_DEPTH is refused before it is parsed. PostgreSQL text cannot hold NUL, so a
-string carrying one is refused too. The staff API reads bodies through `BoundedJSONParser` (DRF's default
+before any view saw it. Its C decoder stops such a body with RecursionError, which is refused here, and a
+parsed value nested deeper than MAX_JSON_DEPTH is refused after the parse (`_deeper_than`, iterative).
+PostgreSQL text cannot hold NUL, so a string carrying one is refused too. The staff API reads bodies through `BoundedJSONParser` (DRF's default
 parser) and the collector through `loads_bounded`; both refuse with a reason the sender can act on.
 """
 
@@ -12,15 +12,12 @@ from __future__ import annotations
 import codecs
 import json
 import math
-import re
 from typing import Any
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 MAX_JSON_DEPTH = 64
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
 
 
 class JsonRefused(ValueError):
@@ -31,20 +28,8 @@ class JsonRefused(ValueError):
         self.reason = reason
 
 
-def nesting_depth(text: str) -> int:
-    """The deepest nesting of arrays and objects, strings skipped; iterative, linear in the text."""
-    depth = deepest = 0
-    for bracket in _BRACKET.findall(_STRING.sub("", text)):
-        if bracket in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
-
-
 def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether arrays and objects nest deeper than `limit` (as nesting_depth counts); iterative."""
+    """Whether arrays and objects nest deeper than `limit` (the outermost one is level 1); iterative."""
     if not isinstance(value, (dict, list)):
         return False
     stack = [(value, 1)]
@@ -88,7 +73,7 @@ def loads_bounded(text: str, *, max_depth: int = MAX_JSON_DEPTH, refuse_nul: boo
         raise JsonRefused(f"the JSON is nested deeper than {max_depth} levels") from None
     except ValueError as exc:  # JSONDecodeError, NaN/Infinity, integers too long to read
         raise JsonRefused(f"malformed JSON: {str(exc)[:160]}") from None
-    # Measured on the parsed value: stripping strings from the text first (nesting_depth) cost more than
+    # Measured on the parsed value: counting brackets in the text with its strings stripped cost more than
     # the parse itself on a collector batch.
     if _deeper_than(value, max_depth):
         raise JsonRefused(f"the JSON is nested deeper than {max_depth} levels")
