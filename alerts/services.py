@@ -117,7 +117,7 @@ def visitors_score_events(*, visitor_ids: Sequence[int], batch_size: int = SCORI
 def _visitor_score(visitor_id: int, *, now: datetime, batch_size: int,
                    locked: dict[int, ShopperIntent] | None = None) -> ScoringOutcome:
     """One bounded batch of one visitor, inside the caller's transaction (`locked`: intents it already locked)."""
-    intent = locked.get(visitor_id) if locked is not None else _intent_for_update(visitor_id)
+    intent = (locked if locked is not None else _intents_for_update([visitor_id])).get(visitor_id)
     if intent is None:
         return ScoringOutcome(visitor_id, 0, 0.0, (), False)
     config = _config_of(intent)
@@ -289,34 +289,16 @@ def _best_equity_cents(owned: list) -> int | None:
     return best
 
 
-def _intent_for_update(visitor_id: int) -> ShopperIntent | None:
-    # The rooftop's scoring settings ride along: one round trip for the lock, the shopper and the rules.
-    # Not .first(): its ORDER BY id let the planner walk the primary key filtering on visitor_id (a scan growing
-    # with the number of shoppers, the largest cost of a batch in issue 16's profile); the visitor is unique anyway.
-    locked = ShopperIntent.unscoped.select_for_update(of=("self",)).select_related(
-        "visitor", "rooftop", "rooftop__scoring_settings").filter(visitor_id=visitor_id)
-    intent = next(iter(locked), None)
-    if intent is not None:
-        return intent
-    # A shopper seen for the first time. Two workers may meet them at once: one insert wins, both then wait
-    # on the same row lock. One statement reads the visitor and inserts, so a new shopper costs two more trips.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO alerts_shopperintent (rooftop_id, visitor_id, customer_id, state, score, trend, level, reasons,
-                                              viewed_vins, event_count, updated_at)
-            SELECT rooftop_id, id, customer_id, '{}', 0, 'steady', 'cold', '[]', '{}', 0, now()
-            FROM tracking_visitor WHERE id = %s
-            ON CONFLICT (visitor_id) DO NOTHING
-            """,
-            [visitor_id],
-        )
-    return next(iter(locked.all()), None)
-
-
 def _intents_for_update(visitor_ids: Sequence[int]) -> dict[int, ShopperIntent]:
-    """_intent_for_update for a drainer's chunk: one statement locks them all (in visitor order, as any two
-    chunks would), one more makes the intents of shoppers seen for the first time."""
+    """The shoppers' intents, locked by one statement (in visitor order, as any two chunks would), with the
+    rooftop's scoring settings riding along: one round trip for the lock, the shoppers and the rules.
+
+    Ordered and filtered by visitor, never `.first()`: its ORDER BY id let the planner walk the primary key
+    filtering on visitor_id (a scan growing with the number of shoppers, the largest cost of a batch in issue
+    16's profile). Shoppers seen for the first time get their intents from one more statement that reads the
+    visitors and inserts; two workers may meet a new shopper at once: one insert wins, both then wait on the
+    same row lock.
+    """
     locked = ShopperIntent.unscoped.select_for_update(of=("self",)).select_related(
         "visitor", "rooftop", "rooftop__scoring_settings").order_by("visitor_id")
     intents = {intent.visitor_id: intent for intent in locked.filter(visitor_id__in=list(visitor_ids))}
