@@ -58,33 +58,25 @@ def api_token_lookup(key: str) -> ApiToken | None:
     return token
 
 
-def second_factor_required(user: User) -> bool:
-    """Whether the user's dealer group requires a second factor (cached on the user for the request)."""
-    cached = getattr(user, "_second_factor_required", None)
-    if cached is None:
-        cached = StaffProfile.objects.filter(user_id=user.pk, dealer_group__require_second_factor=True).exists()
-        user._second_factor_required = cached
-    return cached
-
-
 def second_factor_facts(user: User) -> tuple[bool, bool]:
-    """(required, enrolled) in one round trip, cached like the two selectors below: the gate on every page asks
-    both of anyone not yet verified in this session."""
-    if getattr(user, "_second_factor_required", None) is None or getattr(user, "_second_factor_enrolled", None) is None:
-        user._second_factor_required, user._second_factor_enrolled = User.objects.filter(pk=user.pk).values_list(
+    """(required, enrolled) in one round trip, cached on the user for the request: whether the user's dealer
+    group requires a second factor, and whether they have a confirmed authenticator (TOTP) device (recovery
+    codes alone do not count). The gate on every page asks both of anyone not yet verified in this session."""
+    cached = getattr(user, "_second_factor_facts", None)
+    if cached is None:
+        cached = user._second_factor_facts = User.objects.filter(pk=user.pk).values_list(
             Exists(StaffProfile.objects.filter(user_id=user.pk, dealer_group__require_second_factor=True)),
             Exists(TOTPDevice.objects.filter(user_id=user.pk, confirmed=True)),
         ).get()
-    return user._second_factor_required, user._second_factor_enrolled
+    return cached
+
+
+def second_factor_required(user: User) -> bool:
+    return second_factor_facts(user)[0]
 
 
 def second_factor_enrolled(user: User) -> bool:
-    """Whether the user has a confirmed authenticator (TOTP) device. Recovery codes alone do not count."""
-    cached = getattr(user, "_second_factor_enrolled", None)
-    if cached is None:
-        cached = TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists()
-        user._second_factor_enrolled = cached
-    return cached
+    return second_factor_facts(user)[1]
 
 
 def second_factor_verified_in_session(user: User, session) -> bool:
