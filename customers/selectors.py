@@ -420,13 +420,9 @@ def _readings_sql(terms: SearchTerms, *, whole_name: bool = False) -> tuple[list
         params += [terms.stock, "ROOFTOPS"]
     words = [w for w in terms.name.split() if len(w) >= 3]
     if words:
-        filters = " AND ".join(["%s <%% c.search_name"] * len(words))
-        word_scores = " + ".join(["word_similarity(%s, c.search_name)"] * len(words))
-        parts.append(_ranked_then_scoped(
-            f"SELECT c.id, greatest(similarity(c.search_name, %s), 0.9 * ({word_scores}) / {len(words)})::float AS score, "
-            f"c.search_name FROM customers_customer c WHERE {filters} AND c.merged_into_id IS NULL AND GROUP_FILTER"
-        ))
-        params += [terms.name, *words, *words, "GROUP", "SCOPE", SEARCH_MAX_RESULTS + 1]
+        part, part_params = _word_reading(terms, words, " AND ".join(["%s <%% c.search_name"] * len(words)), words)
+        parts.append(part)
+        params += part_params
     if terms.name:
         # Prefix: "Ja" or "Smi" while typing, before trigrams can help; any 50 will do, the ranking comes after.
         parts.append(
@@ -452,21 +448,28 @@ def _exact_words_reading(terms: SearchTerms) -> tuple[list[str], list] | None:
     words = terms.name.split()
     if not words or any(len(w) < 3 for w in words) or name_words(terms.name) != words:
         return None
-    word_scores = " + ".join(["word_similarity(%s, c.search_name)"] * len(words))
     separators = NAME_WORD_SEPARATORS.replace("'", "''")  # a constant, inlined so the planner matches the index
+    part, params = _word_reading(terms, words, f"regexp_split_to_array(c.search_name, '{separators}') @> %s::text[]",
+                                 [words])
+    return [part], params
+
+
+def _word_reading(terms: SearchTerms, words: list[str], where: str, where_params: list) -> tuple[str, list]:
+    """The word reading's score over the names `where` admits: the whole name's similarity, or 0.9 times the
+    words' mean word similarity when that is more (so an exact word scores 0.9 whatever else the name holds)."""
+    word_scores = " + ".join(["word_similarity(%s, c.search_name)"] * len(words))
     part = _ranked_then_scoped(
         f"SELECT c.id, greatest(similarity(c.search_name, %s), 0.9 * ({word_scores}) / {len(words)})::float AS score, "
-        f"c.search_name FROM customers_customer c WHERE regexp_split_to_array(c.search_name, '{separators}') @> %s::text[] "
-        "AND c.merged_into_id IS NULL AND GROUP_FILTER"
+        f"c.search_name FROM customers_customer c WHERE {where} AND c.merged_into_id IS NULL AND GROUP_FILTER"
     )
-    return [part], [terms.name, *words, words, "GROUP", "SCOPE", SEARCH_MAX_RESULTS + 1]
+    return part, [terms.name, *words, *where_params, "GROUP", "SCOPE", SEARCH_MAX_RESULTS + 1]
 
 
 def _ranked_then_scoped(ranked: str) -> str:
     """A name reading: `ranked` (id, score, search_name) is sorted first and the rooftop scope checked in that
-    order, stopping one past SEARCH_MAX_RESULTS (so the page can say there were more). Checked before ranking, "johnson" probed the scope index for each of
-    its ~3,000 candidates; in rank order it probes about as many as it keeps. (OFFSET 0 keeps the planner from
-    pushing the scope back under the sort.) Ties are broken as the final order breaks them: by name, then id."""
+    order, stopping one past SEARCH_MAX_RESULTS (so the page can say there were more). Checked before ranking,
+    "johnson" probed the scope index for each of its ~3,000 candidates; in rank order it probes about as many as
+    it keeps. (OFFSET 0 keeps the planner from pushing the scope back under the sort.) Ties are broken as the final order breaks them: by name, then id."""
     return (f"SELECT c.id, c.score, 'name' FROM ({ranked} ORDER BY 2 DESC, 3, 1 OFFSET 0) c "
             "WHERE SCOPE ORDER BY c.score DESC, c.search_name, c.id LIMIT %s")
 
