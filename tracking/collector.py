@@ -8,8 +8,6 @@ key is public by design and only lets a sender add events for its store.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
@@ -24,12 +22,11 @@ from tracking.intake import (
     MAX_ENCODED_BYTES, IntakeError, check_content_type, decode_body, messages_from, parse_json, too_large,
     write_key_from_authorization, write_key_from_body,
 )
-from rooftops.models import Rooftop
 from tracking.group_commit import events_store_grouped
-from tracking.messages import MAX_BATCH_BYTES, Message
+from tracking.messages import MAX_BATCH_BYTES
 from tracking.rejections import preview, rejection_record
 from tracking.selectors import rooftop_for_write_key
-from tracking.services import events_record
+from tracking.services import RooftopBatch, events_record
 
 logger = logging.getLogger(__name__)
 
@@ -71,15 +68,6 @@ def _read_body(request: HttpRequest) -> bytes:
     return raw
 
 
-@dataclass(frozen=True)
-class _Accepted:
-    """A request that passed every check: what is left is storing it."""
-
-    rooftop: Rooftop
-    messages: list[Message]
-    received_at: datetime
-
-
 @csrf_exempt
 async def collect(request: HttpRequest, path_type: str) -> HttpResponse:
     """Async door: checks in a small shared thread pool, storage by group commit.
@@ -105,8 +93,7 @@ async def collect(request: HttpRequest, path_type: str) -> HttpResponse:
         if isinstance(accepted, HttpResponse):
             return accepted
         try:
-            await events_store_grouped(rooftop=accepted.rooftop, messages=accepted.messages,
-                                       received_at=accepted.received_at)
+            await events_store_grouped(accepted)
         except DatabaseError as exc:
             return _unavailable(exc)
         return _answer(200, {"success": True})
@@ -114,8 +101,9 @@ async def collect(request: HttpRequest, path_type: str) -> HttpResponse:
     return await _store_in_request_thread(request, path_type)
 
 
-def _intake(request: HttpRequest, path_type: str) -> _Accepted | HttpResponse:
-    """Rate limits, body, write key and messages; a refusal is answered (and recorded) here."""
+def _intake(request: HttpRequest, path_type: str) -> RooftopBatch | HttpResponse:
+    """Rate limits, body, write key and messages (what is left is storing them); a refusal is answered (and
+    recorded) here."""
     received_at = timezone.now()
     raw = b""
     body = b""
@@ -150,7 +138,7 @@ def _intake(request: HttpRequest, path_type: str) -> _Accepted | HttpResponse:
         return response
     except DatabaseError as exc:  # the write-key lookup or the rejection record
         return _unavailable(exc)
-    return _Accepted(rooftop, messages, received_at)
+    return RooftopBatch(rooftop, messages, received_at)
 
 
 def _unavailable(exc: DatabaseError) -> HttpResponse:
@@ -177,7 +165,7 @@ def _store(request: HttpRequest, path_type: str) -> HttpResponse:
     return _answer(200, {"success": True})
 
 
-def _intake_with_pool_connection(request: HttpRequest, path_type: str) -> _Accepted | HttpResponse:
+def _intake_with_pool_connection(request: HttpRequest, path_type: str) -> RooftopBatch | HttpResponse:
     # What Django does at each request start, for this pool thread's own connection: drop it if broken or old.
     close_old_connections()
     return _intake(request, path_type)

@@ -14,14 +14,10 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.db import connection
 
-from rooftops.models import Rooftop
-from tracking.messages import Message
 from tracking.services import RooftopBatch, events_record_many
 
 logger = logging.getLogger(__name__)
@@ -42,12 +38,12 @@ _started = threading.Lock()
 _thread: list[threading.Thread] = []
 
 
-async def events_store_grouped(*, rooftop: Rooftop, messages: Sequence[Message], received_at: datetime) -> None:
+async def events_store_grouped(batch: RooftopBatch) -> None:
     """Returns once the messages are committed (with whatever other requests shared the transaction)."""
     _ensure_committer()
     loop = asyncio.get_running_loop()
     future = loop.create_future()
-    _queue.put(_Waiting(RooftopBatch(rooftop, messages, received_at), loop, future))
+    _queue.put(_Waiting(batch, loop, future))
     # Not cancelled with its request: a sender that hung up is still stored (its retry is then a duplicate).
     await asyncio.shield(future)
 
