@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -331,32 +331,14 @@ def _pick(booking: dict, u: Understanding, message: str, zone: ZoneInfo, facts: 
             return offered[index] if -len(offered) <= index < len(offered) else None
     when = u.slots.when
     if when is not None and when.has_time:
-        clock = when.start.astimezone(zone).time()
+        clock = when.clock if when.clock is not None else when.start.astimezone(zone).time()
         same_clock = [m for m in offered if m.astimezone(zone).time() == clock]
         same_day = [m for m in same_clock if m.astimezone(zone).date() == when.start.astimezone(zone).date()]
         if same_day or same_clock:
             return (same_day or same_clock)[0]
         if facts.free_slots and facts.free_slots[0] == when.start:  # a free time we did not list: fine too
             return when.start
-    # "10:30 works" said at 10:45 on a Saturday is read as a window from now (this morning's 10:30 is gone), but
-    # the shopper means the 10:30 we offered: the clock time as written, either half of the day without am/pm.
-    stated = _clock_times(lowered)
-    return next((m for m in offered if m.astimezone(zone).time() in stated), None)
-
-
-_CLOCK = re.compile(r"\b(\d{1,2}):(\d{2})\s*([ap])?\.?m?\b|\b(\d{1,2})\s*([ap])\.?m\b")
-
-
-def _clock_times(lowered: str) -> set[time]:
-    found: set[time] = set()
-    for match in _CLOCK.finditer(lowered):
-        hour, minute = int(match.group(1) or match.group(4)), int(match.group(2) or 0)
-        half = match.group(3) or match.group(5)
-        if not (1 <= hour <= 12 and minute < 60):
-            continue
-        hours = [hour % 12 + (12 if half == "p" else 0)] if half else [hour % 12, hour % 12 + 12]
-        found.update(time(h, minute) for h in hours)
-    return found
+    return None
 
 
 def _contact_missing(state: dict) -> bool:

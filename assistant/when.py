@@ -83,6 +83,9 @@ class Window:
     has_time: bool  # a clock time was given ("10am", "after 5", "in 2 hours"), not only a day or part of day
     part_of_day: str | None = None  # morning / afternoon / evening / night when named
     asap: bool = False
+    # The clock time as written ("10:30 works"), kept when the window is clipped to now: at 10:45 that window
+    # starts at 10:45, but the shopper named 10:30. None for "before ..." and ranges, which name no one time.
+    clock: time | None = None
 
 
 def parse_when(text: str, *, now: datetime, time_zone: str) -> Window | None:
@@ -157,7 +160,8 @@ def _compose(day: date, days: int, clock: tuple[str, time, time | None] | None, 
         start, end = (opening if opening < start else day_start), start
     else:
         end = _later(start, timedelta(hours=1))
-    return _clipped(start, end, now, has_time=True, part=part)
+    named = at if until is None and qualifier not in _BEFORE else None
+    return _clipped(start, end, now, has_time=True, part=part, clock=named)
 
 
 def _whole_days(first: date, days: int, now: datetime, tz: ZoneInfo) -> Window:
@@ -165,10 +169,11 @@ def _whole_days(first: date, days: int, now: datetime, tz: ZoneInfo) -> Window:
                     has_time=False, part=None)
 
 
-def _clipped(start: datetime, end: datetime, now: datetime, *, has_time: bool, part: str | None) -> Window:
+def _clipped(start: datetime, end: datetime, now: datetime, *, has_time: bool, part: str | None,
+             clock: time | None = None) -> Window:
     if start < now < end:
         start = now
-    return Window(start, end, has_time=has_time, part_of_day=part)
+    return Window(start, end, has_time=has_time, part_of_day=part, clock=clock)
 
 
 def _at(day: date, clock: time, tz: ZoneInfo) -> datetime:

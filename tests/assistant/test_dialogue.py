@@ -86,7 +86,8 @@ def test_booking_offers_then_confirms_then_books_only_after_yes_and_contact():
 
 
 def test_a_bare_clock_time_picks_the_offered_slot_even_when_read_as_the_other_half_of_the_day():
-    """Said on Saturday at 10:45 AM, "10:30 works" is read as 10:30 PM (this morning's 10:30 is gone)."""
+    """Said on Saturday at 10:45 AM, "10:30 works" reads as a window from now (this morning's 10:30 is gone), but
+    the shopper named 10:30, the time offered next Saturday."""
     late_morning = datetime(2026, 12, 12, 10, 45, tzinfo=NY)
     next_saturday = tuple(slot + timedelta(days=7) for slot in SATURDAY)
     offer = turn("can I test drive a rav4 next saturday morning", now=late_morning, free_slots=next_saturday)
