@@ -7,13 +7,12 @@ Only aggregated rows come back to Python, never leads.
 
 from __future__ import annotations
 
+import contextvars
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-
-import contextvars
 
 from django.db import connection, connections, router, transaction
 
