@@ -27,7 +27,7 @@ def vehicle_set_price(*, vehicle: InventoryVehicle, price_cents: int) -> PriceCh
 def _hint_price_drop(price_change_id: int) -> None:
     """Price-drop alerts go out within seconds of the drop; marketing's sweep sends them if this hint is lost."""
     try:
-        from marketing.price_drop_tasks import price_drop_dispatch
+        from marketing.tasks import price_drop_dispatch
     except ImportError:  # marketing not installed: nothing listens for drops
         return
     hand_off(lambda: price_drop_dispatch.delay(price_change_id), what=f"price drop {price_change_id}")

@@ -214,7 +214,7 @@ def test_with_the_worker_a_drop_is_sent_right_after_commit_and_the_click_raises_
 @pytest.mark.django_db(transaction=True)
 def test_with_the_worker_a_drop_whose_hint_was_lost_is_sent_by_the_minutes_sweep(world, celery_worker):
     from crm import handoff
-    from marketing.price_drop_tasks import sweep
+    from marketing.tasks import price_drops_sweep as sweep
 
     vehicle = InventoryVehicleFactory(rooftop=world.rooftop, price_cents=3_000_000)
     customer = shopper(world.rooftop)
