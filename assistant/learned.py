@@ -100,6 +100,11 @@ def _vector_of(text: str) -> np.ndarray:
     return vector
 
 
+def forget_vectors() -> None:
+    """Empty the cache of sentence vectors, so that a benchmark times every message as a new one."""
+    _vector_of.cache_clear()
+
+
 def sentence_vector(text: str) -> np.ndarray:
     """The 512-dimension unit vector of one message (its first 500 characters: meaning is in the opening)."""
     return _vector_of(text[:500])
