@@ -236,6 +236,14 @@ def _train_softmax(examples: list[tuple[str, str]], labels: tuple[str, ...]) -> 
     return Softmax(weights, bias)
 
 
+def warm() -> None:
+    """Load the encoder and train the default model now, so a process's first shopper does not wait ~2 s for it.
+
+    Called where a process will answer shoppers: a worker consuming the messages queue (crm/celery.py, before its
+    pool forks, so the children share the loaded model) and each web process (crm/asgi.py, on a thread)."""
+    default_model().guess("warm")
+
+
 @functools.lru_cache(maxsize=1)
 def default_model() -> Model:
     """The model trained on the whole dev set (built once per process, on first use)."""

@@ -1,6 +1,7 @@
 import io
 import os
 
+from django.conf import settings as django_settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
@@ -93,3 +94,11 @@ application = ProtocolTypeRouter(
         "websocket": TokenOrSessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )
+
+if django_settings.ASSISTANT_WARM_AT_START:
+    # The chat and the assistant API answer from this process: load the assistant's reader now, off the event loop.
+    import threading
+
+    from assistant import learned
+
+    threading.Thread(target=learned.warm, name="assistant-warm", daemon=True).start()

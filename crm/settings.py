@@ -18,6 +18,9 @@ from crm.env import env_bool, env_float, env_int, env_list, env_str, redis_db_ur
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
+# Web processes and message workers load the assistant's reader at start (assistant.learned.warm, ~2 s of CPU)
+# instead of on their first shopper's message. `make test` turns it off: each test server would pay it.
+ASSISTANT_WARM_AT_START = env_bool("ASSISTANT_WARM_AT_START", True)
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me" if DEBUG else "")
 if not SECRET_KEY:
     raise RuntimeError("SECRET_KEY must be set when DEBUG is off")

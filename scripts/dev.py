@@ -125,6 +125,7 @@ def test(pytest_args: list[str]) -> int:
     env.setdefault("SECRET_KEY", "test-secret-key")
     env.setdefault("FIELD_ENCRYPTION_KEYS", TEST_FIELD_KEY)
     env.setdefault("WEBHOOK_ALLOW_LOOPBACK", "true")  # webhook tests post to a receiver on 127.0.0.1
+    env.setdefault("ASSISTANT_WARM_AT_START", "false")  # every test server would load the assistant's reader
     # A configured replica streams the developer's database, not the test database: the replica tests make their
     # own streaming replica of the test server (tests/crm/test_read_replica.py).
     env.pop("DATABASE_REPLICA_URL", None)
