@@ -56,7 +56,10 @@ SUSPICIOUS = _cues(
     r"(?<!my )\b(?:home|personal) (?:address|phone|number|email)\b",
     r"\b(?:address|phone|number|email|cell)s? (?:of|for) (?:your|the|a|an) (?:sales |service |finance |general )?(?:salesm[ae]n|salesperson|employee|staff|"
     r"worker|manager|tech|technician|mechanic|advisor)\b", r"\b(?:you are|you're|your are) now\b", r"\b(?:admin|developer|debug|god) mode\b",
-    r"\bjailbreak", r"\bpretend (?:to be|you are|you're)\b", r"\bact as (?:a|an|my|the)\b",
+    r"\bjailbreak", r"\bpretend (?:to be|you are|you're|youre|ur|u r|you r)\b", r"\bact as (?:a|an|my|the)\b",
+    # Dictating the reply's exact words is how a message makes a bot "agree" to something it never decided.
+    r"\b(?:respond|reply|answer|say) (?:only |just )?(?:with|in) (?:only |just )?(?:the word|one word|['\"])",
+    r"\b(?:only|just) (?:respond|reply|answer|say)\b.{0,20}['\"]",
     r"\b(?:print|reveal|show|repeat|output|tell me) (?:me )?(?:your|the) (?:prompt|instructions|rules|config)",
     r"\b(?:dump|export|leak)\b",
     r"\bnew instructions\b", r"\byour (?:instructions|prompt|guidelines|programming)\b", r"\babove this line\b",

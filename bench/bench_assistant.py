@@ -3,7 +3,7 @@
 Run with `.venv/bin/python bench/bench_assistant.py` (or `make bench ARGS=assistant`); it needs no database.
 For each set (dev: the engine was developed against it; held_out: written before the engine and never tuned
 against; held_out_late: written after the tuning on dev, never tuned against; held_out_dec: written by someone who never
-read the engine, blind at its first run, its misses since seen; held_out_dec2: written the same way, never tuned against) it prints intent accuracy overall and per intent, slot accuracy per slot and per intent, the confusion
+read the engine, blind at its first run, its misses since seen; held_out_dec2: written the same way, never tuned against; held_out_dec5: a third blind set, its misses read once for the opt-out and injection classes) it prints intent accuracy overall and per intent, slot accuracy per slot and per intent, the confusion
 pairs (expected → got), and `understand()` time per message p50/p99 in microseconds beside a baseline measured in
 the same run over the same messages: `str.lower` and one regex scan for a handful of keywords, the least any
 rule-based reader must do. Writes bench/results/assistant.json.
@@ -206,7 +206,7 @@ def main() -> int:
     args = parser.parse_args()
     learned.default_model()  # trained once per process, before the timed calls
     results = {}
-    for name in ("dev", "held_out", "held_out_late", "held_out_dec", "held_out_dec2"):
+    for name in ("dev", "held_out", "held_out_late", "held_out_dec", "held_out_dec2", "held_out_dec5"):
         acc = accuracy(name)
         times = timing(name, args.rounds)
         report(name, acc, times, show_wrong=args.wrong)
@@ -214,7 +214,7 @@ def main() -> int:
     results["cross_validation"] = cross_validation(args.folds)
     results["cross_validation_by_batch"] = cross_validation_by_batch()
     print()
-    results["rules_beside_engine"] = {name: rules_beside_engine(name) for name in ("held_out", "held_out_late", "held_out_dec", "held_out_dec2")}
+    results["rules_beside_engine"] = {name: rules_beside_engine(name) for name in ("held_out", "held_out_late", "held_out_dec", "held_out_dec2", "held_out_dec5")}
     results["learned_cost"] = learned_cost(max(1, args.rounds // 4))
     out = ROOT / "bench" / "results" / "assistant.json"
     out.parent.mkdir(parents=True, exist_ok=True)

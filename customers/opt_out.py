@@ -11,7 +11,7 @@ The rule, in order (a message is an opt-out if any step says so):
 3. The last clause is such a keyword: "Not interested. STOP".
 4. A clause that is a clear plain-language request, possibly after "please", "can you",
    "I want to" and the like: "stop texting me", "don't text me anymore", "remove me from
-   your list", "take me off this list", "no more texts", "leave me alone", "I don't want
+   your list", "take me off this list", "take me off this", "no more texts", "leave me alone", "I don't want
    any more messages", "I want to unsubscribe". A request limited in time ("don't text me
    before 10", "no more texts after 9pm") is a quiet-hours wish, not an opt-out.
 
@@ -75,6 +75,11 @@ _REQUESTS = tuple(
         r"^(?:remove|take|delete|drop) (?:me|my (?:phone |cell )?number|my info(?:rmation)?) "
         r"(?:off|from|out of) (?:of )?(?:[\w']+ ){0,2}(?:list|lists|database|contacts|system|texts)\b",
         r"^(?:remove|delete) my (?:phone |cell )?number\b",
+        # The whole clause, with nothing after it but "this"/"here": "take me off this", "remove me". Anchored at
+        # the clause's end, because "take me off the appointment" or "remove me from the waitlist" keep talking.
+        r"^(?:remove|take|get) me off(?: (?:of )?(?:this|that|it|here|there|this thing|this number|this thread|"
+        r"these texts|these messages|ur list|your list))?$",
+        r"^remove me(?: (?:from|off) (?:this|here|it|these texts|these messages))?$",
         r"^no more (?:texts|text messages|messages|msgs|txts|texting|spam)\b" + _TIMING,
         r"^leave me alone\b",
         r"^(?:unsubscribe|opt me out|opt out|optout)\b",
