@@ -68,6 +68,7 @@ class ScoringOutcome:
     score: float
     alert_ids: tuple[int, ...]
     more: bool  # a full batch was scored: more unscored events are waiting
+    busy: bool = False  # another transaction held the batch's events: left unscored, that writer hints it again
 
 
 def visitor_score_events(*, visitor_id: int, now: datetime | None = None, batch_size: int = SCORING_BATCH) -> ScoringOutcome:
@@ -86,7 +87,8 @@ def visitors_score_events(*, visitor_ids: Sequence[int], batch_size: int = SCORI
     A transaction ends after the first shopper whose events raise an alert, so its push never waits for the
     rest of the chunk; sharing saves two round trips (BEGIN, COMMIT) per shopper otherwise. When a transaction
     fails, its shoppers are scored again one per transaction, so one shopper's failure undoes nobody else's;
-    a shopper that fails alone is logged and left to the beat sweep of unscored events.
+    a shopper that fails alone is logged and left to the beat sweep of unscored events. A shopper whose events
+    another transaction holds comes back `busy`, unscored (INTENT_SAVE_SQL).
     """
     outcomes: list[ScoringOutcome] = []
     waiting = list(visitor_ids)
@@ -147,10 +149,14 @@ def _visitor_score(visitor_id: int, *, now: datetime, batch_size: int,
         # score and the reasons, but "act now" about it would be wrong.
         if now - fact.occurred_at <= MAX_ALERT_DELAY:
             fired.extend(update.fired)
-    if update is not None:
+    saved = (
         _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now, scored=rows)
-    else:
-        _mark_scored(visitor_id=visitor_id, rows=rows, now=now)
+        if update is not None else _mark_scored(visitor_id=visitor_id, rows=rows, now=now)
+    )
+    if not saved:
+        # A link or a merge holds the shopper's events (INTENT_SAVE_SQL): nothing folded, alerts unraised; its
+        # commit hints the shopper again.
+        return ScoringOutcome(visitor_id, 0, intent.score, (), False, busy=True)
     alert_ids = _raise_all(intent, fired, config=config, score=intent.score, now=now)
     return ScoringOutcome(visitor_id, len(rows), intent.score, alert_ids, len(rows) == batch_size)
 
@@ -345,57 +351,82 @@ def _idle_check_at(state: ShopperState, rules: ScoringRules) -> datetime | None:
     return min(due) if due else None
 
 
-INTENT_SAVE_SQL = """
-WITH scored AS (
-    UPDATE tracking_event SET scored_at = %(now)s
-    WHERE visitor_id = %(visitor)s AND scored_at IS NULL
-      AND (id, received_at) IN (SELECT * FROM unnest(%(ids)s::bigint[], %(received)s::timestamptz[]))
-)
+# Scoring and the writers that re-point a shopper's events (tracking.services.visitors_link_customer, the customer
+# merge's visitors_move_to_customer) lock the same event rows. Those writers run inside larger transactions that
+# cannot be retried alone (the collector's group commit, the assistant's handoff, a price-drop sign-up) and may
+# touch several shoppers in any order, while a drainer's chunk marks shopper after shopper in one transaction:
+# if scoring waited for such a row while holding an earlier shopper's rows, the two would wait on each other and
+# PostgreSQL would kill one. So scoring never waits: the batch's rows are locked with SKIP LOCKED and the state is
+# saved, and the rows marked, only when every row of the batch was locked (`whole`); otherwise nothing is written,
+# the shopper comes back `busy`, and the writer's commit hints them for scoring again (both writers queue scoring
+# after commit; the sweep of unscored events covers a writer that rolled back). The writer may wait for scoring,
+# which waits for nobody, so no cycle can form, whatever order the writer goes in.
+# Weighed and not taken: the writers locking the shopper's intent as scoring does. In one group commit several
+# links take intents in message order, not visitor order, so scoring would then also have to skip locked intents,
+# and a new shopper's intent (INSERT ... ON CONFLICT) still waits on a linker's uncommitted insert of it: a cycle
+# again. Locking the rows costs scoring one tuple lock per event, inside the statement it already runs; the
+# linker, the collector and a known shopper's round trips are unchanged.
+_BATCH_LOCKED = """
+WITH batch AS (
+    SELECT id, received_at FROM tracking_event
+     WHERE visitor_id = %(visitor)s AND scored_at IS NULL
+       AND (id, received_at) IN (SELECT * FROM unnest(%(ids)s::bigint[], %(received)s::timestamptz[]))
+       FOR NO KEY UPDATE SKIP LOCKED
+), whole AS (
+    SELECT count(*) = cardinality(%(ids)s::bigint[]) AS whole FROM batch
+), scored AS (
+    UPDATE tracking_event e SET scored_at = %(now)s FROM batch, whole
+     WHERE whole.whole AND e.id = batch.id AND e.received_at = batch.received_at
+)"""
+
+INTENT_SAVE_SQL = _BATCH_LOCKED + """
 UPDATE alerts_shopperintent SET state = %(state)s, score = %(score)s, trend = %(trend)s, level = %(level)s,
        reasons = %(reasons)s, viewed_vins = %(viewed_vins)s, idle_check_at = %(idle_check_at)s,
        event_count = %(event_count)s, last_event_at = %(last_event_at)s, customer_id = %(customer)s,
        updated_at = %(now)s
- WHERE id = %(intent)s
+  FROM whole
+ WHERE id = %(intent)s AND whole.whole
+"""
+
+MARK_SCORED_SQL = _BATCH_LOCKED + """
+SELECT whole FROM whole
 """
 
 
 def _intent_save(intent: ShopperIntent, update: ScoreUpdate, *, customer_id: int | None, config: ScoringConfig,
-                 now: datetime, scored: Sequence[tuple] = ()) -> None:
-    """Write the folded state; the `scored` event rows are marked in the same statement (one round trip)."""
+                 now: datetime, scored: Sequence[tuple] = ()) -> bool:
+    """Write the folded state; the `scored` event rows are marked in the same statement (one round trip).
+
+    False, and nothing written, when another transaction holds one of those rows (INTENT_SAVE_SQL says why).
+    """
     state = update.state
     local_now = now.astimezone(ZoneInfo(intent.rooftop.time_zone))
-    intent.state = state.to_dict()
-    intent.score = update.score
-    intent.trend = update.trend
-    intent.level = update.level
-    intent.reasons = describe_reasons(state, now=local_now)
-    intent.viewed_vins = sorted({t.vin.upper() for t in state.vehicles.values() if t.vin})
-    intent.idle_check_at = _idle_check_at(state, config.rules)
-    intent.event_count = state.event_count
-    intent.last_event_at = state.last_event_at
-    intent.customer_id = customer_id
-    intent.updated_at = now
+    fields = {
+        "state": state.to_dict(), "score": update.score, "trend": update.trend, "level": update.level,
+        "reasons": describe_reasons(state, now=local_now),
+        "viewed_vins": sorted({t.vin.upper() for t in state.vehicles.values() if t.vin}),
+        "idle_check_at": _idle_check_at(state, config.rules), "event_count": state.event_count,
+        "last_event_at": state.last_event_at, "customer_id": customer_id, "updated_at": now,
+    }
     with connection.cursor() as cursor:
         cursor.execute(INTENT_SAVE_SQL, {
+            **fields, "state": Jsonb(fields["state"]), "reasons": Jsonb(fields["reasons"]), "customer": customer_id,
             "now": now, "visitor": intent.visitor_id, "ids": [r[0] for r in scored],
-            "received": [r[1] for r in scored], "state": Jsonb(intent.state), "score": intent.score,
-            "trend": intent.trend, "level": intent.level, "reasons": Jsonb(intent.reasons),
-            "viewed_vins": intent.viewed_vins, "idle_check_at": intent.idle_check_at,
-            "event_count": intent.event_count, "last_event_at": intent.last_event_at, "customer": customer_id,
-            "intent": intent.pk,
+            "received": [r[1] for r in scored], "intent": intent.pk,
         })
+        if cursor.rowcount != 1:
+            return False
+    for name, value in fields.items():
+        setattr(intent, name, value)
+    return True
 
 
-def _mark_scored(*, visitor_id: int, rows: Sequence[tuple], now: datetime) -> None:
+def _mark_scored(*, visitor_id: int, rows: Sequence[tuple], now: datetime) -> bool:
+    """Mark a batch that changed nothing in the state; False when another transaction holds one of its rows."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE tracking_event SET scored_at = %s
-            WHERE visitor_id = %s AND scored_at IS NULL
-              AND (id, received_at) IN (SELECT * FROM unnest(%s::bigint[], %s::timestamptz[]))
-            """,
-            [now, visitor_id, [r[0] for r in rows], [r[1] for r in rows]],
-        )
+        cursor.execute(MARK_SCORED_SQL, {"now": now, "visitor": visitor_id, "ids": [r[0] for r in rows],
+                                         "received": [r[1] for r in rows]})
+        return bool(cursor.fetchone()[0])
 
 
 def _raise_all(intent: ShopperIntent, fired: list[Signal], *, config: ScoringConfig, score: float,
