@@ -49,20 +49,20 @@ def test_a_link_waiting_on_a_scored_shopper_and_the_rest_of_the_chunk_do_not_dea
 
     first_marked, go_on = threading.Event(), threading.Event()
     scoring_errors: list[Exception] = []
-    real_score = services._visitor_score
+    real_write = services._fold_write
 
-    def score_pausing_after_the_first(visitor_id, **kwargs):
+    def write_pausing_after_the_first(fold, **kwargs):
         try:
-            outcome = real_score(visitor_id, **kwargs)
+            outcome = real_write(fold, **kwargs)
         except DatabaseError as exc:  # the chunk would retry one by one and hide it: a deadlock fails the test
             scoring_errors.append(exc)
             raise
-        if visitor_id == first and not first_marked.is_set():
+        if fold.visitor_id == first and not first_marked.is_set():
             first_marked.set()  # the first shopper's events are marked scored: their rows are locked till commit
             assert go_on.wait(WAIT)
         return outcome
 
-    monkeypatch.setattr(services, "_visitor_score", score_pausing_after_the_first)
+    monkeypatch.setattr(services, "_fold_write", write_pausing_after_the_first)
     outcomes: list = []
     linker: dict = {}
 
