@@ -507,9 +507,10 @@ def alert_raise(*, rooftop: Rooftop, signal: Signal, customer_id: int | None, vi
     # No savepoint: the caller's transaction (if any) is the unit; a failure here fails the whole scoring batch.
     with transaction.atomic(savepoint=False):
         # One lock for every alert insert: ids commit in order (the feed's replay relies on it), and two workers
-        # scoring the same shopper (or two browsers of one customer) decide one after the other.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ALERT_SEQUENCE_LOCK])
+        # scoring the same shopper (or two browsers of one customer) decide one after the other. Taken by the
+        # statement reading the alert's facts (one round trip less on every alert): those are no alert rows, so
+        # that statement's snapshot from before the lock is enough; what follows reads after it.
+        facts = _alert_facts_locked(rooftop_id=rooftop.id, customer_id=customer_id, signal=signal)
         shopper = _shopper_q(customer_id=customer_id, visitor_id=visitor_id)
         open_root = _open_root_for_update(rooftop=rooftop, shopper=shopper, now=now)
         cooldown = timedelta(minutes=float(config.rules.cooldown_minutes.get(signal.kind, 0)))
@@ -525,7 +526,6 @@ def alert_raise(*, rooftop: Rooftop, signal: Signal, customer_id: int | None, vi
             if open_root is not None else None,
             last_of_kind=LastOfKind(root_id=last[1] or last[0], at=last[2]) if last else None,
         )
-        facts = _alert_facts(rooftop_id=rooftop.id, customer_id=customer_id, signal=signal)
         if decision.placement == NEW:
             team = audience.choose_team(kind=signal.kind, form_type=signal.form_type, rooftop_has_bdc=facts.has_bdc)
             alert = Alert.unscoped.create(
@@ -663,6 +663,7 @@ class _AlertFacts:
 
 ALERT_FACTS_SQL = """
 SELECT
+    pg_advisory_xact_lock(%(lock)s),
     (SELECT id FROM leads_inventoryvehicle
       WHERE rooftop_id = %(rooftop)s AND (vin = %(vin)s OR stock_number = %(stock)s)
       ORDER BY (vin = %(vin)s) DESC LIMIT 1),
@@ -679,14 +680,16 @@ LEFT JOIN LATERAL (
 """
 
 
-def _alert_facts(*, rooftop_id: int, customer_id: int | None, signal: Signal) -> _AlertFacts:
-    """The vehicle the signal names, the customer's open lead and its salesperson, and whether a BDC exists."""
+def _alert_facts_locked(*, rooftop_id: int, customer_id: int | None, signal: Signal) -> _AlertFacts:
+    """The alert insert lock (ALERT_SEQUENCE_LOCK), taken by the statement that reads the vehicle the signal names,
+    the customer's open lead and its salesperson, and whether a BDC exists."""
     with connection.cursor() as cursor:
         cursor.execute(ALERT_FACTS_SQL, {
             "rooftop": rooftop_id, "customer": customer_id, "vin": (signal.vehicle_vin or "").upper(),
             "stock": signal.vehicle_stock or "", "bdc": Role.BDC_AGENT, "open": list(Lead.OPEN_STATUSES),
+            "lock": ALERT_SEQUENCE_LOCK,
         })
-        vehicle_id, lead_id, salesperson_id, has_bdc = cursor.fetchone()
+        _, vehicle_id, lead_id, salesperson_id, has_bdc = cursor.fetchone()
     return _AlertFacts(vehicle_id=vehicle_id, lead_id=lead_id, salesperson_id=salesperson_id, has_bdc=bool(has_bdc))
 
 
