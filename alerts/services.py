@@ -68,6 +68,7 @@ class ScoringOutcome:
     score: float
     alert_ids: tuple[int, ...]
     more: bool  # a full batch was scored: more unscored events are waiting
+    busy: bool = False  # another transaction held the batch's events: left unscored, that writer hints it again
 
 
 def visitor_score_events(*, visitor_id: int, now: datetime | None = None, batch_size: int = SCORING_BATCH) -> ScoringOutcome:
@@ -77,61 +78,82 @@ def visitor_score_events(*, visitor_id: int, now: datetime | None = None, batch_
     work per event depends on the compact state only, never on how long the shopper's history is.
     """
     with transaction.atomic():
-        return _visitor_score(visitor_id, now=now or timezone.now(), batch_size=batch_size)
+        return _shoppers_score([visitor_id], now=now or timezone.now(), batch_size=batch_size, whole_chunk=True)[0]
 
 
 def visitors_score_events(*, visitor_ids: Sequence[int], batch_size: int = SCORING_BATCH) -> list[ScoringOutcome]:
     """Score several shoppers (the drainer's chunk), as visitor_score_events each, sharing transactions.
 
-    A transaction ends after the first shopper whose events raise an alert, so its push never waits for the
-    rest of the chunk; sharing saves two round trips (BEGIN, COMMIT) per shopper otherwise. When a transaction
-    fails, its shoppers are scored again one per transaction, so one shopper's failure undoes nobody else's;
-    a shopper that fails alone is logged and left to the beat sweep of unscored events.
+    A transaction locks the shoppers' intents, reads every shopper's batch in one statement and folds them all;
+    a shopper whose events raise an alert is written first and alone, and the transaction ends there, so its push
+    waits for nobody (the others are read again in the next one); otherwise all are written and committed
+    together. When a transaction fails, the shoppers still waiting are scored again one per transaction, so one
+    shopper's failure undoes nobody else's; a shopper that fails alone is logged and left to the beat sweep of
+    unscored events. A shopper whose events another transaction holds comes back `busy`, unscored
+    (INTENT_SAVE_SQL).
     """
     outcomes: list[ScoringOutcome] = []
     waiting = list(visitor_ids)
     while waiting:
-        group: list[ScoringOutcome] = []
         try:
             with transaction.atomic():
-                locked = _intents_for_update(waiting)
-                while waiting:
-                    group.append(_visitor_score(waiting[0], now=timezone.now(), batch_size=batch_size, locked=locked))
-                    waiting.pop(0)
-                    if group[-1].alert_ids:
-                        break
+                done = _shoppers_score(waiting, now=timezone.now(), batch_size=batch_size, whole_chunk=False)
         except DatabaseError:
-            alone = [o.visitor_id for o in group] + waiting[:1]
-            del waiting[:1]
-            for visitor_id in alone:
+            for visitor_id in waiting:
                 try:
                     outcomes.append(visitor_score_events(visitor_id=visitor_id, batch_size=batch_size))
                 except DatabaseError:
                     logger.exception("scoring visitor %s failed; the sweep of unscored events will try again",
                                      visitor_id)
-            continue
-        outcomes.extend(group)
+            break
+        outcomes.extend(done)
+        finished = {o.visitor_id for o in done}
+        waiting = [v for v in waiting if v not in finished]
     return outcomes
 
 
-def _visitor_score(visitor_id: int, *, now: datetime, batch_size: int,
-                   locked: dict[int, ShopperIntent] | None = None) -> ScoringOutcome:
-    """One bounded batch of one visitor, inside the caller's transaction (`locked`: intents it already locked)."""
-    intent = (locked if locked is not None else _intents_for_update([visitor_id])).get(visitor_id)
+@dataclass
+class _Fold:
+    """One shopper's batch folded in memory, not yet written."""
+
+    visitor_id: int
+    intent: ShopperIntent | None
+    config: ScoringConfig | None = None
+    rows: list[tuple] | None = None
+    update: ScoreUpdate | None = None
+    fired: list[Signal] | None = None
+
+    @property
+    def raises(self) -> bool:
+        """Whether writing it raises an alert (as _raise_all decides)."""
+        return bool(self.fired) and (self.intent.visitor.customer_id is not None
+                                     or self.config.alert_anonymous_shoppers)
+
+
+def _shoppers_score(visitor_ids: Sequence[int], *, now: datetime, batch_size: int,
+                    whole_chunk: bool) -> list[ScoringOutcome]:
+    """Inside the caller's transaction: lock, read and fold the shoppers; write the first whose events raise an
+    alert alone (unless `whole_chunk`), else write them all. Returns the outcomes of the shoppers written."""
+    locked = _intents_for_update(visitor_ids)
+    states = {visitor_id: _load_state(intent) for visitor_id, intent in locked.items()}
+    batches = _batches_read(locked.values(), states=states, batch_size=batch_size, now=now)
+    folds = [_fold(visitor_id, locked.get(visitor_id), states.get(visitor_id), batches.get(visitor_id, ([], ())),
+                   now=now) for visitor_id in visitor_ids]
+    alerting = next((f for f in folds if f.raises), None)
+    if alerting is not None and not whole_chunk:
+        folds = [alerting]
+    return [_fold_write(fold, now=now, batch_size=batch_size) for fold in folds]
+
+
+def _fold(visitor_id: int, intent: ShopperIntent | None, state: ShopperState | None,
+          batch: tuple[list[tuple], tuple], *, now: datetime) -> _Fold:
+    """The shopper's batch (from _batches_read) folded into their state, in memory (no statement)."""
     if intent is None:
-        return ScoringOutcome(visitor_id, 0, 0.0, (), False)
+        return _Fold(visitor_id, None)
     config = _config_of(intent)
-    state = _load_state(intent)
-    # A fresh statement after the lock (never the locking one): its snapshot sees what a worker that held
-    # the lock before us marked scored, so no event is folded twice.
-    rows, known = _batch_read(visitor_id=visitor_id, rooftop_id=intent.rooftop_id,
-                              customer_id=intent.visitor.customer_id, state=state, batch_size=batch_size, now=now)
+    rows, known = batch
     if not rows:
-        if intent.customer_id != intent.visitor.customer_id:
-            # Queued because the browser was just joined to a customer: the shopper page should know.
-            intent.customer_id = intent.visitor.customer_id
-            intent.save(update_fields=["customer"])
-        return ScoringOutcome(visitor_id, 0, intent.score, (), False)
+        return _Fold(visitor_id, intent, config, rows=[])
     facts = [
         f for f in (event_fact(type=r[2], event=r[3], occurred_at=r[4], vin=r[5], properties=r[6]) for r in rows)
         if f is not None
@@ -147,11 +169,30 @@ def _visitor_score(visitor_id: int, *, now: datetime, batch_size: int,
         # score and the reasons, but "act now" about it would be wrong.
         if now - fact.occurred_at <= MAX_ALERT_DELAY:
             fired.extend(update.fired)
-    if update is not None:
-        _intent_save(intent, update, customer_id=intent.visitor.customer_id, config=config, now=now, scored=rows)
-    else:
-        _mark_scored(visitor_id=visitor_id, rows=rows, now=now)
-    alert_ids = _raise_all(intent, fired, config=config, score=intent.score, now=now)
+    return _Fold(visitor_id, intent, config, rows=rows, update=update, fired=fired)
+
+
+def _fold_write(fold: _Fold, *, now: datetime, batch_size: int) -> ScoringOutcome:
+    """Write one folded shopper in the caller's transaction: their state, their events marked, their alerts."""
+    intent, rows, visitor_id = fold.intent, fold.rows, fold.visitor_id
+    if intent is None:
+        return ScoringOutcome(visitor_id, 0, 0.0, (), False)
+    if not rows:
+        if intent.customer_id != intent.visitor.customer_id:
+            # Queued because the browser was just joined to a customer: the shopper page should know.
+            intent.customer_id = intent.visitor.customer_id
+            intent.save(update_fields=["customer"])
+        return ScoringOutcome(visitor_id, 0, intent.score, (), False)
+    saved = (
+        _intent_save(intent, fold.update, customer_id=intent.visitor.customer_id, config=fold.config, now=now,
+                     scored=rows)
+        if fold.update is not None else _mark_scored(visitor_id=visitor_id, rows=rows, now=now)
+    )
+    if not saved:
+        # A link or a merge holds the shopper's events (INTENT_SAVE_SQL): nothing folded, alerts unraised; its
+        # commit hints the shopper again.
+        return ScoringOutcome(visitor_id, 0, intent.score, (), False, busy=True)
+    alert_ids = _raise_all(intent, fold.fired, config=fold.config, score=intent.score, now=now)
     return ScoringOutcome(visitor_id, len(rows), intent.score, alert_ids, len(rows) == batch_size)
 
 
@@ -197,7 +238,7 @@ def shopper_context(*, rooftop_id: int, customer_id: int | None, state: ShopperS
     """What the CRM knows beyond the clickstream: equity in their car, service history, price drops they saw.
 
     One round trip. The scoring of stored events reads the same in the statement that reads its batch
-    (`_batch_read`); this is for the idle and price-drop checks, which have no batch.
+    (`_batches_read`); this is for the idle and price-drop checks, which have no batch.
     """
     first_seen = _first_seen(state, batch_views)
     vins = set(first_seen) if only_vins is None else set(first_seen) & {v.upper() for v in only_vins}
@@ -243,37 +284,54 @@ def _context_from(known: Sequence, *, first_seen: dict[str, datetime], now: date
     )
 
 
-# The batch and what the CRM knows about the shopper, in one round trip (the hot path runs it for every batch).
-# The price changes are read for every VIN the state knows and every VIN the batch may name (its vin column and
-# item_id, which facts.event_fact falls back on): a superset, since _context_from keeps only drops after a first
-# look. `batch` is referenced twice, so PostgreSQL materializes it once: both see the same rows.
+# Each shopper's batch and what the CRM knows about them, for a whole chunk in one round trip (the hot path runs
+# it for every transaction). The price changes are read for every VIN the state knows and every VIN the batch may
+# name (its vin column and item_id, which facts.event_fact falls back on): a superset, since _context_from keeps
+# only drops after a first look. `batch` is referenced twice, so PostgreSQL materializes it once: both see the
+# same rows. A shopper with nothing unscored has no row.
 BATCH_SQL = """
-WITH batch AS (
-    SELECT id, received_at, type, event, occurred_at, vin, properties FROM tracking_event
-     WHERE visitor_id = %(visitor)s AND scored_at IS NULL
-     ORDER BY occurred_at, id LIMIT %(limit)s
-), vins AS (
-    SELECT unnest(%(vins)s::text[])
-    UNION SELECT upper(vin) FROM batch WHERE vin <> ''
-    UNION SELECT upper(btrim(properties ->> 'item_id')) FROM batch WHERE jsonb_typeof(properties -> 'item_id') = 'string'
-), known AS (""" + CONTEXT_SQL.replace("v.vin = ANY(%(vins)s)", "v.vin IN (SELECT * FROM vins)") + """)
-SELECT batch.*, known.* FROM batch, known ORDER BY batch.occurred_at, batch.id
+SELECT s.visitor, x.*
+  FROM unnest(%(visitors)s::bigint[], %(rooftops)s::bigint[], %(customers)s::bigint[], %(vins)s::text[])
+       AS s(visitor, rooftop, customer, vins)
+ CROSS JOIN LATERAL (
+    WITH batch AS (
+        SELECT id, received_at, type, event, occurred_at, vin, properties FROM tracking_event
+         WHERE visitor_id = s.visitor AND scored_at IS NULL
+         ORDER BY occurred_at, id LIMIT %(limit)s
+    ), vins AS (
+        SELECT unnest(string_to_array(s.vins, ' '))
+        UNION SELECT upper(vin) FROM batch WHERE vin <> ''
+        UNION SELECT upper(btrim(properties ->> 'item_id')) FROM batch
+               WHERE jsonb_typeof(properties -> 'item_id') = 'string'
+    ), known AS (""" + (CONTEXT_SQL.replace("v.vin = ANY(%(vins)s)", "v.vin IN (SELECT * FROM vins)")
+                                   .replace("%(customer)s", "s.customer").replace("%(rooftop)s", "s.rooftop")) + """)
+    SELECT batch.*, known.* FROM batch, known
+ ) AS x
+ ORDER BY x.occurred_at, x.id
 """
 
 
-def _batch_read(*, visitor_id: int, rooftop_id: int, customer_id: int | None, state: ShopperState, batch_size: int,
-                now: datetime) -> tuple[list[tuple], tuple]:
-    """The visitor's unscored events (oldest first, at most batch_size) and CONTEXT_SQL's columns beside them."""
+def _batches_read(intents: Iterable[ShopperIntent], *, states: dict[int, ShopperState], batch_size: int,
+                  now: datetime) -> dict[int, tuple[list[tuple], tuple]]:
+    """Each shopper's unscored events (oldest first, at most batch_size) and CONTEXT_SQL's columns, by visitor."""
+    intents = list(intents)
+    if not intents:
+        return {}
     with connection.cursor() as cursor:
-        cursor.execute(BATCH_SQL, {"visitor": visitor_id, "limit": batch_size, "customer": customer_id,
-                                   "rooftop": rooftop_id, "vins": sorted(_first_seen(state, {})),
-                                   "since": now - PRICE_DROP_LOOKBACK})
+        cursor.execute(BATCH_SQL, {
+            "visitors": [i.visitor_id for i in intents], "rooftops": [i.rooftop_id for i in intents],
+            "customers": [i.visitor.customer_id for i in intents],
+            # VINs are letters and digits: joined by spaces, a flat array of one text per shopper.
+            "vins": [" ".join(sorted(_first_seen(states[i.visitor_id], {}))) for i in intents],
+            "limit": batch_size, "since": now - PRICE_DROP_LOOKBACK,
+        })
         fetched = cursor.fetchall()
-    if not fetched:
-        return [], ()
-    # Django's PostgreSQL backend hands jsonb over as text (its JSONField decodes it): decode it as values_list did.
-    rows = [(*row[:6], json.loads(row[6]) if isinstance(row[6], str) else row[6]) for row in fetched]
-    return rows, fetched[0][7:]
+    batches: dict[int, tuple[list[tuple], tuple]] = {}
+    for row in fetched:
+        rows, _ = batches.setdefault(row[0], ([], row[8:]))
+        # Django's PostgreSQL backend hands jsonb over as text (its JSONField decodes it): decode it as values_list did.
+        rows.append((*row[1:7], json.loads(row[7]) if isinstance(row[7], str) else row[7]))
+    return batches
 
 
 def _best_equity_cents(owned: list) -> int | None:
@@ -345,57 +403,82 @@ def _idle_check_at(state: ShopperState, rules: ScoringRules) -> datetime | None:
     return min(due) if due else None
 
 
-INTENT_SAVE_SQL = """
-WITH scored AS (
-    UPDATE tracking_event SET scored_at = %(now)s
-    WHERE visitor_id = %(visitor)s AND scored_at IS NULL
-      AND (id, received_at) IN (SELECT * FROM unnest(%(ids)s::bigint[], %(received)s::timestamptz[]))
-)
+# Scoring and the writers that re-point a shopper's events (tracking.services.visitors_link_customer, the customer
+# merge's visitors_move_to_customer) lock the same event rows. Those writers run inside larger transactions that
+# cannot be retried alone (the collector's group commit, the assistant's handoff, a price-drop sign-up) and may
+# touch several shoppers in any order, while a drainer's chunk marks shopper after shopper in one transaction:
+# if scoring waited for such a row while holding an earlier shopper's rows, the two would wait on each other and
+# PostgreSQL would kill one. So scoring never waits: the batch's rows are locked with SKIP LOCKED and the state is
+# saved, and the rows marked, only when every row of the batch was locked (`whole`); otherwise nothing is written,
+# the shopper comes back `busy`, and the writer's commit hints them for scoring again (both writers queue scoring
+# after commit; the sweep of unscored events covers a writer that rolled back). The writer may wait for scoring,
+# which waits for nobody, so no cycle can form, whatever order the writer goes in.
+# Weighed and not taken: the writers locking the shopper's intent as scoring does. In one group commit several
+# links take intents in message order, not visitor order, so scoring would then also have to skip locked intents,
+# and a new shopper's intent (INSERT ... ON CONFLICT) still waits on a linker's uncommitted insert of it: a cycle
+# again. Locking the rows costs scoring one tuple lock per event, inside the statement it already runs; the
+# linker, the collector and a known shopper's round trips are unchanged.
+_BATCH_LOCKED = """
+WITH batch AS (
+    SELECT id, received_at FROM tracking_event
+     WHERE visitor_id = %(visitor)s AND scored_at IS NULL
+       AND (id, received_at) IN (SELECT * FROM unnest(%(ids)s::bigint[], %(received)s::timestamptz[]))
+       FOR NO KEY UPDATE SKIP LOCKED
+), whole AS (
+    SELECT count(*) = cardinality(%(ids)s::bigint[]) AS whole FROM batch
+), scored AS (
+    UPDATE tracking_event e SET scored_at = %(now)s FROM batch, whole
+     WHERE whole.whole AND e.id = batch.id AND e.received_at = batch.received_at
+)"""
+
+INTENT_SAVE_SQL = _BATCH_LOCKED + """
 UPDATE alerts_shopperintent SET state = %(state)s, score = %(score)s, trend = %(trend)s, level = %(level)s,
        reasons = %(reasons)s, viewed_vins = %(viewed_vins)s, idle_check_at = %(idle_check_at)s,
        event_count = %(event_count)s, last_event_at = %(last_event_at)s, customer_id = %(customer)s,
        updated_at = %(now)s
- WHERE id = %(intent)s
+  FROM whole
+ WHERE id = %(intent)s AND whole.whole
+"""
+
+MARK_SCORED_SQL = _BATCH_LOCKED + """
+SELECT whole FROM whole
 """
 
 
 def _intent_save(intent: ShopperIntent, update: ScoreUpdate, *, customer_id: int | None, config: ScoringConfig,
-                 now: datetime, scored: Sequence[tuple] = ()) -> None:
-    """Write the folded state; the `scored` event rows are marked in the same statement (one round trip)."""
+                 now: datetime, scored: Sequence[tuple] = ()) -> bool:
+    """Write the folded state; the `scored` event rows are marked in the same statement (one round trip).
+
+    False, and nothing written, when another transaction holds one of those rows (INTENT_SAVE_SQL says why).
+    """
     state = update.state
     local_now = now.astimezone(ZoneInfo(intent.rooftop.time_zone))
-    intent.state = state.to_dict()
-    intent.score = update.score
-    intent.trend = update.trend
-    intent.level = update.level
-    intent.reasons = describe_reasons(state, now=local_now)
-    intent.viewed_vins = sorted({t.vin.upper() for t in state.vehicles.values() if t.vin})
-    intent.idle_check_at = _idle_check_at(state, config.rules)
-    intent.event_count = state.event_count
-    intent.last_event_at = state.last_event_at
-    intent.customer_id = customer_id
-    intent.updated_at = now
+    fields = {
+        "state": state.to_dict(), "score": update.score, "trend": update.trend, "level": update.level,
+        "reasons": describe_reasons(state, now=local_now),
+        "viewed_vins": sorted({t.vin.upper() for t in state.vehicles.values() if t.vin}),
+        "idle_check_at": _idle_check_at(state, config.rules), "event_count": state.event_count,
+        "last_event_at": state.last_event_at, "customer_id": customer_id, "updated_at": now,
+    }
     with connection.cursor() as cursor:
         cursor.execute(INTENT_SAVE_SQL, {
+            **fields, "state": Jsonb(fields["state"]), "reasons": Jsonb(fields["reasons"]), "customer": customer_id,
             "now": now, "visitor": intent.visitor_id, "ids": [r[0] for r in scored],
-            "received": [r[1] for r in scored], "state": Jsonb(intent.state), "score": intent.score,
-            "trend": intent.trend, "level": intent.level, "reasons": Jsonb(intent.reasons),
-            "viewed_vins": intent.viewed_vins, "idle_check_at": intent.idle_check_at,
-            "event_count": intent.event_count, "last_event_at": intent.last_event_at, "customer": customer_id,
-            "intent": intent.pk,
+            "received": [r[1] for r in scored], "intent": intent.pk,
         })
+        if cursor.rowcount != 1:
+            return False
+    for name, value in fields.items():
+        setattr(intent, name, value)
+    return True
 
 
-def _mark_scored(*, visitor_id: int, rows: Sequence[tuple], now: datetime) -> None:
+def _mark_scored(*, visitor_id: int, rows: Sequence[tuple], now: datetime) -> bool:
+    """Mark a batch that changed nothing in the state; False when another transaction holds one of its rows."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE tracking_event SET scored_at = %s
-            WHERE visitor_id = %s AND scored_at IS NULL
-              AND (id, received_at) IN (SELECT * FROM unnest(%s::bigint[], %s::timestamptz[]))
-            """,
-            [now, visitor_id, [r[0] for r in rows], [r[1] for r in rows]],
-        )
+        cursor.execute(MARK_SCORED_SQL, {"now": now, "visitor": visitor_id, "ids": [r[0] for r in rows],
+                                         "received": [r[1] for r in rows]})
+        return bool(cursor.fetchone()[0])
 
 
 def _raise_all(intent: ShopperIntent, fired: list[Signal], *, config: ScoringConfig, score: float,
@@ -424,9 +507,10 @@ def alert_raise(*, rooftop: Rooftop, signal: Signal, customer_id: int | None, vi
     # No savepoint: the caller's transaction (if any) is the unit; a failure here fails the whole scoring batch.
     with transaction.atomic(savepoint=False):
         # One lock for every alert insert: ids commit in order (the feed's replay relies on it), and two workers
-        # scoring the same shopper (or two browsers of one customer) decide one after the other.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ALERT_SEQUENCE_LOCK])
+        # scoring the same shopper (or two browsers of one customer) decide one after the other. Taken by the
+        # statement reading the alert's facts (one round trip less on every alert): those are no alert rows, so
+        # that statement's snapshot from before the lock is enough; what follows reads after it.
+        facts = _alert_facts_locked(rooftop_id=rooftop.id, customer_id=customer_id, signal=signal)
         shopper = _shopper_q(customer_id=customer_id, visitor_id=visitor_id)
         open_root = _open_root_for_update(rooftop=rooftop, shopper=shopper, now=now)
         cooldown = timedelta(minutes=float(config.rules.cooldown_minutes.get(signal.kind, 0)))
@@ -442,7 +526,6 @@ def alert_raise(*, rooftop: Rooftop, signal: Signal, customer_id: int | None, vi
             if open_root is not None else None,
             last_of_kind=LastOfKind(root_id=last[1] or last[0], at=last[2]) if last else None,
         )
-        facts = _alert_facts(rooftop_id=rooftop.id, customer_id=customer_id, signal=signal)
         if decision.placement == NEW:
             team = audience.choose_team(kind=signal.kind, form_type=signal.form_type, rooftop_has_bdc=facts.has_bdc)
             alert = Alert.unscoped.create(
@@ -580,6 +663,7 @@ class _AlertFacts:
 
 ALERT_FACTS_SQL = """
 SELECT
+    pg_advisory_xact_lock(%(lock)s),
     (SELECT id FROM leads_inventoryvehicle
       WHERE rooftop_id = %(rooftop)s AND (vin = %(vin)s OR stock_number = %(stock)s)
       ORDER BY (vin = %(vin)s) DESC LIMIT 1),
@@ -596,14 +680,16 @@ LEFT JOIN LATERAL (
 """
 
 
-def _alert_facts(*, rooftop_id: int, customer_id: int | None, signal: Signal) -> _AlertFacts:
-    """The vehicle the signal names, the customer's open lead and its salesperson, and whether a BDC exists."""
+def _alert_facts_locked(*, rooftop_id: int, customer_id: int | None, signal: Signal) -> _AlertFacts:
+    """The alert insert lock (ALERT_SEQUENCE_LOCK), taken by the statement that reads the vehicle the signal names,
+    the customer's open lead and its salesperson, and whether a BDC exists."""
     with connection.cursor() as cursor:
         cursor.execute(ALERT_FACTS_SQL, {
             "rooftop": rooftop_id, "customer": customer_id, "vin": (signal.vehicle_vin or "").upper(),
             "stock": signal.vehicle_stock or "", "bdc": Role.BDC_AGENT, "open": list(Lead.OPEN_STATUSES),
+            "lock": ALERT_SEQUENCE_LOCK,
         })
-        vehicle_id, lead_id, salesperson_id, has_bdc = cursor.fetchone()
+        _, vehicle_id, lead_id, salesperson_id, has_bdc = cursor.fetchone()
     return _AlertFacts(vehicle_id=vehicle_id, lead_id=lead_id, salesperson_id=salesperson_id, has_bdc=bool(has_bdc))
 
 

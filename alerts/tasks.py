@@ -46,6 +46,8 @@ def score_pending(shard: int, token: int) -> int:
                 return scored
             outcomes = services.visitors_score_events(visitor_ids=visitor_ids)
             scored += sum(o.events_scored for o in outcomes)
+            # A `busy` shopper is not put back: the link or merge holding their events hints them on commit,
+            # and putting them back would spin this drainer on them until then.
             pending.put_back(shard, [o.visitor_id for o in outcomes if o.more], now=time.time())
             if not pending.claim(shard, token):  # held too long and taken over: the new drainer goes on
                 return scored

@@ -301,7 +301,10 @@ def visitors_link_customer(*, rooftop: Rooftop, visitor_ids: Sequence[int], cust
         if not changed:
             return set()
         # Events of the batch being stored that happened after this identification are the new customer's
-        # too, even when the browser was someone else's a moment before.
+        # too, even when the browser was someone else's a moment before. A drainer may be marking some of these
+        # rows scored: this waits for it, and it never waits for us (it skips a shopper whose rows another
+        # transaction holds, alerts.services.INTENT_SAVE_SQL), so links in any order cannot deadlock with it;
+        # the scoring queued below picks the skipped shopper up after commit.
         cursor.execute(
             """
             UPDATE tracking_event SET customer_id = %s

@@ -119,9 +119,9 @@ def test_a_new_shoppers_first_batch_costs_two_more_and_an_alert_its_own(world, s
     with django_assert_max_num_queries(TYPICAL_BATCH_QUERIES + 2):
         assert score(shopper).events_scored == 10
     send(world.rooftop, views(shopper, 2))
-    # The fourth view: the alert insert lock, the shopper's open alert and last of the kind, the alert's facts,
+    # The fourth view: the alert insert lock with the alert's facts, the shopper's open alert and last of the kind,
     # the insert and the store's webhook endpoints.
-    with django_assert_max_num_queries(TYPICAL_BATCH_QUERIES + 6):
+    with django_assert_max_num_queries(TYPICAL_BATCH_QUERIES + 5):
         assert len(score(shopper).alert_ids) == 1
 
 
