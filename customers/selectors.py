@@ -177,6 +177,9 @@ class CustomerPanel:
     merges: list[MergeRecord]
     action_rooftops: list = field(default_factory=list)
     known_rooftop_ids: list[int] = field(default_factory=list)  # every rooftop of the group that knows them
+    # Whether any store holds a shopping intent for them: the intent card reads one (with the user's scope) only
+    # then, and otherwise says "no website activity" without a query.
+    any_intent: bool = True
 
 
 def consent_lines(customer: Customer, *, any_recorded: bool = True) -> tuple[list[ConsentLine], list[ConsentRecord]]:
@@ -261,7 +264,7 @@ def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
     panel = CustomerPanel(
         phones=phones, emails=emails, consent=consent, consent_history=history, vehicles=vehicles,
         open_leads=open_leads, appointments=appointments, assigned=list(assigned.values()), duplicates=duplicates,
-        merges=merges, known_rooftop_ids=found["known_rooftop_ids"],
+        merges=merges, known_rooftop_ids=found["known_rooftop_ids"], any_intent=found["intents"],
     )
     return panel
 
@@ -285,10 +288,11 @@ _PANEL_FIRST_SQL = """
         EXISTS(SELECT 1 FROM service_repairorder WHERE customer_id = %(customer)s AND advisor_id IS NOT NULL),
         EXISTS(SELECT 1 FROM customers_duplicatecandidate WHERE status = %(dup_open)s
                AND (customer_a_id = %(customer)s OR customer_b_id = %(customer)s)),
-        EXISTS(SELECT 1 FROM customers_mergerecord WHERE survivor_id = %(customer)s AND undone_at IS NULL)
+        EXISTS(SELECT 1 FROM customers_mergerecord WHERE survivor_id = %(customer)s AND undone_at IS NULL),
+        EXISTS(SELECT 1 FROM alerts_shopperintent WHERE customer_id = %(customer)s)
 """
 _PANEL_FIRST_COLUMNS = ("phones", "emails", "known_rooftop_ids", "consents", "vehicles", "sales", "open_leads",
-                        "appointments", "advised", "duplicates", "merges")
+                        "appointments", "advised", "duplicates", "merges", "intents")
 
 
 def _panel_first(customer: Customer, *, recent: datetime) -> dict:

@@ -61,25 +61,12 @@ def customer_detail(request, customer_id: int):
     rooftop = _action_rooftop(access, customer)
     access_record(request, kind=Kind.CUSTOMER_PAGE, rooftop_ids=[rooftop.pk], rows=1, object_ids=[customer.pk])
     return render(request, "customers/detail.html", {
-        **_forms_context(customer, panel, rooftop), **_identity_context(customer),
+        **forms.quick_action_widgets(panel.open_leads), **_identity_context(customer),
         "customer": customer, "page": page, "panel": panel, "filters": filters, "rooftop": rooftop,
         "kind_choices": KIND_CHOICES, "department_choices": DEPARTMENT_CHOICES,
         "delivery_connected": delivery_connected(),
         "can_erase": not customer.erased_at and bool(access.rooftops_with_role(Role.MANAGER) & set(panel.known_rooftop_ids)),
     })
-
-
-def _forms_context(customer, panel, rooftop, **overrides) -> dict:
-    leads = panel.open_leads
-    built = {
-        "call_form": forms.CallForm(), "note_form": forms.NoteForm(), "message_form": forms.MessageForm(),
-        "appointment_form": forms.AppointmentForm(time_zone=rooftop.time_zone),
-    }
-    built.update(overrides)
-    for form in built.values():
-        if hasattr(form, "set_leads"):
-            form.set_leads(leads)
-    return built
 
 
 @login_required
