@@ -58,7 +58,9 @@ def customer_detail(request, customer_id: int):
     filters = _filters(request)
     page = selectors.timeline_page(customer=customer, access=access, **filters)
     panel = selectors.customer_panel(customer=customer, access=access)
-    rooftop = _action_rooftop(access, customer)
+    rooftop = panel.action_rooftop  # _action_rooftop's answer, read with the panel
+    if rooftop is None:
+        raise Http404
     access_record(request, kind=Kind.CUSTOMER_PAGE, rooftop_ids=[rooftop.pk], rows=1, object_ids=[customer.pk])
     return render(request, "customers/detail.html", {
         **forms.quick_action_widgets(panel.open_leads), **_identity_context(customer),
