@@ -184,6 +184,9 @@ class CustomerPanel:
     # Whether any store holds a shopping intent for them: the intent card reads one (with the user's scope) only
     # then, and otherwise says "no website activity" without a query.
     any_intent: bool = True
+    # Whether the customer has any website event at all: the page folds web sessions (a read of their events since
+    # the latest session) only then.
+    any_web_events: bool = True
 
 
 def consent_lines(customer: Customer, *, any_recorded: bool = True) -> tuple[list[ConsentLine], list[ConsentRecord]]:
@@ -269,7 +272,7 @@ def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
         phones=phones, emails=emails, consent=consent, consent_history=history, vehicles=vehicles,
         open_leads=open_leads, appointments=appointments, assigned=list(assigned.values()), duplicates=duplicates,
         merges=merges, known_rooftop_ids=found["known_rooftop_ids"], any_intent=found["intents"],
-        action_rooftop=_partial_rooftop(found["action_rooftop"]),
+        action_rooftop=_partial_rooftop(found["action_rooftop"]), any_web_events=found["web_events"],
     )
     return panel
 
@@ -297,10 +300,11 @@ _PANEL_FIRST_SQL = """
         EXISTS(SELECT 1 FROM alerts_shopperintent WHERE customer_id = %(customer)s),
         (SELECT json_build_array(r.id, r.dealer_group_id, r.name, r.slug, r.time_zone)
          FROM customers_customerrooftop cr JOIN rooftops_rooftop r ON r.id = cr.rooftop_id
-         WHERE cr.customer_id = %(customer)s AND cr.rooftop_id = ANY(%(rooftops)s) ORDER BY cr.first_seen_at LIMIT 1)
+         WHERE cr.customer_id = %(customer)s AND cr.rooftop_id = ANY(%(rooftops)s) ORDER BY cr.first_seen_at LIMIT 1),
+        EXISTS(SELECT 1 FROM tracking_event WHERE customer_id = %(customer)s)
 """
 _PANEL_FIRST_COLUMNS = ("phones", "emails", "known_rooftop_ids", "consents", "vehicles", "sales", "open_leads",
-                        "appointments", "advised", "duplicates", "merges", "intents", "action_rooftop")
+                        "appointments", "advised", "duplicates", "merges", "intents", "action_rooftop", "web_events")
 # The action rooftop's columns the page uses; any other is read on first use (a deferred field).
 _ACTION_ROOFTOP_FIELDS = ("id", "dealer_group_id", "name", "slug", "time_zone")
 

@@ -53,11 +53,12 @@ def customer_detail(request, customer_id: int):
         survivor = selectors.survivor_of(customer)
         messages.info(request, f"Customer #{customer.pk} was merged into this record.")
         return redirect("customer-detail", customer_id=survivor.pk)
-    # Web sessions are folded in on open, bounded to events since the latest session (see services).
-    services.web_sessions_refresh(customer_id=customer.pk)
+    panel = selectors.customer_panel(customer=customer, access=access)
+    if panel.any_web_events:  # (most customers never browsed: then there is nothing to fold and no read for it)
+        # Web sessions are folded in on open, bounded to events since the latest session (see services).
+        services.web_sessions_refresh(customer_id=customer.pk)
     filters = _filters(request)
     page = selectors.timeline_page(customer=customer, access=access, **filters)
-    panel = selectors.customer_panel(customer=customer, access=access)
     rooftop = panel.action_rooftop  # _action_rooftop's answer, read with the panel
     if rooftop is None:
         raise Http404
