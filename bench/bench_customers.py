@@ -148,10 +148,7 @@ HEAVY_INDEXES = {
 
 def seed(log) -> dict:
     """Bulk data in SQL (generate_series), heavy indexes dropped during the load and rebuilt after."""
-    from django.contrib.auth.models import User
-    from django.db import connection
-
-    from rooftops.models import DealerGroup, Role, Rooftop, StaffProfile, StaffRole
+    from rooftops.models import DealerGroup
 
     existing = DealerGroup.objects.filter(slug="bench-group").first()
     if existing:
@@ -274,6 +271,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--drop", action="store_true", help="drop the bench database at the end")
+    parser.add_argument("--page-only", action="store_true", help="only the customer page (alternating before/after runs)")
+    parser.add_argument("--runs", type=int, default=RUNS, help=f"timed requests per figure (default {RUNS})")
     args = parser.parse_args()
     log = lambda message: print(f"  {message}", flush=True)  # noqa: E731
 
@@ -314,11 +313,14 @@ def main() -> int:
 
     # --- customer page -------------------------------------------------------------------------
     assert client.get(f"/customers/{heavy}/").status_code == 200 and client.get(f"/customers/{light}/").status_code == 200
-    page_heavy = summary(timed(lambda: client.get(f"/customers/{heavy}/")))
-    page_light = summary(timed(lambda: client.get(f"/customers/{light}/")))
+    statements: list[str] = []  # every statement one page sends (Django's request_started resets connection.queries)
+    with connection.execute_wrapper(lambda execute, sql, *rest: statements.append(sql) or execute(sql, *rest)):
+        client.get(f"/customers/{heavy}/")
+    page_heavy = summary(timed(lambda: client.get(f"/customers/{heavy}/"), args.runs))
+    page_light = summary(timed(lambda: client.get(f"/customers/{light}/"), args.runs))
     baseline_sql = ("SELECT id, occurred_at, summary FROM customers_timelineentry WHERE customer_id = %s "
                     "ORDER BY occurred_at DESC, id DESC LIMIT 31")
-    page_raw = summary(timed(raw(baseline_sql, [heavy])))
+    page_raw = summary(timed(raw(baseline_sql, [heavy]), args.runs))
     cursor = ""
     for _ in range(300):
         cursor = timeline_page(customer=Customer.unscoped.get(pk=heavy), access=access, cursor=cursor).next_cursor
@@ -329,7 +331,16 @@ def main() -> int:
         "load_more_page_300": deep, "filter_kind": filtered,
         "ratio_10000_to_10": round(page_heavy["median_ms"] / page_light["median_ms"], 2),
         "ratio_to_raw_sql": round(page_heavy["median_ms"] / max(page_raw["median_ms"], 0.01), 1),
+        "statements_10000_entries": len(statements), "runs": args.runs,
+        "load_average": os.getloadavg(),
     }
+    if args.page_only:
+        cp = results["customer_page"]
+        print(f"  customer page, 10,000 entries: median {cp['10000_entries']['median_ms']} ms, p95 {cp['10000_entries']['p95_ms']} ms, "
+              f"{cp['statements_10000_entries']} statements; 10 entries: median {cp['10_entries']['median_ms']} ms; raw first-page "
+              f"SQL {cp['raw_first_page_sql']['median_ms']} ms (page/raw {cp['ratio_to_raw_sql']}x); load {cp['load_average'][0]:.2f}")
+        connection.close()
+        return 0
 
     # --- search ----------------------------------------------------------------------------------
     # Customers the bench user can see (known at their rooftop: id % 5 < 3), wherever the id sequence started.

@@ -21,6 +21,7 @@ from customers.models import (
     TimelineEntry, VehicleSale,
 )
 from customers.search import NAME_WORD_SEPARATORS, SearchTerms, name_words, search_terms
+from rooftops.models import Rooftop
 from rooftops.tenancy import StaffAccess
 from service.equity import Equity, equity_of
 
@@ -176,7 +177,16 @@ class CustomerPanel:
     duplicates: list[DuplicateCandidate]
     merges: list[MergeRecord]
     action_rooftops: list = field(default_factory=list)
+    # Where the user's actions on this page are recorded (services.rooftop_for_action's answer, read with the
+    # panel's first query): None when none of the user's rooftops knows the customer.
+    action_rooftop: Rooftop | None = None
     known_rooftop_ids: list[int] = field(default_factory=list)  # every rooftop of the group that knows them
+    # Whether any store holds a shopping intent for them: the intent card reads one (with the user's scope) only
+    # then, and otherwise says "no website activity" without a query.
+    any_intent: bool = True
+    # Whether the customer has any website event at all: the page folds web sessions (a read of their events since
+    # the latest session) only then.
+    any_web_events: bool = True
 
 
 def consent_lines(customer: Customer, *, any_recorded: bool = True) -> tuple[list[ConsentLine], list[ConsentRecord]]:
@@ -230,7 +240,7 @@ def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
 
     rooftop_ids = list(access.rooftop_ids)
     recent = timezone.now() - timezone.timedelta(days=2)
-    found = _panel_first(customer, recent=recent)
+    found = _panel_first(customer, recent=recent, rooftop_ids=rooftop_ids)
     phones = [(format_phone(e164), label, primary) for e164, label, primary in found["phones"]]
     emails = [(email, primary) for email, primary in found["emails"]]
     consent, history = consent_lines(customer, any_recorded=found["consents"])
@@ -261,7 +271,8 @@ def customer_panel(*, customer: Customer, access: StaffAccess) -> CustomerPanel:
     panel = CustomerPanel(
         phones=phones, emails=emails, consent=consent, consent_history=history, vehicles=vehicles,
         open_leads=open_leads, appointments=appointments, assigned=list(assigned.values()), duplicates=duplicates,
-        merges=merges, known_rooftop_ids=found["known_rooftop_ids"],
+        merges=merges, known_rooftop_ids=found["known_rooftop_ids"], any_intent=found["intents"],
+        action_rooftop=_partial_rooftop(found["action_rooftop"]), any_web_events=found["web_events"],
     )
     return panel
 
@@ -285,27 +296,44 @@ _PANEL_FIRST_SQL = """
         EXISTS(SELECT 1 FROM service_repairorder WHERE customer_id = %(customer)s AND advisor_id IS NOT NULL),
         EXISTS(SELECT 1 FROM customers_duplicatecandidate WHERE status = %(dup_open)s
                AND (customer_a_id = %(customer)s OR customer_b_id = %(customer)s)),
-        EXISTS(SELECT 1 FROM customers_mergerecord WHERE survivor_id = %(customer)s AND undone_at IS NULL)
+        EXISTS(SELECT 1 FROM customers_mergerecord WHERE survivor_id = %(customer)s AND undone_at IS NULL),
+        EXISTS(SELECT 1 FROM alerts_shopperintent WHERE customer_id = %(customer)s),
+        (SELECT json_build_array(r.id, r.dealer_group_id, r.name, r.slug, r.time_zone)
+         FROM customers_customerrooftop cr JOIN rooftops_rooftop r ON r.id = cr.rooftop_id
+         WHERE cr.customer_id = %(customer)s AND cr.rooftop_id = ANY(%(rooftops)s) ORDER BY cr.first_seen_at LIMIT 1),
+        EXISTS(SELECT 1 FROM tracking_event WHERE customer_id = %(customer)s)
 """
 _PANEL_FIRST_COLUMNS = ("phones", "emails", "known_rooftop_ids", "consents", "vehicles", "sales", "open_leads",
-                        "appointments", "advised", "duplicates", "merges")
+                        "appointments", "advised", "duplicates", "merges", "intents", "action_rooftop", "web_events")
+# The action rooftop's columns the page uses; any other is read on first use (a deferred field).
+_ACTION_ROOFTOP_FIELDS = ("id", "dealer_group_id", "name", "slug", "time_zone")
 
 
-def _panel_first(customer: Customer, *, recent: datetime) -> dict:
-    """One query: the customer's phones and emails (primary first), the rooftops that know them, and whether
-    any row exists for each other piece of the panel. Plain SQL: built with the ORM, this query cost more to
+def _panel_first(customer: Customer, *, recent: datetime, rooftop_ids: Sequence[int]) -> dict:
+    """One query: the customer's phones and emails (primary first), the rooftops that know them, whether any row
+    exists for each other piece of the panel, and the first of the user's rooftops that knows them (where actions
+    are recorded, as services.rooftop_for_action picks it). Plain SQL: built with the ORM, this query cost more to
     compose than to run."""
     from leads.models import Lead
 
     params = {"customer": customer.pk, "open": [str(s) for s in Lead.OPEN_STATUSES], "recent": recent,
-              "scheduled": str(Appointment.Status.SCHEDULED), "dup_open": str(DuplicateCandidate.Status.OPEN)}
+              "scheduled": str(Appointment.Status.SCHEDULED), "dup_open": str(DuplicateCandidate.Status.OPEN),
+              "rooftops": sorted(rooftop_ids)}
     with connection.cursor() as cursor:
         cursor.execute(_PANEL_FIRST_SQL, params)
         row = dict(zip(_PANEL_FIRST_COLUMNS, cursor.fetchone()))
-    for name in ("phones", "emails"):  # json arrives as text on a raw cursor
+    for name in ("phones", "emails", "action_rooftop"):  # json arrives as text on a raw cursor
         if isinstance(row[name], str):
             row[name] = json.loads(row[name])
     return row
+
+
+def _partial_rooftop(values: list | None) -> Rooftop | None:
+    if values is None:
+        return None
+    known = dict(zip(_ACTION_ROOFTOP_FIELDS, values))
+    attnames = [f.attname for f in Rooftop._meta.concrete_fields if f.attname in known]
+    return Rooftop.from_db(connection.alias, attnames, [known[name] for name in attnames])
 
 
 def customer_duplicates(*, access: StaffAccess, customer: Customer) -> list[DuplicateCandidate]:

@@ -53,33 +53,23 @@ def customer_detail(request, customer_id: int):
         survivor = selectors.survivor_of(customer)
         messages.info(request, f"Customer #{customer.pk} was merged into this record.")
         return redirect("customer-detail", customer_id=survivor.pk)
-    # Web sessions are folded in on open, bounded to events since the latest session (see services).
-    services.web_sessions_refresh(customer_id=customer.pk)
+    panel = selectors.customer_panel(customer=customer, access=access)
+    if panel.any_web_events:  # (most customers never browsed: then there is nothing to fold and no read for it)
+        # Web sessions are folded in on open, bounded to events since the latest session (see services).
+        services.web_sessions_refresh(customer_id=customer.pk)
     filters = _filters(request)
     page = selectors.timeline_page(customer=customer, access=access, **filters)
-    panel = selectors.customer_panel(customer=customer, access=access)
-    rooftop = _action_rooftop(access, customer)
+    rooftop = panel.action_rooftop  # _action_rooftop's answer, read with the panel
+    if rooftop is None:
+        raise Http404
     access_record(request, kind=Kind.CUSTOMER_PAGE, rooftop_ids=[rooftop.pk], rows=1, object_ids=[customer.pk])
     return render(request, "customers/detail.html", {
-        **_forms_context(customer, panel, rooftop), **_identity_context(customer),
+        **forms.quick_action_widgets(panel.open_leads), **_identity_context(customer),
         "customer": customer, "page": page, "panel": panel, "filters": filters, "rooftop": rooftop,
         "kind_choices": KIND_CHOICES, "department_choices": DEPARTMENT_CHOICES,
         "delivery_connected": delivery_connected(),
         "can_erase": not customer.erased_at and bool(access.rooftops_with_role(Role.MANAGER) & set(panel.known_rooftop_ids)),
     })
-
-
-def _forms_context(customer, panel, rooftop, **overrides) -> dict:
-    leads = panel.open_leads
-    built = {
-        "call_form": forms.CallForm(), "note_form": forms.NoteForm(), "message_form": forms.MessageForm(),
-        "appointment_form": forms.AppointmentForm(time_zone=rooftop.time_zone),
-    }
-    built.update(overrides)
-    for form in built.values():
-        if hasattr(form, "set_leads"):
-            form.set_leads(leads)
-    return built
 
 
 @login_required

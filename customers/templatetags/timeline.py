@@ -12,9 +12,11 @@ from __future__ import annotations
 from django import template
 from django.core.exceptions import ObjectDoesNotExist
 from django.template.defaultfilters import linebreaksbr, pluralize, slice_filter, truncatechars
-from django.utils import dateformat, timezone
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from customers.models import TimelineEntry
 
@@ -36,6 +38,13 @@ def _actor_name(actor) -> str:
     return name or actor.get_username()
 
 
+def when_label(when) -> str:
+    """The date filter's "M j, Y g:i A" ("Dec 5, 2026 3:07 PM") from Django's own words for months and AM/PM:
+    `dateformat.format` parses the format and builds a formatter for every row, a third of a row's cost."""
+    return (f"{MONTHS_3[when.month].title()} {when.day}, {when.year:04d} {when.hour % 12 or 12}:{when.minute:02d} "
+            f"{gettext('PM') if when.hour > 11 else gettext('AM')}")
+
+
 @register.simple_tag
 def timeline_entry(entry) -> SafeString:
     # The page's {% timezone %} block has activated the store's zone: localtime() without a zone uses it.
@@ -53,7 +62,7 @@ def timeline_entry(entry) -> SafeString:
         '  </div>\n'
         '  <div class="tl-summary">{}</div>\n',
         entry.kind, entry.department, entry.pk, entry.kind,
-        when.isoformat(), dateformat.format(when, "M j, Y g:i A"),  # isoformat() is the date filter's "c"
+        when.isoformat(), when_label(when),  # isoformat() is the date filter's "c"
         _KINDS.get(entry.kind, entry.kind), where, entry.summary,
     )]
     detail = entry.detail if isinstance(entry.detail, dict) else {}

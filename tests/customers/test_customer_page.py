@@ -237,12 +237,15 @@ def regular(world, *, cars: int):
     return customer
 
 
-# Session, user, second factor (one query, none once verified), roles, profile, customer, web events, timeline,
-# the panel's first query, consent, deals, vehicles, open leads, appointments, last RO, duplicates, merges, action
-# rooftop, access record, intent (and its scoring rules). 28 before the panel said which pieces exist and web
-# sessions read first; 22 before the second factor's two questions became one. (Outside a test's transaction the
-# access record is also a lone INSERT now, without the BEGIN and COMMIT bulk_create wrapped it in.)
-CUSTOMER_PAGE_QUERIES = 21
+# Session, user, second factor (one query, none once verified), roles, profile, customer, the panel's first query
+# (with the rooftop where actions are recorded and whether they ever browsed), consent, deals, vehicles, open leads,
+# appointments, last RO, duplicates, merges, timeline, access record, intent (and its scoring rules); a customer who
+# browsed the website adds two (their events since the latest web session, and that session). 28 before the panel
+# said which pieces exist and web sessions read first; 22 before the second factor's two questions became one; 21
+# before the panel's first query read the action rooftop and whether there are web events to fold at all. (Outside
+# a test's transaction the access record is also a lone INSERT now, without the BEGIN and COMMIT bulk_create
+# wrapped it in.)
+CUSTOMER_PAGE_QUERIES = 19
 
 
 def test_the_customer_page_reads_a_full_customer_in_a_fixed_number_of_queries(client, world,
@@ -257,7 +260,7 @@ def test_the_customer_page_reads_a_full_customer_in_a_fixed_number_of_queries(cl
         assert response.status_code == 200
         assert "Leased through Toyota Financial" in html and "2025 Camry" in html and "Tia Teammate" in html
         assert "Sid Service" in html and "(617) 555-0142" in html and "Possible duplicate" in html
-        assert "Merged with Rita R." in html and "Shopping intent" in html
+        assert "Merged with Rita R." in html and 'class="intent-score intent-' in html
 
 
 def test_a_customer_with_only_a_history_skips_the_empty_pieces_of_the_panel(client, world):
@@ -268,8 +271,33 @@ def test_a_customer_with_only_a_history_skips_the_empty_pieces_of_the_panel(clie
     with CaptureQueriesContext(connection) as queries:
         response = client.get(f"/customers/{customer.pk}/")
     assert response.status_code == 200 and "No phone or email on file." in response.content.decode()
+    assert "No website activity from this customer yet." in response.content.decode()  # the intent card, unread
     # Only the panel's first query looks at these tables: no read of a piece that is empty.
     for table in ("leads_lead", "customers_appointment", "service_repairorder", "customers_duplicatecandidate",
-                  "customers_mergerecord", "customers_ownedvehicle", "customers_consentrecord"):
+                  "customers_mergerecord", "customers_ownedvehicle", "customers_consentrecord", "alerts_shopperintent",
+                  "tracking_event"):
         assert len([q for q in queries.captured_queries if table in q["sql"]]) == 1, table
-    assert len(queries) <= 13  # 27 before
+    assert len(queries) <= 9  # 13 before the first query also answered for the action rooftop, the intent card and web
+    # sessions; 27 before it said which pieces exist
+
+
+def test_actions_are_recorded_at_the_first_of_the_users_stores_that_knew_the_customer(client, world):
+    from customers.models import CustomerRooftop
+    from customers.services import rooftop_for_action
+    from factories import make_staff
+    from rooftops.models import AccessRecord, Role, StaffRole
+
+    both = make_staff(world.rooftop, Role.SALESPERSON)
+    StaffRole.objects.create(user=both, rooftop=world.other_rooftop, role=Role.SALESPERSON)
+    customer = make_customer(world.rooftop)
+    CustomerRooftop.objects.filter(customer=customer).update(first_seen_at=timezone.now() - timedelta(days=1))
+    CustomerRooftop.objects.create(customer=customer, rooftop=world.other_rooftop,
+                                   first_seen_at=timezone.now() - timedelta(days=30))  # known there first
+    client.force_login(both)
+    html = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert rooftop_for_action(customer=customer, rooftop_ids=sorted(staff_access(both).rooftop_ids)) == world.other_rooftop
+    assert f"{world.other_rooftop.name} time ({world.other_rooftop.time_zone})" in html
+    assert AccessRecord.objects.across_rooftops().filter(user=both).latest("at").rooftop_id == world.other_rooftop.pk
+    client.force_login(world.salesperson)  # only the first store: actions are recorded there
+    client.get(f"/customers/{customer.pk}/")
+    assert AccessRecord.objects.across_rooftops().filter(user=world.salesperson).latest("at").rooftop_id == world.rooftop.pk

@@ -164,3 +164,53 @@ def test_actions_on_another_stores_lead_or_appointment_are_404(client, world, cu
     client.logout()
     response = client.post(f"/customers/{customer.pk}/notes/", {"text": "x"})
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def _widget_templates_rendered(monkeypatch) -> list[str]:
+    """Every widget template Django's form renderer renders from here on."""
+    from django.forms.renderers import BaseRenderer
+
+    rendered: list[str] = []
+    render = BaseRenderer.render
+
+    def counting(self, template_name, context, request=None):
+        rendered.append(template_name)
+        return render(self, template_name, context, request)
+
+    monkeypatch.setattr(BaseRenderer, "render", counting)
+    return rendered
+
+
+def test_the_page_renders_the_blank_quick_action_forms_as_django_does_without_their_widget_templates(
+        client, world, customer, monkeypatch):
+    from customers.forms import QUICK_ACTION_FORMS
+
+    client.force_login(world.salesperson)
+    client.get(f"/customers/{customer.pk}/")  # the process's first page renders them once
+    rendered = _widget_templates_rendered(monkeypatch)
+    html = client.get(f"/customers/{customer.pk}/").content.decode()
+    # No lead and nothing else the customer changes: no quick action's widget template (the identity card's date of
+    # birth is its own form's, which its error partial renders bound).
+    assert rendered == ["django/forms/widgets/date.html"]
+    for name, form_class in QUICK_ACTION_FORMS.items():
+        form = form_class()
+        for field in form.fields:
+            if field != "lead" and f"{name}.{field}" not in ("message_form.subject", "appointment_form.notes"):
+                assert str(form[field]) in html, (name, field)  # what Django renders for a blank form
+    assert 'name="lead"' not in html  # no open lead: no lead picker
+
+
+def test_the_lead_picker_is_the_customers_open_leads_escaped_and_rendered_once_for_all_four_forms(
+        client, world, customer, monkeypatch):
+    from customers.forms import CallForm
+
+    LeadFactory(rooftop=world.rooftop, customer=customer, vehicle_description='<img src=x onerror="alert(1)">')
+    client.force_login(world.salesperson)
+    client.get(f"/customers/{customer.pk}/")
+    rendered = _widget_templates_rendered(monkeypatch)
+    html = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert sorted(rendered) == ["django/forms/widgets/date.html", "django/forms/widgets/select.html"]
+    assert "<img src=x" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    form = CallForm()
+    form.set_leads(list(customer.leads.all()))
+    assert html.count(str(form["lead"])) == 4  # the call, note, message and appointment forms each offer it

@@ -85,3 +85,15 @@ def test_sessions_are_folded_into_the_timeline_incrementally(client, world):
     assert rows[0].department == "web" and rows[0].rooftop == world.rooftop and rows[0].detail["events"] == 3
     client.force_login(world.salesperson)
     assert "finished the trade-in calculator" in client.get(f"/customers/{customer.pk}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_opening_the_page_folds_new_website_events_and_a_customer_who_never_browsed_reads_none(client, world):
+    customer = make_customer(world.rooftop)
+    client.force_login(world.salesperson)
+    client.get(f"/customers/{customer.pk}/")
+    assert not TimelineEntry.unscoped.filter(customer=customer, kind="web_session").exists()
+    visitor = Visitor.unscoped.create(rooftop=world.rooftop, anonymous_id="a2", customer=customer)
+    insert_event(customer, visitor, T0, props=RAV4)
+    html = client.get(f"/customers/{customer.pk}/").content.decode()  # folded on open, no worker needed
+    assert "Viewed the 2024 Toyota RAV4 XLE once" in html
