@@ -24,7 +24,9 @@ from django.db.models import Count as DbCount, Exists, F, OuterRef, Q
 from crm.db_router import read_connection
 from kpis import conf
 from kpis.scope import UNASSIGNED, Scope
-from kpis.speed import MINUTE, HOUR, DAY, SPEED_BUCKET_COLUMNS, buckets_between, buckets_within
+from kpis.speed import (
+    ACT_BUCKET_COLUMNS, CLAIM_BUCKET_COLUMNS, DAY, HOUR, MINUTE, SPEED_BUCKET_COLUMNS, buckets_between, buckets_within,
+)
 
 Unit = Literal["count", "percent", "minutes"]
 Dimension = Literal["source", "person", "rooftop", "kind", "trend"]
@@ -660,13 +662,15 @@ MEASURE_LIST: list[Measure] = [
     ),
     Measure(
         "alert_claim_minutes", "Median time to claim", "Median time from an alert being raised to someone claiming "
-        "it, over alerts claimed.", "minutes", "alerts", Percentile("claim_seconds", 0.5), fact="alerts",
-        better="down", leads=lambda s: _alerts(s, claimed_at__isnull=False), short_label="To claim",
+        "it, over alerts claimed.", "minutes", "alerts",
+        Percentile("claim_seconds", 0.5, CLAIM_BUCKET_COLUMNS, "claim_cum"), fact="alerts", better="down",
+        leads=lambda s: _alerts(s, claimed_at__isnull=False), short_label="To claim",
     ),
     Measure(
         "alert_act_minutes", "Median time to act", "Median time from an alert being raised to someone acting on "
-        "it, over alerts acted on.", "minutes", "alerts", Percentile("act_seconds", 0.5), fact="alerts",
-        better="down", leads=lambda s: _alerts(s, acted_at__isnull=False), short_label="To act",
+        "it, over alerts acted on.", "minutes", "alerts",
+        Percentile("act_seconds", 0.5, ACT_BUCKET_COLUMNS, "act_cum"), fact="alerts", better="down",
+        leads=lambda s: _alerts(s, acted_at__isnull=False), short_label="To act",
     ),
     Measure(
         "alerts_to_lead", "Alert → lead",

@@ -22,14 +22,15 @@ Speed to lead. `speed_seconds` holds the row's answer times sorted, `speed_b00..
 bucket of `kpis.speed`, and `speed_cum` the running total of those counts (speed_cum[i + 1] = answers in
 buckets before i, 1-based SQL arrays). Together they let SQL cut one bucket's values out of each row's
 sorted array (`speed_seconds[speed_cum[b + 1] + 1 : speed_cum[b + 2]]`) without unnesting the others: exact
-percentiles that sort only the bucket the percentile falls in.
+percentiles that sort only the bucket the percentile falls in. Alert rows keep their times to claim and to act
+the same way (`claim_b00..`, `claim_cum`; `act_b00..`, `act_cum`), in the same buckets.
 """
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
-from kpis.speed import SPEED_BUCKET_COLUMNS
+from kpis.speed import ACT_BUCKET_COLUMNS, CLAIM_BUCKET_COLUMNS, SPEED_BUCKET_COLUMNS
 from rooftops.models import Rooftop
 from rooftops.tenancy import TenantModel
 
@@ -183,7 +184,14 @@ class AlertDay(Rollup):
     led_to_appointment = models.IntegerField(default=0)
     led_to_sale = models.IntegerField(default=0)
 
+    claim_cum = _seconds_array()
+    act_cum = _seconds_array()
+
     Meta = _grain_meta("kpis_alert_day", ["kind", "source", "person_id"])
+
+
+for _column in (*CLAIM_BUCKET_COLUMNS, *ACT_BUCKET_COLUMNS):
+    AlertDay.add_to_class(_column, models.IntegerField(default=0))
 
 
 # --- Reroutes (once lead routing records them) ----------------------------------------------------------

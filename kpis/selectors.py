@@ -197,6 +197,14 @@ def _reading_alias() -> str:
     return router.db_for_read(RollupState)
 
 
+def _read_settings(cursor) -> None:
+    """Settings local to a dashboard's read-only transaction, in one round trip: percentile sorts stay in
+    memory, and no statement starts parallel workers (each reads a few thousand rollup rows, less than the
+    cost of starting workers on a busy machine; the planner guessed otherwise for the alert rows)."""
+    cursor.execute("SELECT set_config('work_mem', '64MB', true), "
+                   "set_config('max_parallel_workers_per_gather', '0', true)")
+
+
 def _fetch(sql: str, params: dict) -> list[dict]:
     with connections[_reading_alias()].cursor() as cursor:
         cursor.execute(sql, params)
@@ -383,7 +391,7 @@ def _computed_values_on_own_connection(computed_measures: list[Measure], scope: 
     alias = _reading_alias()
     try:
         with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+            _read_settings(cursor)
             return {m.key: _computed_value(m, scope) for m in computed_measures}
     finally:
         connections[alias].close()  # this thread's connection; the pool thread may be reused for another scope
@@ -531,8 +539,7 @@ def dashboard_build(*, scope: Scope, sections: Iterable[Section] = SECTIONS, fig
                                        computed_measures, scope)
     alias = _reading_alias()
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-        # Percentile sorts stay in memory; local to this read-only transaction.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        _read_settings(cursor)
         for fact_key, by_dimension in wanted.items():
             _fact_results(FACTS[fact_key], scope, by_dimension, measures, results)
         if pending is None:
@@ -619,7 +626,7 @@ def measure_value(*, scope: Scope, key: str) -> Value:
     results: dict = defaultdict(dict)
     alias = _reading_alias()
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        _read_settings(cursor)
         _fact_results(FACTS[measure.fact], scope, {None: {key}}, measures, results)
     return results.get((None, TOTAL), {}).get(key) or _value(measure, None, None)
 
