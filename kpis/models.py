@@ -169,12 +169,7 @@ class ActivityPersonDay(ActivityCounts):
 
 # --- Alerts -----------------------------------------------------------------------------------------------
 
-class AlertDay(Rollup):
-    """Alerts raised per rooftop × day × kind × lead source × person (who claimed it, else who it was for)."""
-
-    kind = models.CharField(max_length=40)
-    source = models.CharField(max_length=16, blank=True)
-    person_id = models.BigIntegerField(null=True, blank=True)
+class AlertCounts(Rollup):
     raised = models.IntegerField(default=0)
     claimed = models.IntegerField(default=0)
     acted = models.IntegerField(default=0)
@@ -183,15 +178,34 @@ class AlertDay(Rollup):
     led_to_lead = models.IntegerField(default=0)
     led_to_appointment = models.IntegerField(default=0)
     led_to_sale = models.IntegerField(default=0)
-
     claim_cum = _seconds_array()
     act_cum = _seconds_array()
+
+    class Meta(Rollup.Meta):
+        abstract = True
+
+
+for _column in (*CLAIM_BUCKET_COLUMNS, *ACT_BUCKET_COLUMNS):
+    AlertCounts.add_to_class(_column, models.IntegerField(default=0))
+
+
+class AlertDay(AlertCounts):
+    """Alerts raised per rooftop × day × kind × lead source × person (who claimed it, else who it was for)."""
+
+    kind = models.CharField(max_length=40)
+    source = models.CharField(max_length=16, blank=True)
+    person_id = models.BigIntegerField(null=True, blank=True)
 
     Meta = _grain_meta("kpis_alert_day", ["kind", "source", "person_id"])
 
 
-for _column in (*CLAIM_BUCKET_COLUMNS, *ACT_BUCKET_COLUMNS):
-    AlertDay.add_to_class(_column, models.IntegerField(default=0))
+class AlertKindDay(AlertCounts):
+    """Alerts per rooftop × day × kind: the page's alert cards and its by-kind table, without source or person
+    (about a third of the full grain's rows)."""
+
+    kind = models.CharField(max_length=40)
+
+    Meta = _grain_meta("kpis_alert_kind_day", ["kind"])
 
 
 # --- Reroutes (once lead routing records them) ----------------------------------------------------------

@@ -280,7 +280,8 @@ ALERT_COUNT_COLUMNS = ("raised", "claimed", "acted", "led_to_lead", "led_to_appo
                        *CLAIM_BUCKET_COLUMNS, *ACT_BUCKET_COLUMNS)
 FULL = ("source", "person_id")
 SPEED_ARRAY, SPEED_CUM = ("speed_seconds",), (("speed_cum", SPEED_BUCKET_COLUMNS),)
-ALERT_CUMS = (("claim_cum", CLAIM_BUCKET_COLUMNS), ("act_cum", ACT_BUCKET_COLUMNS))
+ALERT_ARRAYS, ALERT_CUMS = ("claim_seconds", "act_seconds"), (("claim_cum", CLAIM_BUCKET_COLUMNS),
+                                                              ("act_cum", ACT_BUCKET_COLUMNS))
 
 DERIVED_GRAINS = (
     Aggregation("kpis_lead_rooftop_day", "kpis_lead_day", (), LEAD_COUNT_COLUMNS, SPEED_ARRAY, SPEED_CUM),
@@ -289,14 +290,14 @@ DERIVED_GRAINS = (
     Aggregation("kpis_appointment_rooftop_day", "kpis_appointment_day", (), APPOINTMENT_COUNT_COLUMNS),
     Aggregation("kpis_appointment_source_day", "kpis_appointment_day", ("source",), APPOINTMENT_COUNT_COLUMNS),
     Aggregation("kpis_activity_person_day", "kpis_activity_day", ("person_id",), ACTIVITY_COUNT_COLUMNS),
+    Aggregation("kpis_alert_kind_day", "kpis_alert_day", ("kind",), ALERT_COUNT_COLUMNS, ALERT_ARRAYS, ALERT_CUMS),
 )
 # Every table, full grain or derived, also gets month rows of its own day rows.
 MONTH_ROWS = (
     Aggregation("kpis_lead_day", "kpis_lead_day", FULL, LEAD_COUNT_COLUMNS, SPEED_ARRAY, SPEED_CUM),
     Aggregation("kpis_appointment_day", "kpis_appointment_day", FULL, APPOINTMENT_COUNT_COLUMNS),
     Aggregation("kpis_activity_day", "kpis_activity_day", FULL, ACTIVITY_COUNT_COLUMNS),
-    Aggregation("kpis_alert_day", "kpis_alert_day", ("kind", *FULL), ALERT_COUNT_COLUMNS,
-                ("claim_seconds", "act_seconds"), ALERT_CUMS),
+    Aggregation("kpis_alert_day", "kpis_alert_day", ("kind", *FULL), ALERT_COUNT_COLUMNS, ALERT_ARRAYS, ALERT_CUMS),
     Aggregation("kpis_reroute_day", "kpis_reroute_day", FULL, ("reroutes", "missed_deadlines")),
     *(replace(g, base=g.table) for g in DERIVED_GRAINS),
 )

@@ -63,5 +63,6 @@ class Migration(migrations.Migration):
             )
             for prefix in ARRAYS
         ],
-        *[migrations.RunSQL(sql, migrations.RunSQL.noop) for prefix in ARRAYS for sql in (_counts(prefix), _cum(prefix))],
+        *[migrations.RunSQL(sql, migrations.RunSQL.noop)
+          for prefix in ARRAYS for sql in (_counts(prefix), _cum(prefix))],
     ]
