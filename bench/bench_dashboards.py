@@ -398,6 +398,43 @@ def rollup_headline(scope) -> dict:
     return {k: measure_value(scope=scope, key=k) for k in keys}
 
 
+RAW_SERVICE_TO_SALES_SQL = """
+SELECT count(*) FILTER (WHERE {current_test}) AS current, count(*) FILTER (WHERE NOT ({current_test})) AS previous
+FROM leads_lead l
+WHERE l.status = 'sold' AND ({period_ranges})
+  AND EXISTS (SELECT 1 FROM service_repairorder ro
+              WHERE ro.rooftop_id = l.rooftop_id AND ro.customer_id = l.customer_id
+                AND ro.opened_at < l.sold_at AND ro.opened_at >= l.sold_at - interval '365 days')
+"""
+
+
+def raw_service_to_sales(scope) -> tuple[int, int]:
+    """Sales of this period and the previous one to customers serviced at the store in the year before."""
+    from django.db import connection
+
+    ranges, params, current, current_params = [], [], [], []
+    for rooftop in scope.rooftops:
+        lo, _ = scope.previous.bounds(rooftop)
+        mid, hi = scope.bounds(rooftop)
+        ranges.append("(l.rooftop_id = %s AND l.sold_at >= %s AND l.sold_at < %s)")
+        params += [rooftop.id, lo, hi]
+        current.append("(l.rooftop_id = %s AND l.sold_at >= %s)")
+        current_params += [rooftop.id, mid]
+    sql = RAW_SERVICE_TO_SALES_SQL.format(current_test=" OR ".join(current), period_ranges=" OR ".join(ranges))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, current_params + current_params + params)
+        return cursor.fetchone()
+
+
+def check_service_to_sales(scope) -> list[str]:
+    from kpis.selectors import measure_value
+
+    raw = raw_service_to_sales(scope)
+    rolled = measure_value(scope=scope, key="service_to_sales")
+    mine = (rolled.current, rolled.previous)
+    return [] if tuple(raw) == mine else [f"service_to_sales: raw {tuple(raw)} != rollup {mine}"]
+
+
 def rollup_alerts(scope) -> dict:
     from kpis.definitions import SECTIONS
     from kpis.selectors import dashboard_build, measure_value
@@ -545,7 +582,7 @@ def main() -> int:
         rollup_cards = timed(lambda: rollup_headline(scope), args.runs)
         raw_times = timed(lambda: raw_headline(scope), max(3, args.runs // 5), warmup=1)
         problems = (check_equal(raw_headline(scope), rollup_headline(scope))
-                    + check_alerts(raw_alerts(scope), rollup_alerts(scope)))
+                    + check_alerts(raw_alerts(scope), rollup_alerts(scope)) + check_service_to_sales(scope))
         row = {"scenario": name, "page": page_times, "headline_from_rollups": rollup_cards,
                "headline_from_raw_sql": raw_times, "raw_over_page": round(raw_times["p50_ms"] / page_times["p50_ms"], 1),
                "raw_over_rollup_cards": round(raw_times["p50_ms"] / rollup_cards["p50_ms"], 1),

@@ -54,6 +54,8 @@ class Fact:
     person_means: str
     dimensions: frozenset[str] = frozenset({"source", "person", "rooftop", "trend"})
     requires_model: str | None = None
+    # The page's filters its rows can answer; a fact without them is read unfiltered (its measures say so).
+    filters: frozenset[str] = frozenset({"source", "person"})
 
     def grain_for(self, keys: set[str]) -> Grain:
         """The smallest grain that still has every key a query groups or filters by."""
@@ -88,6 +90,8 @@ FACTS: dict[str, Fact] = {
              source_means="the source of the alert's lead (alerts without a lead match no source)",
              person_means="who claimed the alert, else who it was for",
              dimensions=frozenset({"source", "person", "rooftop", "trend", "kind"})),
+        Fact("sales", _grains(("kpis_sale_day", ())), day_means="the day of the sale", source_means="",
+             person_means="", dimensions=frozenset({"rooftop", "trend"}), filters=frozenset()),
         Fact("reroutes", _grains(("kpis_reroute_day", (SOURCE, PERSON))), day_means="the day of the reroute",
              source_means="the lead's source", person_means="the person the lead was taken from",
              requires_model="leads.LeadReroute"),
@@ -432,7 +436,7 @@ def _counted_at_each_store(rows, scope: Scope, lookup: str) -> Both:
     return _counted_both(rows, _in_period(scope, lookup), _in_period(scope.previous, lookup))
 
 
-# --- Service to sales: over opportunities and leads, not rollups ------------------------------------------
+# --- Equity mining: over opportunities and leads, not rollups (service to sales is the sales rollup) ------
 
 EQUITY_SOURCE = "equity_mining"
 
@@ -462,18 +466,6 @@ def _equity_leads(step: str) -> Callable[[Scope], Both]:
         return _counted_at_each_store(Lead.unscoped.filter(reached, source=EQUITY_SOURCE), scope, "created_at")
 
     return both
-
-
-def service_to_sales(scope: Scope) -> Both:
-    """Sales in the period to customers who had a repair order at the same store in the 12 months before."""
-    from leads.models import Lead
-    from service.models import RepairOrder
-
-    serviced = RepairOrder.unscoped.filter(rooftop_id=OuterRef("rooftop_id"), customer_id=OuterRef("customer_id"),
-                                           opened_at__lt=OuterRef("sold_at"),
-                                           opened_at__gte=OuterRef("sold_at") - timedelta(days=365))
-    sales = Lead.unscoped.filter(status=Lead.Status.SOLD).filter(Exists(serviced))
-    return _counted_at_each_store(sales, scope, "sold_at")
 
 
 def _equity_leads_q(step: str):
@@ -748,7 +740,7 @@ MEASURE_LIST: list[Measure] = [
     Measure(
         "service_to_sales", "Service-to-sales conversions",
         "Vehicle sales in the period to customers who had a repair order at the same store in the 12 months "
-        "before the sale.", "count", "service", Computed(compute_both=service_to_sales),
+        "before the sale.", "count", "service", Count(("service_to_sales",)), fact="sales",
         filters=frozenset({"rooftop", "date"}),
     ),
     # Marketing: over the outbox and campaign recipients, not rollups (like service retention).

@@ -208,6 +208,18 @@ class AlertKindDay(AlertCounts):
     Meta = _grain_meta("kpis_alert_kind_day", ["kind"])
 
 
+# --- Sales, by the day of the sale -------------------------------------------------------------------------
+
+class SaleDay(Rollup):
+    """Vehicle sales (leads marked sold) per rooftop × local day of the sale, and how many went to a customer
+    with a repair order at the same store in the 12 months before the sale (service to sales)."""
+
+    sales = models.IntegerField(default=0)
+    service_to_sales = models.IntegerField(default=0)
+
+    Meta = _grain_meta("kpis_sale_day", [])
+
+
 # --- Reroutes (once lead routing records them) ----------------------------------------------------------
 
 class RerouteDay(Rollup):

@@ -445,6 +445,7 @@ def _fact_results(
 ) -> None:
     """Fill results[(dimension, group)][measure key] for one rollup: per grain one scan for the sums (totals
     and breakdowns together), then the percentiles."""
+    scope = _fact_scope(fact, scope)
     for table, groups in _plan(fact, scope, by_dimension).items():
         keys = set().union(*(by_dimension[g] for g in groups))
         columns = set().union(*(_columns_of(measures[k]) for k in keys))
@@ -482,6 +483,15 @@ def _fact_results(
                 results[group_key][key] = _value(
                     measures[key], sums.get(group_key), percentile_values.get(group_key), trend=dimension == "trend"
                 )
+
+
+def _fact_scope(fact: Fact, scope: Scope) -> Scope:
+    """The scope without the filters a rollup has no keys for (its measures are not filtered by them)."""
+    if scope.source is not None and "source" not in fact.filters:
+        scope = scope.narrowed(source=None)
+    if scope.person_id is not None and "person" not in fact.filters:
+        scope = scope.narrowed(person_id=None)
+    return scope
 
 
 def _trend_keys(scope: Scope) -> list[date]:

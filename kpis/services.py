@@ -169,6 +169,19 @@ GROUP BY 1, 2, 3, 4, 5
 ) agg
 """
 
+# Service to sales: the sale's customer had a repair order at the same store in the 365 days before the sale.
+SALE_DAY_SQL = """
+INSERT INTO kpis_sale_day (rooftop_id, day, sales, service_to_sales)
+SELECT l.rooftop_id, (l.sold_at AT TIME ZONE %(tz)s)::date, count(*),
+       count(*) FILTER (WHERE EXISTS (
+           SELECT 1 FROM service_repairorder ro
+           WHERE ro.rooftop_id = l.rooftop_id AND ro.customer_id = l.customer_id
+             AND ro.opened_at < l.sold_at AND ro.opened_at >= l.sold_at - interval '365 days'))
+FROM leads_lead l
+WHERE l.rooftop_id = %(rooftop)s AND l.status = 'sold' AND l.sold_at >= %(lo)s AND l.sold_at < %(hi)s
+GROUP BY 1, 2
+"""
+
 
 # --- Reroutes: only once lead routing has its history model ---------------------------------------------
 
@@ -299,6 +312,7 @@ MONTH_ROWS = (
     Aggregation("kpis_activity_day", "kpis_activity_day", FULL, ACTIVITY_COUNT_COLUMNS),
     Aggregation("kpis_alert_day", "kpis_alert_day", ("kind", *FULL), ALERT_COUNT_COLUMNS, ALERT_ARRAYS, ALERT_CUMS),
     Aggregation("kpis_reroute_day", "kpis_reroute_day", FULL, ("reroutes", "missed_deadlines")),
+    Aggregation("kpis_sale_day", "kpis_sale_day", (), ("sales", "service_to_sales")),
     *(replace(g, base=g.table) for g in DERIVED_GRAINS),
 )
 
@@ -306,7 +320,7 @@ MONTH_ROWS = (
 # --- Rebuild ---------------------------------------------------------------------------------------------
 
 ROLLUP_TABLES = ("kpis_lead_day", "kpis_appointment_day", "kpis_activity_day", "kpis_alert_day", "kpis_reroute_day",
-                 *(g.table for g in DERIVED_GRAINS))
+                 "kpis_sale_day", *(g.table for g in DERIVED_GRAINS))
 
 
 def _month_start(day: date) -> date:
@@ -335,7 +349,7 @@ def rollups_rebuild(*, rooftop: Rooftop, start: date, end: date, now: datetime) 
         "now": now, "window_days": conf.ALERT_ATTRIBUTION_DAYS,
         "month_start": _month_start(start), "month_end": _month_end(end),
     }
-    statements = [LEAD_DAY_SQL, APPOINTMENT_DAY_SQL, ACTIVITY_DAY_SQL, ALERT_DAY_SQL]
+    statements = [LEAD_DAY_SQL, APPOINTMENT_DAY_SQL, ACTIVITY_DAY_SQL, ALERT_DAY_SQL, SALE_DAY_SQL]
     model = reroute_model()
     if model is not None:
         columns = reroute_columns(model)

@@ -309,6 +309,7 @@ def test_service_to_sales_figures_count_equity_leads_by_how_far_they_got_and_sal
         vehicle = OwnedVehicle.objects.create(customer=customer, make="Toyota", model="RAV4")
         VehicleOpportunity.unscoped.create(rooftop=build.rooftop, customer=customer, vehicle=vehicle, score=30,
                                            scanned_on=date(2026, 4, 1), found_on=found_on)
+    build.rebuild()  # service to sales is read from the sales rollup
     scope = build.scope(start=march[0], end=march[1])
     assert [value(scope, f"equity_leads_{step}").current for step in ("made", "worked", "appointment", "sold")] == [
         4, 3, 2, 1]
