@@ -35,8 +35,10 @@ from rooftops.models import Rooftop
 from rooftops.tenancy import TenantModel
 
 
-def _seconds_array():
-    return ArrayField(models.IntegerField(), default=list, blank=True)
+def _seconds_array(**options):
+    return ArrayField(models.IntegerField(), default=list, blank=True, **options)
+
+
 
 
 class Rollup(TenantModel):
@@ -178,15 +180,17 @@ class AlertCounts(Rollup):
     led_to_lead = models.IntegerField(default=0)
     led_to_appointment = models.IntegerField(default=0)
     led_to_sale = models.IntegerField(default=0)
-    claim_cum = _seconds_array()
-    act_cum = _seconds_array()
+    # Added after the first release: with database defaults, so a worker of the previous release can still
+    # write rows while a deploy rolls out (its rows get empty buckets until the next rebuild of those days).
+    claim_cum = _seconds_array(db_default=[])
+    act_cum = _seconds_array(db_default=[])
 
     class Meta(Rollup.Meta):
         abstract = True
 
 
 for _column in (*CLAIM_BUCKET_COLUMNS, *ACT_BUCKET_COLUMNS):
-    AlertCounts.add_to_class(_column, models.IntegerField(default=0))
+    AlertCounts.add_to_class(_column, models.IntegerField(default=0, db_default=0))
 
 
 class AlertDay(AlertCounts):

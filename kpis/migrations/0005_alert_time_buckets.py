@@ -52,14 +52,15 @@ class Migration(migrations.Migration):
 
     operations = [
         *[
-            migrations.AddField(model_name="alertday", name=column, field=models.IntegerField(default=0))
+            migrations.AddField(model_name="alertday", name=column,
+                                field=models.IntegerField(default=0, db_default=0))
             for prefix in ARRAYS for column in _columns(prefix)
         ],
         *[
             migrations.AddField(
                 model_name="alertday", name=f"{prefix}_cum",
                 field=django.contrib.postgres.fields.ArrayField(
-                    base_field=models.IntegerField(), blank=True, default=list, size=None),
+                    base_field=models.IntegerField(), blank=True, default=list, db_default=[], size=None),
             )
             for prefix in ARRAYS
         ],
