@@ -160,4 +160,5 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.RunSQL(FILL, migrations.RunSQL.noop),
+        migrations.RunSQL("ANALYZE kpis_alert_kind_day", migrations.RunSQL.noop),
     ]

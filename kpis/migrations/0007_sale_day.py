@@ -64,4 +64,5 @@ class Migration(migrations.Migration):
         ),
         migrations.RunSQL(FILL_DAYS, migrations.RunSQL.noop),
         migrations.RunSQL(FILL_MONTHS, migrations.RunSQL.noop),
+        migrations.RunSQL("ANALYZE kpis_sale_day", migrations.RunSQL.noop),
     ]
