@@ -135,14 +135,18 @@ class Percentile:
 @dataclass(frozen=True)
 class Computed:
     """Anything else: a function of the scope returning (value, numerator, denominator) for the period, or
-    (better) one answering this period and the previous together (one query instead of two)."""
+    (better) one answering this period and the previous together (one query instead of two), or (better still,
+    for measures over the same rows) `together`, answering several measures' both periods in one statement:
+    {part: [this period, previous]}, of which this measure is `part` (a page asks it once for all of them)."""
 
     compute: Callable[[Scope], tuple[float | None, int | None, int | None]] | None = None
     compute_both: Callable[[Scope], list] | None = None
+    together: Callable[[Scope], dict[str, list]] | None = None
+    part: str = ""
 
     def __post_init__(self) -> None:
-        if self.compute is None and self.compute_both is None:
-            raise ValueError("a computed measure needs compute or compute_both")
+        if self.compute is None and self.compute_both is None and self.together is None:
+            raise ValueError("a computed measure needs compute, compute_both or together")
 
 
 Formula = Count | Ratio | Percentile | Computed
@@ -451,8 +455,12 @@ def equity_found(scope: Scope) -> Both:
                          days(scope.previous))
 
 
-def _equity_leads(step: str) -> Callable[[Scope], Both]:
-    """Equity-mining leads made in the period that got to `step` (made, worked, appointment, sold)."""
+EQUITY_STEPS = ("made", "worked", "appointment", "sold")
+
+
+def equity_leads(scope: Scope) -> dict[str, Both]:
+    """Equity-mining leads made in the period and how many got to each step (made, worked, appointment, sold),
+    this period and the previous one, in one statement."""
     from leads.models import Lead
 
     reached = {
@@ -460,12 +468,14 @@ def _equity_leads(step: str) -> Callable[[Scope], Both]:
         "worked": ~Q(status=Lead.Status.NEW),
         "appointment": Q(status__in=(Lead.Status.APPOINTMENT_SET, Lead.Status.SHOWN, Lead.Status.SOLD)),
         "sold": Q(status=Lead.Status.SOLD),
-    }[step]
-
-    def both(scope: Scope) -> Both:
-        return _counted_at_each_store(Lead.unscoped.filter(reached, source=EQUITY_SOURCE), scope, "created_at")
-
-    return both
+    }
+    current, previous = _in_period(scope, "created_at"), _in_period(scope.previous, "created_at")
+    counts = Lead.unscoped.filter(source=EQUITY_SOURCE).filter(current | previous).aggregate(**{
+        f"{step}_{period}": DbCount("pk", filter=when & reached[step])
+        for step in EQUITY_STEPS for period, when in (("current", current), ("previous", previous))
+    })
+    return {step: [(float(counts[f"{step}_{period}"]), counts[f"{step}_{period}"], None)
+                   for period in ("current", "previous")] for step in EQUITY_STEPS}
 
 
 def _equity_leads_q(step: str):
@@ -726,7 +736,7 @@ MEASURE_LIST: list[Measure] = [
     *[
         Measure(
             f"equity_leads_{step}", label, f"Equity-mining leads made in the period {words}.", "count", "service",
-            Computed(compute_both=_equity_leads(step)), filters=frozenset({"rooftop", "date"}),
+            Computed(together=equity_leads, part=step), filters=frozenset({"rooftop", "date"}),
             leads=_equity_leads_q(step),
             card=step != "made",
         )

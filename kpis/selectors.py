@@ -373,8 +373,32 @@ def _value(measure: Measure, sums: dict | None, percentiles: dict | None, trend:
     return Value(current=current, previous=previous, numerator=numerator, denominator=denominator)
 
 
+def _computed_values(measures: list[Measure], scope: Scope) -> dict[str, Value]:
+    """Every computed measure's value; measures answered `together` share one call (one statement)."""
+    shared: dict[int, dict[str, list]] = {}
+    values = {}
+    for measure in measures:
+        formula = measure.formula
+        assert isinstance(formula, Computed)
+        if formula.together is None:
+            values[measure.key] = _computed_value(measure, scope)
+            continue
+        found = shared.get(id(formula.together))
+        if found is None:
+            found = shared[id(formula.together)] = formula.together(scope)
+        values[measure.key] = _both_value(found[formula.part])
+    return values
+
+
+def _both_value(both: list) -> Value:
+    (current, numerator, denominator), (previous, _, _) = both
+    return Value(current=current, previous=previous, numerator=numerator, denominator=denominator)
+
+
 def _computed_value(measure: Measure, scope: Scope) -> Value:
     assert isinstance(measure.formula, Computed)
+    if measure.formula.together is not None:
+        return _both_value(measure.formula.together(scope)[measure.formula.part])
     if measure.formula.compute_both is not None:
         (current, numerator, denominator), (previous, _, _) = measure.formula.compute_both(scope)
     else:
@@ -392,7 +416,7 @@ def _computed_values_on_own_connection(computed_measures: list[Measure], scope: 
     try:
         with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
             _read_settings(cursor)
-            return {m.key: _computed_value(m, scope) for m in computed_measures}
+            return _computed_values(computed_measures, scope)
     finally:
         connections[alias].close()  # this thread's connection; the pool thread may be reused for another scope
 
@@ -553,7 +577,7 @@ def dashboard_build(*, scope: Scope, sections: Iterable[Section] = SECTIONS, fig
         for fact_key, by_dimension in wanted.items():
             _fact_results(FACTS[fact_key], scope, by_dimension, measures, results)
         if pending is None:
-            computed = {m.key: _computed_value(m, scope) for m in computed_measures}
+            computed = _computed_values(computed_measures, scope)
     if pending is not None:
         computed = pending.result()
 
