@@ -344,12 +344,136 @@ def raw_headline(scope) -> dict:
         return dict(zip(names, cursor.fetchone()))
 
 
+RAW_ALERTS_SQL = """
+SELECT a.kind, c.cur, count(*) AS raised,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY x.claim_seconds) AS claim_median,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY x.act_seconds) AS act_median
+FROM alerts_alert a
+LEFT JOIN leads_lead l ON l.id = a.lead_id
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN a.claimed_at IS NOT NULL
+                THEN greatest(0, floor(extract(epoch FROM a.claimed_at - a.created_at)))::int END AS claim_seconds,
+           CASE WHEN a.acted_at IS NOT NULL
+                THEN greatest(0, floor(extract(epoch FROM a.acted_at - a.created_at)))::int END AS act_seconds
+) x
+CROSS JOIN LATERAL (SELECT {current_test} AS cur) c
+WHERE a.parent_id IS NULL AND ({period_ranges}) {filters}
+GROUP BY GROUPING SETS ((c.cur), (a.kind, c.cur))
+"""
+
+
+def raw_alerts(scope) -> dict:
+    """Alerts raised and the median times to claim and to act (seconds), in total for both periods and by kind
+    for this one, straight from the alerts table: {(kind or None, is_current): (raised, claim, act)}."""
+    from django.db import connection, transaction
+
+    ranges, params, current, current_params = [], [], [], []
+    for rooftop in scope.rooftops:
+        lo, _ = scope.previous.bounds(rooftop)
+        mid, hi = scope.bounds(rooftop)
+        ranges.append("(a.rooftop_id = %s AND a.created_at >= %s AND a.created_at < %s)")
+        params += [rooftop.id, lo, hi]
+        current.append("(a.rooftop_id = %s AND a.created_at >= %s)")
+        current_params += [rooftop.id, mid]
+    filters, filter_params = "", []
+    if scope.source is not None:
+        filters += " AND coalesce(l.source, '') = %s"
+        filter_params.append(scope.source)
+    if scope.person_id:
+        filters += " AND coalesce(a.claimed_by_id, a.for_user_id) = %s"
+        filter_params.append(scope.person_id)
+    sql = RAW_ALERTS_SQL.format(current_test=" OR ".join(current), period_ranges=" OR ".join(ranges),
+                                filters=filters)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(sql, current_params + params + filter_params)
+        return {(kind, cur): (raised, claim, act) for kind, cur, raised, claim, act in cursor.fetchall()}
+
+
 def rollup_headline(scope) -> dict:
     from kpis.selectors import measure_value
 
     keys = ["leads_received", "leads_with_appointment", "leads_shown", "leads_sold", "speed_median", "speed_p90",
             "answered_5", "answered_15", "answered_60"]
     return {k: measure_value(scope=scope, key=k) for k in keys}
+
+
+RAW_SERVICE_TO_SALES_SQL = """
+SELECT count(*) FILTER (WHERE {current_test}) AS current, count(*) FILTER (WHERE NOT ({current_test})) AS previous
+FROM leads_lead l
+WHERE l.status = 'sold' AND ({period_ranges})
+  AND EXISTS (SELECT 1 FROM service_repairorder ro
+              WHERE ro.rooftop_id = l.rooftop_id AND ro.customer_id = l.customer_id
+                AND ro.opened_at < l.sold_at AND ro.opened_at >= l.sold_at - interval '365 days')
+"""
+
+
+def raw_service_to_sales(scope) -> tuple[int, int]:
+    """Sales of this period and the previous one to customers serviced at the store in the year before."""
+    from django.db import connection
+
+    ranges, params, current, current_params = [], [], [], []
+    for rooftop in scope.rooftops:
+        lo, _ = scope.previous.bounds(rooftop)
+        mid, hi = scope.bounds(rooftop)
+        ranges.append("(l.rooftop_id = %s AND l.sold_at >= %s AND l.sold_at < %s)")
+        params += [rooftop.id, lo, hi]
+        current.append("(l.rooftop_id = %s AND l.sold_at >= %s)")
+        current_params += [rooftop.id, mid]
+    sql = RAW_SERVICE_TO_SALES_SQL.format(current_test=" OR ".join(current), period_ranges=" OR ".join(ranges))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, current_params + current_params + params)
+        return cursor.fetchone()
+
+
+def check_service_to_sales(scope) -> list[str]:
+    from kpis.selectors import measure_value
+
+    raw = raw_service_to_sales(scope)
+    rolled = measure_value(scope=scope, key="service_to_sales")
+    mine = (rolled.current, rolled.previous)
+    return [] if tuple(raw) == mine else [f"service_to_sales: raw {tuple(raw)} != rollup {mine}"]
+
+
+def rollup_alerts(scope) -> dict:
+    from kpis.definitions import SECTIONS
+    from kpis.selectors import dashboard_build, measure_value
+
+    keys = ("alerts_raised", "alert_claim_minutes", "alert_act_minutes")
+    found = {k: measure_value(scope=scope, key=k) for k in keys}
+    alerts = dashboard_build(scope=scope, sections=[s for s in SECTIONS if s.key == "alerts"])
+    found["alerts_by_kind"] = {row.key: row.values for section in alerts.sections for figure in section.figures
+                               if figure.figure.key == "alerts_by_kind" for row in figure.rows}
+    return found
+
+
+def check_alerts(raw: dict, rolled: dict) -> list[str]:
+    """The alert figures moved into bucketed rollups (the cards, both periods, and the by-kind table) against
+    the alerts table: counts equal, medians equal to percentile_cont over the raw times."""
+    problems = []
+
+    def same(label, raw_value, mine):
+        if (raw_value is None) != (mine is None) or (mine is not None and abs(raw_value - mine) > 1e-6):
+            problems.append(f"{label}: raw {raw_value} != rollup {mine}")
+
+    for cur, attr in ((True, "current"), (False, "previous")):
+        raised, claim, act = raw.get((None, cur), (0, None, None))
+        same(f"alerts_raised {attr}", raised, getattr(rolled["alerts_raised"], attr))
+        same(f"alert_claim_minutes {attr}", None if claim is None else claim / 60,
+             getattr(rolled["alert_claim_minutes"], attr))
+        same(f"alert_act_minutes {attr}", None if act is None else act / 60, getattr(rolled["alert_act_minutes"], attr))
+    by_kind = rolled["alerts_by_kind"]
+    raw_kinds = {kind for kind, cur in raw if kind is not None and cur}
+    if set(by_kind) != raw_kinds:
+        problems.append(f"alert kinds: raw {sorted(raw_kinds)} != rollup {sorted(by_kind)}")
+    for kind in raw_kinds & set(by_kind):
+        raised, claim, act = raw[(kind, True)]
+        values = by_kind[kind]
+        same(f"alerts_raised[{kind}]", raised, values["alerts_raised"].current)
+        same(f"alert_claim_minutes[{kind}]", None if claim is None else claim / 60,
+             values["alert_claim_minutes"].current)
+        same(f"alert_act_minutes[{kind}]", None if act is None else act / 60, values["alert_act_minutes"].current)
+    return problems
 
 
 def check_equal(raw: dict, rolled: dict) -> list[str]:
@@ -457,7 +581,8 @@ def main() -> int:
         page_times = timed(page, args.runs)
         rollup_cards = timed(lambda: rollup_headline(scope), args.runs)
         raw_times = timed(lambda: raw_headline(scope), max(3, args.runs // 5), warmup=1)
-        problems = check_equal(raw_headline(scope), rollup_headline(scope))
+        problems = (check_equal(raw_headline(scope), rollup_headline(scope))
+                    + check_alerts(raw_alerts(scope), rollup_alerts(scope)) + check_service_to_sales(scope))
         row = {"scenario": name, "page": page_times, "headline_from_rollups": rollup_cards,
                "headline_from_raw_sql": raw_times, "raw_over_page": round(raw_times["p50_ms"] / page_times["p50_ms"], 1),
                "raw_over_rollup_cards": round(raw_times["p50_ms"] / rollup_cards["p50_ms"], 1),

@@ -24,7 +24,9 @@ from django.db.models import Count as DbCount, Exists, F, OuterRef, Q
 from crm.db_router import read_connection
 from kpis import conf
 from kpis.scope import UNASSIGNED, Scope
-from kpis.speed import MINUTE, HOUR, DAY, SPEED_BUCKET_COLUMNS, buckets_between, buckets_within
+from kpis.speed import (
+    ACT_BUCKET_COLUMNS, CLAIM_BUCKET_COLUMNS, DAY, HOUR, MINUTE, SPEED_BUCKET_COLUMNS, buckets_between, buckets_within,
+)
 
 Unit = Literal["count", "percent", "minutes"]
 Dimension = Literal["source", "person", "rooftop", "kind", "trend"]
@@ -52,6 +54,8 @@ class Fact:
     person_means: str
     dimensions: frozenset[str] = frozenset({"source", "person", "rooftop", "trend"})
     requires_model: str | None = None
+    # The page's filters its rows can answer; a fact without them is read unfiltered (its measures say so).
+    filters: frozenset[str] = frozenset({"source", "person"})
 
     def grain_for(self, keys: set[str]) -> Grain:
         """The smallest grain that still has every key a query groups or filters by."""
@@ -81,10 +85,13 @@ FACTS: dict[str, Fact] = {
         Fact("activity", _grains(("kpis_activity_person_day", (PERSON,)), ("kpis_activity_day", (SOURCE, PERSON))),
              day_means="the day of the call, text or email",
              source_means="the source of the lead it was about", person_means="the person who logged it"),
-        Fact("alerts", _grains(("kpis_alert_day", (KIND, SOURCE, PERSON))), day_means="the day the alert was raised",
+        Fact("alerts", _grains(("kpis_alert_kind_day", (KIND,)), ("kpis_alert_day", (KIND, SOURCE, PERSON))),
+             day_means="the day the alert was raised",
              source_means="the source of the alert's lead (alerts without a lead match no source)",
              person_means="who claimed the alert, else who it was for",
              dimensions=frozenset({"source", "person", "rooftop", "trend", "kind"})),
+        Fact("sales", _grains(("kpis_sale_day", ())), day_means="the day of the sale", source_means="",
+             person_means="", dimensions=frozenset({"rooftop", "trend"}), filters=frozenset()),
         Fact("reroutes", _grains(("kpis_reroute_day", (SOURCE, PERSON))), day_means="the day of the reroute",
              source_means="the lead's source", person_means="the person the lead was taken from",
              requires_model="leads.LeadReroute"),
@@ -128,14 +135,18 @@ class Percentile:
 @dataclass(frozen=True)
 class Computed:
     """Anything else: a function of the scope returning (value, numerator, denominator) for the period, or
-    (better) one answering this period and the previous together (one query instead of two)."""
+    (better) one answering this period and the previous together (one query instead of two), or (better still,
+    for measures over the same rows) `together`, answering several measures' both periods in one statement:
+    {part: [this period, previous]}, of which this measure is `part` (a page asks it once for all of them)."""
 
     compute: Callable[[Scope], tuple[float | None, int | None, int | None]] | None = None
     compute_both: Callable[[Scope], list] | None = None
+    together: Callable[[Scope], dict[str, list]] | None = None
+    part: str = ""
 
     def __post_init__(self) -> None:
-        if self.compute is None and self.compute_both is None:
-            raise ValueError("a computed measure needs compute or compute_both")
+        if self.compute is None and self.compute_both is None and self.together is None:
+            raise ValueError("a computed measure needs compute, compute_both or together")
 
 
 Formula = Count | Ratio | Percentile | Computed
@@ -429,7 +440,7 @@ def _counted_at_each_store(rows, scope: Scope, lookup: str) -> Both:
     return _counted_both(rows, _in_period(scope, lookup), _in_period(scope.previous, lookup))
 
 
-# --- Service to sales: over opportunities and leads, not rollups ------------------------------------------
+# --- Equity mining: over opportunities and leads, not rollups (service to sales is the sales rollup) ------
 
 EQUITY_SOURCE = "equity_mining"
 
@@ -444,8 +455,12 @@ def equity_found(scope: Scope) -> Both:
                          days(scope.previous))
 
 
-def _equity_leads(step: str) -> Callable[[Scope], Both]:
-    """Equity-mining leads made in the period that got to `step` (made, worked, appointment, sold)."""
+EQUITY_STEPS = ("made", "worked", "appointment", "sold")
+
+
+def equity_leads(scope: Scope) -> dict[str, Both]:
+    """Equity-mining leads made in the period and how many got to each step (made, worked, appointment, sold),
+    this period and the previous one, in one statement."""
     from leads.models import Lead
 
     reached = {
@@ -453,24 +468,14 @@ def _equity_leads(step: str) -> Callable[[Scope], Both]:
         "worked": ~Q(status=Lead.Status.NEW),
         "appointment": Q(status__in=(Lead.Status.APPOINTMENT_SET, Lead.Status.SHOWN, Lead.Status.SOLD)),
         "sold": Q(status=Lead.Status.SOLD),
-    }[step]
-
-    def both(scope: Scope) -> Both:
-        return _counted_at_each_store(Lead.unscoped.filter(reached, source=EQUITY_SOURCE), scope, "created_at")
-
-    return both
-
-
-def service_to_sales(scope: Scope) -> Both:
-    """Sales in the period to customers who had a repair order at the same store in the 12 months before."""
-    from leads.models import Lead
-    from service.models import RepairOrder
-
-    serviced = RepairOrder.unscoped.filter(rooftop_id=OuterRef("rooftop_id"), customer_id=OuterRef("customer_id"),
-                                           opened_at__lt=OuterRef("sold_at"),
-                                           opened_at__gte=OuterRef("sold_at") - timedelta(days=365))
-    sales = Lead.unscoped.filter(status=Lead.Status.SOLD).filter(Exists(serviced))
-    return _counted_at_each_store(sales, scope, "sold_at")
+    }
+    current, previous = _in_period(scope, "created_at"), _in_period(scope.previous, "created_at")
+    counts = Lead.unscoped.filter(source=EQUITY_SOURCE).filter(current | previous).aggregate(**{
+        f"{step}_{period}": DbCount("pk", filter=when & reached[step])
+        for step in EQUITY_STEPS for period, when in (("current", current), ("previous", previous))
+    })
+    return {step: [(float(counts[f"{step}_{period}"]), counts[f"{step}_{period}"], None)
+                   for period in ("current", "previous")] for step in EQUITY_STEPS}
 
 
 def _equity_leads_q(step: str):
@@ -660,13 +665,15 @@ MEASURE_LIST: list[Measure] = [
     ),
     Measure(
         "alert_claim_minutes", "Median time to claim", "Median time from an alert being raised to someone claiming "
-        "it, over alerts claimed.", "minutes", "alerts", Percentile("claim_seconds", 0.5), fact="alerts",
-        better="down", leads=lambda s: _alerts(s, claimed_at__isnull=False), short_label="To claim",
+        "it, over alerts claimed.", "minutes", "alerts",
+        Percentile("claim_seconds", 0.5, CLAIM_BUCKET_COLUMNS, "claim_cum"), fact="alerts", better="down",
+        leads=lambda s: _alerts(s, claimed_at__isnull=False), short_label="To claim",
     ),
     Measure(
         "alert_act_minutes", "Median time to act", "Median time from an alert being raised to someone acting on "
-        "it, over alerts acted on.", "minutes", "alerts", Percentile("act_seconds", 0.5), fact="alerts",
-        better="down", leads=lambda s: _alerts(s, acted_at__isnull=False), short_label="To act",
+        "it, over alerts acted on.", "minutes", "alerts",
+        Percentile("act_seconds", 0.5, ACT_BUCKET_COLUMNS, "act_cum"), fact="alerts", better="down",
+        leads=lambda s: _alerts(s, acted_at__isnull=False), short_label="To act",
     ),
     Measure(
         "alerts_to_lead", "Alert → lead",
@@ -729,7 +736,7 @@ MEASURE_LIST: list[Measure] = [
     *[
         Measure(
             f"equity_leads_{step}", label, f"Equity-mining leads made in the period {words}.", "count", "service",
-            Computed(compute_both=_equity_leads(step)), filters=frozenset({"rooftop", "date"}),
+            Computed(together=equity_leads, part=step), filters=frozenset({"rooftop", "date"}),
             leads=_equity_leads_q(step),
             card=step != "made",
         )
@@ -743,7 +750,7 @@ MEASURE_LIST: list[Measure] = [
     Measure(
         "service_to_sales", "Service-to-sales conversions",
         "Vehicle sales in the period to customers who had a repair order at the same store in the 12 months "
-        "before the sale.", "count", "service", Computed(compute_both=service_to_sales),
+        "before the sale.", "count", "service", Count(("service_to_sales",)), fact="sales",
         filters=frozenset({"rooftop", "date"}),
     ),
     # Marketing: over the outbox and campaign recipients, not rollups (like service retention).

@@ -22,20 +22,23 @@ Speed to lead. `speed_seconds` holds the row's answer times sorted, `speed_b00..
 bucket of `kpis.speed`, and `speed_cum` the running total of those counts (speed_cum[i + 1] = answers in
 buckets before i, 1-based SQL arrays). Together they let SQL cut one bucket's values out of each row's
 sorted array (`speed_seconds[speed_cum[b + 1] + 1 : speed_cum[b + 2]]`) without unnesting the others: exact
-percentiles that sort only the bucket the percentile falls in.
+percentiles that sort only the bucket the percentile falls in. Alert rows keep their times to claim and to act
+the same way (`claim_b00..`, `claim_cum`; `act_b00..`, `act_cum`), in the same buckets.
 """
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
-from kpis.speed import SPEED_BUCKET_COLUMNS
+from kpis.speed import ACT_BUCKET_COLUMNS, CLAIM_BUCKET_COLUMNS, SPEED_BUCKET_COLUMNS
 from rooftops.models import Rooftop
 from rooftops.tenancy import TenantModel
 
 
-def _seconds_array():
-    return ArrayField(models.IntegerField(), default=list, blank=True)
+def _seconds_array(**options):
+    return ArrayField(models.IntegerField(), default=list, blank=True, **options)
+
+
 
 
 class Rollup(TenantModel):
@@ -168,12 +171,7 @@ class ActivityPersonDay(ActivityCounts):
 
 # --- Alerts -----------------------------------------------------------------------------------------------
 
-class AlertDay(Rollup):
-    """Alerts raised per rooftop × day × kind × lead source × person (who claimed it, else who it was for)."""
-
-    kind = models.CharField(max_length=40)
-    source = models.CharField(max_length=16, blank=True)
-    person_id = models.BigIntegerField(null=True, blank=True)
+class AlertCounts(Rollup):
     raised = models.IntegerField(default=0)
     claimed = models.IntegerField(default=0)
     acted = models.IntegerField(default=0)
@@ -182,8 +180,48 @@ class AlertDay(Rollup):
     led_to_lead = models.IntegerField(default=0)
     led_to_appointment = models.IntegerField(default=0)
     led_to_sale = models.IntegerField(default=0)
+    # Added after the first release: with database defaults, so a worker of the previous release can still
+    # write rows while a deploy rolls out (its rows get empty buckets until the next rebuild of those days).
+    claim_cum = _seconds_array(db_default=[])
+    act_cum = _seconds_array(db_default=[])
+
+    class Meta(Rollup.Meta):
+        abstract = True
+
+
+for _column in (*CLAIM_BUCKET_COLUMNS, *ACT_BUCKET_COLUMNS):
+    AlertCounts.add_to_class(_column, models.IntegerField(default=0, db_default=0))
+
+
+class AlertDay(AlertCounts):
+    """Alerts raised per rooftop × day × kind × lead source × person (who claimed it, else who it was for)."""
+
+    kind = models.CharField(max_length=40)
+    source = models.CharField(max_length=16, blank=True)
+    person_id = models.BigIntegerField(null=True, blank=True)
 
     Meta = _grain_meta("kpis_alert_day", ["kind", "source", "person_id"])
+
+
+class AlertKindDay(AlertCounts):
+    """Alerts per rooftop × day × kind: the page's alert cards and its by-kind table, without source or person
+    (about a third of the full grain's rows)."""
+
+    kind = models.CharField(max_length=40)
+
+    Meta = _grain_meta("kpis_alert_kind_day", ["kind"])
+
+
+# --- Sales, by the day of the sale -------------------------------------------------------------------------
+
+class SaleDay(Rollup):
+    """Vehicle sales (leads marked sold) per rooftop × local day of the sale, and how many went to a customer
+    with a repair order at the same store in the 12 months before the sale (service to sales)."""
+
+    sales = models.IntegerField(default=0)
+    service_to_sales = models.IntegerField(default=0)
+
+    Meta = _grain_meta("kpis_sale_day", [])
 
 
 # --- Reroutes (once lead routing records them) ----------------------------------------------------------

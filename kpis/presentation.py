@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from django.utils.html import conditional_escape as escape
+from html import escape as _escape
+
 from django.utils.safestring import SafeString, mark_safe
 
 from kpis.definitions import Measure
 from kpis.selectors import EMPTY, FigureResult, Value
+
+
+def html_escape(text: str) -> str:
+    """What Django's escape() does to a plain string (html.escape), without its lazy-string wrapper, which cost
+    more than the escaping itself over a thousand cells."""
+    return _escape(str(text), quote=True)
 
 
 def format_number(value: float | None, unit: str) -> str:
@@ -97,8 +104,9 @@ def breakdown_table(result: FigureResult, *, leads_url) -> SafeString:
         cells = []
         for measure in result.measures:
             value = row.values.get(measure.key, EMPTY)
-            text = escape(format_number(value.current, measure.unit))
+            text = html_escape(format_number(value.current, measure.unit))
             url = leads_url(row.scope, measure) if value.current else ""
-            cells.append(f'<td class="num"><a href="{escape(url)}">{text}</a></td>' if url else f'<td class="num">{text}</td>')
-        rows.append(f'<tr><th scope="row">{escape(row.label)}</th>{"".join(cells)}</tr>')
+            cells.append(f'<td class="num"><a href="{html_escape(url)}">{text}</a></td>' if url
+                         else f'<td class="num">{text}</td>')
+        rows.append(f'<tr><th scope="row">{html_escape(row.label)}</th>{"".join(cells)}</tr>')
     return mark_safe("\n".join(rows))

@@ -197,6 +197,14 @@ def _reading_alias() -> str:
     return router.db_for_read(RollupState)
 
 
+def _read_settings(cursor) -> None:
+    """Settings local to a dashboard's read-only transaction, in one round trip: percentile sorts stay in
+    memory, and no statement starts parallel workers (each reads a few thousand rollup rows, less than the
+    cost of starting workers on a busy machine; the planner guessed otherwise for the alert rows)."""
+    cursor.execute("SELECT set_config('work_mem', '64MB', true), "
+                   "set_config('max_parallel_workers_per_gather', '0', true)")
+
+
 def _fetch(sql: str, params: dict) -> list[dict]:
     with connections[_reading_alias()].cursor() as cursor:
         cursor.execute(sql, params)
@@ -294,23 +302,22 @@ def _percentiles_by_bucket(fact: Fact, table: str, scope: Scope, groups: list[st
             "wanted_ids": [i for i, _ in wanted], "wanted_positions": [p for _, p in wanted],
         })
         arr, cum = formula.array, formula.cumulative
-        # Values come back counted per distinct second (a bucket spans at most a few hundred seconds), so
-        # even a crowded bucket is ranked by sorting a few hundred numbers.
+        # Each slice's values are gathered sorted in one array and the wanted positions read from it: one sort
+        # of the values in the buckets the percentiles fall in, nothing else.
         sql = f"""
 WITH t AS (SELECT * FROM unnest(%(slice_ids)s::int[], %(slice_keys)s::text[], %(slice_current)s::bool[],
                                 %(slice_buckets)s::int[]) AS t(id, key, is_current, bucket)),
-counted AS (
-    SELECT t.id, v, count(*) AS n
+sliced AS (
+    SELECT t.id, array_agg(v ORDER BY v) AS vs
     FROM {table} r
     JOIN t ON t.key = {key_sql} AND t.is_current = (r.day >= %(start)s)
     CROSS JOIN LATERAL unnest(r.{arr}[r.{cum}[t.bucket + 1] + 1 : r.{cum}[t.bucket + 2]]) AS v
     WHERE {where} AND r.{cum}[t.bucket + 2] > r.{cum}[t.bucket + 1]
-    GROUP BY t.id, v
-),
-ranked AS (SELECT id, v, n, sum(n) OVER (PARTITION BY id ORDER BY v) AS upto FROM counted)
-SELECT w.id, w.position, ranked.v
+    GROUP BY t.id
+)
+SELECT w.id, w.position, sliced.vs[w.position] AS v
 FROM unnest(%(wanted_ids)s::int[], %(wanted_positions)s::int[]) AS w(id, position)
-JOIN ranked ON ranked.id = w.id AND w.position > ranked.upto - ranked.n AND w.position <= ranked.upto
+JOIN sliced ON sliced.id = w.id
 """
         found = {(row["id"], row["position"]): row["v"] for row in _fetch(sql, params)}
         pieces: dict[tuple, dict] = defaultdict(dict)
@@ -366,8 +373,32 @@ def _value(measure: Measure, sums: dict | None, percentiles: dict | None, trend:
     return Value(current=current, previous=previous, numerator=numerator, denominator=denominator)
 
 
+def _computed_values(measures: list[Measure], scope: Scope) -> dict[str, Value]:
+    """Every computed measure's value; measures answered `together` share one call (one statement)."""
+    shared: dict[int, dict[str, list]] = {}
+    values = {}
+    for measure in measures:
+        formula = measure.formula
+        assert isinstance(formula, Computed)
+        if formula.together is None:
+            values[measure.key] = _computed_value(measure, scope)
+            continue
+        found = shared.get(id(formula.together))
+        if found is None:
+            found = shared[id(formula.together)] = formula.together(scope)
+        values[measure.key] = _both_value(found[formula.part])
+    return values
+
+
+def _both_value(both: list) -> Value:
+    (current, numerator, denominator), (previous, _, _) = both
+    return Value(current=current, previous=previous, numerator=numerator, denominator=denominator)
+
+
 def _computed_value(measure: Measure, scope: Scope) -> Value:
     assert isinstance(measure.formula, Computed)
+    if measure.formula.together is not None:
+        return _both_value(measure.formula.together(scope)[measure.formula.part])
     if measure.formula.compute_both is not None:
         (current, numerator, denominator), (previous, _, _) = measure.formula.compute_both(scope)
     else:
@@ -384,8 +415,8 @@ def _computed_values_on_own_connection(computed_measures: list[Measure], scope: 
     alias = _reading_alias()
     try:
         with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-            cursor.execute("SET LOCAL work_mem = '64MB'")
-            return {m.key: _computed_value(m, scope) for m in computed_measures}
+            _read_settings(cursor)
+            return _computed_values(computed_measures, scope)
     finally:
         connections[alias].close()  # this thread's connection; the pool thread may be reused for another scope
 
@@ -438,6 +469,7 @@ def _fact_results(
 ) -> None:
     """Fill results[(dimension, group)][measure key] for one rollup: per grain one scan for the sums (totals
     and breakdowns together), then the percentiles."""
+    scope = _fact_scope(fact, scope)
     for table, groups in _plan(fact, scope, by_dimension).items():
         keys = set().union(*(by_dimension[g] for g in groups))
         columns = set().union(*(_columns_of(measures[k]) for k in keys))
@@ -475,6 +507,15 @@ def _fact_results(
                 results[group_key][key] = _value(
                     measures[key], sums.get(group_key), percentile_values.get(group_key), trend=dimension == "trend"
                 )
+
+
+def _fact_scope(fact: Fact, scope: Scope) -> Scope:
+    """The scope without the filters a rollup has no keys for (its measures are not filtered by them)."""
+    if scope.source is not None and "source" not in fact.filters:
+        scope = scope.narrowed(source=None)
+    if scope.person_id is not None and "person" not in fact.filters:
+        scope = scope.narrowed(person_id=None)
+    return scope
 
 
 def _trend_keys(scope: Scope) -> list[date]:
@@ -532,12 +573,11 @@ def dashboard_build(*, scope: Scope, sections: Iterable[Section] = SECTIONS, fig
                                        computed_measures, scope)
     alias = _reading_alias()
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-        # Percentile sorts stay in memory; local to this read-only transaction.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        _read_settings(cursor)
         for fact_key, by_dimension in wanted.items():
             _fact_results(FACTS[fact_key], scope, by_dimension, measures, results)
         if pending is None:
-            computed = {m.key: _computed_value(m, scope) for m in computed_measures}
+            computed = _computed_values(computed_measures, scope)
     if pending is not None:
         computed = pending.result()
 
@@ -620,7 +660,7 @@ def measure_value(*, scope: Scope, key: str) -> Value:
     results: dict = defaultdict(dict)
     alias = _reading_alias()
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        _read_settings(cursor)
         _fact_results(FACTS[measure.fact], scope, {None: {key}}, measures, results)
     return results.get((None, TOTAL), {}).get(key) or _value(measure, None, None)
 

@@ -18,7 +18,7 @@ from django.db.models import Min
 
 from kpis import conf
 from kpis.models import RollupState
-from kpis.speed import SPEED_BUCKET_COLUMNS, SPEED_BUCKET_EDGES
+from kpis.speed import ACT_BUCKET_COLUMNS, CLAIM_BUCKET_COLUMNS, SPEED_BUCKET_COLUMNS, SPEED_BUCKET_EDGES
 from rooftops.models import Rooftop
 
 logger = logging.getLogger(__name__)
@@ -42,20 +42,21 @@ def local_today(*, tz: str, now: datetime) -> date:
 # --- The SQL of each rollup ---------------------------------------------------------------------------
 # %(rooftop)s, %(tz)s, %(lo)s, %(hi)s, %(start)s, %(end)s, %(now)s are bound by `_rebuild_rooftop`.
 
-def _speed_bucket_sql() -> str:
+def bucket_count_sql(value: str = "x.speed", columns: tuple[str, ...] = SPEED_BUCKET_COLUMNS) -> str:
+    """count(*) of the rows whose `value` falls in each bucket of kpis.speed, one column per bucket."""
     parts, low = [], None
-    for column, high in zip(SPEED_BUCKET_COLUMNS, (*SPEED_BUCKET_EDGES, None)):
-        lower = f"x.speed > {low}" if low is not None else "x.speed >= 0"
-        upper = f" AND x.speed <= {high}" if high is not None else ""
+    for column, high in zip(columns, (*SPEED_BUCKET_EDGES, None)):
+        lower = f"{value} > {low}" if low is not None else f"{value} >= 0"
+        upper = f" AND {value} <= {high}" if high is not None else ""
         parts.append(f"count(*) FILTER (WHERE {lower}{upper}) AS {column}")
         low = high
     return ", ".join(parts)
 
 
-def speed_cum_sql(prefix: str = "") -> str:
-    """ARRAY[0, b00, b00 + b01, ...]: answers before each bucket, then the total (see kpis.models)."""
+def cum_sql(prefix: str = "", columns: tuple[str, ...] = SPEED_BUCKET_COLUMNS) -> str:
+    """ARRAY[0, b00, b00 + b01, ...]: values before each bucket, then the total (see kpis.models)."""
     running, parts = [], ["0"]
-    for column in SPEED_BUCKET_COLUMNS:
+    for column in columns:
         running.append(f"{prefix}{column}")
         parts.append(" + ".join(running))
     return "ARRAY[" + ", ".join(parts) + "]"
@@ -67,7 +68,7 @@ LEAD_COUNT_COLUMNS = ("leads", "speed_eligible", "answered", "with_appointment",
 LEAD_DAY_SQL = f"""
 INSERT INTO kpis_lead_day (rooftop_id, day, source, person_id, leads, speed_eligible, answered, speed_seconds,
                            with_appointment, shown, sold, shown_sold, {", ".join(SPEED_BUCKET_COLUMNS)}, speed_cum)
-SELECT agg.*, {speed_cum_sql("agg.")}
+SELECT agg.*, {cum_sql("agg.")}
 FROM (
 SELECT l.rooftop_id, (l.created_at AT TIME ZONE %(tz)s)::date, l.source, l.assigned_to_id,
        count(*),
@@ -78,7 +79,7 @@ SELECT l.rooftop_id, (l.created_at AT TIME ZONE %(tz)s)::date, l.source, l.assig
        count(*) FILTER (WHERE x.shown),
        count(*) FILTER (WHERE l.status = 'sold'),
        count(*) FILTER (WHERE x.shown AND l.status = 'sold'),
-       {_speed_bucket_sql()}
+       {bucket_count_sql()}
 FROM leads_lead l
 CROSS JOIN LATERAL (
     SELECT CASE WHEN l.source <> 'walk_in' AND l.first_attempt_at IS NOT NULL
@@ -123,19 +124,24 @@ WHERE t.rooftop_id = %(rooftop)s AND t.kind IN ('call', 'text', 'email') AND t.a
 GROUP BY 1, 2, 3, 4
 """
 
-ALERT_DAY_SQL = """
+ALERT_DAY_SQL = f"""
 INSERT INTO kpis_alert_day (rooftop_id, day, kind, source, person_id, raised, claimed, acted, claim_seconds,
-                            act_seconds, led_to_lead, led_to_appointment, led_to_sale)
+                            act_seconds, led_to_lead, led_to_appointment, led_to_sale,
+                            {", ".join(CLAIM_BUCKET_COLUMNS)}, {", ".join(ACT_BUCKET_COLUMNS)}, claim_cum, act_cum)
+SELECT agg.*, {cum_sql("agg.", CLAIM_BUCKET_COLUMNS)}, {cum_sql("agg.", ACT_BUCKET_COLUMNS)}
+FROM (
 SELECT a.rooftop_id, (a.created_at AT TIME ZONE %(tz)s)::date, a.kind, coalesce(l.source, ''),
        coalesce(a.claimed_by_id, a.for_user_id),
        count(*),
        count(x.claim_seconds),
        count(x.act_seconds),
-       coalesce(array_agg(x.claim_seconds ORDER BY x.claim_seconds) FILTER (WHERE x.claim_seconds IS NOT NULL), '{}'),
-       coalesce(array_agg(x.act_seconds ORDER BY x.act_seconds) FILTER (WHERE x.act_seconds IS NOT NULL), '{}'),
+       coalesce(array_agg(x.claim_seconds ORDER BY x.claim_seconds) FILTER (WHERE x.claim_seconds IS NOT NULL), '{{}}'),
+       coalesce(array_agg(x.act_seconds ORDER BY x.act_seconds) FILTER (WHERE x.act_seconds IS NOT NULL), '{{}}'),
        count(*) FILTER (WHERE x.led_to_lead),
        count(*) FILTER (WHERE x.led_to_appointment),
-       count(*) FILTER (WHERE x.led_to_sale)
+       count(*) FILTER (WHERE x.led_to_sale),
+       {bucket_count_sql("x.claim_seconds", CLAIM_BUCKET_COLUMNS)},
+       {bucket_count_sql("x.act_seconds", ACT_BUCKET_COLUMNS)}
 FROM alerts_alert a
 LEFT JOIN leads_lead l ON l.id = a.lead_id
 CROSS JOIN LATERAL (
@@ -160,6 +166,20 @@ CROSS JOIN LATERAL (
 WHERE a.rooftop_id = %(rooftop)s AND a.parent_id IS NULL
   AND a.created_at >= %(lo)s AND a.created_at < %(hi)s
 GROUP BY 1, 2, 3, 4, 5
+) agg
+"""
+
+# Service to sales: the sale's customer had a repair order at the same store in the 365 days before the sale.
+SALE_DAY_SQL = """
+INSERT INTO kpis_sale_day (rooftop_id, day, sales, service_to_sales)
+SELECT l.rooftop_id, (l.sold_at AT TIME ZONE %(tz)s)::date, count(*),
+       count(*) FILTER (WHERE EXISTS (
+           SELECT 1 FROM service_repairorder ro
+           WHERE ro.rooftop_id = l.rooftop_id AND ro.customer_id = l.customer_id
+             AND ro.opened_at < l.sold_at AND ro.opened_at >= l.sold_at - interval '365 days'))
+FROM leads_lead l
+WHERE l.rooftop_id = %(rooftop)s AND l.status = 'sold' AND l.sold_at >= %(lo)s AND l.sold_at < %(hi)s
+GROUP BY 1, 2
 """
 
 
@@ -236,7 +256,8 @@ class Aggregation:
     keys: tuple[str, ...]
     sums: tuple[str, ...]
     arrays: tuple[str, ...] = ()
-    speed_cum: bool = False
+    # Running bucket counts to rebuild from the summed bucket columns: (cum column, its bucket columns).
+    cumulative: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def sql(self, *, months: bool = False) -> str:
         """INSERT ... SELECT for the days %(start)s..%(end)s, or (months) the months %(month_start)s..%(month_end)s."""
@@ -254,8 +275,8 @@ class Aggregation:
             for a in self.arrays
         )
         columns = ", ".join(["rooftop_id", "day", "is_month", *self.keys, *self.sums, *self.arrays]
-                            + (["speed_cum"] if self.speed_cum else []))
-        cum = f", {speed_cum_sql('s.')}" if self.speed_cum else ""
+                            + [cum for cum, _ in self.cumulative])
+        cum = "".join(f", {cum_sql('s.', buckets)}" for _, buckets in self.cumulative)
         return (
             f"INSERT INTO {self.table} ({columns}) "
             f"SELECT s.rooftop_id, s.day, {'true' if months else 'false'}{''.join(f', s.{k}' for k in self.keys)}"
@@ -268,25 +289,30 @@ class Aggregation:
 
 APPOINTMENT_COUNT_COLUMNS = ("scheduled", "cancelled", "due", "shown", "no_show")
 ACTIVITY_COUNT_COLUMNS = ("calls", "texts", "emails")
-ALERT_COUNT_COLUMNS = ("raised", "claimed", "acted", "led_to_lead", "led_to_appointment", "led_to_sale")
+ALERT_COUNT_COLUMNS = ("raised", "claimed", "acted", "led_to_lead", "led_to_appointment", "led_to_sale",
+                       *CLAIM_BUCKET_COLUMNS, *ACT_BUCKET_COLUMNS)
 FULL = ("source", "person_id")
+SPEED_ARRAY, SPEED_CUM = ("speed_seconds",), (("speed_cum", SPEED_BUCKET_COLUMNS),)
+ALERT_ARRAYS, ALERT_CUMS = ("claim_seconds", "act_seconds"), (("claim_cum", CLAIM_BUCKET_COLUMNS),
+                                                              ("act_cum", ACT_BUCKET_COLUMNS))
 
 DERIVED_GRAINS = (
-    Aggregation("kpis_lead_rooftop_day", "kpis_lead_day", (), LEAD_COUNT_COLUMNS, ("speed_seconds",), True),
-    Aggregation("kpis_lead_source_day", "kpis_lead_day", ("source",), LEAD_COUNT_COLUMNS, ("speed_seconds",), True),
-    Aggregation("kpis_lead_person_day", "kpis_lead_day", ("person_id",), LEAD_COUNT_COLUMNS, ("speed_seconds",), True),
+    Aggregation("kpis_lead_rooftop_day", "kpis_lead_day", (), LEAD_COUNT_COLUMNS, SPEED_ARRAY, SPEED_CUM),
+    Aggregation("kpis_lead_source_day", "kpis_lead_day", ("source",), LEAD_COUNT_COLUMNS, SPEED_ARRAY, SPEED_CUM),
+    Aggregation("kpis_lead_person_day", "kpis_lead_day", ("person_id",), LEAD_COUNT_COLUMNS, SPEED_ARRAY, SPEED_CUM),
     Aggregation("kpis_appointment_rooftop_day", "kpis_appointment_day", (), APPOINTMENT_COUNT_COLUMNS),
     Aggregation("kpis_appointment_source_day", "kpis_appointment_day", ("source",), APPOINTMENT_COUNT_COLUMNS),
     Aggregation("kpis_activity_person_day", "kpis_activity_day", ("person_id",), ACTIVITY_COUNT_COLUMNS),
+    Aggregation("kpis_alert_kind_day", "kpis_alert_day", ("kind",), ALERT_COUNT_COLUMNS, ALERT_ARRAYS, ALERT_CUMS),
 )
 # Every table, full grain or derived, also gets month rows of its own day rows.
 MONTH_ROWS = (
-    Aggregation("kpis_lead_day", "kpis_lead_day", FULL, LEAD_COUNT_COLUMNS, ("speed_seconds",), True),
+    Aggregation("kpis_lead_day", "kpis_lead_day", FULL, LEAD_COUNT_COLUMNS, SPEED_ARRAY, SPEED_CUM),
     Aggregation("kpis_appointment_day", "kpis_appointment_day", FULL, APPOINTMENT_COUNT_COLUMNS),
     Aggregation("kpis_activity_day", "kpis_activity_day", FULL, ACTIVITY_COUNT_COLUMNS),
-    Aggregation("kpis_alert_day", "kpis_alert_day", ("kind", *FULL), ALERT_COUNT_COLUMNS,
-                ("claim_seconds", "act_seconds")),
+    Aggregation("kpis_alert_day", "kpis_alert_day", ("kind", *FULL), ALERT_COUNT_COLUMNS, ALERT_ARRAYS, ALERT_CUMS),
     Aggregation("kpis_reroute_day", "kpis_reroute_day", FULL, ("reroutes", "missed_deadlines")),
+    Aggregation("kpis_sale_day", "kpis_sale_day", (), ("sales", "service_to_sales")),
     *(replace(g, base=g.table) for g in DERIVED_GRAINS),
 )
 
@@ -294,7 +320,7 @@ MONTH_ROWS = (
 # --- Rebuild ---------------------------------------------------------------------------------------------
 
 ROLLUP_TABLES = ("kpis_lead_day", "kpis_appointment_day", "kpis_activity_day", "kpis_alert_day", "kpis_reroute_day",
-                 *(g.table for g in DERIVED_GRAINS))
+                 "kpis_sale_day", *(g.table for g in DERIVED_GRAINS))
 
 
 def _month_start(day: date) -> date:
@@ -323,7 +349,7 @@ def rollups_rebuild(*, rooftop: Rooftop, start: date, end: date, now: datetime) 
         "now": now, "window_days": conf.ALERT_ATTRIBUTION_DAYS,
         "month_start": _month_start(start), "month_end": _month_end(end),
     }
-    statements = [LEAD_DAY_SQL, APPOINTMENT_DAY_SQL, ACTIVITY_DAY_SQL, ALERT_DAY_SQL]
+    statements = [LEAD_DAY_SQL, APPOINTMENT_DAY_SQL, ACTIVITY_DAY_SQL, ALERT_DAY_SQL, SALE_DAY_SQL]
     model = reroute_model()
     if model is not None:
         columns = reroute_columns(model)

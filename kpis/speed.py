@@ -2,7 +2,9 @@
 
 The daily lead rollup keeps, per row, the sorted answer times in seconds (for exact percentiles) and a
 count per bucket below (for the distribution chart and the "answered within 5/15/60 minutes" shares).
-Bucket upper bounds are inclusive: an answer at exactly 5:00 is "within 5 minutes".
+Bucket upper bounds are inclusive: an answer at exactly 5:00 is "within 5 minutes". The alert rollup keeps
+its times to claim and to act the same way, in the same buckets (`CLAIM_BUCKET_COLUMNS`, `ACT_BUCKET_COLUMNS`),
+so their medians too sort one bucket's values, not every alert's.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ SPEED_BUCKET_EDGES: tuple[int, ...] = (
 SPEED_BUCKET_COUNT = len(SPEED_BUCKET_EDGES) + 1
 
 
-def speed_bucket_column(index: int) -> str:
-    return f"speed_b{index:02d}"
+def bucket_columns(prefix: str) -> tuple[str, ...]:
+    """The count columns of one array's buckets: `<prefix>_b00` .. `<prefix>_b41`."""
+    return tuple(f"{prefix}_b{i:02d}" for i in range(SPEED_BUCKET_COUNT))
 
 
-SPEED_BUCKET_COLUMNS: tuple[str, ...] = tuple(speed_bucket_column(i) for i in range(SPEED_BUCKET_COUNT))
+SPEED_BUCKET_COLUMNS: tuple[str, ...] = bucket_columns("speed")
+CLAIM_BUCKET_COLUMNS: tuple[str, ...] = bucket_columns("claim")  # alerts: seconds from raised to claimed
+ACT_BUCKET_COLUMNS: tuple[str, ...] = bucket_columns("act")  # alerts: seconds from raised to acted on
 
 
 def buckets_within(seconds: int) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from factories import RooftopFactory
-from kpis.definitions import MEASURES
+from kpis.definitions import MEASURES, SECTIONS
 from kpis.selectors import dashboard_build, drilldown_leads, measure_value
 from rooftops.models import Role
 from factories import make_staff
@@ -309,6 +309,7 @@ def test_service_to_sales_figures_count_equity_leads_by_how_far_they_got_and_sal
         vehicle = OwnedVehicle.objects.create(customer=customer, make="Toyota", model="RAV4")
         VehicleOpportunity.unscoped.create(rooftop=build.rooftop, customer=customer, vehicle=vehicle, score=30,
                                            scanned_on=date(2026, 4, 1), found_on=found_on)
+    build.rebuild()  # service to sales is read from the sales rollup
     scope = build.scope(start=march[0], end=march[1])
     assert [value(scope, f"equity_leads_{step}").current for step in ("made", "worked", "appointment", "sold")] == [
         4, 3, 2, 1]
@@ -319,6 +320,15 @@ def test_service_to_sales_figures_count_equity_leads_by_how_far_they_got_and_sal
     assert [value(scope, f"equity_leads_{step}").previous for step in ("made", "worked", "appointment", "sold")] == [
         1, 1, 1, 1]
     assert (value(scope, "equity_found").previous, value(scope, "service_to_sales").previous) == (0, 0)
+    # On the page the four equity-mining steps come from one statement (they count the same leads).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        result = dashboard_build(scope=scope, sections=[s for s in SECTIONS if s.key == "service"], figures=False)
+    cards = {m.key: v for s in result.sections for m, v in s.cards}
+    assert [cards[f"equity_leads_{step}"].current for step in ("worked", "appointment", "sold")] == [3, 2, 1]
+    assert sum("equity_mining" in q["sql"] for q in captured.captured_queries) == 1
 
 
 def test_figures_never_include_another_rooftops_rows(build, world):
