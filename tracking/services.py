@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -180,9 +181,15 @@ def _events_store(cursor, groups) -> dict[int, tuple[dict[str, tuple[int, int | 
     how many messages were new, and which new ones are identify or alias."""
     rows = [_message_row(rooftop.id, m, received_at.isoformat())
             for rooftop, messages, received_at in groups for m in _first_of_each(messages)]
-    cursor.execute(_STORE_SQL, ["[" + ",".join(rows) + "]"])
+    # Bound on the server, not quoted into the SQL text as Django's cursor does: the client does not escape a
+    # group's JSON (up to a megabyte or so) and the server does not lex it as a literal. Wrapped like any of
+    # Django's cursors (its errors, execute wrappers and query log).
+    bound = psycopg.Cursor(cursor.connection)
+    with connection.make_debug_cursor(bound) if connection.queries_logged else connection.make_cursor(bound) as c:
+        c.execute(_STORE_SQL, ["[" + ",".join(rows) + "]"])
+        found = c.fetchall()
     stored: dict[int, tuple[dict[str, tuple[int, int | None]], int, set[str]]] = {}
-    for rooftop_id, key, visitor_id, customer_id, messages in cursor.fetchall():
+    for rooftop_id, key, visitor_id, customer_id, messages in found:
         visitors, count, identity = stored.setdefault(rooftop_id, ({}, 0, set()))
         if visitor_id is None:
             identity.add(key)
