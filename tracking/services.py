@@ -120,7 +120,10 @@ WITH input AS (
            e->>4 AS type, e->>5 AS event, (e->>6)::timestamptz AS occurred_at, (e->>7)::timestamptz AS sent_at,
            e->>8 AS vin, (e->>9)::timestamptz AS received_at, e->10 AS properties, e->11 AS traits,
            e->12 AS context, n
-    FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS m(e, n)
+    -- Numbered by generate_series with the count bound: the planner then knows how many messages there are
+    -- (it guesses 100 for jsonb_array_elements, and joins of what follows were planned as nested loops).
+    FROM (SELECT %s::jsonb AS messages) AS g, generate_series(1, %s::int) AS m(n),
+         LATERAL (SELECT g.messages -> (m.n - 1)) AS x(e)
 ), fresh AS (
     INSERT INTO tracking_receivedmessage (rooftop_id, message_id, received_at)
     SELECT rooftop_id, message_id, received_at FROM input ORDER BY rooftop_id, message_id
@@ -186,7 +189,7 @@ def _events_store(cursor, groups) -> dict[int, tuple[dict[str, tuple[int, int | 
     # Django's cursors (its errors, execute wrappers and query log).
     bound = psycopg.Cursor(cursor.connection)
     with connection.make_debug_cursor(bound) if connection.queries_logged else connection.make_cursor(bound) as c:
-        c.execute(_STORE_SQL, ["[" + ",".join(rows) + "]"])
+        c.execute(_STORE_SQL, ["[" + ",".join(rows) + "]", len(rows)])
         found = c.fetchall()
     stored: dict[int, tuple[dict[str, tuple[int, int | None]], int, set[str]]] = {}
     for rooftop_id, key, visitor_id, customer_id, messages in found:
