@@ -7,7 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from factories import RooftopFactory
 from tracking.messages import normalize
 from tracking.models import TrackedEvent, Visitor
-from tracking.services import RooftopBatch, events_record, events_record_many
+from tracking.group_commit import GROUP_MAX_MESSAGES
+from tracking.services import _STORE_SQL, RooftopBatch, _message_row, events_record, events_record_many
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +86,14 @@ def test_a_visitor_takes_first_and_last_seen_and_the_latest_user_id_from_new_mes
     events_record(rooftop=rooftop, messages=[early], received_at=NOW + timedelta(seconds=5))
     visitor.refresh_from_db()
     assert visitor.user_id == "new-login"
+
+
+def test_a_full_group_is_planned_without_a_loop_of_its_events_times_its_visitors():
+    rooftop = RooftopFactory()
+    messages = [normalize(_vdp(f"big-{n}", f"anon-{n % 200}"), received_at=NOW) for n in range(GROUP_MAX_MESSAGES)]
+    rows = [_message_row(rooftop.id, m, NOW.isoformat()) for m in messages]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + _STORE_SQL, ["[" + ",".join(rows) + "]", len(rows)])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # 2,000 events by 200 visitors compared pairwise took 31 ms of the group's 64; a hash join takes under 1.
+    assert "Nested Loop" not in plan, plan
