@@ -112,7 +112,7 @@ def events_record_many(*, batches: Sequence[RooftopBatch]) -> dict[int, RecordRe
 # One statement for a whole group: what is new (messageId not seen at its rooftop), the visitors of the new
 # messages (first and last seen, the latest user id), and the new events pointing at them. Data-modifying CTEs
 # all run to completion, in one snapshot; the messages come as one JSON array (_message_row), so the server
-# parses them in one pass and the client quotes one string instead of thirteen arrays. Rows are written in
+# parses them in one pass and the client sends one string instead of thirteen arrays. Rows are written in
 # (rooftop, key) order, as any two groups lock them, so two committers never deadlock on them.
 _STORE_SQL = """
 WITH input AS (
