@@ -9,14 +9,17 @@ or hung Redis never slows or refuses a dealer's leads and events. Limits live in
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import math
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 import redis
+import redis.asyncio
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -41,7 +44,20 @@ class Limit:
 
 breaker = Breaker("rate limiter", lambda: settings.HANDOFF_BREAKER_SECONDS)
 _client: dict = {}
+_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _client_lock = threading.Lock()
+
+
+def _redis_async() -> redis.asyncio.Redis:
+    """The running event loop's client (an asyncio connection belongs to the loop that opened it)."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        timeout = settings.RATE_LIMIT_REDIS_TIMEOUT_SECONDS
+        client = redis.asyncio.Redis.from_url(settings.CACHE_URL, socket_timeout=timeout,
+                                              socket_connect_timeout=timeout, retry_on_timeout=False)
+        _async_clients[loop] = client
+    return client
 
 
 def _redis() -> redis.Redis:
@@ -80,6 +96,37 @@ def _digest(value: str) -> str:
 
 def retry_after(door: str, *, key: str | None, address: str | None, now: float | None = None) -> int | None:
     """Seconds until the sender may send again when a limit of `door` is passed; None when within its limits."""
+    counted = _counted(door, key=key, address=address, now=now)
+    if counted is None:
+        return None
+    pipe, windows, now = counted
+    try:
+        replies = pipe(_redis()).execute()
+    except redis.RedisError:
+        breaker.trip()  # fail open: limits are a guard, not a reason to refuse a lead
+        return None
+    return _wait(door, windows, replies, now)
+
+
+async def retry_after_async(door: str, *, key: str | None, address: str | None,
+                            now: float | None = None) -> int | None:
+    """retry_after for a door served on the event loop (the collector under ASGI): the same counts and breaker,
+    sent by the loop's own client, so the check costs no hop to a thread and back."""
+    counted = _counted(door, key=key, address=address, now=now)
+    if counted is None:
+        return None
+    pipe, windows, now = counted
+    try:
+        replies = await pipe(_redis_async()).execute()
+    except (redis.RedisError, OSError, asyncio.TimeoutError):
+        breaker.trip()
+        return None
+    return _wait(door, windows, replies, now)
+
+
+def _counted(door: str, *, key: str | None, address: str | None, now: float | None):
+    """The commands counting this request against each limit of `door` (a pipeline filler), the windows'
+    ends, and now; None when nothing is to be counted (limits off, breaker open, no limit applies)."""
     if not settings.RATE_LIMIT_ENABLED or breaker.is_open():
         return None
     limits = settings.RATE_LIMITS.get(door, {})
@@ -88,19 +135,23 @@ def retry_after(door: str, *, key: str | None, address: str | None, now: float |
     if not checks:
         return None
     now = time.time() if now is None else now
-    pipe = _redis().pipeline(transaction=False)
-    windows = []
+    names, windows = [], []
     for kind, value, limit in checks:
         window = int(now // limit.window_seconds)
-        name = f"{KEY_PREFIX}:{door}:{kind}:{_digest(value)}:{window}"
-        pipe.incr(name)
-        pipe.expire(name, limit.window_seconds + 1)
+        names.append((f"{KEY_PREFIX}:{door}:{kind}:{_digest(value)}:{window}", limit.window_seconds + 1))
         windows.append((limit, (window + 1) * limit.window_seconds))
-    try:
-        replies = pipe.execute()
-    except redis.RedisError:
-        breaker.trip()  # fail open: limits are a guard, not a reason to refuse a lead
-        return None
+
+    def pipe(client):
+        pipeline = client.pipeline(transaction=False)
+        for name, expiry in names:
+            pipeline.incr(name)
+            pipeline.expire(name, expiry)
+        return pipeline
+
+    return pipe, windows, now
+
+
+def _wait(door: str, windows, replies, now: float) -> int | None:
     waits = [math.ceil(window_end - now) for (limit, window_end), count in zip(windows, replies[::2])
              if count > limit.requests]
     if waits:

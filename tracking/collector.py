@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from crm.middleware import RETRY_AFTER_SECONDS
-from crm.ratelimit import client_address, retry_after
+from crm.ratelimit import client_address, retry_after, retry_after_async
 from tracking.intake import (
     MAX_ENCODED_BYTES, IntakeError, check_content_type, decode_body, messages_from, parse_json, too_large,
     write_key_from_authorization, write_key_from_body,
@@ -25,7 +25,7 @@ from tracking.intake import (
 from tracking.group_commit import events_store_grouped
 from tracking.messages import MAX_BATCH_BYTES
 from tracking.rejections import preview, rejection_record
-from tracking.selectors import rooftop_for_write_key
+from tracking.selectors import rooftop_for_write_key, rooftop_for_write_key_cached
 from tracking.services import RooftopBatch, events_record
 
 logger = logging.getLogger(__name__)
@@ -70,12 +70,13 @@ def _read_body(request: HttpRequest) -> bytes:
 
 @csrf_exempt
 async def collect(request: HttpRequest, path_type: str) -> HttpResponse:
-    """Async door: checks in a small shared thread pool, storage by group commit.
+    """Async door: checks on the event loop, storage by group commit.
 
     Under ASGI a plain sync view runs in a new thread per request, and Django opens a new database
     connection in each one (and keeps it until CONN_MAX_AGE), so a burst of single-event requests exhausts
-    PostgreSQL's connections. The pool's few threads keep their connections from one request to the next, and
-    the accepted messages are stored by tracking.group_commit with those of the other requests waiting then.
+    PostgreSQL's connections. Here the checks run on the loop (see _intake), the little that may block runs in
+    a small shared pool whose threads keep their connections, and the accepted messages are stored by
+    tracking.group_commit with those of the other requests waiting then.
     crm.asgi serves /v1/* with this same view without Django's middleware stack (see there).
     """
     if request.method == "OPTIONS":
@@ -89,7 +90,7 @@ async def collect(request: HttpRequest, path_type: str) -> HttpResponse:
         return response
 
     if isinstance(request, ASGIRequest):
-        accepted = await _intake_in_pool(request, path_type)
+        accepted = await _intake(request, path_type, limit=retry_after_async, in_thread=_in_pool)
         if isinstance(accepted, HttpResponse):
             return accepted
         try:
@@ -98,18 +99,26 @@ async def collect(request: HttpRequest, path_type: str) -> HttpResponse:
             return _unavailable(exc)
         return _answer(200, {"success": True})
     # WSGI servers and Django's test client: the request's own thread and connection, as for any view.
-    return await _store_in_request_thread(request, path_type)
+    accepted = await _intake(request, path_type, limit=_limit_in_request_thread, in_thread=_in_request_thread)
+    if isinstance(accepted, HttpResponse):
+        return accepted
+    return await _in_request_thread(_store, accepted)
 
 
-def _intake(request: HttpRequest, path_type: str) -> RooftopBatch | HttpResponse:
+async def _intake(request: HttpRequest, path_type: str, *, limit, in_thread) -> RooftopBatch | HttpResponse:
     """Rate limits, body, write key and messages (what is left is storing them); a refusal is answered (and
-    recorded) here."""
+    recorded) here.
+
+    On the event loop: the checks are pure and short (a single event's are cheaper than the hop to a thread
+    and back that doing them in one cost), the limiter has an asyncio client, and a write key is usually in
+    the selectors' cache. What may block, a write key to look up and a refusal to record, goes to `in_thread`.
+    """
     received_at = timezone.now()
     raw = b""
     body = b""
     rooftop = None
     header_key = write_key_from_authorization(request.headers.get("Authorization", ""))
-    wait = retry_after("collector", key=header_key, address=client_address(request))
+    wait = await limit("collector", key=header_key, address=client_address(request))
     if wait is not None:
         return _rate_limited(wait)
     try:
@@ -118,25 +127,29 @@ def _intake(request: HttpRequest, path_type: str) -> RooftopBatch | HttpResponse
         check_content_type(request.headers.get("Content-Type", ""))
         payload = parse_json(body)
         key = header_key or write_key_from_body(payload)
-        if key and not header_key and (wait := retry_after("collector", key=key, address=None)) is not None:
+        if key and not header_key and (wait := await limit("collector", key=key, address=None)) is not None:
             return _rate_limited(wait)
         if not key:
             raise IntakeError(401, "unauthorized", "missing write key: send it as the HTTP Basic user name or as writeKey")
-        rooftop = rooftop_for_write_key(key)
+        rooftop = rooftop_for_write_key_cached(key) or await in_thread(rooftop_for_write_key, key)
         if rooftop is None:
             raise IntakeError(401, "unauthorized", "unknown write key")
         messages = messages_from(payload, path_type=path_type, received_at=received_at)
     except IntakeError as exc:
-        rejection_record(
-            rooftop_id=rooftop.id if rooftop else None, status=exc.status, code=exc.code, reason=exc.reason,
-            path=request.path, size=len(raw), body_preview=preview(body or raw), received_at=received_at,
-            origin=request.headers.get("Origin", ""), user_agent=request.headers.get("User-Agent", ""),
-        )
+        try:
+            await in_thread(
+                rejection_record, rooftop_id=rooftop.id if rooftop else None, status=exc.status, code=exc.code,
+                reason=exc.reason, path=request.path, size=len(raw), body_preview=preview(body or raw),
+                received_at=received_at, origin=request.headers.get("Origin", ""),
+                user_agent=request.headers.get("User-Agent", ""),
+            )
+        except DatabaseError as db_exc:  # the pool thread's stale connection, closed on the way in
+            return _unavailable(db_exc)
         response = _answer(exc.status, exc.as_json())
         if exc.status == 401:
             response["WWW-Authenticate"] = 'Basic realm="collector"'
         return response
-    except DatabaseError as exc:  # the write-key lookup or the rejection record
+    except DatabaseError as exc:  # the write-key lookup
         return _unavailable(exc)
     return RooftopBatch(rooftop, messages, received_at)
 
@@ -154,10 +167,7 @@ def _unavailable(exc: DatabaseError) -> HttpResponse:
     return response
 
 
-def _store(request: HttpRequest, path_type: str) -> HttpResponse:
-    accepted = _intake(request, path_type)
-    if isinstance(accepted, HttpResponse):
-        return accepted
+def _store(accepted: RooftopBatch) -> HttpResponse:
     try:
         events_record(rooftop=accepted.rooftop, messages=accepted.messages, received_at=accepted.received_at)
     except DatabaseError as exc:
@@ -165,11 +175,24 @@ def _store(request: HttpRequest, path_type: str) -> HttpResponse:
     return _answer(200, {"success": True})
 
 
-def _intake_with_pool_connection(request: HttpRequest, path_type: str) -> RooftopBatch | HttpResponse:
+def _with_pool_connection(function, *args, **kwargs):
     # What Django does at each request start, for this pool thread's own connection: drop it if broken or old.
     close_old_connections()
-    return _intake(request, path_type)
+    return function(*args, **kwargs)
 
 
-_intake_in_pool = sync_to_async(_intake_with_pool_connection, thread_sensitive=False)
-_store_in_request_thread = sync_to_async(_store, thread_sensitive=True)
+_pool_call = sync_to_async(_with_pool_connection, thread_sensitive=False)
+_request_thread_call = sync_to_async(lambda function, *args, **kwargs: function(*args, **kwargs),
+                                     thread_sensitive=True)
+
+
+async def _in_pool(function, *args, **kwargs):
+    return await _pool_call(function, *args, **kwargs)
+
+
+async def _in_request_thread(function, *args, **kwargs):
+    return await _request_thread_call(function, *args, **kwargs)
+
+
+async def _limit_in_request_thread(door: str, **kwargs) -> int | None:
+    return await _in_request_thread(retry_after, door, **kwargs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -20,14 +21,18 @@ logger = logging.getLogger(__name__)
 KEEP_PER_ROOFTOP = 200
 PREVIEW_CHARS = 500
 _client: redis.Redis | None = None
+_client_lock = threading.Lock()
 
 
 def _redis() -> redis.Redis:
     global _client
-    if _client is None:
-        # Short timeouts: recording a refusal must never slow the answer to the sender much.
-        _client = redis.Redis.from_url(settings.CACHE_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
-    return _client
+    # Under a lock: two pool threads recording their first refusals at once each made a client, and the one
+    # replaced was closed when collected, with the other thread's connection in it (a 500, not a 4xx).
+    with _client_lock:
+        if _client is None:
+            # Short timeouts: recording a refusal must never slow the answer to the sender much.
+            _client = redis.Redis.from_url(settings.CACHE_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+        return _client
 
 
 def _key(rooftop_id: int | None) -> str:

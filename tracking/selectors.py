@@ -30,6 +30,14 @@ def rooftop_for_write_key(key: str) -> Rooftop | None:
     return rooftop
 
 
+def rooftop_for_write_key_cached(key: str) -> Rooftop | None:
+    """The rooftop when this write key is in the cache (no query: callable on an event loop); else None."""
+    hit = _write_keys.get(key)
+    if hit is not None and time.monotonic() - hit[0] < WRITE_KEY_CACHE_SECONDS:
+        return hit[1]
+    return None
+
+
 def write_key_cache_clear() -> None:
     _write_keys.clear()
 

@@ -6,17 +6,18 @@ Every function here owns its transaction and queues side effects (scoring) with 
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
+import json
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from crm.handoff import hand_off
 from customers.models import (
@@ -30,11 +31,6 @@ from tracking.messages import Message
 from tracking.models import Visitor
 
 logger = logging.getLogger(__name__)
-
-EVENT_COLUMNS = (
-    "received_at", "rooftop_id", "visitor_id", "customer_id", "message_id", "type", "event", "occurred_at",
-    "sent_at", "vin", "properties", "traits", "context",
-)
 
 
 @dataclass(frozen=True)
@@ -66,103 +62,144 @@ class RooftopBatch:
 
 
 def events_record_many(*, batches: Sequence[RooftopBatch]) -> dict[int, RecordResult]:
-    """events_record for several requests (maybe several rooftops) in one transaction: all stored, or none.
+    """events_record for several requests (maybe several rooftops) at once: all stored, or none.
 
-    The collector's group commit: one COMMIT (one WAL flush) for many requests. Each rooftop's messages are
-    stored by one pass of the same statements as a single request's; rooftops in id order, so two processes
-    committing groups lock visitor rows in the same order. Merged requests share the latest received_at
-    (the group's messages were all received by then). Scoring is queued once, after commit.
+    The collector's group commit: one COMMIT (one WAL flush) for many requests, and one round trip: every
+    rooftop's messages go to PostgreSQL as one statement (_STORE_SQL) that records the messageIds, upserts the
+    visitors and inserts the new events, so without identify or alias messages it runs alone in autocommit
+    (its own transaction). Those messages join visitors to customers in Python, so a group holding one is
+    stored in a transaction that takes the contact locks first and joins them after the statement.
+    Merged requests of one rooftop share their latest received_at (all were received by then). Scoring is
+    queued once, after commit.
     """
     by_rooftop: dict[int, list[RooftopBatch]] = {}
     for batch in batches:
         by_rooftop.setdefault(batch.rooftop.id, []).append(batch)
-    results: dict[int, RecordResult] = {}
-    to_score: set[int] = set()
-    with transaction.atomic(), connection.cursor() as cursor:
-        for rooftop_id in sorted(by_rooftop):
-            same = by_rooftop[rooftop_id]
-            messages = [m for b in same for m in b.messages]
-            results[rooftop_id], scored = _events_store(cursor, rooftop=same[0].rooftop, messages=messages,
-                                                        received_at=max(b.received_at for b in same))
-            to_score.update(scored)
+    groups = []
+    for rooftop_id in sorted(by_rooftop):
+        same = by_rooftop[rooftop_id]
+        messages = [m for b in same for m in b.messages]
+        groups.append((same[0].rooftop, messages, max(b.received_at for b in same)))
+    if not any(messages for _, messages, _ in groups):
+        return {rooftop.id: RecordResult(stored=0, duplicates=0, visitor_ids=()) for rooftop, _, _ in groups}
+    identity = any(m.type in ("identify", "alias") for _, messages, _ in groups for m in messages)
+    with transaction.atomic() if identity else nullcontext(), connection.cursor() as cursor:
+        if identity:
+            # Contact locks before any visitor row lock, as everywhere (customers.matching.keys_lock); a retried
+            # identify message takes its locks too, which only serializes it with its own first delivery.
+            for rooftop, messages, _ in groups:
+                keys_lock(rooftop.dealer_group_id, *(claims_from_traits(m.traits, user_id=m.user_id).keys
+                                                     for m in messages if m.type == "identify"))
+        stored = _events_store(cursor, groups)
+        results: dict[int, RecordResult] = {}
+        to_score: set[int] = set()
+        for rooftop, messages, received_at in groups:
+            visitors, new_count, new_identity = stored.get(rooftop.id, ({}, 0, set()))
+            batch_visitors = {visitor_id for visitor_id, _ in visitors.values()}
+            joined: set[int] = set()
+            if new_identity:
+                # visitors_link_customer queues scoring for the visitors it joins (some outside this batch).
+                joined = _identity_apply(rooftop=rooftop, visitors=visitors, received_at=received_at, messages=[
+                    m for m in _first_of_each(messages) if m.message_id in new_identity])
+            results[rooftop.id] = RecordResult(stored=new_count, duplicates=len(messages) - new_count,
+                                               visitor_ids=tuple(sorted(batch_visitors | joined)))
+            to_score.update(batch_visitors - joined)
         if to_score:
             _queue_scoring_after_commit(tuple(sorted(to_score)))
     return results
 
 
-def _events_store(cursor, *, rooftop: Rooftop, messages: Sequence[Message],
-                  received_at: datetime) -> tuple[RecordResult, set[int]]:
-    """One rooftop's messages in the caller's transaction; returns the result and the visitors to score."""
-    if not messages:
-        return RecordResult(stored=0, duplicates=0, visitor_ids=()), set()
+# One statement for a whole group: what is new (messageId not seen at its rooftop), the visitors of the new
+# messages (first and last seen, the latest user id), and the new events pointing at them. Data-modifying CTEs
+# all run to completion, in one snapshot; the messages come as one JSON array (_message_row), so the server
+# parses them in one pass and the client sends one string instead of thirteen arrays. Rows are written in
+# (rooftop, key) order, as any two groups lock them, so two committers never deadlock on them.
+_STORE_SQL = """
+WITH input AS (
+    SELECT (e->>0)::bigint AS rooftop_id, e->>1 AS message_id, e->>2 AS visitor_key, e->>3 AS user_id,
+           e->>4 AS type, e->>5 AS event, (e->>6)::timestamptz AS occurred_at, (e->>7)::timestamptz AS sent_at,
+           e->>8 AS vin, (e->>9)::timestamptz AS received_at, e->10 AS properties, e->11 AS traits,
+           e->12 AS context, n
+    -- Numbered by generate_series with the count bound: the planner then knows how many messages there are
+    -- (it guesses 100 for jsonb_array_elements, and joins of what follows were planned as nested loops).
+    FROM (SELECT %s::jsonb AS messages) AS g, generate_series(1, %s::int) AS m(n),
+         LATERAL (SELECT g.messages -> (m.n - 1)) AS x(e)
+), fresh AS (
+    INSERT INTO tracking_receivedmessage (rooftop_id, message_id, received_at)
+    SELECT rooftop_id, message_id, received_at FROM input ORDER BY rooftop_id, message_id
+    ON CONFLICT (rooftop_id, message_id) DO NOTHING
+    RETURNING rooftop_id, message_id
+), new AS (
+    SELECT input.* FROM input JOIN fresh USING (rooftop_id, message_id)
+), seen AS (
+    SELECT rooftop_id, visitor_key, min(occurred_at) AS first_seen_at, max(occurred_at) AS last_seen_at,
+           coalesce((array_agg(user_id ORDER BY n DESC) FILTER (WHERE user_id <> ''))[1], '') AS user_id,
+           count(*) AS messages
+    FROM new GROUP BY rooftop_id, visitor_key
+), visitors AS (
+    INSERT INTO tracking_visitor (rooftop_id, anonymous_id, user_id, first_seen_at, last_seen_at)
+    SELECT rooftop_id, visitor_key, user_id, first_seen_at, last_seen_at FROM seen ORDER BY rooftop_id, visitor_key
+    ON CONFLICT (rooftop_id, anonymous_id) DO UPDATE SET
+        last_seen_at = GREATEST(tracking_visitor.last_seen_at, EXCLUDED.last_seen_at),
+        first_seen_at = LEAST(tracking_visitor.first_seen_at, EXCLUDED.first_seen_at),
+        user_id = CASE WHEN EXCLUDED.user_id <> '' THEN EXCLUDED.user_id ELSE tracking_visitor.user_id END
+    RETURNING rooftop_id, anonymous_id, id, customer_id
+), events AS (
+    INSERT INTO tracking_event (received_at, rooftop_id, visitor_id, customer_id, message_id, type, event,
+                                occurred_at, sent_at, vin, properties, traits, context)
+    SELECT new.received_at, new.rooftop_id, v.id, v.customer_id, new.message_id, new.type, new.event,
+           new.occurred_at, new.sent_at, new.vin, new.properties, new.traits, new.context
+    FROM new JOIN visitors v ON v.rooftop_id = new.rooftop_id AND v.anonymous_id = new.visitor_key
+    ORDER BY new.n
+)
+SELECT v.rooftop_id, v.anonymous_id, v.id, v.customer_id, s.messages
+FROM visitors v JOIN seen s ON s.rooftop_id = v.rooftop_id AND s.visitor_key = v.anonymous_id
+UNION ALL
+SELECT rooftop_id, message_id, NULL, NULL, NULL FROM new WHERE type IN ('identify', 'alias')
+"""
+
+_ROW_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def _message_row(rooftop_id: int, m: Message, received_at: str) -> str:
+    """One message as the JSON array _STORE_SQL reads; its objects' JSON text is spliced in as checked."""
+    objects = m.encoded or tuple(_ROW_ENCODER.encode(o) for o in (m.properties, m.traits, m.context))
+    scalars = _ROW_ENCODER.encode((
+        rooftop_id, m.message_id, m.visitor_key, m.user_id, m.type, m.event, m.occurred_at.isoformat(),
+        m.sent_at.isoformat() if m.sent_at is not None else None, m.vin, received_at,
+    ))
+    return f"{scalars[:-1]},{objects[0]},{objects[1]},{objects[2]}]"
+
+
+def _first_of_each(messages: Sequence[Message]) -> list[Message]:
     # Within one request (or one group) a retried message may also appear twice: keep the first.
     unique: dict[str, Message] = {}
     for message in messages:
         unique.setdefault(message.message_id, message)
-    cursor.execute(
-        """
-        INSERT INTO tracking_receivedmessage (rooftop_id, message_id, received_at)
-        SELECT %s, m, %s FROM unnest(%s::text[]) AS m
-        ON CONFLICT (rooftop_id, message_id) DO NOTHING
-        RETURNING message_id
-        """,
-        [rooftop.id, received_at, list(unique)],
-    )
-    fresh = {row[0] for row in cursor.fetchall()}
-    new_messages = [m for m in unique.values() if m.message_id in fresh]
-    if not new_messages:
-        return RecordResult(stored=0, duplicates=len(messages), visitor_ids=()), set()
-    identity_messages = [m for m in new_messages if m.type in ("identify", "alias")]
-    if identity_messages:
-        keys_lock(rooftop.dealer_group_id, *(claims_from_traits(m.traits, user_id=m.user_id).keys
-                                             for m in identity_messages if m.type == "identify"))
-    visitors = _visitors_upsert(cursor, rooftop_id=rooftop.id, messages=new_messages)
-    with cursor.cursor.copy(f"COPY tracking_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
-        for m in new_messages:
-            visitor_id, customer_id = visitors[m.visitor_key]
-            # The collector's messages carry their objects' JSON text already (encoded once, when checked).
-            objects = m.encoded or (Jsonb(m.properties), Jsonb(m.traits), Jsonb(m.context))
-            copy.write_row((
-                received_at, rooftop.id, visitor_id, customer_id, m.message_id, m.type, m.event, m.occurred_at,
-                m.sent_at, m.vin, *objects,
-            ))
-    batch_visitors = {v[0] for v in visitors.values()}
-    joined: set[int] = set()
-    if identity_messages:
-        # visitors_link_customer queues scoring for the visitors it joins (some outside this batch).
-        joined = _identity_apply(rooftop=rooftop, messages=identity_messages, visitors=visitors,
-                                 received_at=received_at)
-    result = RecordResult(stored=len(new_messages), duplicates=len(messages) - len(new_messages),
-                          visitor_ids=tuple(sorted(batch_visitors | joined)))
-    return result, batch_visitors - joined
+    return list(unique.values())
 
 
-def _visitors_upsert(cursor, *, rooftop_id: int, messages: Sequence[Message]) -> dict[str, tuple[int, int | None]]:
-    last_seen: dict[str, datetime] = {}
-    first_seen: dict[str, datetime] = {}
-    user_ids: dict[str, str] = {}
-    for m in messages:
-        key = m.visitor_key
-        last_seen[key] = max(last_seen.get(key, m.occurred_at), m.occurred_at)
-        first_seen[key] = min(first_seen.get(key, m.occurred_at), m.occurred_at)
-        if m.user_id:
-            user_ids[key] = m.user_id
-    # Sorted keys: two requests upserting the same visitors lock their rows in the same order (no deadlock).
-    keys = sorted(last_seen)
-    cursor.execute(
-        """
-        INSERT INTO tracking_visitor (rooftop_id, anonymous_id, user_id, first_seen_at, last_seen_at)
-        SELECT %s, k, u, f, l FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[]) AS t(k, u, f, l)
-        ON CONFLICT (rooftop_id, anonymous_id) DO UPDATE SET
-            last_seen_at = GREATEST(tracking_visitor.last_seen_at, EXCLUDED.last_seen_at),
-            first_seen_at = LEAST(tracking_visitor.first_seen_at, EXCLUDED.first_seen_at),
-            user_id = CASE WHEN EXCLUDED.user_id <> '' THEN EXCLUDED.user_id ELSE tracking_visitor.user_id END
-        RETURNING anonymous_id, id, customer_id
-        """,
-        [rooftop_id, keys, [user_ids.get(k, "") for k in keys], [first_seen[k] for k in keys],
-         [last_seen[k] for k in keys]],
-    )
-    return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+def _events_store(cursor, groups) -> dict[int, tuple[dict[str, tuple[int, int | None]], int, set[str]]]:
+    """Every rooftop's messages by _STORE_SQL; per rooftop: its new messages' visitors (key -> id, customer),
+    how many messages were new, and which new ones are identify or alias."""
+    rows = [_message_row(rooftop.id, m, received_at.isoformat())
+            for rooftop, messages, received_at in groups for m in _first_of_each(messages)]
+    # Bound on the server, not quoted into the SQL text as Django's cursor does: the client does not escape a
+    # group's JSON (up to a megabyte or so) and the server does not lex it as a literal. Wrapped like any of
+    # Django's cursors (its errors, execute wrappers and query log).
+    bound = psycopg.Cursor(cursor.connection)
+    with connection.make_debug_cursor(bound) if connection.queries_logged else connection.make_cursor(bound) as c:
+        c.execute(_STORE_SQL, ["[" + ",".join(rows) + "]", len(rows)])
+        found = c.fetchall()
+    stored: dict[int, tuple[dict[str, tuple[int, int | None]], int, set[str]]] = {}
+    for rooftop_id, key, visitor_id, customer_id, messages in found:
+        visitors, count, identity = stored.setdefault(rooftop_id, ({}, 0, set()))
+        if visitor_id is None:
+            identity.add(key)
+        else:
+            visitors[key] = (visitor_id, customer_id)
+            stored[rooftop_id] = (visitors, count + messages, identity)
+    return stored
 
 
 # Bulk loads (the demo seeder) leave scoring to the beat sweep of unscored events instead of queueing a task

@@ -3,6 +3,8 @@
 import base64
 import gzip
 import json
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -257,3 +259,30 @@ def test_visitors_are_upserted_per_anonymous_id(client, rooftop):
     _post(client, body={"batch": [_track(1, "anon-a"), _track(2, "anon-b"), _track(3, "anon-a")]})
     assert sorted(Visitor.objects.for_rooftops([rooftop.id]).values_list("anonymous_id", flat=True)) == [
         "anon-a", "anon-b"]
+
+
+def test_pool_threads_recording_their_first_refusals_at_once_share_one_redis_client(monkeypatch):
+    from tracking import rejections
+
+    made = rejections.redis.Redis.from_url
+
+    def slow_to_make(*args, **kwargs):
+        time.sleep(0.02)  # a client takes a moment to make: the threads all arrive meanwhile
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(rejections.redis.Redis, "from_url", slow_to_make)
+    rejections._client = None
+    start = threading.Barrier(8)
+    clients = []
+
+    def first_refusal():
+        start.wait()
+        clients.append(rejections._redis())
+
+    threads = [threading.Thread(target=first_refusal) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # A client made beside another and dropped was closed on collection, with a connection in use in it.
+    assert len({id(client) for client in clients}) == 1
