@@ -336,8 +336,8 @@ def retention_preset_periods(*, tz: str, now: datetime) -> list[tuple[date, date
 
 RETENTION_PERIOD_INSERT_SQL = """
 INSERT INTO kpis_retention_period (rooftop_id, start, "end", due, came_back, counted_at)
-SELECT %(rooftop)s, * FROM unnest(%(start)s::date[], %(end)s::date[], %(due)s::int[], %(came_back)s::int[]),
-       (SELECT %(now)s::timestamptz)
+SELECT %(rooftop)s, p.*, %(now)s::timestamptz
+FROM unnest(%(start)s::date[], %(end)s::date[], %(due)s::int[], %(came_back)s::int[]) AS p
 """
 
 
