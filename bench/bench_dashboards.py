@@ -435,6 +435,30 @@ def check_service_to_sales(scope) -> list[str]:
     return [] if tuple(raw) == mine else [f"service_to_sales: raw {tuple(raw)} != rollup {mine}"]
 
 
+def check_retention(scope) -> list[str]:
+    """Service retention as the page shows it (the refresh's counts for a preset) against the count over the
+    repair orders, this period and the previous one; also that the page did read the refresh's counts."""
+    from django.db import connection
+
+    from kpis.definitions import RetentionPeriodAt, retention_counted, service_retention_both
+
+    periods = (scope, scope.previous)
+    with connection.cursor() as cursor:
+        counted = retention_counted([RetentionPeriodAt(r.id, r.time_zone, p.start, p.end)
+                                     for p in periods for r in p.rooftops], cursor)
+        cursor.execute("SELECT count(*) FROM kpis_retention_period WHERE rooftop_id = ANY(%s) AND "
+                       "(start, \"end\") IN ((%s, %s), (%s, %s))",
+                       [scope.rooftop_ids, scope.start, scope.end, scope.previous.start, scope.previous.end])
+        stored = cursor.fetchone()[0]
+    n = len(scope.rooftops)
+    raw = [tuple(map(sum, zip(*counted[:n]))), tuple(map(sum, zip(*counted[n:])))]
+    mine = [(due, back) for _, back, due in service_retention_both(scope)]
+    problems = [] if raw == mine else [f"service_retention (due, came back): raw {raw} != page {mine}"]
+    if stored != 2 * n:
+        problems.append(f"service_retention: {stored} of {2 * n} periods stored by the refresh")
+    return problems
+
+
 def rollup_alerts(scope) -> dict:
     from kpis.definitions import SECTIONS
     from kpis.selectors import dashboard_build, measure_value
@@ -582,7 +606,8 @@ def main() -> int:
         rollup_cards = timed(lambda: rollup_headline(scope), args.runs)
         raw_times = timed(lambda: raw_headline(scope), max(3, args.runs // 5), warmup=1)
         problems = (check_equal(raw_headline(scope), rollup_headline(scope))
-                    + check_alerts(raw_alerts(scope), rollup_alerts(scope)) + check_service_to_sales(scope))
+                    + check_alerts(raw_alerts(scope), rollup_alerts(scope)) + check_service_to_sales(scope)
+                    + check_retention(scope))
         row = {"scenario": name, "page": page_times, "headline_from_rollups": rollup_cards,
                "headline_from_raw_sql": raw_times, "raw_over_page": round(raw_times["p50_ms"] / page_times["p50_ms"], 1),
                "raw_over_rollup_cards": round(raw_times["p50_ms"] / rollup_cards["p50_ms"], 1),

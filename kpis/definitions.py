@@ -367,22 +367,32 @@ def _reroutes(missed_only: bool) -> Callable[[Scope], Q]:
 RETENTION_SQL = """
 WITH bounds AS (
     SELECT * FROM unnest(%(rooftops)s::bigint[], %(due_from)s::timestamptz[], %(lo)s::timestamptz[],
-                         %(hi)s::timestamptz[], %(current)s::bool[]) AS b(rooftop_id, due_from, lo, hi, is_current)
+                         %(hi)s::timestamptz[], %(period)s::int[]) AS b(rooftop_id, due_from, lo, hi, period)
 ),
 due AS (
-    SELECT DISTINCT b.is_current, ro.rooftop_id, ro.customer_id
+    SELECT DISTINCT b.period, ro.rooftop_id, ro.customer_id
     FROM bounds b
     JOIN service_repairorder ro ON ro.rooftop_id = b.rooftop_id AND ro.status = 'closed'
                                AND ro.closed_at >= b.due_from AND ro.closed_at < b.lo
 ),
 came_back AS (
-    SELECT DISTINCT b.is_current, ro.rooftop_id, ro.customer_id
+    SELECT DISTINCT b.period, ro.rooftop_id, ro.customer_id
     FROM bounds b
     JOIN service_repairorder ro ON ro.rooftop_id = b.rooftop_id AND ro.opened_at >= b.lo AND ro.opened_at < b.hi
 )
-SELECT due.is_current, count(*) AS due, count(came_back.customer_id) AS came_back
-FROM due LEFT JOIN came_back USING (is_current, rooftop_id, customer_id)
-GROUP BY due.is_current
+SELECT due.period, count(*) AS due, count(came_back.customer_id) AS came_back
+FROM due LEFT JOIN came_back USING (period, rooftop_id, customer_id)
+GROUP BY due.period
+"""
+
+# The refresh's counts for preset periods (kpis.models.RetentionPeriod): summed over the scope's stores when
+# every store has both periods, as RETENTION_SQL sums them (a customer is counted once per store).
+STORED_RETENTION_SQL = """
+SELECT p.period, sum(r.due), sum(r.came_back), count(*)
+FROM unnest(%(rooftops)s::bigint[], %(start)s::date[], %(end)s::date[], %(period)s::int[])
+     AS p(rooftop_id, start, "end", period)
+JOIN kpis_retention_period r ON r.rooftop_id = p.rooftop_id AND r.start = p.start AND r."end" = p."end"
+GROUP BY p.period
 """
 
 
@@ -393,34 +403,61 @@ def _a_year_before(day: date) -> date:
         return day.replace(year=day.year - 1, day=28)
 
 
+@dataclass(frozen=True)
+class RetentionPeriodAt:
+    """One store's period for retention: local days start..end, in the store's time zone."""
+
+    rooftop_id: int
+    time_zone: str
+    start: date
+    end: date
+
+
+def retention_counted(periods: list[RetentionPeriodAt], cursor) -> list[tuple[int, int]]:
+    """(due, came back) of each period, from the repair orders: the definition of service retention."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    columns: dict[str, list] = {"rooftops": [], "due_from": [], "lo": [], "hi": [], "period": []}
+    for index, p in enumerate(periods):
+        zone = ZoneInfo(p.time_zone)
+        columns["rooftops"].append(p.rooftop_id)
+        columns["due_from"].append(datetime.combine(_a_year_before(p.start), time.min, tzinfo=zone))
+        columns["lo"].append(datetime.combine(p.start, time.min, tzinfo=zone))
+        columns["hi"].append(datetime.combine(p.end + timedelta(days=1), time.min, tzinfo=zone))
+        columns["period"].append(index)
+    cursor.execute(RETENTION_SQL, columns)
+    found = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+    return [found.get(index, (0, 0)) for index in range(len(periods))]
+
+
 def service_retention(scope: Scope) -> tuple[float | None, int | None, int | None]:
     """This period's retention (value, came back, due); the previous period comes from a second call."""
     return service_retention_both(scope)[0]
 
 
 def service_retention_both(scope: Scope) -> list[tuple[float | None, int | None, int | None]]:
-    """Retention for the period and the one before, for every rooftop of the scope, in one statement."""
-    from datetime import datetime, time
-    from zoneinfo import ZoneInfo
-
-    columns: dict[str, list] = {"rooftops": [], "due_from": [], "lo": [], "hi": [], "current": []}
-    for period, is_current in ((scope, True), (scope.previous, False)):
+    """Retention for the period and the one before over every rooftop of the scope: the refresh's counts when
+    it kept both periods for every store (presets), else counted from repair orders in one statement."""
+    periods = [(period, is_current) for period, is_current in ((scope, True), (scope.previous, False))]
+    stored: dict[str, list] = {"rooftops": [], "start": [], "end": [], "period": []}
+    for period, is_current in periods:
         for rooftop in period.rooftops:
-            lo, hi = period.bounds(rooftop)
-            columns["rooftops"].append(rooftop.id)
-            columns["due_from"].append(
-                datetime.combine(_a_year_before(period.start), time.min, tzinfo=ZoneInfo(rooftop.time_zone)))
-            columns["lo"].append(lo)
-            columns["hi"].append(hi)
-            columns["current"].append(is_current)
+            stored["rooftops"].append(rooftop.id)
+            stored["start"].append(period.start)
+            stored["end"].append(period.end)
+            stored["period"].append(int(is_current))
     with read_connection(apps.get_model("service", "RepairOrder")).cursor() as cursor:
-        cursor.execute(RETENTION_SQL, columns)
-        found = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-    out = []
-    for is_current in (True, False):
-        due, back = found.get(is_current, (0, 0))
-        out.append(((100.0 * back / due) if due else None, back, due))
-    return out
+        cursor.execute(STORED_RETENTION_SQL, stored)
+        found = {bool(row[0]): (row[1], row[2], row[3]) for row in cursor.fetchall()}
+        if all(found.get(is_current, (0, 0, 0))[2] == len(scope.rooftops) for _, is_current in periods):
+            counts = [(found[is_current][0], found[is_current][1]) for _, is_current in periods]
+        else:
+            counts = retention_counted([RetentionPeriodAt(r.id, r.time_zone, period.start, period.end)
+                                        for period, _ in periods for r in period.rooftops], cursor)
+            n = len(scope.rooftops)
+            counts = [tuple(map(sum, zip(*counts[:n]))), tuple(map(sum, zip(*counts[n:])))]
+    return [((100.0 * back / due) if due else None, back, due) for due, back in counts]
 
 
 # --- Counts over base tables, this period and the previous one in one statement ---------------------------

@@ -240,6 +240,23 @@ class RerouteDay(Rollup):
     Meta = _grain_meta("kpis_reroute_day", ["source", "person_id"])
 
 
+class RetentionPeriod(TenantModel):
+    """Service retention of one rooftop for one preset period (and the period before it), counted by the
+    refresh: distinct customers over a trailing year cannot be summed from day rows, so the page reads these
+    for a preset and counts from repair orders for any other range. Replaced whole by each refresh."""
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
+    start = models.DateField()  # local days, inclusive, as kpis.scope.Scope
+    end = models.DateField()
+    due = models.IntegerField()
+    came_back = models.IntegerField()
+    counted_at = models.DateTimeField()
+
+    class Meta(TenantModel.Meta):
+        db_table = "kpis_retention_period"
+        constraints = [models.UniqueConstraint(fields=["rooftop", "start", "end"], name="retention_period_once")]
+
+
 class RollupState(models.Model):
     """When a rooftop's rollups were last brought up to date: the page says how fresh its numbers are."""
 

@@ -317,6 +317,44 @@ MONTH_ROWS = (
 )
 
 
+# --- Service retention of the preset periods ------------------------------------------------------------
+
+def retention_preset_periods(*, tz: str, now: datetime) -> list[tuple[date, date]]:
+    """Every preset period of the filter (and the period before each) ending on the store's local today or the
+    day after: a group's "today" is its latest store's, at most a day ahead of any store (kpis.forms.today_for)."""
+    from kpis.forms import PRESETS, preset_range
+
+    today = local_today(tz=tz, now=now)
+    periods: set[tuple[date, date]] = set()
+    for last in (today, today + timedelta(days=1)):
+        for preset, _ in PRESETS:
+            start, end = preset_range(preset, last)
+            days = (end - start).days + 1
+            periods |= {(start, end), (start - timedelta(days=days), start - timedelta(days=1))}
+    return sorted(periods)
+
+
+RETENTION_PERIOD_INSERT_SQL = """
+INSERT INTO kpis_retention_period (rooftop_id, start, "end", due, came_back, counted_at)
+SELECT %(rooftop)s, p.*, %(now)s::timestamptz
+FROM unnest(%(start)s::date[], %(end)s::date[], %(due)s::int[], %(came_back)s::int[]) AS p
+"""
+
+
+def _retention_periods_rebuild(cursor, *, rooftop: Rooftop, now: datetime) -> None:
+    """Replace the rooftop's stored retention with its preset periods counted now (kpis.definitions)."""
+    from kpis.definitions import RetentionPeriodAt, retention_counted
+
+    periods = retention_preset_periods(tz=rooftop.time_zone, now=now)
+    counts = retention_counted([RetentionPeriodAt(rooftop.id, rooftop.time_zone, start, end)
+                                for start, end in periods], cursor)
+    cursor.execute("DELETE FROM kpis_retention_period WHERE rooftop_id = %s", [rooftop.id])
+    cursor.execute(RETENTION_PERIOD_INSERT_SQL, {
+        "rooftop": rooftop.id, "now": now, "start": [p[0] for p in periods], "end": [p[1] for p in periods],
+        "due": [c[0] for c in counts], "came_back": [c[1] for c in counts],
+    })
+
+
 # --- Rebuild ---------------------------------------------------------------------------------------------
 
 ROLLUP_TABLES = ("kpis_lead_day", "kpis_appointment_day", "kpis_activity_day", "kpis_alert_day", "kpis_reroute_day",
@@ -370,6 +408,7 @@ def rollups_rebuild(*, rooftop: Rooftop, start: date, end: date, now: datetime) 
             cursor.execute(grain.sql(), params)
         for months in MONTH_ROWS:  # whole months touched, from their day rows (old and new)
             cursor.execute(months.sql(months=True), params)
+        _retention_periods_rebuild(cursor, rooftop=rooftop, now=now)
         state, created = RollupState.objects.get_or_create(
             rooftop=rooftop, defaults={"refreshed_at": now, "first_day": start}
         )
