@@ -29,29 +29,36 @@ def collector_limits(settings):
     ratelimit.breaker.reset()
 
 
-@pytest.mark.asyncio
-async def test_the_loops_check_counts_in_the_same_windows_as_the_threads_check(collector_limits):
+# Plain tests around asyncio.run, as elsewhere here: the browser run loads no pytest-asyncio (-p no:asyncio), and
+# an asyncio mark would fail its collection.
+def test_the_loops_check_counts_in_the_same_windows_as_the_threads_check(collector_limits):
     collector_limits(per_key="3/60", per_address="1000/60")
     key, now = f"wk-loop-{uuid.uuid4().hex}", time.time()
-    assert [await retry_after_async("collector", key=key, address=None, now=now) for _ in range(2)] == [None, None]
+
+    async def on_the_loop(k):
+        return await retry_after_async("collector", key=k, address=None, now=now)
+
+    assert [asyncio.run(on_the_loop(key)) for _ in range(2)] == [None, None]
     assert retry_after("collector", key=key, address=None, now=now) is None  # the third, counted by the thread
-    wait = await retry_after_async("collector", key=key, address=None, now=now)
+    wait = asyncio.run(on_the_loop(key))
     assert wait is not None and 1 <= wait <= 60
     # Another key is not held back by this one.
-    assert await retry_after_async("collector", key=key + "-other", address=None, now=now) is None
+    assert asyncio.run(on_the_loop(key + "-other")) is None
 
 
-@pytest.mark.asyncio
-async def test_with_redis_not_answering_the_loops_check_lets_requests_through_quickly(collector_limits, settings):
+def test_with_redis_not_answering_the_loops_check_lets_requests_through_quickly(collector_limits, settings):
     collector_limits(per_key="1/60", per_address="1/60")
     hung = socket.socket()  # accepts connections, never answers: a hung Redis
     hung.bind(("127.0.0.1", 0))
     hung.listen(16)
     settings.CACHE_URL = f"redis://127.0.0.1:{hung.getsockname()[1]}/0"
     ratelimit._async_clients.clear()
+    async def five_checks():
+        return [await retry_after_async("collector", key="wk-hung", address="192.0.2.1") for _ in range(5)]
+
     try:
         started = time.monotonic()
-        waits = [await retry_after_async("collector", key="wk-hung", address="192.0.2.1") for _ in range(5)]
+        waits = asyncio.run(five_checks())
         elapsed = time.monotonic() - started
     finally:
         hung.close()
@@ -59,7 +66,6 @@ async def test_with_redis_not_answering_the_loops_check_lets_requests_through_qu
     assert waits == [None] * 5  # over the limit, but it cannot be counted: open
     assert ratelimit.breaker.is_open()
     assert elapsed < 2.0  # one short timeout, then the breaker skips Redis
-    await asyncio.sleep(0)
 
 
 @pytest.mark.django_db(transaction=True)
