@@ -36,6 +36,9 @@ from rooftops.tenancy import TenantModel
 
 
 def _seconds_array(**options):
+    # The sorted time arrays (speed_seconds, claim_seconds, act_seconds) are stored uncompressed (STORAGE
+    # EXTERNAL, migration 0009; Django has no field option for it): a compressed array is decompressed whole
+    # for every bucket slice cut from it. tests/kpis/test_sorted_arrays_storage.py checks the columns.
     return ArrayField(models.IntegerField(), default=list, blank=True, **options)
 
 
