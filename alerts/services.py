@@ -125,9 +125,8 @@ class _Fold:
 
     @property
     def raises(self) -> bool:
-        """Whether writing it raises an alert (as _raise_all decides)."""
-        return bool(self.fired) and (self.intent.visitor.customer_id is not None
-                                     or self.config.alert_anonymous_shoppers)
+        """Whether writing it raises an alert."""
+        return self.intent is not None and _raises(self.intent, self.fired, self.config)
 
 
 def _shoppers_score(visitor_ids: Sequence[int], *, now: datetime, batch_size: int,
@@ -481,11 +480,16 @@ def _mark_scored(*, visitor_id: int, rows: Sequence[tuple], now: datetime) -> bo
         return bool(cursor.fetchone()[0])
 
 
+def _raises(intent: ShopperIntent, fired: list[Signal] | None, config: ScoringConfig | None) -> bool:
+    """Whether these fired signals put alerts on the feed: a known customer, or a store alerting on anonymous ones."""
+    return bool(fired) and (intent.visitor.customer_id is not None or config.alert_anonymous_shoppers)
+
+
 def _raise_all(intent: ShopperIntent, fired: list[Signal], *, config: ScoringConfig, score: float,
                now: datetime) -> tuple[int, ...]:
-    customer_id = intent.visitor.customer_id
-    if not fired or (customer_id is None and not config.alert_anonymous_shoppers):
+    if not _raises(intent, fired, config):
         return ()
+    customer_id = intent.visitor.customer_id
     ids = []
     for signal in fired:
         alert = alert_raise(

@@ -181,17 +181,9 @@ def _with_pool_connection(function, *args, **kwargs):
     return function(*args, **kwargs)
 
 
-_pool_call = sync_to_async(_with_pool_connection, thread_sensitive=False)
-_request_thread_call = sync_to_async(lambda function, *args, **kwargs: function(*args, **kwargs),
-                                     thread_sensitive=True)
-
-
-async def _in_pool(function, *args, **kwargs):
-    return await _pool_call(function, *args, **kwargs)
-
-
-async def _in_request_thread(function, *args, **kwargs):
-    return await _request_thread_call(function, *args, **kwargs)
+# `in_thread` for _intake: run function(*args, **kwargs) in the shared pool, or in the request's own thread.
+_in_pool = sync_to_async(_with_pool_connection, thread_sensitive=False)
+_in_request_thread = sync_to_async(lambda function, *args, **kwargs: function(*args, **kwargs), thread_sensitive=True)
 
 
 async def _limit_in_request_thread(door: str, **kwargs) -> int | None:

@@ -16,17 +16,16 @@ def rooftop_for_write_key(key: str) -> Rooftop | None:
     """The rooftop whose website sends with this write key, or None."""
     if not key or len(key) > 64:
         return None
-    now = time.monotonic()
-    hit = _write_keys.get(key)
-    if hit is not None and now - hit[0] < WRITE_KEY_CACHE_SECONDS:
-        return hit[1]
+    cached = rooftop_for_write_key_cached(key)
+    if cached is not None:
+        return cached
     rooftop = Rooftop.objects.filter(tracking_write_key=key).only("id", "dealer_group_id", "slug", "time_zone").first()
     if rooftop is None:
         _write_keys.pop(key, None)
         return None
     if len(_write_keys) >= _WRITE_KEY_CACHE_MAX:
         _write_keys.clear()
-    _write_keys[key] = (now, rooftop)
+    _write_keys[key] = (time.monotonic(), rooftop)
     return rooftop
 
 
